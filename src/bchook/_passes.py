@@ -1,0 +1,193 @@
+"""The pass API and the driver that runs a chain of passes over one module."""
+
+from __future__ import annotations
+
+import ast
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+from . import ir
+from ._errors import OptionError, PassFailed
+
+__all__ = ["Pass", "Context", "flag", "transform_source", "transform_code_tree"]
+
+
+def flag(value: Any) -> bool:
+    """Option converter for on/off switches: ``1/0, true/false, yes/no, on/off``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {value!r}")
+
+
+@dataclass
+class Context:
+    """What a pass knows about the module being transformed.
+
+    ``state`` is scratch space for one pass over one module (e.g. facts an AST stage found
+    for the bytecode stage); it is new for every module, so passes keep no global state.
+    """
+
+    module: str
+    filename: str
+    options: Mapping[str, Any]
+    state: dict = field(default_factory=dict)
+
+
+class Pass:
+    """Base class of every pass, built-in or plugin.
+
+    Subclasses set ``name`` and ``version`` and implement any of ``transform_ast``,
+    ``transform_code`` or ``transform_ir``. ``option_types`` maps each accepted option to a
+    converter (``int``, ``str``, :func:`flag`...), applied to values given as strings.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    option_types: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
+
+    def __init__(self, **options: Any):
+        converted = {}
+        for key, value in options.items():
+            convert = self.option_types.get(key)
+            if convert is None:
+                known = ", ".join(sorted(self.option_types)) or "none"
+                raise OptionError(
+                    f"pass {self.name!r} has no option {key!r} (its options: {known})")
+            try:
+                converted[key] = convert(value)
+            except (TypeError, ValueError) as exc:
+                raise OptionError(
+                    f"bad value {value!r} for option {self.name}.{key}: {exc}") from None
+        self.options: dict[str, Any] = converted
+
+    # Optional hooks; the driver only calls the ones a subclass overrides.
+    def transform_ast(self, tree: ast.Module, ctx: Context) -> ast.Module:
+        return tree
+
+    def transform_code(self, code: types.CodeType, ctx: Context) -> types.CodeType:
+        return code
+
+    def transform_ir(self, bytecode: ir.Bytecode, ctx: Context) -> bool:
+        """Edit ``bytecode`` in place; return True if anything changed."""
+        return False
+
+    def wants(self, code: types.CodeType, ctx: Context) -> bool:
+        """Cheap test (no decoding) of whether this pass may change ``code``."""
+        return True
+
+    def cache_key(self) -> str:
+        """What of this pass decides its output: name, version and options."""
+        opts = ",".join(f"{k}={self.options[k]!r}" for k in sorted(self.options))
+        return f"{self.name}:{self.version}:{opts}"
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"<pass {self.name} {self.version}{' ' + opts if opts else ''}>"
+
+
+def _overrides(p: Pass, method: str) -> bool:
+    return getattr(type(p), method) is not getattr(Pass, method)
+
+
+def _where(code: types.CodeType) -> str:
+    return f"{getattr(code, 'co_qualname', code.co_name)} at {code.co_filename}:" \
+           f"{code.co_firstlineno}"
+
+
+def transform_code_tree(
+    code: types.CodeType, passes: Sequence[Pass], ctxs: Sequence[Context]
+) -> types.CodeType:
+    """Run the code-level passes over ``code`` and every nested code object.
+
+    Consecutive IR passes share one decoded :class:`ir.Bytecode`; a code object is only
+    re-encoded when a pass reported a change.
+    """
+    stages = []
+    for p, ctx in zip(passes, ctxs):
+        if _overrides(p, "transform_ir"):
+            stages.append(("ir", p, ctx))
+        elif _overrides(p, "transform_code"):
+            stages.append(("code", p, ctx))
+    if not stages:
+        return code
+    module = ctxs[0].module if ctxs else "?"
+
+    def run(co: types.CodeType) -> types.CodeType:
+        bc = None
+        changed = False
+        current = co
+        for kind, p, ctx in stages:
+            try:
+                if kind == "ir":
+                    if bc is None:
+                        if not p.wants(current, ctx):
+                            continue
+                        bc = ir.Bytecode.from_code(current)
+                    if p.transform_ir(bc, ctx):
+                        changed = True
+                else:
+                    if bc is not None:
+                        if changed:
+                            current = bc.to_code()
+                        bc, changed = None, False
+                    if not p.wants(current, ctx):
+                        continue
+                    result = p.transform_code(current, ctx)
+                    if type(result) is not types.CodeType:
+                        raise TypeError(
+                            f"transform_code returned {type(result).__name__}, not a code object")
+                    current = result
+            except PassFailed:
+                raise
+            except Exception as exc:
+                raise PassFailed(p.name, module, _where(current), exc) from exc
+        if bc is not None and changed:
+            try:
+                current = bc.to_code()
+            except Exception as exc:
+                names = ",".join(p.name for kind, p, _ in stages if kind == "ir")
+                raise PassFailed(names, module, _where(current), exc) from exc
+        return current
+
+    return ir.replace_nested_code(code, run)
+
+
+def transform_source(
+    source: bytes | str,
+    filename: str,
+    module: str,
+    passes: Sequence[Pass],
+    *,
+    optimize: int = -1,
+) -> types.CodeType:
+    """Compile ``source`` with the AST passes, then run the code-level passes.
+
+    A SyntaxError in the source propagates unchanged, with the user's file and line.
+    """
+    ctxs = [Context(module, filename, p.options) for p in passes]
+    ast_passes = [(p, c) for p, c in zip(passes, ctxs) if _overrides(p, "transform_ast")]
+    if ast_passes:
+        tree = ast.parse(source, filename)
+        for p, ctx in ast_passes:
+            try:
+                tree = p.transform_ast(tree, ctx)
+            except SyntaxError:
+                raise
+            except Exception as exc:
+                raise PassFailed(p.name, module, f"<module> at {filename}:1", exc) from exc
+            if not isinstance(tree, ast.Module):
+                raise PassFailed(p.name, module, f"<module> at {filename}:1", TypeError(
+                    f"transform_ast returned {type(tree).__name__}, not ast.Module"))
+        ast.fix_missing_locations(tree)
+        code = compile(tree, filename, "exec", dont_inherit=True, optimize=optimize)
+    else:
+        code = compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
+    return transform_code_tree(code, passes, ctxs)

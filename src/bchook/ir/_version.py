@@ -1,0 +1,163 @@
+"""Everything bchook knows about the running interpreter's bytecode, in one place.
+
+Every ``sys.version_info`` test of the project lives here; other modules ask for the
+capability they need (``HAS_EXCEPTION_TABLE``, ``CACHES``...) instead of the version.
+The tables are derived from the interpreter's own ``opcode``/``dis`` data, never typed in.
+"""
+
+from __future__ import annotations
+
+import dis
+import opcode
+import sys
+
+PY311 = sys.version_info >= (3, 11)
+PY312 = sys.version_info >= (3, 12)
+PY313 = sys.version_info >= (3, 13)
+VERSION = sys.version_info[:2]
+if not (3, 10) <= VERSION < (3, 14):
+    raise ImportError(f"bchook supports CPython 3.10 to 3.13, not {sys.version.split()[0]}")
+
+HAS_EXCEPTION_TABLE = PY311
+HAS_POSITIONS = PY311
+#: 3.10 jumps count instructions absolutely (``hasjabs``); 3.11+ only relative ones.
+HAS_ABSOLUTE_JUMPS = not PY311
+#: 3.12+ conditional jumps go forward only.
+BACKWARD_CONDITIONAL_JUMPS = VERSION == (3, 11)
+
+OPNAME: list[str] = list(opcode.opname)
+OPMAP: dict[str, int] = {name: op for name, op in opcode.opmap.items() if op < 256}
+HAVE_ARGUMENT = opcode.HAVE_ARGUMENT
+EXTENDED_ARG = opcode.EXTENDED_ARG
+CACHE = OPMAP.get("CACHE", -1)
+NOP = OPMAP["NOP"]
+
+
+def _cache_table() -> list[int]:
+    entries = getattr(opcode, "_inline_cache_entries", None)
+    table = [0] * 256
+    if entries is None:
+        return table
+    if isinstance(entries, dict):  # 3.13 keys by name
+        for name, n in entries.items():
+            if name in OPMAP:
+                table[OPMAP[name]] = n
+        return table
+    for op, n in enumerate(entries[:256]):
+        table[op] = n
+    return table
+
+
+#: Inline CACHE code units that follow each opcode (hidden from passes).
+CACHES: list[int] = _cache_table()
+
+JREL = frozenset(op for op in opcode.hasjrel if op < 256)
+JABS = frozenset(op for op in opcode.hasjabs if op < 256)
+JUMPS = JREL | JABS
+BACKWARD_JUMPS = frozenset(op for op in JREL if "BACKWARD" in OPNAME[op])
+
+_UNCONDITIONAL_NAMES = (
+    "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP_ABSOLUTE",
+)
+UNCONDITIONAL_JUMPS = frozenset(OPMAP[n] for n in _UNCONDITIONAL_NAMES if n in OPMAP)
+_STOP_NAMES = (
+    "RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE", "INTERPRETER_EXIT",
+)
+#: Instructions after which control never falls through to the next one.
+NO_FALLTHROUGH = UNCONDITIONAL_JUMPS | frozenset(OPMAP[n] for n in _STOP_NAMES if n in OPMAP)
+
+#: Instructions the interpreter expects to be followed at once by a certain one:
+#: 3.11 PRECALL specializations skip the CALL after them; ``_PyGen_yf`` finds a
+#: delegating generator by the RESUME right after YIELD_VALUE (3.11+); 3.13 FOR_ITER
+#: exits by skipping both END_FOR and the POP_TOP after it.
+GLUED_NEXT: dict[int, int] = {}
+if PY311:
+    GLUED_NEXT[OPMAP["YIELD_VALUE"]] = OPMAP["RESUME"]
+if VERSION == (3, 11):
+    GLUED_NEXT[OPMAP["PRECALL"]] = OPMAP["CALL"]
+if PY313:
+    GLUED_NEXT[OPMAP["END_FOR"]] = OPMAP["POP_TOP"]
+#: 3.12+ FOR_ITER must target END_FOR (the exit skips over it).
+FOR_ITER_TARGET = OPMAP["END_FOR"] if PY312 else -1
+FOR_ITER = OPMAP["FOR_ITER"]
+
+HASCONST = frozenset(opcode.hasconst)
+HASNAME = frozenset(opcode.hasname)
+HASLOCAL = frozenset(opcode.haslocal)
+HASFREE = frozenset(opcode.hasfree)
+
+#: Opcode pairs that differ only by jump direction (3.11 names both ways).
+_DIRECTIONS = [
+    ("JUMP_FORWARD", "JUMP_BACKWARD"),
+    ("POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_BACKWARD_IF_FALSE"),
+    ("POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_TRUE"),
+    ("POP_JUMP_FORWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NONE"),
+    ("POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE"),
+]
+FORWARD_OF: dict[int, int] = {}
+BACKWARD_OF: dict[int, int] = {}
+if not HAS_ABSOLUTE_JUMPS:
+    for fwd, back in _DIRECTIONS:
+        if fwd in OPMAP and back in OPMAP:
+            FORWARD_OF[OPMAP[back]] = OPMAP[fwd]
+            BACKWARD_OF[OPMAP[fwd]] = OPMAP[back]
+
+#: Version-neutral spellings a pass or ``bchook.asm`` may use; resolved when encoding.
+#: ``POP_JUMP_IF_FALSE`` on 3.11 becomes the forward or backward variant by layout.
+ALIASES: dict[str, str] = {}
+if HAS_ABSOLUTE_JUMPS:
+    ALIASES["JUMP"] = "JUMP_ABSOLUTE"
+else:
+    ALIASES["JUMP"] = "JUMP_FORWARD"
+if VERSION == (3, 11):
+    for _cond in ("FALSE", "TRUE", "NONE", "NOT_NONE"):
+        ALIASES[f"POP_JUMP_IF_{_cond}"] = f"POP_JUMP_FORWARD_IF_{_cond}"
+
+
+def opcode_of(name: str) -> int:
+    """The opcode for ``name`` on this interpreter, accepting version-neutral aliases."""
+    op = OPMAP.get(name)
+    if op is None:
+        alias = ALIASES.get(name)
+        if alias is None:
+            raise KeyError(name)
+        op = OPMAP[alias]
+    return op
+
+
+def has_arg(op: int) -> bool:
+    return op >= HAVE_ARGUMENT
+
+
+_stack_effect = dis.stack_effect
+
+#: Where ``dis.stack_effect`` differs from what the instruction does once the code runs.
+#: 3.11/3.12 insert RETURN_GENERATOR (and the POP_TOP of the value it is resumed with)
+#: after computing the stack depth, so their tables say 0.
+_EFFECT_OVERRIDES: dict[int, tuple[int, int]] = {}
+if PY311 and not PY313:
+    _EFFECT_OVERRIDES[OPMAP["RETURN_GENERATOR"]] = (1, 1)
+#: 3.10 generators start with the sent value on the stack, which GEN_START pops.
+GEN_START = OPMAP.get("GEN_START", -1)
+
+
+def entry_depth(first_op: int) -> int:
+    return 1 if first_op == GEN_START else 0
+
+
+def stack_effects(op: int, arg: int | None) -> tuple[int, int]:
+    """(effect when falling through, effect when jumping) of one instruction."""
+    if op < HAVE_ARGUMENT:
+        fixed = _EFFECT_OVERRIDES.get(op)
+        if fixed is not None:
+            return fixed
+        arg = None
+    elif op in JUMPS:
+        return _stack_effect(op, arg, jump=False), _stack_effect(op, arg, jump=True)
+    effect = _stack_effect(op, arg)
+    return effect, effect
+
+
+def cell_offset(code) -> int:
+    """Index that ``LOAD_DEREF`` arg 0 refers to: cells come after locals on 3.11+."""
+    return code.co_nlocals if PY311 else 0

@@ -1,0 +1,1 @@
+"""bchook's built-in passes. Each registers through the ``bchook.passes`` entry points."""

@@ -1,0 +1,28 @@
+"""The ``identity`` pass: every code object through the IR and back, unchanged in meaning.
+
+With ``pad=1`` it also puts a NOP after every instruction, so every offset, jump, line
+table entry and exception-table range moves: a stress test of the encoder.
+"""
+
+from __future__ import annotations
+
+from .. import ir
+from .._passes import Context, Pass, flag
+
+
+class IdentityPass(Pass):
+    name = "identity"
+    version = "1"
+    option_types = {"pad": flag}
+
+    def transform_ir(self, bytecode: ir.Bytecode, ctx: Context) -> bool:
+        if not self.options.get("pad"):
+            return True  # re-encode what was decoded: the round trip is the point
+        glued = ir.version.GLUED_NEXT
+        padded = []
+        for item in bytecode.items:
+            padded.append(item)
+            if type(item) is ir.Instr and item.op not in glued:
+                padded.append(ir.Instr("NOP", 0, item.loc, item.handler))
+        bytecode.items = padded
+        return True
