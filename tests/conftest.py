@@ -1,0 +1,93 @@
+"""Fixtures shared by the whole test suite.
+
+``isolated_imports``: the import system's state is saved before the test and restored after
+it, in the spirit of CPython's ``test.test_importlib.util.import_state``/``uncache``, so a
+test may install hooks, import throw-away modules and edit ``sys.path`` freely.
+
+``run_python``: run the interpreter under test in a subprocess and get ``(rc, out, err)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+#: Seconds a subprocess may take before the test fails instead of hanging CI.
+SUBPROCESS_TIMEOUT = 120
+
+
+class ImportState:
+    """Snapshot of everything an import can change; ``restore()`` puts it back."""
+
+    def __init__(self):
+        self.modules = dict(sys.modules)
+        self.meta_path = list(sys.meta_path)
+        self.path = list(sys.path)
+        self.path_hooks = list(sys.path_hooks)
+        self.path_importer_cache = dict(sys.path_importer_cache)
+        self.dont_write_bytecode = sys.dont_write_bytecode
+
+    def restore(self):
+        # Modules imported during the test go away; modules that existed come back as the
+        # same objects (a test that reloaded one must not leak its new version).
+        for name in list(sys.modules):
+            if name not in self.modules:
+                del sys.modules[name]
+        sys.modules.update(self.modules)
+        sys.meta_path[:] = self.meta_path
+        sys.path[:] = self.path
+        sys.path_hooks[:] = self.path_hooks
+        sys.path_importer_cache.clear()
+        sys.path_importer_cache.update(self.path_importer_cache)
+        sys.dont_write_bytecode = self.dont_write_bytecode
+        importlib.invalidate_caches()
+
+
+@pytest.fixture
+def isolated_imports():
+    """Save and restore sys.modules, sys.meta_path, sys.path, sys.path_hooks and
+    sys.path_importer_cache around the test; yields the saved :class:`ImportState`."""
+    state = ImportState()
+    importlib.invalidate_caches()
+    try:
+        yield state
+    finally:
+        state.restore()
+
+
+@pytest.fixture
+def run_python():
+    """``run_python(args, cwd=None, env=None, input=None, timeout=...) -> (rc, out, err)``.
+
+    Runs ``sys.executable *args`` with text output. ``env`` entries are added to (not
+    substituted for) the current environment; a value of ``None`` removes that variable.
+    ``BCHOOK_*`` variables of the outer process are removed unless given explicitly, so a
+    developer's own settings never leak into a test.
+    """
+
+    def run(args, cwd=None, env=None, input=None, timeout=SUBPROCESS_TIMEOUT):
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("BCHOOK_")}
+        full_env.setdefault("PYTHONIOENCODING", "utf-8")
+        for key, value in (env or {}).items():
+            if value is None:
+                full_env.pop(key, None)
+            else:
+                full_env[key] = str(value)
+        proc = subprocess.run(
+            [sys.executable, *map(str, args)],
+            cwd=None if cwd is None else str(cwd),
+            env=full_env,
+            input=input,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+        )
+        return proc.returncode, proc.stdout, proc.stderr
+
+    return run
