@@ -64,7 +64,7 @@ class Instr:
                 raise IRError(
                     f"unknown opcode {name!r} on Python {V.VERSION[0]}.{V.VERSION[1]}"
                 ) from None
-        if op < V.HAVE_ARGUMENT:
+        if op not in V.HASARG:
             if arg is None:
                 arg = 0
             elif type(arg) is not int or not 0 <= arg < 256:

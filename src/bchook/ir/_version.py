@@ -125,8 +125,13 @@ def opcode_of(name: str) -> int:
     return op
 
 
+#: Opcodes that take an argument. 3.13 numbers some argument-less opcodes (e.g.
+#: WITH_EXCEPT_START) above HAVE_ARGUMENT, so ``op >= HAVE_ARGUMENT`` is not the test there.
+HASARG = frozenset(getattr(opcode, "hasarg", range(HAVE_ARGUMENT, 256)))
+
+
 def has_arg(op: int) -> bool:
-    return op >= HAVE_ARGUMENT
+    return op in HASARG
 
 
 _stack_effect = dis.stack_effect
