@@ -1,0 +1,282 @@
+"""Settings of a bchook run, from three layers: flags > environment > ``pyproject.toml``.
+
+``[tool.bchook]`` in the nearest ``pyproject.toml`` (searched upwards from the program's
+directory)::
+
+    [tool.bchook]
+    passes = ["constfold", "trace"]      # or "constfold,trace"
+    include = ["myapp.*"]                # module-name globs; default: the program's folder
+    exclude = ["myapp.vendored.*"]
+    cache = true
+
+    [tool.bchook.options.trace]          # per-pass options: [tool.bchook.options.PASS]
+    out = "trace.log"
+
+Environment variables (a variable that is set, even to "", overrides the file):
+``BCHOOK_PASSES``, ``BCHOOK_INCLUDE``, ``BCHOOK_EXCLUDE`` (comma-separated),
+``BCHOOK_CACHE=0``, ``BCHOOK_OPTIONS`` (``pass.key=value;pass.key=value``, ``\\;`` for a
+literal semicolon), ``BCHOOK_ROOTS`` (folders, ``os.pathsep``-separated), ``BCHOOK_CONFIG``
+(the ``pyproject.toml`` to read instead of searching; empty: none) and ``BCHOOK_DISABLE=1``,
+which turns bchook off whatever else is set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ._errors import UsageError
+from ._passes import flag
+
+__all__ = [
+    "Settings", "resolve", "find_pyproject", "read_pyproject", "read_environ",
+    "parse_option_flags", "encode_options", "decode_options", "to_environ", "is_disabled",
+]
+
+ENV_PASSES = "BCHOOK_PASSES"
+ENV_INCLUDE = "BCHOOK_INCLUDE"
+ENV_EXCLUDE = "BCHOOK_EXCLUDE"
+ENV_CACHE = "BCHOOK_CACHE"
+ENV_OPTIONS = "BCHOOK_OPTIONS"
+ENV_ROOTS = "BCHOOK_ROOTS"
+ENV_CONFIG = "BCHOOK_CONFIG"
+ENV_DISABLE = "BCHOOK_DISABLE"
+
+_FILE_KEYS = ("passes", "include", "exclude", "cache", "options")
+
+Options = dict[str, dict[str, Any]]
+
+
+@dataclass
+class Settings:
+    """What the runner and the autoload need to install the hook."""
+
+    passes: list[str] = field(default_factory=list)
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    cache: bool = True
+    options: Options = field(default_factory=dict)
+    #: Folders whose modules are targeted when ``include`` is empty.
+    roots: list[str] = field(default_factory=list)
+    disabled: bool = False
+    #: The pyproject.toml the file layer came from, if any.
+    config_file: str | None = None
+
+
+# -- the file layer ----------------------------------------------------------------------
+
+def find_pyproject(start: str) -> str | None:
+    """The nearest ``pyproject.toml`` in ``start`` or one of its parents."""
+    folder = os.path.abspath(start)
+    while True:
+        candidate = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _load_toml(path: str) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the backport is a dependency there
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def read_pyproject(path: str) -> dict[str, Any]:
+    """The ``[tool.bchook]`` layer of ``path``: only the keys the file sets."""
+    table = _load_toml(path).get("tool", {}).get("bchook", {})
+    where = f"{path}: [tool.bchook]"
+    if not isinstance(table, dict):
+        raise UsageError(f"{where} must be a table")
+    unknown = sorted(set(table) - set(_FILE_KEYS))
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown key {unknown[0]!r} (known keys: {', '.join(_FILE_KEYS)})")
+    layer: dict[str, Any] = {}
+    for key in ("passes", "include", "exclude"):
+        if key in table:
+            layer[key] = _name_list(table[key], f"{where} {key}")
+    if "cache" in table:
+        if not isinstance(table["cache"], bool):
+            raise UsageError(f"{where} cache must be true or false, not {table['cache']!r}")
+        layer["cache"] = table["cache"]
+    if "options" in table:
+        layer["options"] = _file_options(table["options"], where)
+    return layer
+
+
+def _name_list(value: Any, where: str) -> list[str]:
+    if isinstance(value, str):
+        return split_list(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise UsageError(f"{where} must be a list of strings or a comma-separated string, "
+                     f"not {value!r}")
+
+
+def _file_options(value: Any, where: str) -> Options:
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise UsageError(f"{where} options must hold one table per pass, "
+                         f"e.g. [tool.bchook.options.trace]")
+    options: Options = {}
+    for pass_name, table in value.items():
+        for key, item in table.items():
+            if isinstance(item, list):  # like repeated -o flags: one comma-joined value
+                item = ",".join(str(v) for v in item)
+            elif not isinstance(item, (str, int, float, bool)):
+                raise UsageError(f"{where} options.{pass_name}.{key}: unsupported value "
+                                 f"{item!r} (use a string, number, boolean or list)")
+            options.setdefault(pass_name, {})[key] = item
+    return options
+
+
+# -- the environment layer ---------------------------------------------------------------
+
+def split_list(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def is_disabled(environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``BCHOOK_DISABLE`` is set to a true value (1, true, yes, on)."""
+    environ = os.environ if environ is None else environ
+    try:
+        return flag(environ.get(ENV_DISABLE, ""))
+    except ValueError:
+        return True  # someone meant to switch bchook off; do not second-guess the spelling
+
+
+def read_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``BCHOOK_*`` layer: only the variables that are set."""
+    layer: dict[str, Any] = {}
+    for key, var in (("passes", ENV_PASSES), ("include", ENV_INCLUDE),
+                     ("exclude", ENV_EXCLUDE)):
+        if var in environ:
+            layer[key] = split_list(environ[var])
+    if ENV_CACHE in environ:
+        try:
+            layer["cache"] = flag(environ[ENV_CACHE])
+        except ValueError as exc:
+            raise UsageError(f"{ENV_CACHE}: {exc}") from None
+    if ENV_OPTIONS in environ:
+        layer["options"] = decode_options(environ[ENV_OPTIONS])
+    if ENV_ROOTS in environ:
+        layer["roots"] = [p for p in environ[ENV_ROOTS].split(os.pathsep) if p]
+    if is_disabled(environ):
+        layer["disabled"] = True
+    return layer
+
+
+def _split_escaped(text: str, sep: str) -> list[str]:
+    """Split on ``sep``; ``\\`` + sep is a literal sep, ``\\\\`` a backslash, any other
+    backslash is kept as it is (so Windows paths need no escaping)."""
+    parts, current, i = [], [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in (sep, "\\"):
+            current.append(text[i + 1])
+            i += 2
+            continue
+        if ch == sep:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return parts
+
+
+def decode_options(text: str) -> Options:
+    """``"trace.out=a.log;constfold.max=10"`` -> ``{"trace": {"out": "a.log"}, ...}``."""
+    options: Options = {}
+    for entry in _split_escaped(text, ";"):
+        if not entry.strip():
+            continue
+        pass_name, key, value = _split_assignment(entry.strip(), ENV_OPTIONS)
+        options.setdefault(pass_name, {})[key] = value
+    return options
+
+
+def encode_options(options: Mapping[str, Mapping[str, Any]]) -> str:
+    """Inverse of :func:`decode_options` (values become strings)."""
+    entries = []
+    for pass_name, table in options.items():
+        for key, value in table.items():
+            if isinstance(value, bool):
+                value = int(value)
+            text = str(value).replace("\\", "\\\\").replace(";", "\\;")
+            entries.append(f"{pass_name}.{key}={text}")
+    return ";".join(entries)
+
+
+def _split_assignment(entry: str, where: str) -> tuple[str, str, str]:
+    target, eq, value = entry.partition("=")
+    pass_name, dot, key = target.strip().partition(".")
+    if not eq or not dot or not pass_name or not key.strip():
+        raise UsageError(f"{where}: bad option {entry!r}: expected PASS.KEY=VALUE, "
+                         f"e.g. identity.pad=1")
+    return pass_name, key.strip(), value
+
+
+# -- the flags layer ---------------------------------------------------------------------
+
+def parse_option_flags(items: list[str]) -> Options:
+    """``-o PASS.KEY=VALUE`` flags; a PASS.KEY given again adds ``,VALUE`` to its value."""
+    options: Options = {}
+    for item in items:
+        pass_name, key, value = _split_assignment(item, "-o")
+        table = options.setdefault(pass_name, {})
+        table[key] = f"{table[key]},{value}" if key in table else value
+    return options
+
+
+# -- putting the layers together ---------------------------------------------------------
+
+def resolve(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    start: str | None = None,
+) -> Settings:
+    """Merge file, environment and ``flags`` (a layer dict: passes, include, exclude, cache,
+    options, roots) into :class:`Settings`. ``start`` is where the search for
+    ``pyproject.toml`` begins (default: the current directory)."""
+    environ = os.environ if environ is None else environ
+    config_file = environ.get(ENV_CONFIG)
+    if config_file is None:
+        config_file = find_pyproject(start or os.getcwd())
+    file_layer = read_pyproject(config_file) if config_file else {}
+    settings = Settings(config_file=config_file or None)
+    for layer in (file_layer, read_environ(environ), dict(flags or {})):
+        for key, value in layer.items():
+            if key == "options":
+                for pass_name, table in value.items():
+                    settings.options.setdefault(pass_name, {}).update(table)
+            else:
+                setattr(settings, key, value)
+    return settings
+
+
+def to_environ(settings: Settings) -> dict[str, str]:
+    """The variables that hand ``settings`` on to child processes (see the autoload)."""
+    env = {
+        ENV_PASSES: ",".join(settings.passes),
+        ENV_INCLUDE: ",".join(settings.include),
+        ENV_EXCLUDE: ",".join(settings.exclude),
+        ENV_CACHE: "1" if settings.cache else "0",
+        ENV_OPTIONS: encode_options(settings.options),
+        ENV_ROOTS: os.pathsep.join(settings.roots),
+        ENV_CONFIG: settings.config_file or "",
+    }
+    return env

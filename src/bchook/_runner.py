@@ -1,0 +1,315 @@
+"""Run a program under the hook exactly as ``python`` would run it.
+
+``python -m bchook [flags] app.py args`` must be indistinguishable from ``python app.py args``
+to the program: the same ``sys.argv``, ``sys.path[0]``, ``__main__`` module (``__file__``,
+``__spec__``, ``__loader__``...), output and exit status, so that ``pickle`` and
+multiprocessing's ``spawn`` find the main module's functions where they expect them. The
+differences are the point: the hook is installed first, and the main script itself goes
+through the passes (it is a targeted module like any other).
+
+An uncaught exception is printed by ``sys.excepthook`` with bchook's own frames removed, as
+coverage's ``execfile.py`` does, and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib.machinery
+import importlib.util
+import io
+import marshal
+import os
+import runpy
+import sys
+import types
+import zipfile
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from . import _config
+from ._errors import UsageError
+from ._passes import Pass, transform_source
+
+__all__ = ["Target", "resolve_target", "run", "compile_main", "ENV_MAIN"]
+
+#: The main script the runner rewrote; multiprocessing children rewrite it too (see
+#: ``_autoload``), so that functions of ``__main__`` behave the same in parent and child.
+ENV_MAIN = "BCHOOK_MAIN"
+
+_OWN_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass
+class Target:
+    """What to run: ``kind`` is ``script``, ``folder`` (a directory or zip file holding a
+    ``__main__`` module), ``module`` (``-m``) or ``code`` (``-c``)."""
+
+    kind: str
+    value: str
+    args: list[str] = field(default_factory=list)
+
+    def root(self) -> str:
+        """The folder whose modules the runner targets by default."""
+        if self.kind == "script":
+            return os.path.dirname(os.path.realpath(self.value))
+        if self.kind == "folder":
+            return os.path.abspath(self.value)
+        return os.getcwd()
+
+
+# -- finding the target without running anything -----------------------------------------
+
+def _is_module_name(text: str) -> bool:
+    return bool(text) and all(part.isidentifier() for part in text.split("."))
+
+
+def _find_spec_quietly(name: str, search_path: list[str]):
+    """Like ``importlib.util.find_spec`` but never executes a package's ``__init__``: the
+    program's packages must be imported later, through the hook, not now."""
+    path = None
+    spec = None
+    parts = name.split(".")
+    for i in range(len(parts)):
+        prefix = ".".join(parts[:i + 1])
+        module = sys.modules.get(prefix)
+        if module is not None and getattr(module, "__spec__", None) is not None:
+            spec = module.__spec__
+        else:
+            spec = _ask_finders(prefix, path, search_path)
+        if spec is None:
+            return None
+        if i < len(parts) - 1:
+            path = spec.submodule_search_locations
+            if path is None:
+                return None  # a module, not a package: it has no submodules
+            path = list(path)
+    return spec
+
+
+def _ask_finders(name: str, path, search_path: list[str]):
+    saved = sys.path[:]
+    sys.path[:] = search_path
+    try:
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is None:
+                continue
+            try:
+                spec = find_spec(name, path, None)
+            except Exception:  # a finder that chokes on this name is not an answer
+                continue
+            if spec is not None:
+                return spec
+        return None
+    finally:
+        sys.path[:] = saved
+
+
+def _module_search_path() -> list[str]:
+    """``sys.path`` as ``python -m`` sees it: the current directory first."""
+    rest = sys.path[1:] if _launcher_added_path0() else sys.path[:]
+    return ([os.getcwd()] if _launcher_added_path0() else []) + rest
+
+
+def _check_module(name: str, shown: str) -> None:
+    if not _is_module_name(name):
+        raise UsageError(f"{shown}: not a file, a folder or a module name")
+    spec = _find_spec_quietly(name, _module_search_path())
+    if spec is None:
+        raise UsageError(f"no module named {name!r}")
+    if spec.submodule_search_locations is not None:
+        main = _find_spec_quietly(name + ".__main__", _module_search_path())
+        if main is None:
+            raise UsageError(f"{name!r} is a package and cannot be run: it has no "
+                             f"{name}.__main__ module")
+
+
+def _has_main(folder: str) -> bool:
+    return importlib.machinery.PathFinder.find_spec("__main__", [folder]) is not None
+
+
+def resolve_target(kind: str, value: str, args: Sequence[str] = ()) -> Target:
+    """Check that the target exists, without running or importing any of it.
+
+    ``kind`` is ``path`` (a bare target: a file, a folder, or else a module name),
+    ``module`` or ``code``. Raises UsageError when there is nothing to run.
+    """
+    args = list(args)
+    if kind == "code":
+        return Target("code", value, args)
+    if kind == "module":
+        _check_module(value, value)
+        return Target("module", value, args)
+    if os.path.isdir(value) or (os.path.isfile(value) and zipfile.is_zipfile(value)):
+        if not _has_main(value):
+            raise UsageError(f"can't find '__main__' module in {value!r}")
+        return Target("folder", value, args)
+    if os.path.isfile(value):
+        return Target("script", value, args)
+    if os.path.exists(value):
+        raise UsageError(f"can't run {value!r}: not a regular file or folder")
+    if not _is_module_name(value):
+        raise UsageError(f"can't open file {value!r}: no such file or folder")
+    try:
+        _check_module(value, value)
+    except UsageError:
+        raise UsageError(
+            f"can't open {value!r}: no such file, folder or module") from None
+    return Target("module", value, args)
+
+
+# -- the run -----------------------------------------------------------------------------
+
+def _launcher_added_path0() -> bool:
+    """Did the interpreter put the launching script's folder (or the current directory,
+    for ``python -m bchook``) first on ``sys.path``? Not with ``-I`` or ``-P``."""
+    return not (sys.flags.isolated or getattr(sys.flags, "safe_path", False))
+
+
+def _set_path0(target: Target) -> None:
+    if not _launcher_added_path0():
+        return
+    if target.kind == "script":
+        path0 = os.path.dirname(os.path.realpath(target.value))
+    elif target.kind == "folder":
+        path0 = os.path.abspath(target.value)
+    elif target.kind == "module":
+        path0 = os.getcwd()
+    else:
+        path0 = ""
+    if sys.path:
+        sys.path[0] = path0
+    else:
+        sys.path.insert(0, path0)
+
+
+def _fresh_main(**attrs) -> types.ModuleType:
+    """A new ``__main__`` module laid out like the interpreter's own."""
+    main = types.ModuleType("__main__")
+    main.__dict__.update(
+        __annotations__={}, __builtins__=builtins, __loader__=importlib.machinery.BuiltinImporter,
+        __spec__=None, __package__=None)
+    main.__dict__.update(attrs)
+    sys.modules["__main__"] = main
+    return main
+
+
+def compile_main(filename: str, name: str, passes: Sequence[Pass]) -> types.CodeType:
+    """The code of a main script, rewritten by ``passes`` (a compiled ``.pyc`` runs as is)."""
+    with io.open_code(filename) as f:
+        data = f.read()
+    if data[:4] == importlib.util.MAGIC_NUMBER:
+        return marshal.loads(data[16:])
+    return transform_source(data, filename, name, passes)
+
+
+def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> int:
+    """Install the hook for ``passes`` and run ``target``; returns the exit status.
+
+    SystemExit raised by the program propagates unchanged (the interpreter reports it
+    exactly as it would without bchook).
+    """
+    from . import _autoload, _install  # the hook machinery, only once there is work to do
+    from ._targets import Targets
+
+    _set_path0(target)
+    roots = settings.roots or [target.root()]
+    include = settings.include or None
+    targets = Targets(include, settings.exclude, roots)
+    exported = dict(settings.__dict__, roots=roots)
+    os.environ.update(_config.to_environ(_config.Settings(**exported)))
+    os.environ.pop(ENV_MAIN, None)
+
+    _autoload.stop()  # a start-up hook from the environment gives way to this run's settings
+    if passes:
+        _install.install(list(passes), include=include, exclude=settings.exclude,
+                         cache=settings.cache, roots=roots)
+    try:
+        _run_target(target, passes, targets)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt as exc:
+        _report(exc)
+        _die_of_interrupt()
+    except BaseException as exc:
+        _report(exc)
+        return 1
+    return 0
+
+
+def _run_target(target: Target, passes: Sequence[Pass], targets) -> None:
+    if target.kind == "module":
+        _fresh_main()
+        sys.argv = [target.value, *target.args]  # runpy puts the file name in argv[0]
+        runpy._run_module_as_main(target.value, alter_argv=True)
+    elif target.kind == "folder":
+        _fresh_main()
+        sys.argv = [target.value, *target.args]
+        runpy._run_module_as_main("__main__", alter_argv=False)
+    elif target.kind == "code":
+        main = _fresh_main()
+        sys.argv = ["-c", *target.args]
+        code = transform_source(target.value, "<string>", "__main__", passes)
+        exec(code, main.__dict__)
+    else:
+        filename = os.path.abspath(target.value)
+        main = _fresh_main(
+            __file__=filename, __cached__=None,
+            __loader__=importlib.machinery.SourceFileLoader("__main__", filename))
+        sys.argv = [target.value, *target.args]
+        rewrite = bool(passes) and targets.wants("__main__", filename)
+        if rewrite:
+            os.environ[ENV_MAIN] = filename
+        code = compile_main(filename, "__main__", passes if rewrite else ())
+        exec(code, main.__dict__)
+
+
+# -- reporting ---------------------------------------------------------------------------
+
+def _own_frame(tb: types.TracebackType) -> bool:
+    """A frame of bchook's machinery (the runner, the hook...); the passes' and the IR's
+    frames stay visible, since a pass author needs them."""
+    filename = tb.tb_frame.f_code.co_filename
+    return os.path.normcase(os.path.dirname(os.path.abspath(filename))) == _OWN_DIR
+
+
+def strip_own_frames(exc: BaseException, _seen: set[int] | None = None) -> None:
+    """Unlink bchook's frames from the tracebacks of ``exc`` and the exceptions chained to
+    it, so the report shows the program's frames only, as plain ``python`` would."""
+    seen = set() if _seen is None else _seen
+    if id(exc) in seen:
+        return
+    seen.add(id(exc))
+    kept = []
+    tb = exc.__traceback__
+    while tb is not None:
+        if not _own_frame(tb):
+            kept.append(tb)
+        tb = tb.tb_next
+    for before, after in zip(kept, kept[1:]):
+        before.tb_next = after
+    if kept:
+        kept[-1].tb_next = None
+    exc.__traceback__ = kept[0] if kept else None
+    for linked in (exc.__cause__, exc.__context__, *getattr(exc, "exceptions", ())):
+        if isinstance(linked, BaseException):
+            strip_own_frames(linked, seen)
+
+
+def _report(exc: BaseException) -> None:
+    strip_own_frames(exc)
+    try:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    except BaseException as hook_exc:  # what the interpreter does when the hook fails
+        print("Error in sys.excepthook:", file=sys.stderr)
+        sys.__excepthook__(type(hook_exc), hook_exc, hook_exc.__traceback__)
+        print("\nOriginal exception was:", file=sys.stderr)
+        sys.__excepthook__(type(exc), exc, exc.__traceback__)
+
+
+def _die_of_interrupt() -> None:
+    """End like an interrupted ``python``: atexit handlers run, then the process kills itself
+    with SIGINT (status 130 in a shell). The interpreter does this for a KeyboardInterrupt
+    that reaches the top, so re-raise one with the report already printed."""
+    sys.excepthook = lambda *args: None
+    raise KeyboardInterrupt
