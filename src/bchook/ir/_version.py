@@ -86,6 +86,27 @@ HASNAME = frozenset(opcode.hasname)
 HASLOCAL = frozenset(opcode.haslocal)
 HASFREE = frozenset(opcode.hasfree)
 
+#: 3.11+ local, cell and free variables share one array ("localsplus": co_varnames, then
+#: cells that are not arguments, then co_freevars) that LOAD_FAST/LOAD_DEREF... index;
+#: 3.10 LOAD_DEREF indexes co_cellvars + co_freevars.
+LOCALSPLUS = PY311
+#: Opcodes whose argument is a co_names index shifted left to make room for flag bits
+#: (bit 0: also push NULL / the method's self).
+NAME_ARG_SHIFT: dict[int, int] = {}
+if PY311:
+    NAME_ARG_SHIFT[OPMAP["LOAD_GLOBAL"]] = 1
+if PY312:
+    NAME_ARG_SHIFT[OPMAP["LOAD_ATTR"]] = 1
+    NAME_ARG_SHIFT[OPMAP["LOAD_SUPER_ATTR"]] = 2
+#: 3.13 pushes the NULL of a call after the callable; 3.11/3.12 before it.
+NULL_AFTER_CALLABLE = PY313
+#: 3.13 superinstructions whose argument holds two local indexes, 4 bits each.
+LOCAL_PAIRS = frozenset(OPMAP[n] for n in (
+    "LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST") if n in OPMAP)
+#: 3.13 POP_JUMP_IF_TRUE/FALSE test for the True/False objects: the compiler puts a
+#: TO_BOOL (or an instruction that makes a bool) before them.
+JUMP_NEEDS_BOOL = PY313
+
 #: Opcode pairs that differ only by jump direction (3.11 names both ways).
 _DIRECTIONS = [
     ("JUMP_FORWARD", "JUMP_BACKWARD"),
