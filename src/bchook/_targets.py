@@ -1,0 +1,136 @@
+"""Which modules the hook rewrites.
+
+``include``/``exclude`` are module-name glob patterns (``fnmatch``, case-sensitive). A
+pattern also covers everything below the package it names: ``myapp`` and ``myapp.*`` both
+mean the package ``myapp`` itself and all its submodules (``*`` crosses dots). Exclude wins
+over include.
+
+Without ``include``, a module is rewritten when its file lives under one of ``roots``
+(default: the current directory) and not in the standard library, a ``site-packages`` or
+``dist-packages`` folder. bchook's own modules are never rewritten, whatever the patterns
+(``include=['*']`` means everything else that is importable).
+"""
+
+from __future__ import annotations
+
+import os
+import site
+from fnmatch import fnmatchcase
+from typing import Iterable
+
+from ._errors import UsageError
+
+__all__ = ["Targets", "matches"]
+
+_WILDCARDS = frozenset("*?[")
+_OWN_PACKAGE = __name__.rpartition(".")[0]  # "bchook"
+
+
+def matches(name: str, pattern: str) -> bool:
+    """Does module ``name`` fall under ``pattern``? (``a`` and ``a.*`` cover ``a`` and below)."""
+    if fnmatchcase(name, pattern):
+        return True
+    if pattern.endswith(".*") and name == pattern[:-2]:
+        return True
+    if not _WILDCARDS.intersection(pattern):
+        return name.startswith(pattern + ".")
+    return False
+
+
+def _norm_dir(path: str) -> str:
+    path = os.path.normcase(os.path.realpath(path))
+    return path if path.endswith(os.sep) else path + os.sep
+
+
+def _never_dirs() -> tuple[str, ...]:
+    """Folders whose modules are never rewritten unless ``include`` names them."""
+    dirs = {os.path.dirname(os.__file__)}  # the standard library (lib-dynload lies inside)
+    try:
+        dirs.update(site.getsitepackages())
+    except AttributeError:  # old virtualenv's site.py
+        pass
+    user_site = getattr(site, "USER_SITE", None)
+    if user_site:
+        dirs.add(user_site)
+    dirs.add(os.path.dirname(os.path.abspath(__file__)))  # bchook itself, wherever it lives
+    return tuple(sorted(_norm_dir(d) for d in dirs))
+
+
+class Targets:
+    """The targeting rule of one hook (immutable after creation)."""
+
+    def __init__(
+        self,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        roots: Iterable[str | os.PathLike] | None = None,
+    ):
+        self.include = None if include is None else _patterns(include, "include")
+        self.exclude = _patterns(exclude or (), "exclude")
+        roots = [os.getcwd()] if roots is None else [os.fspath(r) for r in roots]
+        self.roots = tuple(_norm_dir(r) for r in roots)
+        self._never = _never_dirs()
+        self._dir_verdict: dict[str, bool] = {}
+
+    def key(self) -> tuple:
+        return (self.include, self.exclude, self.roots)
+
+    def by_name(self, fullname: str) -> bool | None:
+        """Decision from the name alone: False, True, or None (depends on the file)."""
+        if fullname == _OWN_PACKAGE or fullname.startswith(_OWN_PACKAGE + "."):
+            return False
+        for pattern in self.exclude:
+            if matches(fullname, pattern):
+                return False
+        if self.include is None:
+            return None
+        return any(matches(fullname, pattern) for pattern in self.include)
+
+    def wants(self, fullname: str, origin: str) -> bool:
+        """Should the module ``fullname`` loaded from file ``origin`` be rewritten?"""
+        verdict = self.by_name(fullname)
+        if verdict is not None:
+            return verdict
+        return self.wants_file(origin)
+
+    def wants_file(self, origin: str) -> bool:
+        """Root rule: under a root, and not in the stdlib, site-packages or bchook."""
+        folder = os.path.dirname(origin)
+        verdict = self._dir_verdict.get(folder)
+        if verdict is None:
+            verdict = self._dir_verdict[folder] = self._folder_wanted(folder)
+        return verdict
+
+    def _folder_wanted(self, folder: str) -> bool:
+        folder = _norm_dir(folder)
+        if not folder.startswith(self.roots):
+            return False
+        if folder.startswith(self._never):
+            return False
+        parts = folder.split(os.sep)
+        return "site-packages" not in parts and "dist-packages" not in parts
+
+
+def _patterns(patterns: Iterable[str], what: str) -> tuple[str, ...]:
+    if isinstance(patterns, str):
+        patterns = patterns.split(",")
+    result = []
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise UsageError(f"{what} patterns must be strings, not {pattern!r}")
+        pattern = pattern.strip()
+        if pattern:
+            result.append(pattern)
+    return tuple(result)
+
+
+def describe(targets: Targets) -> str:
+    """One line for logs and headers."""
+    if targets.include is None:
+        what = "files under " + ", ".join(r.rstrip(os.sep) for r in targets.roots)
+    else:
+        what = "modules " + ", ".join(targets.include)
+    if targets.exclude:
+        what += " except " + ", ".join(targets.exclude)
+    return what
+
