@@ -23,12 +23,12 @@ import runpy
 import sys
 import types
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from . import _config
 from ._errors import UsageError
-from ._passes import Pass, transform_source
+from ._passes import Pass
 
 __all__ = ["Target", "resolve_target", "run", "compile_main", "ENV_MAIN"]
 
@@ -42,7 +42,8 @@ _OWN_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__)))
 @dataclass
 class Target:
     """What to run: ``kind`` is ``script``, ``folder`` (a directory or zip file holding a
-    ``__main__`` module), ``module`` (``-m``) or ``code`` (``-c``)."""
+    ``__main__`` module), ``module`` (``-m``), ``code`` (``-c``) or ``stdin`` (``-``; the
+    value is the source read from stdin)."""
 
     kind: str
     value: str
@@ -132,11 +133,11 @@ def resolve_target(kind: str, value: str, args: Sequence[str] = ()) -> Target:
     """Check that the target exists, without running or importing any of it.
 
     ``kind`` is ``path`` (a bare target: a file, a folder, or else a module name),
-    ``module`` or ``code``. Raises UsageError when there is nothing to run.
+    ``module``, ``code`` or ``stdin``. Raises UsageError when there is nothing to run.
     """
     args = list(args)
-    if kind == "code":
-        return Target("code", value, args)
+    if kind in ("code", "stdin"):
+        return Target(kind, value, args)
     if kind == "module":
         _check_module(value, value)
         return Target("module", value, args)
@@ -194,13 +195,16 @@ def _fresh_main(**attrs) -> types.ModuleType:
     return main
 
 
-def compile_main(filename: str, name: str, passes: Sequence[Pass]) -> types.CodeType:
-    """The code of a main script, rewritten by ``passes`` (a compiled ``.pyc`` runs as is)."""
+def compile_main(filename: str, hook=None) -> types.CodeType:
+    """The code of a main script, rewritten by ``hook`` (an installed ``_install.Hook``)
+    when given; a compiled ``.pyc`` runs as it is, as with ``python``."""
     with io.open_code(filename) as f:
         data = f.read()
     if data[:4] == importlib.util.MAGIC_NUMBER:
         return marshal.loads(data[16:])
-    return transform_source(data, filename, name, passes)
+    if hook is None:
+        return compile(data, filename, "exec", dont_inherit=True)
+    return hook.compile(data, filename, "__main__")
 
 
 def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> int:
@@ -210,22 +214,20 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
     exactly as it would without bchook).
     """
     from . import _autoload, _install  # the hook machinery, only once there is work to do
-    from ._targets import Targets
 
     _set_path0(target)
     roots = settings.roots or [target.root()]
     include = settings.include or None
-    targets = Targets(include, settings.exclude, roots)
-    exported = dict(settings.__dict__, roots=roots)
-    os.environ.update(_config.to_environ(_config.Settings(**exported)))
+    os.environ.update(_config.to_environ(replace(settings, roots=roots)))
     os.environ.pop(ENV_MAIN, None)
 
     _autoload.stop()  # a start-up hook from the environment gives way to this run's settings
+    hook = None
     if passes:
-        _install.install(list(passes), include=include, exclude=settings.exclude,
-                         cache=settings.cache, roots=roots)
+        hook = _install.install(list(passes), include=include, exclude=settings.exclude,
+                                cache=settings.cache, roots=roots)
     try:
-        _run_target(target, passes, targets)
+        _run_target(target, hook)
     except SystemExit:
         raise
     except KeyboardInterrupt as exc:
@@ -237,7 +239,7 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
     return 0
 
 
-def _run_target(target: Target, passes: Sequence[Pass], targets) -> None:
+def _run_target(target: Target, hook) -> None:
     if target.kind == "module":
         _fresh_main()
         sys.argv = [target.value, *target.args]  # runpy puts the file name in argv[0]
@@ -246,10 +248,16 @@ def _run_target(target: Target, passes: Sequence[Pass], targets) -> None:
         _fresh_main()
         sys.argv = [target.value, *target.args]
         runpy._run_module_as_main("__main__", alter_argv=False)
-    elif target.kind == "code":
+    elif target.kind in ("code", "stdin"):
         main = _fresh_main()
-        sys.argv = ["-c", *target.args]
-        code = transform_source(target.value, "<string>", "__main__", passes)
+        if target.kind == "code":
+            sys.argv, filename = ["-c", *target.args], "<string>"
+        else:
+            sys.argv, filename = ["-", *target.args], "<stdin>"
+        if hook is not None and hook.targets.by_name("__main__") is not False:
+            code = hook.compile(target.value, filename, "__main__")
+        else:
+            code = compile(target.value, filename, "exec", dont_inherit=True)
         exec(code, main.__dict__)
     else:
         filename = os.path.abspath(target.value)
@@ -257,11 +265,11 @@ def _run_target(target: Target, passes: Sequence[Pass], targets) -> None:
             __file__=filename, __cached__=None,
             __loader__=importlib.machinery.SourceFileLoader("__main__", filename))
         sys.argv = [target.value, *target.args]
-        rewrite = bool(passes) and targets.wants("__main__", filename)
-        if rewrite:
+        if hook is not None and not hook.targets.wants("__main__", filename):
+            hook = None
+        if hook is not None:
             os.environ[ENV_MAIN] = filename
-        code = compile_main(filename, "__main__", passes if rewrite else ())
-        exec(code, main.__dict__)
+        exec(compile_main(filename, hook), main.__dict__)
 
 
 # -- reporting ---------------------------------------------------------------------------

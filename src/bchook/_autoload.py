@@ -1,0 +1,282 @@
+"""Start-up autoload: the hook in every Python process that sets ``BCHOOK_PASSES``.
+
+``bchook pth install`` writes ``bchook-autoload.pth`` into the environment's site-packages
+(or, with ``--user``, the user site). ``site`` runs its one ``import`` line at every
+interpreter start-up; the line only reads ``os.environ`` (already imported), so unless
+``BCHOOK_PASSES`` is set, bchook is not even imported. When it is set (and
+``BCHOOK_DISABLE`` is not), :func:`start` installs the hook with the settings of
+:mod:`bchook._config`, before the program's own imports, once per process. The line never
+raises: if bchook was uninstalled, or the settings are wrong, the program runs without the
+hook after one warning line on stderr.
+
+PEP 829 deprecates ``import`` lines in ``.pth`` files from Python 3.15: everything about
+the mechanism lives in this module so that it can move (to a start-up entry point) alone.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import site
+import sys
+import sysconfig
+import types
+from typing import Any
+
+from . import _config
+
+__all__ = ["PTH_NAME", "pth_text", "site_dir", "install_pth", "uninstall_pth", "status",
+           "start", "stop", "active"]
+
+PTH_NAME = "bchook-autoload.pth"
+
+_START = (
+    "try:\n"
+    " import bchook._autoload as a\n"
+    " a.start()\n"
+    "except Exception as e:\n"
+    " import sys\n"
+    " sys.stderr.write('bchook: autoload failed, running without the hook: %s: %s\\n'"
+    " % (type(e).__name__, e))\n"
+)
+_LINE = (
+    "import os; os.environ.get('BCHOOK_PASSES') and "
+    "os.environ.get('BCHOOK_DISABLE', '').strip().lower() not in ('1', 'true', 'yes', 'on')"
+    f" and exec({_START!r})\n"
+)
+
+
+def pth_text() -> str:
+    """The whole ``.pth`` file: a comment saying what it is, then the start-up line."""
+    return ("# bchook autoload: installs bchook's import hook in processes where BCHOOK_PASSES "
+            "is set; remove with `bchook pth uninstall`\n" + _LINE)
+
+
+# -- the .pth file -----------------------------------------------------------------------
+
+def site_dir(user: bool = False) -> str:
+    """Where the ``.pth`` goes: the environment's site-packages, or the user site.
+
+    Raises UsageError when that folder is not one ``site`` reads at start-up (a ``.pth``
+    anywhere else would do nothing, and bchook writes nowhere else).
+    """
+    from ._errors import UsageError
+
+    if user:
+        if not site.ENABLE_USER_SITE:
+            raise UsageError("the user site-packages is disabled for this interpreter "
+                             "(a virtual environment, -s or PYTHONNOUSERSITE): "
+                             "install without --user")
+        return site.getusersitepackages()
+    folder = sysconfig.get_paths()["purelib"]
+    known = {_norm(p) for p in site.getsitepackages()}
+    if _norm(folder) not in known:
+        raise UsageError(f"{folder} is not a site-packages folder this interpreter reads at "
+                         f"start-up; use --user")
+    return folder
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _locations() -> list[str]:
+    places = []
+    for user in (False, True):
+        try:
+            places.append(os.path.join(site_dir(user), PTH_NAME))
+        except Exception:  # that location does not exist for this interpreter
+            pass
+    return places
+
+
+def install_pth(user: bool = False) -> tuple[str, bool]:
+    """Write the ``.pth``; returns ``(path, changed)``. Idempotent: an up-to-date file is
+    left as it is. The write is atomic (a temporary file, then ``os.replace``)."""
+    folder = site_dir(user)
+    path = os.path.join(folder, PTH_NAME)
+    text = pth_text()
+    if _read(path) == text:
+        return path, False
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path, True
+
+
+def uninstall_pth() -> list[str]:
+    """Remove the ``.pth`` from every location it may be in; returns the paths removed."""
+    removed = []
+    for path in _locations():
+        if os.path.isfile(path):
+            os.unlink(path)
+            removed.append(path)
+    return removed
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def status(environ=None) -> list[str]:
+    """Lines for ``bchook pth status``: where the file is, and whether it is active."""
+    environ = os.environ if environ is None else environ
+    lines = []
+    found = [p for p in _locations() if os.path.isfile(p)]
+    for path in found:
+        state = "up to date" if _read(path) == pth_text() else "outdated: run `bchook pth install`"
+        lines.append(f"installed: {path} ({state})")
+    if not found:
+        where = ", ".join(_locations()) or "(no site-packages)"
+        lines.append(f"not installed (would go to {where})")
+    passes = environ.get(_config.ENV_PASSES, "")
+    if not found:
+        lines.append("active: no (the .pth file is not installed)")
+    elif _config.is_disabled(environ):
+        lines.append(f"active: no ({_config.ENV_DISABLE} is set)")
+    elif not passes:
+        lines.append(f"active: no ({_config.ENV_PASSES} is not set; processes that set it "
+                     f"are rewritten)")
+    else:
+        lines.append(f"active: yes, Python processes started with this environment are "
+                     f"rewritten by {_config.ENV_PASSES}={passes}")
+    return lines
+
+
+# -- what the .pth line runs -------------------------------------------------------------
+
+#: The hook installed at start-up (an ``_install.Hook``): one per process, see start().
+_started: Any = None
+
+
+def active() -> bool:
+    """Did the autoload install the hook in this process?"""
+    return _started is not None
+
+
+def start(environ=None) -> None:
+    """Install the hook from the environment, once. Never raises: a problem becomes one
+    warning line on stderr and the program runs without the hook."""
+    global _started
+    environ = os.environ if environ is None else environ
+    if _started is not None or _config.is_disabled(environ) or _launched_by_bchook():
+        return
+    try:
+        from . import _install, _registry
+
+        settings = _config.resolve(environ=environ, start=_program_dir())
+        if not settings.passes:
+            return
+        names = {name for spec in settings.passes for name in _config.split_list(spec)}
+        options = {k: v for k, v in settings.options.items() if k in names}
+        passes = _registry.create_passes(settings.passes, options)
+        roots = settings.roots or [_program_dir()]
+        handle = _install.install(passes, include=settings.include or None,
+                                  exclude=settings.exclude, cache=settings.cache, roots=roots)
+        _started = handle
+        if _is_multiprocessing_child():
+            _rewrite_spawned_main(environ, handle)
+    except Exception as exc:
+        sys.stderr.write(f"bchook: autoload failed, running without the hook: "
+                         f"{type(exc).__name__}: {exc}\n")
+
+
+def stop() -> None:
+    """Uninstall the start-up hook (the runner replaces it with its own settings)."""
+    global _started
+    if _started is not None:
+        handle, _started = _started, None
+        handle.uninstall()
+
+
+def _program_dir() -> str:
+    """The folder of the script being started, else the current directory."""
+    argv0 = sys.argv[0] if getattr(sys, "argv", None) else ""
+    if argv0 and argv0 not in ("-c", "-m") and os.path.isfile(argv0):
+        return os.path.dirname(os.path.realpath(argv0))
+    return os.getcwd()
+
+
+def _launched_by_bchook() -> bool:
+    """``python -m bchook`` or the ``bchook`` script: its runner installs the hook itself."""
+    argv = list(getattr(sys, "orig_argv", ()) or ())
+    if len(argv) > 1 and os.path.splitext(os.path.basename(argv[1]))[0] == "bchook":
+        return True
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("-") or arg in ("-", "--"):
+            return False  # a script (or stdin): not us
+        if arg.startswith("--"):
+            i += 2 if arg == "--check-hash-based-pycs" else 1
+            continue
+        letters = arg[1:]
+        for j, letter in enumerate(letters):
+            rest = letters[j + 1:]
+            if letter in "cm":
+                value = rest or (argv[i + 1] if i + 1 < len(argv) else "")
+                return letter == "m" and value == "bchook"
+            if letter in "WX":
+                if not rest:
+                    i += 1  # the value is the next argument
+                break
+        i += 1
+    return False
+
+
+def _is_multiprocessing_child() -> bool:
+    argv = getattr(sys, "argv", None) or []
+    if "--multiprocessing-fork" in argv:
+        return True
+    return any("multiprocessing.forkserver" in a for a in getattr(sys, "orig_argv", ()))
+
+
+def _rewrite_spawned_main(environ, handle) -> None:
+    """Let a spawn/forkserver child rewrite the parent's main script as the parent did.
+
+    multiprocessing re-runs the parent's main script in the child with
+    ``runpy.run_path``, which compiles it without the import system, so the hook never sees
+    it. Only when the runner rewrote that script (``BCHOOK_MAIN``), this wraps the one
+    private function that does it, ``multiprocessing.spawn._fixup_main_from_path``.
+    """
+    main_file = environ.get("BCHOOK_MAIN")
+    if not main_file:
+        return
+    from multiprocessing import spawn
+
+    original = getattr(spawn, "_fixup_main_from_path", None)
+    if original is None or getattr(original, "_bchook", False):
+        return
+
+    def fixup_main_from_path(main_path):
+        if _norm(main_path) != _norm(main_file):
+            return original(main_path)
+        current = sys.modules["__main__"]
+        if getattr(current, "__file__", None) == main_path:
+            return None
+        from ._runner import compile_main
+
+        spawn.old_main_modules.append(current)
+        main_module = types.ModuleType("__mp_main__")
+        main_module.__dict__.update(
+            __file__=main_path, __cached__=None, __doc__=None, __loader__=None,
+            __package__="", __spec__=None, __builtins__=builtins)
+        sys.modules["__main__"] = sys.modules["__mp_main__"] = main_module
+        exec(compile_main(main_path, hook), main_module.__dict__)
+        return None
+
+    fixup_main_from_path._bchook = True
+    spawn._fixup_main_from_path = fixup_main_from_path
