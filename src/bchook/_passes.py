@@ -39,6 +39,10 @@ class Context:
     filename: str
     options: Mapping[str, Any]
     state: dict = field(default_factory=dict)
+    #: The root of the code tree being transformed (the module's code object), set by the
+    #: driver before any code pass runs: code objects come nested-first, so a pass that
+    #: needs whole-module facts reads them from here.
+    module_code: types.CodeType | None = None
 
 
 class Pass:
@@ -119,6 +123,8 @@ def transform_code_tree(
     if not stages:
         return code
     module = ctxs[0].module if ctxs else "?"
+    for ctx in ctxs:
+        ctx.module_code = code
 
     def run(co: types.CodeType) -> types.CodeType:
         bc = None

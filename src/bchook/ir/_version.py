@@ -187,3 +187,42 @@ def stack_effects(op: int, arg: int | None) -> tuple[int, int]:
 def cell_offset(code) -> int:
     """Index that ``LOAD_DEREF`` arg 0 refers to: cells come after locals on 3.11+."""
     return code.co_nlocals if PY311 else 0
+
+
+# -- what the constfold pass needs to read operands ---------------------------------------
+#: ``COMPARE_OP``'s argument is ``index into dis.cmp_op << COMPARE_OP_SHIFT``; the low bits
+#: are a specialization mask (3.12+) and, on 3.13, ``COMPARE_OP_TO_BOOL`` (result made bool).
+COMPARE_OP_SHIFT = 5 if PY313 else 4 if PY312 else 0
+COMPARE_OP_TO_BOOL = 16 if PY313 else 0
+#: 3.11+: ``LOAD_GLOBAL``'s argument is ``namei << 1 | push_null``.
+LOAD_GLOBAL_SHIFT = 1 if PY311 else 0
+#: 3.12+: ``LOAD_ATTR``'s argument is ``namei << 1 | is_method`` (3.10/3.11 have LOAD_METHOD).
+LOAD_ATTR_SHIFT = 1 if PY312 else 0
+#: Where a call's NULL goes: before the callable on 3.11/3.12, after it on 3.13, none on 3.10.
+CALL_NULL = "after" if PY313 else "before" if PY311 else None
+
+
+def _binary_operators() -> dict:
+    table = {}
+    if PY311:
+        for i, (_name, symbol) in enumerate(dis._nb_ops):  # type: ignore[attr-defined]
+            if not symbol.endswith("="):
+                table[(OPMAP["BINARY_OP"], i)] = symbol
+        return table
+    for name, symbol in (("ADD", "+"), ("SUBTRACT", "-"), ("MULTIPLY", "*"),
+                         ("TRUE_DIVIDE", "/"), ("FLOOR_DIVIDE", "//"), ("MODULO", "%"),
+                         ("POWER", "**"), ("LSHIFT", "<<"), ("RSHIFT", ">>"), ("AND", "&"),
+                         ("OR", "|"), ("XOR", "^"), ("MATRIX_MULTIPLY", "@")):
+        table[(OPMAP["BINARY_" + name], None)] = symbol
+    return table
+
+
+#: ``(opcode, oparg)`` of a non-inplace binary operator -> its symbol (``oparg`` is None
+#: where the opcode alone says which operator: 3.10's ``BINARY_ADD``...).
+BINARY_OPERATORS: dict = _binary_operators()
+#: 3.13's fused instructions -> the two plain ones they stand for (4-bit args, first high).
+SUPERINSTRUCTIONS: dict[int, tuple[int, int]] = {}
+if PY313:
+    for _fused in ("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST"):
+        _a, _b = _fused.split("_FAST_")[0], _fused.split("_FAST_")[1]
+        SUPERINSTRUCTIONS[OPMAP[_fused]] = (OPMAP[_a + "_FAST"], OPMAP[_b])
