@@ -96,5 +96,5 @@ class Instr:
         return new
 
     def __repr__(self) -> str:
-        arg = "" if self.op < V.HAVE_ARGUMENT else f" {self.arg!r}"
+        arg = "" if self.op not in V.HASARG else f" {self.arg!r}"
         return f"<{self.name}{arg} line={self.loc[0]}>"

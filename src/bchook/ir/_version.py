@@ -173,7 +173,7 @@ def entry_depth(first_op: int) -> int:
 
 def stack_effects(op: int, arg: int | None) -> tuple[int, int]:
     """(effect when falling through, effect when jumping) of one instruction."""
-    if op < HAVE_ARGUMENT:
+    if op not in HASARG:
         fixed = _EFFECT_OVERRIDES.get(op)
         if fixed is not None:
             return fixed
