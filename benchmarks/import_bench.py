@@ -1,0 +1,229 @@
+"""Import time of a generated package, plain Python against bchook, cold and warm cache.
+
+    python benchmarks/import_bench.py [--modules 250] [--repeat 7]
+
+Every measurement runs in a fresh interpreter (the one running this script) and times
+``import genpkg`` alone (installing the hook is timed and shown apart). Scenarios:
+
+* ``plain``: no hook. Cold: no ``__pycache__`` at all; warm: Python's own pycs present.
+* ``unchanged``: bchook with a pass that changes nothing (its ``wants()`` says no to every
+  code object), so the cost is the hook, the private cache and nothing else.
+* ``identity``: bchook with the ``identity`` pass: every code object is decoded to the IR
+  and encoded again.
+
+Cold bchook runs start without bchook's cache files (Python's own pycs are irrelevant to
+them); warm runs find them. Ratios are against plain Python measured in the same run, with
+the median of ``--repeat`` runs. Targets (issue 3): warm <= 1.10x plain, cold unchanged
+<= 1.5x, cold identity <= 3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+MODULE = '''\
+"""Generated module {index}: a bit of everything the compiler emits."""
+
+import os
+from collections import defaultdict
+
+CONSTANT_{index} = {index}
+TABLE = {{"a": 1, "b": 2, "c": [1, 2, 3], "index": {index}}}
+
+
+class Record{index}:
+    """A small class with properties and methods."""
+
+    __slots__ = ("name", "values")
+
+    def __init__(self, name, values=()):
+        self.name = name
+        self.values = list(values)
+
+    @property
+    def total(self):
+        return sum(v for v in self.values if v is not None)
+
+    def describe(self, prefix="record"):
+        return f"{{prefix}} {{self.name}}: {{self.total}} ({{len(self.values)}} values)"
+
+    def __repr__(self):
+        return f"Record{index}({{self.name!r}}, {{self.values!r}})"
+
+
+def group(items, key=len):
+    groups = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return dict(groups)
+
+
+def parse(text):
+    result = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            key, _, value = line.partition("=")
+            result.append((lineno, key.strip(), int(value)))
+        except ValueError as exc:
+            raise ValueError(f"line {{lineno}}: {{exc}}") from None
+        finally:
+            pass
+    return result
+
+
+def walk(path, depth=0):
+    if depth > 3:
+        return
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                yield from walk(entry.path, depth + 1)
+            else:
+                yield entry.name
+
+
+async def fetch(source, retries=3):
+    while retries:
+        try:
+            return await source()
+        except OSError:
+            retries -= 1
+    return None
+
+
+def matrix(n):
+    return [[i * j for j in range(n) if (i + j) % 2] for i in range(n)]
+
+
+SQUARES = {{i: i * i for i in range(10)}}
+'''
+
+
+def generate(root: str, modules: int, per_package: int = 25) -> None:
+    pkg = os.path.join(root, "genpkg")
+    os.makedirs(pkg)
+    init = []
+    for index in range(modules):
+        sub = f"sub{index // per_package}"
+        folder = os.path.join(pkg, sub)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+            with open(os.path.join(folder, "__init__.py"), "w") as f:
+                f.write(f'"""Generated subpackage {sub}."""\n')
+        with open(os.path.join(folder, f"mod{index}.py"), "w") as f:
+            f.write(MODULE.format(index=index))
+        init.append(f"from .{sub} import mod{index}")
+    with open(os.path.join(pkg, "__init__.py"), "w") as f:
+        f.write("\n".join(init) + "\n")
+
+
+CHILD = textwrap.dedent('''
+    import sys, time
+    scenario = sys.argv[1]
+    install_time = 0.0
+    if scenario != "plain":
+        from bchook import Pass
+        from bchook._install import install
+        from bchook._registry import create_passes
+
+        class Unchanged(Pass):
+            name = "unchanged"
+            version = "1"
+
+            def wants(self, code, ctx):
+                return False
+
+            def transform_ir(self, bytecode, ctx):
+                return False
+
+        passes = [Unchanged()] if scenario == "unchanged" else create_passes(["identity"])
+        start = time.perf_counter()
+        install(passes)  # default targeting: files under the current directory
+        install_time = time.perf_counter() - start
+    start = time.perf_counter()
+    import genpkg
+    elapsed = time.perf_counter() - start
+    loader = type(genpkg.__loader__).__name__
+    print(elapsed, install_time, loader)
+''')
+
+
+def clear(root: str, what: str) -> None:
+    """Remove Python's pycs and/or bchook's cache files under ``root``."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        if os.path.basename(dirpath) != "__pycache__":
+            continue
+        for name in filenames:
+            ours = ".bchook-" in name
+            if what == "all" or (what == "bchook" and ours):
+                os.unlink(os.path.join(dirpath, name))
+
+
+def measure(root: str, scenario: str, cold: bool, repeat: int) -> tuple[float, float]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("BCHOOK_") and k != "PYTHONDONTWRITEBYTECODE"}
+    times, installs = [], []
+    if not cold:  # one untimed run fills the caches
+        subprocess.run([sys.executable, "-c", CHILD, scenario], cwd=root, env=env, check=True,
+                       capture_output=True)
+    for _ in range(repeat):
+        if cold:
+            clear(root, "all" if scenario == "plain" else "bchook")
+        out = subprocess.run([sys.executable, "-c", CHILD, scenario], cwd=root, env=env,
+                             check=True, capture_output=True, text=True).stdout.split()
+        expected = "SourceFileLoader" if scenario == "plain" else "BchookLoader"
+        if out[2] != expected:
+            raise SystemExit(f"{scenario}: genpkg was loaded by {out[2]}, not {expected}")
+        times.append(float(out[0]))
+        installs.append(float(out[1]))
+    return statistics.median(times), statistics.median(installs)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", type=int, default=250)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args(argv)
+    root = tempfile.mkdtemp(prefix="bchook-bench-")
+    try:
+        generate(root, args.modules)
+        print(f"Python {sys.version.split()[0]}, {args.modules} modules, "
+              f"median of {args.repeat} fresh processes each")
+        results = {}
+        for scenario in ("plain", "unchanged", "identity"):
+            for cold in (True, False):
+                results[scenario, cold] = measure(root, scenario, cold, args.repeat)
+        print(f"{'scenario':<12}{'cache':<7}{'import ms':>10}{'ratio':>8}{'target':>8}"
+              f"{'install ms':>12}")
+        targets = {("unchanged", True): 1.5, ("unchanged", False): 1.10,
+                   ("identity", True): 3.0, ("identity", False): 1.10}
+        failed = []
+        for (scenario, cold), (seconds, install) in results.items():
+            base = results["plain", cold][0]
+            ratio = seconds / base
+            target = targets.get((scenario, cold))
+            mark = "" if target is None or ratio <= target else "  MISSED"
+            if mark:
+                failed.append(f"{scenario} {'cold' if cold else 'warm'}")
+            print(f"{scenario:<12}{'cold' if cold else 'warm':<7}{seconds * 1000:>10.1f}"
+                  f"{ratio:>7.2f}x{'' if target is None else f'{target:>7.2f}x':>8}"
+                  f"{install * 1000:>12.2f}{mark}")
+        if failed:
+            print("targets missed: " + ", ".join(failed))
+        return 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
