@@ -552,3 +552,74 @@ def test_pytest_assertion_rewriting_still_works_on_rewritten_modules(run_python,
     # pytest's introspection of the failing assert, showing the value bchook produced:
     # (without pytest's rewriting the message would be a bare AssertionError)
     assert "AssertionError: assert 's3' == 'expected'" in out, out
+
+
+def test_include_star_leaves_extension_and_sourceless_modules_alone(run_python, tmp_path):
+    import py_compile
+    (tmp_path / "src_only.py").write_text("V = 's2'\n")
+    py_compile.compile(str(tmp_path / "src_only.py"), cfile=str(tmp_path / "compiled.pyc"),
+                       doraise=True)
+    (tmp_path / "src_only.py").unlink()
+    (tmp_path / "main.py").write_text(textwrap.dedent("""
+        import importlib.machinery, os, sys
+        import bchook._install
+        from bchook import Pass
+
+        class Swap(Pass):
+            name = "swap"
+            def transform_code(self, code, ctx):
+                return code.replace(co_consts=tuple("s3" if c == "s2" else c
+                                                    for c in code.co_consts))
+
+        dynload = os.path.join(os.path.dirname(os.__file__), "lib-dynload")
+        suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+        extension = next(n[:-len(suffix)] for n in sorted(os.listdir(dynload))
+                         if n.endswith(suffix) and n[:-len(suffix)] not in sys.modules)
+        bchook._install.install([Swap()], include=["*"], cache=False)
+        module = __import__(extension)
+        import compiled
+        print(extension, type(module.__loader__).__name__, compiled.V,
+              type(compiled.__loader__).__name__)
+    """))
+    rc, out, err = run_python(["main.py"], cwd=tmp_path)
+    assert rc == 0, err
+    _, extension_loader, value, sourceless_loader = out.split()
+    assert extension_loader == "ExtensionFileLoader"
+    assert (value, sourceless_loader) == ("s2", "SourcelessFileLoader")
+
+
+class CodeOnlyLoader(importlib.machinery.SourceFileLoader):
+    """A loader that does its work in get_code (no source_to_code override)."""
+
+    def get_code(self, fullname):
+        code = compile(self.get_data(self.path).replace(b"s1", b"s2"), self.path, "exec")
+        return code
+
+
+def test_loader_with_only_get_code_gets_the_bytecode_passes(project):
+    write_tree(project, {"app/viacode.py": "V = 's1'\n"})
+    sys.meta_path.insert(0, OtherFinder("app", CodeOnlyLoader))
+    with install([CodeStage()], include=["app"], cache=False):
+        import app.viacode
+    assert app.viacode.V == "s3"
+
+
+def test_loader_with_only_get_code_is_left_alone_when_ast_passes_are_asked(project, caplog):
+    write_tree(project, {"app/viacode.py": "V = 's1'\n"})
+    sys.meta_path.insert(0, OtherFinder("app", CodeOnlyLoader))
+    caplog.set_level(logging.DEBUG, logger="bchook")
+    with install([AstStage(), CodeStage()], include=["app"], cache=False):
+        import app.viacode
+    assert app.viacode.V == "s2"  # the other hook's work only
+    assert any("app.viacode" in r.getMessage() and "cannot compose" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_text_rewriting_hook_refuses_ast_passes_clearly(project):
+    from bchook._errors import BchookError
+    write_tree(project, {"app/text.py": "V = 's1'\n"})
+    sys.meta_path.insert(0, OtherFinder("app", BytesLoader))
+    with install([AstStage(), CodeStage()], include=["app.text"], cache=False):
+        with pytest.raises(BchookError, match="BytesLoader.*'app.text'.*syntax tree"):
+            import app.text  # noqa: F401
+    assert "app.text" not in sys.modules

@@ -19,7 +19,6 @@ folders, races) are swallowed; writes go to ``<file>.<pid>`` then ``os.replace``
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import struct
@@ -28,6 +27,11 @@ import types
 import zlib
 from importlib.util import MAGIC_NUMBER, cache_from_source, source_hash
 from typing import Callable, Iterable
+
+try:
+    from _blake2 import blake2b  # hashlib would load OpenSSL: milliseconds at start-up
+except ImportError:  # pragma: no cover - interpreters built without it
+    from hashlib import blake2b
 
 __all__ = ["key_digest", "cache_file", "load", "store"]
 
@@ -38,7 +42,7 @@ _CodeType = types.CodeType
 
 def key_digest(parts: Iterable[str]) -> bytes:
     """16-byte digest of the key parts (order matters)."""
-    h = hashlib.blake2b(digest_size=16)
+    h = blake2b(digest_size=16)
     for part in parts:
         data = part.encode("utf-8", "surrogatepass")
         h.update(len(data).to_bytes(8, "little"))

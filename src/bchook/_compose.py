@@ -30,8 +30,11 @@ import ast
 import os
 import sys
 import types
-from importlib.abc import SourceLoader
+from importlib._bootstrap_external import SourceLoader  # importlib.abc costs ~10 ms
+from importlib.machinery import SOURCE_SUFFIXES, ExtensionFileLoader, SourcelessFileLoader
 from typing import Any
+
+from ._errors import BchookError
 
 __all__ = ["Composer", "composer_for"]
 
@@ -67,7 +70,16 @@ class SourceToCode(Composer):
     """A loader with ``source_to_code``: give it bchook's tree, or the source bytes."""
 
     def compile(self, fullname, path, source, tree):
-        code = self.loader.source_to_code(source if tree is None else tree, path)
+        if tree is None:
+            return _checked(self.loader.source_to_code(source, path), self.loader)
+        try:
+            code = self.loader.source_to_code(tree, path)
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise BchookError(
+                f"cannot compose with {type(self.loader).__qualname__} for module "
+                f"{fullname!r}: its source_to_code does not accept the syntax tree that "
+                f"bchook's AST passes produce ({type(exc).__name__}: {exc}); use only "
+                f"bytecode passes on this module or exclude it") from exc
         return _checked(code, self.loader)
 
 
@@ -108,24 +120,30 @@ def _overrides(cls: type, name: str, base: type) -> bool:
     return mine is not None and mine is not getattr(base, name, None)
 
 
-def composer_for(loader: Any, has_ast_passes: bool) -> Composer | None:
-    """The way to run ``loader`` inside bchook's chain, or None if there is none."""
+def composer_for(loader: Any, origin: str, has_ast_passes: bool) -> Composer | None:
+    """The way to run ``loader`` (which loads file ``origin``) inside bchook's chain, or
+    None if there is none."""
+    if isinstance(loader, (ExtensionFileLoader, SourcelessFileLoader)):
+        return None
     cls = type(loader)
+    python_source = origin.endswith(tuple(SOURCE_SUFFIXES))
     if cls.__module__ == "_pytest.assertion.rewrite" and cls.__name__ == \
             "AssertionRewritingHook" and hasattr(loader, "config"):
-        return PytestAssertRewrite(loader)
+        return PytestAssertRewrite(loader) if python_source else None
     if callable(getattr(loader, "source_to_code", None)) and \
             callable(getattr(loader, "get_data", None)):
+        if has_ast_passes and not python_source:
+            return None  # bchook's AST passes cannot parse another language
         # A SourceLoader subclass that customises get_code or exec_module but not
         # source_to_code does its work elsewhere: source_to_code would skip it.
-        if isinstance(loader, SourceLoader) and not _overrides(cls, "source_to_code",
-                                                               SourceLoader):
-            if not (_overrides(cls, "get_code", SourceLoader)
-                    or _overrides(cls, "exec_module", SourceLoader)):
-                return SourceToCode(loader)
-        else:
+        if not isinstance(loader, SourceLoader) or _overrides(cls, "source_to_code",
+                                                              SourceLoader):
+            return SourceToCode(loader)
+        if not (_overrides(cls, "get_code", SourceLoader)
+                or _overrides(cls, "exec_module", SourceLoader)):
             return SourceToCode(loader)
     if not has_ast_passes and callable(getattr(loader, "get_code", None)) and \
+            callable(getattr(loader, "get_source", None)) and \
             not _overrides(cls, "exec_module", SourceLoader):
         return GetCode(loader)
     return None

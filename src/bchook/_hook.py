@@ -24,7 +24,6 @@ import types
 import zipimport
 from _imp import _fix_co_filename
 from _thread import get_ident
-from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, SourceFileLoader
 from importlib.util import MAGIC_NUMBER
 from typing import Sequence
@@ -198,7 +197,7 @@ class BchookLoader(SourceFileLoader):
         return f"<BchookLoader {self.name!r} {self.path!r} [{self.rewriter.describe()}]{via}>"
 
 
-class BchookFinder(MetaPathFinder):
+class BchookFinder:
     """The ``sys.meta_path`` entry: wraps the loader the other finders return."""
 
     def __init__(self, rewriter: Rewriter):
@@ -227,6 +226,9 @@ class BchookFinder(MetaPathFinder):
             return None
         return self._adopt(spec, fullname)
 
+    def invalidate_caches(self) -> None:
+        """Called by ``importlib.invalidate_caches()``: bchook keeps nothing to invalidate."""
+
     def _to_front(self, meta: list) -> None:
         for i, finder in enumerate(meta):
             if finder is self:
@@ -243,8 +245,8 @@ class BchookFinder(MetaPathFinder):
                 break
         for finder in meta[start:]:
             find = getattr(finder, "find_spec", None)
-            if find is None:
-                continue
+            if find is None:  # a legacy finder (3.10, 3.11): let the import system go on
+                return None
             spec = find(fullname, path, target)
             if spec is not None:
                 return spec
@@ -267,7 +269,7 @@ class BchookFinder(MetaPathFinder):
         if isinstance(loader, zipimport.zipimporter):
             _debug("bchook: %s is in a zip file (%s): left untransformed", fullname, origin)
             return spec
-        composer = composer_for(loader, self.rewriter.has_ast_passes)
+        composer = composer_for(loader, origin, self.rewriter.has_ast_passes)
         if composer is None or not os.path.isfile(origin):
             _debug("bchook: %s: cannot compose with its loader %r: left untransformed",
                    fullname, loader)
