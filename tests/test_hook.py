@@ -623,3 +623,12 @@ def test_text_rewriting_hook_refuses_ast_passes_clearly(project):
         with pytest.raises(BchookError, match="BytesLoader.*'app.text'.*syntax tree"):
             import app.text  # noqa: F401
     assert "app.text" not in sys.modules
+
+
+def test_already_imported_names_targeted_modules_imported_too_early(project):
+    import app  # before the hook
+    hook = install([CodeStage()], include=["app", "other_top"], cache=False)
+    import app.mod  # after: rewritten
+    import other_top  # noqa: F401
+    assert hook.already_imported() == ["app"]
+    assert app.mod.f() == "s3" and app.INIT == "s2"

@@ -14,6 +14,7 @@ import os
 import sys
 import types
 from _thread import RLock
+from importlib.machinery import SOURCE_SUFFIXES
 from typing import Any, Iterable, Mapping
 
 from ._hook import BchookFinder, BchookLoader, Rewriter
@@ -23,6 +24,7 @@ from ._targets import Targets, describe
 
 __all__ = ["Hook", "install", "installed"]
 
+_SOURCE_SUFFIXES = tuple(SOURCE_SUFFIXES)
 _lock = RLock()
 _current: Hook | None = None
 
@@ -76,6 +78,20 @@ class Hook:
                 module: str = "__main__") -> types.CodeType:
         """Compile ``source`` through the passes (no cache): for ``-c`` code and the like."""
         return self.rewriter.compile(source, filename, module)
+
+    def already_imported(self) -> list[str]:
+        """Modules this hook targets that were imported before it, so not rewritten (for a
+        warning such as pytest's "module already imported so cannot be rewritten")."""
+        missed = []
+        for name, module in list(sys.modules.items()):
+            filename = getattr(module, "__file__", None)
+            if not isinstance(filename, str) or name in ("__main__", "__mp_main__"):
+                continue
+            if isinstance(getattr(module, "__loader__", None), BchookLoader):
+                continue
+            if filename.endswith(_SOURCE_SUFFIXES) and self.targets.wants(name, filename):
+                missed.append(name)
+        return sorted(missed)
 
     def _config_key(self) -> tuple:
         passes = tuple((type(p), p.cache_key()) for p in self.passes)
