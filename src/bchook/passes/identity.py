@@ -19,10 +19,16 @@ class IdentityPass(Pass):
         if not self.options.get("pad"):
             return True  # re-encode what was decoded: the round trip is the point
         glued = ir.version.GLUED_NEXT
+        resume = ir.version.OPMAP.get("RESUME", -1)
         padded = []
         for item in bytecode.items:
             padded.append(item)
             if type(item) is ir.Instr and item.op not in glued:
-                padded.append(ir.Instr("NOP", 0, item.loc, item.handler))
+                # 3.12+ report a line event for the first located instruction after the
+                # function's first RESUME (oparg 0): a NOP there with RESUME's location
+                # would add one for the def line. After the other RESUMEs (yield, await)
+                # the NOP must keep the location, or the next line would be reported again.
+                loc = ir.NO_LOCATION if item.op == resume and not item.arg & 3 else item.loc
+                padded.append(ir.Instr("NOP", 0, loc, item.handler))
         bytecode.items = padded
         return True
