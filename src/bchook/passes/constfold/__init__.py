@@ -1,0 +1,179 @@
+"""The ``constfold`` pass: constant folding and propagation beyond CPython's own optimizer.
+
+Tier 1 (always on, changes nothing a program can observe): local constant propagation,
+folds of comparisons, ``in``, ``is`` with singletons, subscripts and pure methods of
+constants, module globals annotated ``Final``, and removal of the branches their tests make
+dead. Tier 2 options each state an assumption (see the README): ``builtins``, ``stdlib``,
+``caps``, ``membership_sets``. ``report=1`` prints what was folded, per module, on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from ... import ir
+from ..._passes import Context, Pass, flag
+from . import _flow, _locals, _members, _module
+from ._fold import Folder, Report
+
+__all__ = ["ConstFoldPass"]
+
+V = ir.version
+_OP = V.OPMAP
+_MAX_ROUNDS = 4
+
+
+def _ops(*names) -> bytes:
+    return bytes(_OP[n] for n in names if n in _OP)
+
+
+def _sequences() -> tuple[bytes, ...]:
+    """Opcode sequences (caches and args skipped) worth decoding a code object for."""
+    const = _OP["LOAD_CONST"]
+    ops_after_two = _ops("COMPARE_OP", "CONTAINS_OP", "IS_OP", "BINARY_SUBSCR", "BUILD_SLICE",
+                         "BUILD_TUPLE", *{V.OPNAME[op] for op, _ in V.BINARY_OPERATORS})
+    ops_after_one = _ops("LOAD_METHOD", "LOAD_ATTR", "TO_BOOL", "UNARY_NOT",
+                         "UNARY_NEGATIVE", "UNARY_INVERT", "POP_JUMP_IF_FALSE",
+                         "POP_JUMP_IF_TRUE", "POP_JUMP_FORWARD_IF_FALSE",
+                         "POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_FALSE",
+                         "POP_JUMP_BACKWARD_IF_TRUE", "JUMP_IF_FALSE_OR_POP",
+                         "JUMP_IF_TRUE_OR_POP", "STORE_FAST", "STORE_FAST_LOAD_FAST")
+    seqs = [bytes((const, const, op)) for op in ops_after_two]
+    seqs += [bytes((const, op)) for op in ops_after_one]
+    seqs += [_ops("LIST_EXTEND", "LOAD_CONST", "BINARY_SUBSCR"),
+             _ops("BUILD_LIST", "LOAD_CONST", "BINARY_SUBSCR"),
+             _ops("LOAD_CONST", "LOAD_CONST", "LOAD_CONST", "BINARY_SLICE")]
+    return tuple(s for s in seqs if len(s) > 1)
+
+
+_WORTH = _sequences()
+_CALLS_WITH_CONST = _ops("LOAD_GLOBAL", "LOAD_CONST"), _ops("LOAD_NAME", "LOAD_CONST")
+_CONTAINS = _ops("LOAD_CONST", "CONTAINS_OP")
+
+
+class ConstFoldPass(Pass):
+    name = "constfold"
+    version = "1"
+    option_types = {
+        "builtins": flag,
+        "stdlib": flag,
+        "caps": flag,
+        "membership_sets": flag,
+        "guard": flag,
+        "report": flag,
+    }
+
+    # -- module facts ------------------------------------------------------------------
+
+    def _facts(self, ctx: Context) -> _module.ModuleFacts:
+        facts = ctx.state.get("facts")
+        if facts is None:
+            facts = ctx.state["facts"] = _module.analyse(ctx.module_code, self.options)
+            ctx.state["report"] = Report()
+        return facts
+
+    def wants(self, code: types.CodeType, ctx: Context) -> bool:
+        facts = self._facts(ctx)
+        if self._worth_decoding(code, facts):
+            return True
+        if code.co_name == "<module>":
+            self._print_report(ctx)
+        return False
+
+    def _worth_decoding(self, code: types.CodeType, facts: _module.ModuleFacts) -> bool:
+        names = code.co_names
+        if facts.globals and not facts.names_for(code).isdisjoint(names):
+            return True
+        if code.co_name == "<module>" and facts.globals and not facts.globals.keys(
+                ).isdisjoint(names):
+            return True
+        ops = code.co_code[::2]
+        if any(seq in ops for seq in _WORTH):
+            return True
+        if facts.builtins and not facts.builtins.isdisjoint(names) and (
+                _CALLS_WITH_CONST[0] in ops or _CALLS_WITH_CONST[1] in ops):
+            return True
+        if self.options.get("membership_sets") and _CONTAINS in ops:
+            return True
+        return False
+
+    # -- the bytecode stage -----------------------------------------------------------
+
+    def transform_ir(self, bytecode: ir.Bytecode, ctx: Context) -> bool:
+        facts = self._facts(ctx)
+        code = bytecode.code
+        is_module = code.co_name == "<module>"
+        report = Report()
+        made: dict[int, ir.Instr] = {}  # by id, kept alive so ids stay unique
+        changed = False
+        global_value = self._global_lookup(bytecode, facts, is_module)
+        builtins = facts.builtins if self.options.get("builtins") else frozenset()
+        if self.options.get("membership_sets") and _members.rewrite(
+                bytecode, facts.builtins, report):
+            changed = True
+        # a fold can make a new "x = <constant>" to propagate, which can reveal more folds
+        for _ in range(_MAX_ROUNDS):
+            propagated = _locals.propagate(bytecode)
+            report.locals += len(propagated)
+            folder = Folder(bytecode, global_value, builtins, is_module, made, report)
+            folded = folder.run()
+            if not (propagated or folded):
+                break
+            changed = True
+            if folded:
+                bytecode.items, dead = _flow.drop_unreachable(bytecode.items)
+                report.dead += dead
+                bytecode.items = _flow.drop_jumps_to_next(bytecode.items, made)
+        if made:
+            bytecode.items = _flow.drop_redundant_nops(bytecode.items, made)
+        ctx.state["report"].merge(report)
+        if is_module:
+            self._print_report(ctx)
+        return changed
+
+    def _global_lookup(self, bc: ir.Bytecode, facts: _module.ModuleFacts, is_module: bool):
+        if not facts.globals:
+            return _no_global
+        if not is_module:
+            eligible = facts.names_for(bc.code)
+            if not eligible:
+                return _no_global
+            table = {n: facts.globals[n] for n in eligible}
+
+            def lookup(ins, name):
+                return table.get(name)
+            return lookup
+        allowed = _module.dominated_loads(bc, facts)
+
+        def lookup_in_module(ins, name):
+            return facts.globals.get(name) if name in allowed.get(id(ins), ()) else None
+        return lookup_in_module
+
+    # -- report ------------------------------------------------------------------------
+
+    def _print_report(self, ctx: Context) -> None:
+        if not self.options.get("report") or ctx.state.get("reported"):
+            return
+        ctx.state["reported"] = True
+        r: Report = ctx.state.get("report") or Report()
+        parts = []
+        if r.locals:
+            parts.append(f"{r.locals} local(s) propagated")
+        if r.globals:
+            named = ", ".join(f"{n} x{c}" for n, c in sorted(r.globals.items()))
+            parts.append(f"globals folded: {named}")
+        if r.folds:
+            parts.append(f"{r.folds} expression(s) folded")
+        if r.branches:
+            parts.append(f"{r.branches} branch test(s) decided")
+        if r.dead:
+            parts.append(f"{r.dead} dead instruction(s) removed")
+        if r.membership:
+            parts.append(f"{r.membership} membership test(s) as frozensets")
+        summary = "; ".join(parts) if parts else "nothing folded"
+        print(f"bchook constfold: {ctx.module}: {summary}", file=sys.stderr)
+
+
+def _no_global(ins, name):
+    return None
