@@ -11,8 +11,8 @@ Every measurement runs in a fresh interpreter (the one running this script) and 
 * ``identity``: bchook with the ``identity`` pass: every code object is decoded to the IR
   and encoded again.
 
-Cold bchook runs start without bchook's cache files (Python's own pycs are irrelevant to
-them); warm runs find them. Ratios are against plain Python measured in the same run, with
+Cold runs start without any ``__pycache__``; warm runs find the caches an untimed run
+left. Ratios are against plain Python measured in the same run, with
 the median of ``--repeat`` runs. Targets (issue 3): warm <= 1.10x plain, cold unchanged
 <= 1.5x, cold identity <= 3x.
 """
@@ -110,6 +110,7 @@ SQUARES = {{i: i * i for i in range(10)}}
 
 
 def generate(root: str, modules: int, per_package: int = 25) -> None:
+    """Write the package ``genpkg`` (``modules`` modules in subpackages) under ``root``."""
     pkg = os.path.join(root, "genpkg")
     os.makedirs(pkg)
     init = []
@@ -158,51 +159,58 @@ CHILD = textwrap.dedent('''
 ''')
 
 
-def clear(root: str, what: str) -> None:
-    """Remove Python's pycs and/or bchook's cache files under ``root``."""
+def clear_pycache(root: str) -> None:
     for dirpath, dirnames, filenames in os.walk(root):
-        if os.path.basename(dirpath) != "__pycache__":
-            continue
-        for name in filenames:
-            ours = ".bchook-" in name
-            if what == "all" or (what == "bchook" and ours):
-                os.unlink(os.path.join(dirpath, name))
+        if os.path.basename(dirpath) == "__pycache__":
+            shutil.rmtree(dirpath)
+            dirnames[:] = []
 
 
-def measure(root: str, scenario: str, cold: bool, repeat: int) -> tuple[float, float]:
+def run_child(folder: str, scenario: str) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("BCHOOK_") and k != "PYTHONDONTWRITEBYTECODE"}
-    times, installs = [], []
-    if not cold:  # one untimed run fills the caches
-        subprocess.run([sys.executable, "-c", CHILD, scenario], cwd=root, env=env, check=True,
-                       capture_output=True)
+    out = subprocess.run([sys.executable, "-c", CHILD, scenario], cwd=folder, env=env,
+                         check=True, capture_output=True, text=True).stdout.split()
+    expected = "SourceFileLoader" if scenario == "plain" else "BchookLoader"
+    if out[2] != expected:
+        raise SystemExit(f"{scenario}: genpkg was loaded by {out[2]}, not {expected}")
+    return float(out[0]), float(out[1])
+
+
+def measure(root: str, modules: int, repeat: int) -> dict:
+    """Median (import, install) seconds of each (scenario, cold) case.
+
+    Each case has its own copy of the package (so no case's cache disturbs another's) and
+    the cases take turns, so that a change of load on the machine hits them all alike.
+    """
+    cases = [(scenario, cold) for scenario in ("plain", "unchanged", "identity")
+             for cold in (True, False)]
+    folders = {}
+    for scenario, cold in cases:
+        folders[scenario, cold] = os.path.join(root, f"{scenario}-{'cold' if cold else 'warm'}")
+        generate(folders[scenario, cold], modules)
+        if not cold:
+            run_child(folders[scenario, cold], scenario)  # fills the cache, untimed
+    samples = {case: [] for case in cases}
     for _ in range(repeat):
-        if cold:
-            clear(root, "all" if scenario == "plain" else "bchook")
-        out = subprocess.run([sys.executable, "-c", CHILD, scenario], cwd=root, env=env,
-                             check=True, capture_output=True, text=True).stdout.split()
-        expected = "SourceFileLoader" if scenario == "plain" else "BchookLoader"
-        if out[2] != expected:
-            raise SystemExit(f"{scenario}: genpkg was loaded by {out[2]}, not {expected}")
-        times.append(float(out[0]))
-        installs.append(float(out[1]))
-    return statistics.median(times), statistics.median(installs)
+        for case in cases:
+            if case[1]:
+                clear_pycache(folders[case])
+            samples[case].append(run_child(folders[case], case[0]))
+    return {case: (statistics.median(t for t, _ in runs), statistics.median(i for _, i in runs))
+            for case, runs in samples.items()}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modules", type=int, default=250)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args(argv)
     root = tempfile.mkdtemp(prefix="bchook-bench-")
     try:
-        generate(root, args.modules)
         print(f"Python {sys.version.split()[0]}, {args.modules} modules, "
               f"median of {args.repeat} fresh processes each")
-        results = {}
-        for scenario in ("plain", "unchanged", "identity"):
-            for cold in (True, False):
-                results[scenario, cold] = measure(root, scenario, cold, args.repeat)
+        results = measure(root, args.modules, args.repeat)
         print(f"{'scenario':<12}{'cache':<7}{'import ms':>10}{'ratio':>8}{'target':>8}"
               f"{'install ms':>12}")
         targets = {("unchanged", True): 1.5, ("unchanged", False): 1.10,

@@ -137,7 +137,6 @@ def install(
             current.uninstall()
         sys.meta_path.insert(0, hook.finder)
         _current = hook
-    importlib.invalidate_caches()
     return hook
 
 
