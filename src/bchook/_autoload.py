@@ -269,13 +269,27 @@ def _rewrite_spawned_main(environ, handle) -> None:
             return None
         from ._runner import compile_main
 
+        try:
+            code = compile_main(main_path, handle)
+        except Exception as exc:  # the parent reported it already; run it as Python would
+            sys.stderr.write(f"bchook: cannot rewrite {main_path} in this child process, "
+                             f"running it unchanged: {type(exc).__name__}: {exc}\n")
+            return original(main_path)
+        # What runpy.run_path(main_path, run_name="__mp_main__") does, with our code.
         spawn.old_main_modules.append(current)
         main_module = types.ModuleType("__mp_main__")
         main_module.__dict__.update(
             __file__=main_path, __cached__=None, __doc__=None, __loader__=None,
             __package__="", __spec__=None, __builtins__=builtins)
         sys.modules["__main__"] = sys.modules["__mp_main__"] = main_module
-        exec(compile_main(main_path, hook), main_module.__dict__)
+        saved_argv0 = sys.argv[0] if sys.argv else None
+        if sys.argv:
+            sys.argv[0] = main_path
+        try:
+            exec(code, main_module.__dict__)
+        finally:
+            if sys.argv and saved_argv0 is not None:
+                sys.argv[0] = saved_argv0
         return None
 
     fixup_main_from_path._bchook = True

@@ -249,10 +249,11 @@ def _run_target(target: Target, hook) -> None:
         sys.argv = [target.value, *target.args]
         runpy._run_module_as_main("__main__", alter_argv=False)
     elif target.kind in ("code", "stdin"):
-        main = _fresh_main()
         if target.kind == "code":
+            main = _fresh_main()
             sys.argv, filename = ["-c", *target.args], "<string>"
         else:
+            main = _fresh_main(__file__="<stdin>", __cached__=None)
             sys.argv, filename = ["-", *target.args], "<stdin>"
         if hook is not None and hook.targets.by_name("__main__") is not False:
             code = hook.compile(target.value, filename, "__main__")
