@@ -144,13 +144,30 @@ def test_padded_torture_functions_behave_identically(tmp_path):
     assert padded == plain
 
 
+#: CPython 3.12 reports a line a second time when a jump target on that line comes right
+#: after a call to Python code returns (the instruction before it, as the monitoring
+#: code sees it, is the call's last inline cache, which has no line). Padding moves
+#: jump targets away from calls, so this duplicate comes and goes; 3.11 and 3.13 never
+#: report it. On 3.12 such a repeat is dropped from both sides before comparing.
+_DROP_LINE_REPEATED_AFTER_CALL = ir.version.VERSION == (3, 12)
+
+
 def _line_events(func, filename):
     events = []
+    last_line = {}  # frame -> (line, whether a call happened since that line event)
 
     def tracer(frame, event, arg):
         code = frame.f_code
+        if event == "call" and frame.f_back in last_line:
+            last_line[frame.f_back] = (last_line[frame.f_back][0], True)
         if code.co_filename == filename:
-            events.append((code.co_name, event, frame.f_lineno - code.co_firstlineno))
+            line = frame.f_lineno - code.co_firstlineno
+            if event == "line" and _DROP_LINE_REPEATED_AFTER_CALL:
+                if last_line.get(frame) == (line, True):
+                    last_line[frame] = (line, False)
+                    return tracer
+                last_line[frame] = (line, False)
+            events.append((code.co_name, event, line))
         return tracer
 
     old = sys.gettrace()
@@ -451,6 +468,18 @@ def test_padded_stdlib_module_behaves_identically(name):
     padded = padded_module(name)
     call = STDLIB_CASES[name]
     assert _plain(call(padded)) == _plain(call(original))
+
+
+@pytest.mark.parametrize("name", sorted(STDLIB_CASES))
+def test_padded_stdlib_module_reports_the_same_line_events(name):
+    original = importlib.import_module(name)
+    padded = padded_module(name)
+    call = STDLIB_CASES[name]
+    call(original)  # warm the caches (re, lru_cache, class attributes...) of both first
+    call(padded)
+    expected = _line_events(lambda: call(original), original.__file__)
+    assert len(expected) > 5
+    assert _line_events(lambda: call(padded), original.__file__) == expected
 
 
 ERROR_CASES = {
