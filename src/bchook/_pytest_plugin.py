@@ -1,0 +1,224 @@
+"""The pytest plugin: run a test session with its modules rewritten by bchook's passes.
+
+Registered through the ``pytest11`` entry point under the name ``bchook`` (so
+``-p no:bchook`` turns it off and ``-p bchook`` loads it when plugin autoloading is off).
+It does nothing, and loads none of bchook's import machinery, unless passes are asked for::
+
+    pytest --bchook-pass constfold --bchook-pass trace      # or --bchook-pass constfold,trace
+    pytest --bchook-pass identity --bchook-option identity.pad=1
+    pytest --bchook-pass goto --bchook-include 'myapp.*' --bchook-exclude 'myapp.vendored.*'
+
+or in the pytest configuration (``[tool.pytest.ini_options]``, ``pytest.ini``...):
+``bchook_passes``, ``bchook_include``, ``bchook_exclude``, ``bchook_options``. Command-line
+values replace the configuration's (options are merged, the command line winning per key).
+
+The hook goes in before the initial conftests are loaded, so conftests, test modules and
+the code under test are all rewritten; without ``--bchook-include`` the modules whose files
+live under pytest's rootdir are targeted (never the standard library or site-packages).
+Test modules are rewritten by pytest's assertion rewriting *and* by bchook (see
+:mod:`bchook._compose` for the order). Targeted modules that were imported before the hook
+could be installed (by a ``-p`` plugin, a ``.pth`` file...) are named in one warning.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import sys
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pytest
+
+__all__ = ["BchookWarning"]
+
+_PACKAGE = __name__.rpartition(".")[0]  # "bchook"
+#: How many not-rewritten modules the warning names before saying "and N more".
+_NAMED_AT_MOST = 10
+
+
+class BchookWarning(pytest.PytestWarning):
+    """Something bchook could not do in this test session (the session still runs)."""
+
+
+@dataclass
+class _Session:
+    """What the plugin did in one pytest configuration."""
+
+    header: str
+    hook: Any = None  # bchook._install.Hook when installed
+    owned: bool = False  # installed by this plugin (not before pytest started)
+
+
+_STATE = pytest.StashKey[_Session]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bchook", "bchook: rewrite modules at import time")
+    group.addoption(
+        "--bchook-pass", action="append", default=[], dest="bchook_passes",
+        metavar="NAME[,NAME]",
+        help="rewrite the session's modules with these bchook passes, in order "
+             "(repeatable; see `bchook passes`). Without it the plugin does nothing.")
+    group.addoption(
+        "--bchook-include", action="append", default=[], dest="bchook_include",
+        metavar="PAT",
+        help="rewrite the modules whose dotted name matches this glob (repeatable; "
+             "'myapp' and 'myapp.*' mean the package and everything below it). "
+             "Default: every module under the rootdir.")
+    group.addoption(
+        "--bchook-exclude", action="append", default=[], dest="bchook_exclude",
+        metavar="PAT", help="never rewrite the modules matching this glob (repeatable)")
+    group.addoption(
+        "--bchook-option", action="append", default=[], dest="bchook_options",
+        metavar="PASS.KEY=VALUE",
+        help="set an option of a pass (repeatable; the same PASS.KEY again appends "
+             "',VALUE')")
+    group.addoption(
+        "--bchook-no-cache", action="store_true", default=False, dest="bchook_no_cache",
+        help="neither read nor write bchook's private .pyc cache")
+    parser.addini("bchook_passes", "bchook passes applied to the session's modules, in order",
+                  type="args", default=[])
+    parser.addini("bchook_include", "module-name globs bchook rewrites (default: the rootdir)",
+                  type="args", default=[])
+    parser.addini("bchook_exclude", "module-name globs bchook never rewrites",
+                  type="args", default=[])
+    parser.addini("bchook_options", "bchook pass options, PASS.KEY=VALUE each",
+                  type="args", default=[])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    _start(early_config, early_config.known_args_namespace)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Only does something when the plugin came too late for the hook above (listed in a
+    # conftest's pytest_plugins): better late than never, and the warning says what it missed.
+    if _STATE not in config.stash:
+        _start(config, config.option)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.header:
+        return state.header
+    # A hook installed before pytest started (`python -m bchook -m pytest`, the .pth autoload).
+    install = sys.modules.get(f"{_PACKAGE}._install")
+    hook = install.installed() if install is not None else None
+    if hook is None:
+        return None
+    return _header(hook) + " (installed before pytest started)"
+
+
+def _start(config: pytest.Config, ns: Any) -> None:
+    if getattr(ns, "help", False) or getattr(ns, "version", False):
+        return
+    config.stash[_STATE] = _Session(header="")
+    passes = _split(getattr(ns, "bchook_passes", None) or config.getini("bchook_passes"))
+    if not passes:
+        _refuse_orphan_flags(ns)
+        return
+    already_imported = set(sys.modules)  # before bchook loads anything of its own
+    from ._config import is_disabled
+
+    if is_disabled():
+        config.stash[_STATE] = _Session(
+            header=f"bchook: disabled by BCHOOK_DISABLE (passes {', '.join(passes)} not applied)")
+        return
+    hook, owned = _install(config, ns, passes)
+    config.stash[_STATE] = _Session(header=_header(hook), hook=hook, owned=owned)
+    if owned:
+        config.add_cleanup(hook.uninstall)
+    missed = _imported_too_early(hook, already_imported)
+    if missed:
+        config.issue_config_time_warning(BchookWarning(_missed_message(missed)), stacklevel=2)
+
+
+def _install(config: pytest.Config, ns: Any, passes: list[str]):
+    from ._errors import PluginError, UsageError
+    from ._install import install, installed
+
+    include = _split(getattr(ns, "bchook_include", None) or config.getini("bchook_include"))
+    exclude = _split(getattr(ns, "bchook_exclude", None) or config.getini("bchook_exclude"))
+    options = _parse_options(config.getini("bchook_options"), "ini option bchook_options")
+    for pass_name, table in _parse_options(getattr(ns, "bchook_options", None) or [],
+                                           "--bchook-option").items():
+        options.setdefault(pass_name, {}).update(table)
+    previous = installed()
+    try:
+        hook = install(passes, include=include or None, exclude=exclude or None,
+                       cache=not getattr(ns, "bchook_no_cache", False),
+                       roots=[str(config.rootpath)], options=options)
+    except (UsageError, PluginError) as exc:
+        raise pytest.UsageError(f"bchook: {' '.join(str(exc).split())}") from None
+    return hook, hook is not previous
+
+
+def _refuse_orphan_flags(ns: Any) -> None:
+    """Targeting flags without passes would silently do nothing: say so instead."""
+    for dest, flag in (("bchook_include", "--bchook-include"),
+                       ("bchook_exclude", "--bchook-exclude"),
+                       ("bchook_options", "--bchook-option"),
+                       ("bchook_no_cache", "--bchook-no-cache")):
+        if getattr(ns, dest, None):
+            raise pytest.UsageError(
+                f"bchook: {flag} given but no pass to apply: add --bchook-pass NAME "
+                f"(or bchook_passes in the pytest configuration)")
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    """``["a,b", "c"]`` -> ``["a", "b", "c"]``: repeated flags and comma lists alike."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _parse_options(items: Iterable[str], where: str) -> dict[str, dict[str, str]]:
+    options: dict[str, dict[str, str]] = {}
+    for item in items:
+        target, eq, value = item.partition("=")
+        pass_name, dot, key = target.strip().partition(".")
+        pass_name, key = pass_name.strip(), key.strip()
+        if not (eq and dot and pass_name and key):
+            raise pytest.UsageError(
+                f"bchook: {where}: bad option {item!r}: expected PASS.KEY=VALUE, "
+                f"e.g. identity.pad=1")
+        table = options.setdefault(pass_name, {})
+        table[key] = f"{table[key]},{value}" if key in table else value
+    return options
+
+
+def _header(hook: Any) -> str:
+    from ._targets import describe
+
+    passes = ", ".join(p.name for p in hook.passes) or "(none)"
+    cache = "on" if hook.cache else "off"
+    return f"bchook: passes {passes}; rewriting {describe(hook.targets)}; cache {cache}"
+
+
+def _imported_too_early(hook: Any, names: Iterable[str]) -> list[str]:
+    """Modules of ``names`` the hook targets but that were loaded before it existed."""
+    from ._hook import BchookLoader
+
+    suffixes = tuple(importlib.machinery.SOURCE_SUFFIXES)
+    missed = []
+    for name in names:
+        module = sys.modules.get(name)
+        spec = getattr(module, "__spec__", None)
+        origin = getattr(spec, "origin", None)
+        if name == "__main__" or spec is None or not spec.has_location or \
+                not isinstance(origin, str) or not origin.endswith(suffixes):
+            continue
+        if isinstance(getattr(module, "__loader__", None), BchookLoader):
+            continue  # rewritten by a hook installed before pytest started
+        if hook.targets.wants(name, origin):
+            missed.append(name)
+    return sorted(missed)
+
+
+def _missed_message(names: list[str]) -> str:
+    shown = ", ".join(names[:_NAMED_AT_MOST])
+    if len(names) > _NAMED_AT_MOST:
+        shown += f" and {len(names) - _NAMED_AT_MOST} more"
+    return (f"bchook: {len(names)} targeted module{'s' * (len(names) != 1)} imported before "
+            f"the hook was installed, not rewritten: {shown} (to rewrite them too, run "
+            f"pytest under `python -m bchook -p PASSES -m pytest`)")
