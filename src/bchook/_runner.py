@@ -112,9 +112,9 @@ def _module_search_path() -> list[str]:
     return ([os.getcwd()] if _launcher_added_path0() else []) + rest
 
 
-def _check_module(name: str, shown: str) -> None:
+def _check_module(name: str) -> None:
     if not _is_module_name(name):
-        raise UsageError(f"{shown}: not a file, a folder or a module name")
+        raise UsageError(f"{name!r} is not a module name")
     spec = _find_spec_quietly(name, _module_search_path())
     if spec is None:
         raise UsageError(f"no module named {name!r}")
@@ -139,7 +139,7 @@ def resolve_target(kind: str, value: str, args: Sequence[str] = ()) -> Target:
     if kind in ("code", "stdin"):
         return Target(kind, value, args)
     if kind == "module":
-        _check_module(value, value)
+        _check_module(value)
         return Target("module", value, args)
     if os.path.isdir(value) or (os.path.isfile(value) and zipfile.is_zipfile(value)):
         if not _has_main(value):
@@ -152,7 +152,7 @@ def resolve_target(kind: str, value: str, args: Sequence[str] = ()) -> Target:
     if not _is_module_name(value):
         raise UsageError(f"can't open file {value!r}: no such file or folder")
     try:
-        _check_module(value, value)
+        _check_module(value)
     except UsageError:
         raise UsageError(
             f"can't open {value!r}: no such file, folder or module") from None
