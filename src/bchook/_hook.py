@@ -56,14 +56,31 @@ class Rewriter:
         self.has_ast_passes = any(_overrides(p, "transform_ast") for p in self.passes)
         self._key_parts = _base_key(self.passes)
         self._digests: dict[str | None, bytes] = {}
-        self._busy: set[int] = set()  # threads inside a transformation
+        self._busy: dict[int, int] = {}  # thread id -> depth inside a transformation
 
     def busy(self) -> bool:
         """Is this thread transforming a module? (Its own imports are then left alone.)"""
         return get_ident() in self._busy
 
+    def _enter(self) -> int:
+        me = get_ident()
+        self._busy[me] = self._busy.get(me, 0) + 1
+        return me
+
+    def _leave(self, me: int) -> None:
+        depth = self._busy.pop(me) - 1
+        if depth:
+            self._busy[me] = depth
+
     def digest(self, composer: Composer | None = None) -> bytes:
-        ident = None if composer is None else composer.identity
+        if composer is None:
+            ident = None
+        else:  # may look up the other loader's distribution: imports it makes stay plain
+            me = self._enter()
+            try:
+                ident = composer.identity
+            finally:
+                self._leave(me)
         digest = self._digests.get(ident)
         if digest is None:
             parts = self._key_parts + ([] if ident is None else ["composed:" + ident])
@@ -73,15 +90,14 @@ class Rewriter:
     def compile(self, source: bytes | str, path: str, fullname: str,
                 composer: Composer | None = None, *, optimize: int = -1) -> _CodeType:
         """Source to transformed code (no cache). SyntaxError and PassFailed propagate."""
-        me = get_ident()
-        self._busy.add(me)
+        me = self._enter()
         try:
             if composer is None:
                 return transform_source(source, path, fullname, self.passes,
                                         optimize=optimize)
             return self._compile_composed(source, path, fullname, composer)
         finally:
-            self._busy.discard(me)
+            self._leave(me)
 
     def _compile_composed(self, source, path, fullname, composer):
         passes = self.passes
@@ -193,8 +209,8 @@ class BchookLoader(SourceFileLoader):
         return self.rewriter.compile(data, path, self.name, self.composer, optimize=_optimize)
 
     def __repr__(self) -> str:
-        via = f" via {self.composer!r}" if self.composer is not None else ""
-        return f"<BchookLoader {self.name!r} {self.path!r} [{self.rewriter.describe()}]{via}>"
+        via = f" via {type(self.composer.loader).__qualname__}" if self.composer else ""
+        return f"<BchookLoader {self.name!r} [{self.rewriter.describe()}]{via}>"
 
 
 class BchookFinder:
