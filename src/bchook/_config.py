@@ -204,7 +204,7 @@ def decode_options(text: str) -> Options:
     for entry in _split_escaped(text, ";"):
         if not entry.strip():
             continue
-        pass_name, key, value = _split_assignment(entry.strip(), ENV_OPTIONS)
+        pass_name, key, value = _split_assignment(entry, ENV_OPTIONS)
         options.setdefault(pass_name, {})[key] = value
     return options
 

@@ -1,0 +1,243 @@
+"""Settings: ``[tool.bchook]`` in pyproject.toml < ``BCHOOK_*`` variables < flags."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bchook import UsageError
+from bchook import _config as C
+
+
+def write(path, text=""):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_bchook_env(monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("BCHOOK_"):
+            monkeypatch.delenv(key)
+
+
+FULL = """\
+[project]
+name = "demo"
+
+[tool.bchook]
+passes = ["identity", "trace"]
+include = "app.*, lib"
+exclude = ["app.vendored.*"]
+cache = false
+
+[tool.bchook.options.identity]
+pad = true
+
+[tool.bchook.options.trace]
+out = ["a.log", "b.log"]
+limit = 10
+"""
+
+
+def test_read_pyproject(tmp_path):
+    path = write(tmp_path / "pyproject.toml", FULL)
+    layer = C.read_pyproject(str(path))
+    assert layer == {
+        "passes": ["identity", "trace"],
+        "include": ["app.*", "lib"],
+        "exclude": ["app.vendored.*"],
+        "cache": False,
+        "options": {"identity": {"pad": True}, "trace": {"out": "a.log,b.log", "limit": 10}},
+    }
+
+
+def test_a_pyproject_without_the_table_sets_nothing(tmp_path):
+    path = write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n")
+    assert C.read_pyproject(str(path)) == {}
+
+
+def test_nearest_pyproject_wins(tmp_path):
+    write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['outer']\n")
+    inner = write(tmp_path / "a" / "pyproject.toml", "[tool.bchook]\npasses = ['inner']\n")
+    deep = tmp_path / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    assert C.find_pyproject(str(deep)) == str(inner)
+    assert C.resolve(environ={}, start=str(deep)).passes == ["inner"]
+    assert C.resolve(environ={}, start=str(tmp_path)).passes == ["outer"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("passes = 3", "passes must be a list of strings"),
+    ("include = [1]", "include must be a list of strings"),
+    ("cache = 'no'", "cache must be true or false"),
+    ("colour = 'red'", "unknown key 'colour'"),
+    ("options = {trace = 'x'}", "one table per pass"),
+    ("[tool.bchook.options.trace]\nout = {a = 1}", "options.trace.out"),
+])
+def test_bad_pyproject_is_a_usage_error_naming_the_file(tmp_path, body, message):
+    if not body.startswith("["):
+        body = "[tool.bchook]\n" + body
+    path = write(tmp_path / "pyproject.toml", body + "\n")
+    with pytest.raises(UsageError) as info:
+        C.read_pyproject(str(path))
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_invalid_toml(tmp_path):
+    path = write(tmp_path / "pyproject.toml", "[tool.bchook\n")
+    with pytest.raises(UsageError, match="invalid TOML"):
+        C.resolve(environ={}, start=str(tmp_path))
+
+
+def test_read_environ():
+    env = {
+        "BCHOOK_PASSES": "goto, trace",
+        "BCHOOK_INCLUDE": "a.*,b",
+        "BCHOOK_EXCLUDE": "",
+        "BCHOOK_CACHE": "0",
+        "BCHOOK_OPTIONS": r"trace.out=x\;y;identity.pad=1",
+        "BCHOOK_ROOTS": os.pathsep.join(["/r1", "/r2"]),
+    }
+    assert C.read_environ(env) == {
+        "passes": ["goto", "trace"], "include": ["a.*", "b"], "exclude": [], "cache": False,
+        "options": {"trace": {"out": "x;y"}, "identity": {"pad": "1"}},
+        "roots": ["/r1", "/r2"],
+    }
+    assert C.read_environ({}) == {}
+
+
+@pytest.mark.parametrize("value, disabled", [
+    ("1", True), ("true", True), ("yes", True), ("ON", True), ("0", False), ("", False),
+    ("no", False), ("whatever", True),
+])
+def test_disable(value, disabled):
+    assert C.is_disabled({"BCHOOK_DISABLE": value}) is disabled
+    assert C.resolve({}, environ={"BCHOOK_DISABLE": value, "BCHOOK_CONFIG": ""}).disabled \
+        is disabled
+
+
+def test_bad_cache_value():
+    with pytest.raises(UsageError, match="BCHOOK_CACHE"):
+        C.read_environ({"BCHOOK_CACHE": "sometimes"})
+
+
+def test_option_flags_repeat_join_with_commas():
+    assert C.parse_option_flags(["trace.out=a.log", "identity.pad=1", "trace.out=b.log"]) == {
+        "trace": {"out": "a.log,b.log"}, "identity": {"pad": "1"}}
+    assert C.parse_option_flags(["x.y=a=b"]) == {"x": {"y": "a=b"}}
+    assert C.parse_option_flags(["x.y="]) == {"x": {"y": ""}}
+
+
+@pytest.mark.parametrize("bad", ["nodot=1", "x.y", ".y=1", "x.=1", "=1", ""])
+def test_bad_option_flags(bad):
+    with pytest.raises(UsageError, match="PASS.KEY=VALUE"):
+        C.parse_option_flags([bad])
+
+
+def test_windows_paths_need_no_escaping_in_options():
+    assert C.decode_options(r"trace.out=C:\logs\t.txt") == {"trace": {"out": r"C:\logs\t.txt"}}
+
+
+_names = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@given(st.dictionaries(_names, st.dictionaries(_names, st.text(max_size=12), min_size=1),
+                       max_size=4))
+def test_options_survive_the_environment(options):
+    assert C.decode_options(C.encode_options(options)) == options
+
+
+def test_precedence_flags_over_environment_over_file(tmp_path):
+    write(tmp_path / "pyproject.toml", FULL)
+    start = str(tmp_path)
+    from_file = C.resolve(environ={}, start=start)
+    assert from_file.passes == ["identity", "trace"] and from_file.cache is False
+    assert from_file.config_file == str(tmp_path / "pyproject.toml")
+
+    env = {"BCHOOK_PASSES": "identity", "BCHOOK_CACHE": "1",
+           "BCHOOK_OPTIONS": "trace.limit=20"}
+    from_env = C.resolve(environ=env, start=start)
+    assert from_env.passes == ["identity"] and from_env.cache is True
+    assert from_env.include == ["app.*", "lib"]  # not in the environment: the file's
+    assert from_env.options["trace"] == {"out": "a.log,b.log", "limit": "20"}
+
+    flags = {"passes": ["trace"], "cache": False, "options": {"trace": {"out": "c.log"}},
+             "exclude": []}
+    final = C.resolve(flags, environ=env, start=start)
+    assert final.passes == ["trace"] and final.cache is False and final.exclude == []
+    assert final.options["trace"] == {"out": "c.log", "limit": "20"}
+    assert final.options["identity"] == {"pad": True}
+
+
+def test_bchook_config_names_the_file_or_none(tmp_path):
+    write(tmp_path / "pyproject.toml", FULL)
+    other = write(tmp_path / "elsewhere.toml", "[tool.bchook]\npasses = 'goto'\n")
+    assert C.resolve(environ={"BCHOOK_CONFIG": str(other)}, start=str(tmp_path)).passes == \
+        ["goto"]
+    assert C.resolve(environ={"BCHOOK_CONFIG": ""}, start=str(tmp_path)).passes == []
+
+
+def test_exported_environment_reproduces_the_settings(tmp_path):
+    settings = C.Settings(passes=["identity", "trace"], include=["a.*"], exclude=["a.b"],
+                          cache=False, options={"trace": {"out": "x;y,z"}},
+                          roots=[str(tmp_path)], config_file=None)
+    again = C.resolve(environ=C.to_environ(settings), start=str(tmp_path))
+    assert again == settings
+
+
+# -- end to end: what the runner installs -------------------------------------------------
+
+SHOW_HOOK = """\
+from bchook import _install
+hook = _install.installed()
+print([repr(p) for p in hook.passes], hook.cache, hook.targets.include, hook.targets.exclude)
+"""
+
+
+def test_runner_reads_the_nearest_pyproject(tmp_path, run_python):
+    write(tmp_path / "pyproject.toml", """\
+        [tool.bchook]
+        passes = ["identity"]
+        exclude = ["skipped"]
+        cache = false
+        [tool.bchook.options.identity]
+        pad = true
+        """)
+    write(tmp_path / "src" / "app.py", SHOW_HOOK)
+    rc, out, err = run_python(["-m", "bchook", "src/app.py"], cwd=tmp_path)
+    assert (rc, err) == (0, "")
+    assert out == "['<pass identity 1 pad=True>'] False None ('skipped',)\n"
+
+    env = {"BCHOOK_OPTIONS": "identity.pad=0", "BCHOOK_CACHE": "1", "BCHOOK_EXCLUDE": "e"}
+    rc, out, err = run_python(["-m", "bchook", "src/app.py"], cwd=tmp_path, env=env)
+    assert out == "['<pass identity 1 pad=False>'] True None ('e',)\n", err
+
+    rc, out, err = run_python(["-m", "bchook", "-o", "identity.pad=1", "--no-cache",
+                               "--exclude", "f", "--include", "src.*", "src/app.py"],
+                              cwd=tmp_path, env=env)
+    assert out == "['<pass identity 1 pad=True>'] False ('src.*',) ('f',)\n", err
+
+
+def test_options_in_the_file_for_passes_not_run_are_ignored(tmp_path, run_python):
+    write(tmp_path / "pyproject.toml", """\
+        [tool.bchook.options.trace]
+        out = "never.log"
+        """)
+    write(tmp_path / "app.py", SHOW_HOOK)
+    rc, out, err = run_python(["-m", "bchook", "-p", "identity", "app.py"], cwd=tmp_path)
+    assert (rc, err) == (0, "")
+    assert out.startswith("['<pass identity 1>']")
+
+
+def test_disable_runs_the_program_untouched(tmp_path, run_python):
+    write(tmp_path / "app.py", "from bchook import _install\nprint(_install.installed())\n")
+    rc, out, err = run_python(["-m", "bchook", "-p", "identity", "app.py"], cwd=tmp_path,
+                              env={"BCHOOK_DISABLE": "1"})
+    assert (rc, out, err) == (0, "None\n", "")
