@@ -431,3 +431,17 @@ def test_cache_hit_in_process_keeps_co_filename_of_moved_tree(
     assert not (project / "record.txt").exists()  # served from the moved cache
     assert again.f.__code__.co_filename == str(moved / "mod.py")
     assert again.f() == "after"
+
+
+def test_optimization_level_has_its_own_cache_file(run_python, project):
+    (project / "app" / "mod.py").write_text("assert False, 'asserts on'\n"
+                                            "def f():\n    return 'before'\n")
+    rc, out, err = run_python(["-O", "main.py"], cwd=project,
+                              env={"RECORD": project / "record.txt",
+                                   "PYTHONDONTWRITEBYTECODE": None})
+    assert (rc, out.strip()) == (0, "after"), err
+    rc, out, err = run_python(["main.py"], cwd=project, env={"RECORD": project / "record.txt",
+                                                              "PYTHONDONTWRITEBYTECODE": None})
+    assert rc == 1 and "AssertionError: asserts on" in err
+    names = os.listdir(project / "app" / "__pycache__")
+    assert any(".opt-1.bchook-" in n and n.startswith("mod.") for n in names), names
