@@ -632,3 +632,31 @@ def test_already_imported_names_targeted_modules_imported_too_early(project):
     import other_top  # noqa: F401
     assert hook.already_imported() == ["app"]
     assert app.mod.f() == "s3" and app.INIT == "s2"
+
+
+class AstExplode(Pass):
+    name = "t-ast-explode"
+
+    def transform_ast(self, tree, ctx):
+        raise KeyError("no such node")
+
+
+@pytest.mark.parametrize("composed", [False, True])
+def test_ast_pass_failure_is_reported_alike_with_or_without_another_hook(project, composed):
+    if composed:
+        sys.meta_path.insert(0, OtherFinder("app"))
+    with install([AstExplode()], include=["app"], cache=False):
+        with pytest.raises(PassFailed) as info:
+            import app.mod  # noqa: F401
+    assert info.value.pass_name == "t-ast-explode" and info.value.module == "app"
+    assert f"<module> at {project / 'app' / '__init__.py'}:1" in str(info.value)
+    assert "app" not in sys.modules
+
+
+def test_hook_repr_says_what_it_does(project):
+    hook = install([CodeStage()], include=["app"], exclude=["app.secret"])
+    text = repr(hook)
+    assert "t-code" in text and "app" in text and "app.secret" in text and "installed" in text
+    hook.uninstall()
+    assert "not installed" in repr(hook)
+    assert str(project) in repr(install([CodeStage()], roots=[project]))
