@@ -121,7 +121,9 @@ def install(
     site-packages or bchook itself. ``cache=False`` neither reads nor writes the private
     pyc cache. ``options`` maps a pass name to its options (``{"identity": {"pad": "1"}}``).
 
-    Returns a :class:`Hook`; installing the same configuration again returns the same one.
+    Returns a :class:`Hook`; installing the same configuration again returns the same one
+    and puts its finder back in front of ``sys.meta_path`` (another hook inserted in front
+    later is otherwise passed again at the next import bchook is asked about).
     Raises UsageError (UnknownPassError, OptionError) or PluginError for bad arguments.
     """
     chain = create_passes(passes, options)
