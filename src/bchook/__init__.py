@@ -8,11 +8,13 @@ from ._errors import (
     UnknownPassError,
     UsageError,
 )
+from ._install import Hook, install, installed
 from ._passes import Context, Pass, flag
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "install", "installed", "Hook",
     "Pass", "Context", "flag",
     "BchookError", "UsageError", "OptionError", "UnknownPassError", "PluginError",
     "PassFailed",
