@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import ast
 import types
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from . import ir
 from ._errors import OptionError, PassFailed
+
+if TYPE_CHECKING:  # typing and ast cost start-up time: the hook imports them only if used
+    import ast
+    from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 __all__ = ["Pass", "Context", "flag", "transform_source", "transform_code_tree"]
 
@@ -27,22 +29,29 @@ def flag(value: Any) -> bool:
     raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {value!r}")
 
 
-@dataclass
 class Context:
     """What a pass knows about the module being transformed.
 
     ``state`` is scratch space for one pass over one module (e.g. facts an AST stage found
     for the bytecode stage); it is new for every module, so passes keep no global state.
+    ``module_code`` is the root of the code tree being transformed, set by the driver before
+    any code pass runs: code objects come nested-first, so a pass that needs whole-module
+    facts reads them from there.
     """
 
-    module: str
-    filename: str
-    options: Mapping[str, Any]
-    state: dict = field(default_factory=dict)
-    #: The root of the code tree being transformed (the module's code object), set by the
-    #: driver before any code pass runs: code objects come nested-first, so a pass that
-    #: needs whole-module facts reads them from here.
-    module_code: types.CodeType | None = None
+    __slots__ = ("module", "filename", "options", "state", "module_code")
+
+    def __init__(self, module: str, filename: str, options: Mapping[str, Any],
+                 state: dict | None = None, module_code: types.CodeType | None = None):
+        self.module = module
+        self.filename = filename
+        self.options = options
+        self.state = {} if state is None else state
+        self.module_code = module_code
+
+    def __repr__(self) -> str:
+        return f"Context(module={self.module!r}, filename={self.filename!r}, " \
+               f"options={self.options!r})"
 
 
 class Pass:
@@ -181,6 +190,8 @@ def transform_source(
     ctxs = [Context(module, filename, p.options) for p in passes]
     ast_passes = [(p, c) for p, c in zip(passes, ctxs) if _overrides(p, "transform_ast")]
     if ast_passes:
+        import ast
+
         tree = ast.parse(source, filename)
         for p, ctx in ast_passes:
             try:

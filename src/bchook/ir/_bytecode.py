@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from typing import Iterator, Union
+from typing import TYPE_CHECKING
 
 from . import _tables
 from . import _version as V
@@ -11,7 +11,10 @@ from ._model import NO_LOCATION, Handler, Instr, IRError, Label
 
 __all__ = ["Bytecode"]
 
-Item = Union[Instr, Label]
+if TYPE_CHECKING:
+    from typing import Iterator, Union
+
+    Item = Union[Instr, Label]
 
 _OPNAME = V.OPNAME
 _CACHES = V.CACHES

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import types
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
 
 from . import _version as V
 from ._model import NO_LOCATION, Instr
