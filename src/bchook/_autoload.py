@@ -30,13 +30,17 @@ __all__ = ["PTH_NAME", "pth_text", "site_dir", "install_pth", "uninstall_pth", "
 
 PTH_NAME = "bchook-autoload.pth"
 
+# The .pth line may run twice in one process (site reads lib/ and its lib64 symlink as two
+# folders): start() guards the hook, and the marker on sys keeps a failure to one warning.
 _START = (
     "try:\n"
     " import bchook._autoload as a\n"
     " a.start()\n"
     "except Exception as e:\n"
     " import sys\n"
-    " sys.stderr.write('bchook: autoload failed, running without the hook: %s: %s\\n'"
+    " if not hasattr(sys, '_bchook_autoload_failed'):\n"
+    "  sys._bchook_autoload_failed = True\n"
+    "  sys.stderr.write('bchook: autoload failed, running without the hook: %s: %s\\n'"
     " % (type(e).__name__, e))\n"
 )
 _LINE = (
@@ -160,6 +164,7 @@ def status(environ=None) -> list[str]:
 
 #: The hook installed at start-up (an ``_install.Hook``): one per process, see start().
 _started: Any = None
+_attempted = False
 
 
 def active() -> bool:
@@ -170,10 +175,11 @@ def active() -> bool:
 def start(environ=None) -> None:
     """Install the hook from the environment, once. Never raises: a problem becomes one
     warning line on stderr and the program runs without the hook."""
-    global _started
+    global _started, _attempted
     environ = os.environ if environ is None else environ
-    if _started is not None or _config.is_disabled(environ) or _launched_by_bchook():
+    if _attempted or _config.is_disabled(environ) or _launched_by_bchook():
         return
+    _attempted = True
     try:
         from . import _install, _registry
 
