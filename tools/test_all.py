@@ -154,9 +154,9 @@ def plugin_dirs() -> list[str]:
                                                                      "pyproject.toml")))
 
 
-def deps_hash(base_python: str) -> str:
+def deps_hash() -> str:
     """Everything that decides which dependencies a venv needs."""
-    h = hashlib.sha256(f"{SETUP_FORMAT}\n{base_python}\n".encode())
+    h = hashlib.sha256(f"{SETUP_FORMAT}\n".encode())
     files = [os.path.join(ROOT, "pyproject.toml")]
     for d in plugin_dirs():
         files += [os.path.join(d, f) for f in ("pyproject.toml", "setup.cfg", "setup.py")]
@@ -208,7 +208,7 @@ def ensure_venv(version: str, base_python: str) -> tuple[str, bool]:
     venv = os.path.join(VENVS, version)
     python = venv_python(venv)
     stamp = os.path.join(venv, ".bchook-deps")
-    wanted = deps_hash(base_python)
+    wanted = deps_hash()
     if venv_works(python, version):
         try:
             with open(stamp) as f:
@@ -225,9 +225,9 @@ def ensure_venv(version: str, base_python: str) -> tuple[str, bool]:
     return python, True
 
 
-def write_stamp(version: str, base_python: str) -> None:
+def write_stamp(version: str) -> None:
     with open(os.path.join(VENVS, version, ".bchook-deps"), "w") as f:
-        f.write(deps_hash(base_python) + "\n")
+        f.write(deps_hash() + "\n")
 
 
 class SetupError(Exception):
@@ -252,8 +252,8 @@ def build_wheels(python: str, out_dir: str) -> tuple[str, list[str]]:
     return own[0], [w for w in found if w != own[0]]
 
 
-def install(python: str, version: str, base_python: str, needs_deps: bool,
-            bchook_wheel: str, plugin_wheels: list[str]) -> None:
+def install(python: str, version: str, needs_deps: bool, bchook_wheel: str,
+            plugin_wheels: list[str]) -> None:
     if needs_deps:
         log(f"[{version}] installing bchook[test] and {len(plugin_wheels)} plugin(s) "
             "with their dependencies")
@@ -261,7 +261,7 @@ def install(python: str, version: str, base_python: str, needs_deps: bool,
             log(f"[{version}] (could not upgrade pip; continuing with the one there)")
         if pip(python, "install", f"{bchook_wheel}[test]", *plugin_wheels) != 0:
             raise SetupError(f"pip install of bchook[test] failed on {version}")
-        write_stamp(version, base_python)
+        write_stamp(version)
     if pip(python, "install", "--force-reinstall", "--no-deps", bchook_wheel,
            *plugin_wheels) != 0:
         raise SetupError(f"pip install of the freshly built wheels failed on {version}")
@@ -441,7 +441,7 @@ def prepare(found: dict[str, str], work: str) -> dict[str, str]:
     pythons = {}
     for version, (python, needs_deps) in ready.items():
         try:
-            install(python, version, found[version], needs_deps, bchook_wheel, plugin_wheels)
+            install(python, version, needs_deps, bchook_wheel, plugin_wheels)
             pythons[version] = python
         except (SetupError, OSError, subprocess.CalledProcessError) as exc:
             log(f"[{version}] SET-UP FAILED: {exc}")
