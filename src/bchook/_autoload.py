@@ -105,7 +105,11 @@ def install_pth(user: bool = False) -> tuple[str, bool]:
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        os.unlink(tmp)  # a leftover of a killed run; "x" below never follows a planted link
+    except OSError:
+        pass
+    try:
+        with open(tmp, "x", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
