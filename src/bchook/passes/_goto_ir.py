@@ -24,6 +24,9 @@ _INVERSE = {
     "POP_JUMP_IF_NOT_NONE": "POP_JUMP_IF_NONE",
 }
 _CAN_JUMP_BACK_IF = V.HAS_ABSOLUTE_JUMPS or V.BACKWARD_CONDITIONAL_JUMPS
+#: Longest loop test (in instructions) copied to the bottom of a goto loop.
+_MAX_TEST = 8
+_GLUED = frozenset(V.GLUED_NEXT) | frozenset(V.GLUED_NEXT.values())
 
 
 class GotoInternalError(ir.IRError):
@@ -137,7 +140,10 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
         elif k not in drop:
             items.append(item)
         k += 1
-    bc.items = _fold_jumps(items, ours)
+    items = _fold_jumps(items, ours)
+    if _CAN_JUMP_BACK_IF:
+        items = _invert_loops(items, ours)
+    bc.items = items
     return True
 
 
@@ -227,3 +233,61 @@ def _fold_jumps(items: list, ours: set[int]) -> list:
         items[p] = folded
         items[p + 1] = None
     return [item for item in items if item is not None]
+
+
+def _invert_loops(items: list, ours: set[int]) -> list:
+    """A backward goto to a test (``label .top; if i >= n: goto .done``) becomes a copy of
+    the test that jumps back while it fails, as CPython lays out ``while`` loops:
+    ``JUMP top`` -> ``<test>; POP_JUMP_IF_FALSE after_test; JUMP done``. Only where
+    conditional jumps may go backward (3.10, 3.11)."""
+    position = {id(item): p for p, item in enumerate(items) if type(item) is ir.Label}
+    plans = {}   # item index of a JUMP -> its replacement
+    after = {}   # id(conditional jump) -> label to put after it
+    for p, jump in enumerate(items):
+        if type(jump) is not ir.Instr or id(jump) not in ours:
+            continue
+        start = position[id(jump.arg)]
+        if start > p:
+            continue
+        test = []
+        q = start + 1
+        while q < len(items) and len(test) <= _MAX_TEST:
+            item = items[q]
+            q += 1
+            if type(item) is ir.Label:
+                continue
+            if _handler_key(item.handler) != _handler_key(jump.handler) or item.op in _GLUED:
+                break
+            if item.op in V.JUMPS:
+                base = item.name.replace("FORWARD_", "").replace("BACKWARD_", "")
+                if base in _INVERSE and test:
+                    test.append(item)
+                break
+            if item.op in V.NO_FALLTHROUGH:
+                break
+            test.append(item)
+        else:
+            continue
+        if not test or not test[-1].is_jump:
+            continue
+        cond = test[-1]
+        label = after.get(id(cond))
+        if label is None:
+            label = after[id(cond)] = ir.Label()
+        base = cond.name.replace("FORWARD_", "").replace("BACKWARD_", "")
+        plans[p] = [ins.copy() for ins in test[:-1]] + [
+            ir.Instr(_INVERSE[base], label, cond.loc, cond.handler),
+            ir.Instr("JUMP", cond.arg, cond.loc, cond.handler),
+        ]
+    if not plans:
+        return items
+    out = []
+    for p, item in enumerate(items):
+        new = plans.get(p)
+        if new is not None:
+            out.extend(new)
+            continue
+        out.append(item)
+        if type(item) is ir.Instr and id(item) in after:
+            out.append(after[id(item)])
+    return out
