@@ -234,17 +234,23 @@ class SetupError(Exception):
     pass
 
 
-def build_wheels(python: str, out_dir: str) -> tuple[str, list[str]]:
-    """Wheels of bchook and of every plugin, built from a clean copy of the working tree
-    (so stale build/ or egg-info folders never leak into what is tested)."""
+def snapshot(out_dir: str) -> str:
+    """A clean copy of the working tree to build from, so that stale build/ or egg-info
+    folders never leak into what is tested, and every interpreter tests the same code."""
     src = os.path.join(out_dir, "src-copy")
     shutil.copytree(ROOT, src, ignore=BUILD_IGNORE)
-    wheels = os.path.join(out_dir, "wheels")
+    return src
+
+
+def build_wheels(python: str, version: str, src: str, out_dir: str) -> tuple[str, list[str]]:
+    """Wheels of bchook and of every plugin for one interpreter (bchook has an optional C
+    accelerator, so its wheel is specific to the interpreter)."""
+    wheels = os.path.join(out_dir, f"wheels-{version}")
     projects = [src] + [os.path.join(src, "plugins", os.path.basename(d))
                         for d in plugin_dirs()]
-    log(f"building wheels of {len(projects)} distribution(s) with {python}")
+    log(f"[{version}] building wheels of {len(projects)} distribution(s)")
     if pip(python, "wheel", "--no-deps", "--wheel-dir", wheels, *projects) != 0:
-        raise SetupError("building the wheels failed (see pip's output above)")
+        raise SetupError(f"building the wheels failed on {version} (see pip's output above)")
     found = sorted(glob.glob(os.path.join(wheels, "*.whl")))
     own = [w for w in found if os.path.basename(w).startswith("bchook-")]
     if len(own) != 1:
@@ -436,11 +442,11 @@ def prepare(found: dict[str, str], work: str) -> dict[str, str]:
             log(f"[{version}] SET-UP FAILED: {exc}")
     if not ready:
         return {}
-    builder = next(iter(ready.values()))[0]
-    bchook_wheel, plugin_wheels = build_wheels(builder, work)
+    src = snapshot(work)
     pythons = {}
     for version, (python, needs_deps) in ready.items():
         try:
+            bchook_wheel, plugin_wheels = build_wheels(python, version, src, work)
             install(python, version, needs_deps, bchook_wheel, plugin_wheels)
             pythons[version] = python
         except (SetupError, OSError, subprocess.CalledProcessError) as exc:
