@@ -287,3 +287,46 @@ def test_user_site_install(tmp_path):
         "True True 1\n"
     rc, out, err = run([base, "-m", "bchook", "pth", "uninstall"], tmp_path, **extra)
     assert out == f"removed: {path}\n" and not path.exists()
+
+
+MAIN_PROGRAM = """\
+import dis, sys
+import lib
+
+def nop_share(func):
+    ops = [i.opname for i in dis.get_instructions(func)]
+    return ops.count("NOP") / len(ops)
+
+print(nop_share(nop_share) > 0.3, type(lib.__loader__).__name__, sys.argv, __file__)
+if sys.argv[1:] == ["fail"]:
+    lib.fail()
+if sys.argv[1:] == ["exit"]:
+    sys.exit(5)
+"""
+
+
+@pytest.mark.parametrize("args, status", [([], 0), (["fail"], 1), (["exit"], 5)])
+def test_main_script_is_rewritten_under_the_autoload(installed, tmp_path, args, status):
+    write(tmp_path / "lib.py", "def fail():\n    raise ValueError('from lib')\n")
+    write(tmp_path / "main.py", MAIN_PROGRAM)
+    plain = installed.run(["main.py", *args], tmp_path)
+    rc, out, err = installed.run(["main.py", *args], tmp_path, BCHOOK_PASSES="identity",
+                                 BCHOOK_OPTIONS="identity.pad=1")
+    assert plain[0] == rc == status
+    assert err == plain[2]  # the same traceback, no bchook frame
+    assert plain[1].startswith("False SourceFileLoader ['main.py'")
+    assert out == plain[1].replace("False SourceFileLoader", "True BchookLoader")
+
+
+def test_installed_commands_target_the_current_folder(monkeypatch, tmp_path):
+    bindir = tmp_path / "bin"
+    write(bindir / "tool", "print('a console script')\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "argv", [str(bindir / "tool")])
+    assert _autoload._program_dir() == str(bindir)
+    monkeypatch.setattr(_autoload, "_scripts_dirs", lambda: {_autoload._norm(str(bindir))})
+    assert _autoload._program_dir() == str(project)
+    monkeypatch.setattr(sys, "argv", ["-c"])
+    assert _autoload._program_dir() == str(project)

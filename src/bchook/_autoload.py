@@ -5,7 +5,8 @@
 interpreter start-up; the line only reads ``os.environ`` (already imported), so unless
 ``BCHOOK_PASSES`` is set, bchook is not even imported. When it is set (and
 ``BCHOOK_DISABLE`` is not), :func:`start` installs the hook with the settings of
-:mod:`bchook._config`, before the program's own imports, once per process. The line never
+:mod:`bchook._config`, before the program's own imports, once per process, and arranges for
+the main script to be rewritten as well (see :func:`_rewrite_main_script`). The line never
 raises: if bchook was uninstalled, or the settings are wrong, the program runs without the
 hook after one warning line on stderr.
 
@@ -199,6 +200,10 @@ def start(environ=None) -> None:
         _started = handle
         if _is_multiprocessing_child():
             _rewrite_spawned_main(environ, handle)
+        script = _main_script()
+        if script is not None and not sys.flags.inspect and \
+                handle.targets.wants("__main__", script):
+            _rewrite_main_script(script, handle)
     except Exception as exc:
         sys.stderr.write(f"bchook: autoload failed, running without the hook: "
                          f"{type(exc).__name__}: {exc}\n")
@@ -212,12 +217,58 @@ def stop() -> None:
         handle.uninstall()
 
 
-def _program_dir() -> str:
-    """The folder of the script being started, else the current directory."""
+def _main_script() -> str | None:
+    """The script Python is about to run (``python app.py``), or None (``-c``, ``-m``...)."""
     argv0 = sys.argv[0] if getattr(sys, "argv", None) else ""
-    if argv0 and argv0 not in ("-c", "-m") and os.path.isfile(argv0):
-        return os.path.dirname(os.path.realpath(argv0))
+    if argv0 and argv0 not in ("-c", "-m", "-") and os.path.isfile(argv0):
+        return os.path.abspath(argv0)
+    return None
+
+
+def _program_dir() -> str:
+    """The folder of the script being started; the current directory for ``-c``, ``-m``,
+    or an installed command (``pytest``: the project is where it runs, not ``bin/``)."""
+    script = _main_script()
+    if script is not None:
+        folder = os.path.dirname(os.path.realpath(script))
+        if _norm(folder) not in _scripts_dirs():
+            return folder
     return os.getcwd()
+
+
+def _scripts_dirs() -> set[str]:
+    dirs = set()
+    for scheme in {sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")}:
+        try:
+            dirs.add(_norm(sysconfig.get_path("scripts", scheme)))
+        except (KeyError, ValueError):
+            pass
+    return dirs
+
+
+def _rewrite_main_script(script: str, hook) -> None:
+    """Have the main script rewritten too, not only its imports.
+
+    Python compiles the script named on its command line itself, after ``site`` and
+    without the import system. Just before, it raises the audit event
+    ``cpython.run_file``: this audit hook runs the script there instead, rewritten, exactly
+    as the runner does (``bchook._runner.run_script_in_place``), and ends the run with the
+    program's exit status, so Python never runs the original. Audit hooks cannot be
+    removed; after that one event this one only compares a string.
+    """
+    state = {"done": False}
+
+    def on_audit(event: str, args: tuple) -> None:
+        if event != "cpython.run_file" or state["done"]:
+            return
+        state["done"] = True
+        if not args or _norm(os.fspath(args[0])) != _norm(script):
+            return
+        from ._runner import run_script_in_place
+
+        raise SystemExit(run_script_in_place(script, hook))
+
+    sys.addaudithook(on_audit)
 
 
 def _launched_by_bchook() -> bool:

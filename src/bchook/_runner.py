@@ -30,7 +30,7 @@ from . import _config
 from ._errors import UsageError
 from ._passes import Pass
 
-__all__ = ["Target", "resolve_target", "run", "compile_main", "ENV_MAIN"]
+__all__ = ["Target", "resolve_target", "run", "run_script_in_place", "compile_main", "ENV_MAIN"]
 
 #: The main script the runner rewrote; multiprocessing children rewrite it too (see
 #: ``_autoload``), so that functions of ``__main__`` behave the same in parent and child.
@@ -271,6 +271,25 @@ def _run_target(target: Target, hook) -> None:
         if hook is not None:
             os.environ[ENV_MAIN] = filename
         exec(compile_main(filename, hook), main.__dict__)
+
+
+def run_script_in_place(filename: str, hook) -> int:
+    """Run the main script Python was about to run, rewritten by ``hook``, in the
+    interpreter's own ``__main__`` (the ``.pth`` autoload's path; see ``_autoload``).
+    Returns the exit status; the program's SystemExit propagates."""
+    main = sys.modules["__main__"]
+    main.__dict__.update(
+        __file__=filename, __cached__=None,
+        __loader__=importlib.machinery.SourceFileLoader("__main__", filename))
+    os.environ[ENV_MAIN] = filename
+    try:
+        exec(compile_main(filename, hook), main.__dict__)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        _report(exc)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    return 0
 
 
 # -- reporting ---------------------------------------------------------------------------
