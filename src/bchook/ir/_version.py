@@ -75,6 +75,9 @@ if PY311:
     GLUED_NEXT[OPMAP["YIELD_VALUE"]] = OPMAP["RESUME"]
 if VERSION == (3, 11):
     GLUED_NEXT[OPMAP["PRECALL"]] = OPMAP["CALL"]
+    # 3.11 gen.throw() into a delegating generator backs up to the SEND found just
+    # before the YIELD_VALUE (genobject.c ``_gen_throw``); anything between them crashes.
+    GLUED_NEXT[OPMAP["SEND"]] = OPMAP["YIELD_VALUE"]
 if PY313:
     GLUED_NEXT[OPMAP["END_FOR"]] = OPMAP["POP_TOP"]
 #: 3.12+ FOR_ITER must target END_FOR (the exit skips over it).

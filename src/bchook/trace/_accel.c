@@ -1,0 +1,1067 @@
+/* bchook.trace._accel: the C recorder behind the trace pass's probes.
+ *
+ * The probes call enter(KEY) and leave(KEY), METH_O functions that CPython's
+ * specializing interpreter calls directly. KEY is a constant tuple of the traced code
+ * object (file, first line, name, qualified name); the recorder knows it by address.
+ *
+ * Each thread has a stack of open calls; every call is a node of a calling-context tree
+ * (one root per thread), keyed by (parent node, KEY), holding the number of calls and
+ * the inclusive and exclusive nanoseconds. Everything else (pstats, call graph,
+ * recursion, folded stacks) is derived from that tree off the hot path, in Python.
+ * In timeline mode every event also goes into a ring buffer of fixed size.
+ *
+ * The interpreter lock serializes every call into this module (the free-threaded
+ * build is not supported: the extension does not declare Py_mod_gil).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define HAVE_TSC 1
+#else
+#define HAVE_TSC 0
+#endif
+
+/* ---- clock -------------------------------------------------------------------------- */
+
+/* The hot path reads the TSC when it is invariant (one read costs a third of a
+ * clock_gettime here); ticks become nanoseconds with a rate measured against
+ * CLOCK_MONOTONIC over the run. */
+static int use_tsc = 0;
+static int64_t tsc_base = 0;       /* ticks at calibration start */
+static int64_t mono_base = 0;      /* ns at calibration start */
+
+static inline int64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int64_t
+now_ticks(void)
+{
+#if HAVE_TSC
+    if (use_tsc) {
+        return (int64_t)__rdtsc();
+    }
+#endif
+    return mono_ns();
+}
+
+/* ---- data --------------------------------------------------------------------------- */
+
+typedef struct {
+    int32_t parent;       /* node index, -1 for a thread's root */
+    int32_t func;         /* index into funcs, -1 for a root */
+    PyObject *key;        /* borrowed: funcs holds the reference */
+    int64_t count;
+    int64_t own;          /* ticks */
+    int64_t total;        /* ticks */
+    PyObject *last_key;   /* the child looked up last from here: loops call the same */
+    int32_t last_child;   /* function again and again */
+} Node;
+
+typedef struct {
+    int32_t node;
+    int64_t t0;
+    int64_t sub;          /* ticks spent in calls made from this one */
+} Frame;
+
+typedef struct {
+    unsigned long ident;
+    uint32_t data_gen;    /* root and index are valid while this is data_generation */
+    int32_t root;
+    int32_t index;
+    Frame *stack;
+    Py_ssize_t depth;
+    Py_ssize_t cap;
+} Thread;
+
+typedef struct {
+    int64_t t;
+    int32_t node;
+    int32_t info;         /* thread index << 1 | (1 for enter, 0 for leave) */
+} Event;
+
+static PyObject *funcs = NULL;     /* list of KEY tuples */
+static int32_t *func_table = NULL; /* open addressing: KEY address -> func index */
+static Py_ssize_t func_mask = 0;
+
+static Node *nodes = NULL;
+static Py_ssize_t n_nodes = 0, nodes_cap = 0;
+static int32_t *node_table = NULL; /* (parent, KEY) -> node index */
+static Py_ssize_t node_mask = 0;
+
+/* Threads seen since the last reset. A record is never freed (a thread-local pointer
+ * refers to it for the life of its thread); a reset only makes it register again. */
+static Thread **threads = NULL;
+static Py_ssize_t n_threads = 0, threads_cap = 0;
+
+#if defined(__GNUC__)
+#define THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
+#elif defined(_MSC_VER)
+#define THREAD_LOCAL __declspec(thread)
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+static THREAD_LOCAL Thread *tls_thread = NULL;
+
+static Event *ring = NULL;
+static Py_ssize_t ring_cap = 0;
+static Py_ssize_t ring_pos = 0;    /* where the next event goes */
+static int64_t ring_written = 0;   /* events ever written; the ring keeps the last ring_cap */
+static int timeline = 0;
+
+static int enabled = 0;
+static uint32_t token_generation = 0;  /* bumped when open calls are closed or forgotten */
+static uint32_t data_generation = 1;   /* bumped when everything recorded is forgotten */
+static PyObject *handler = NULL;
+static PyObject *str_enter = NULL, *str_exit = NULL;
+
+/* ---- tables ------------------------------------------------------------------------- */
+
+static inline Py_ssize_t
+hash_ptr(const void *p, int32_t salt)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p >> 4;
+    h ^= (uint64_t)(uint32_t)salt * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+    return (Py_ssize_t)h;
+}
+
+/* Make room in a table holding `existing` entries for one more (load factor 1/2),
+ * re-inserting the existing ones: funcs 0..existing-1, or the nodes (roots skipped). */
+static int
+table_grow(int32_t **table, Py_ssize_t *mask, Py_ssize_t existing, int for_nodes)
+{
+    Py_ssize_t size = *table ? (*mask + 1) : 0;
+    if (size && (existing + 1) * 2 <= size) {
+        return 0;
+    }
+    Py_ssize_t new_size = size ? size * 2 : 1024;
+    int32_t *t = PyMem_RawMalloc(new_size * sizeof(int32_t));
+    if (t == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(t, 0xff, new_size * sizeof(int32_t));
+    Py_ssize_t m = new_size - 1;
+    for (Py_ssize_t i = 0; i < existing; i++) {
+        Py_ssize_t h;
+        if (for_nodes) {
+            if (nodes[i].func < 0) {
+                continue;
+            }
+            h = hash_ptr(nodes[i].key, nodes[i].parent);
+        }
+        else {
+            h = hash_ptr(PyList_GET_ITEM(funcs, i), 0);
+        }
+        while (t[h & m] >= 0) {
+            h++;
+        }
+        t[h & m] = (int32_t)i;
+    }
+    PyMem_RawFree(*table);
+    *table = t;
+    *mask = m;
+    return 0;
+}
+
+static int32_t
+func_index(PyObject *key)
+{
+    Py_ssize_t n = PyList_GET_SIZE(funcs);
+    if (table_grow(&func_table, &func_mask, n, 0) < 0) {
+        return -1;
+    }
+    Py_ssize_t h = hash_ptr(key, 0);
+    for (;;) {
+        int32_t i = func_table[h & func_mask];
+        if (i < 0) {
+            break;
+        }
+        if (PyList_GET_ITEM(funcs, i) == key) {
+            return i;
+        }
+        h++;
+    }
+    if (PyList_Append(funcs, key) < 0) {
+        return -1;
+    }
+    func_table[h & func_mask] = (int32_t)n;
+    return (int32_t)n;
+}
+
+static int32_t
+new_node(int32_t parent, int32_t func, PyObject *key)
+{
+    if (n_nodes >= INT32_MAX - 1) {
+        PyErr_SetString(PyExc_OverflowError, "too many call paths");
+        return -1;
+    }
+    if (n_nodes == nodes_cap) {
+        Py_ssize_t cap = nodes_cap ? nodes_cap * 2 : 4096;
+        Node *grown = PyMem_RawRealloc(nodes, cap * sizeof(Node));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        nodes = grown;
+        nodes_cap = cap;
+    }
+    Node *n = &nodes[n_nodes];
+    n->parent = parent;
+    n->func = func;
+    n->key = key;
+    n->count = n->own = n->total = 0;
+    n->last_key = NULL;
+    n->last_child = -1;
+    return (int32_t)n_nodes++;
+}
+
+static int32_t
+child_lookup(int32_t parent, PyObject *key)
+{
+    Py_ssize_t h = hash_ptr(key, parent);
+    if (node_table != NULL) {
+        for (;;) {
+            int32_t i = node_table[h & node_mask];
+            if (i < 0) {
+                break;
+            }
+            if (nodes[i].key == key && nodes[i].parent == parent) {
+                return i;
+            }
+            h++;
+        }
+    }
+    int32_t func = func_index(key);
+    if (func < 0) {
+        return -1;
+    }
+    if (table_grow(&node_table, &node_mask, n_nodes, 1) < 0) {
+        return -1;
+    }
+    int32_t i = new_node(parent, func, PyList_GET_ITEM(funcs, func));
+    if (i < 0) {
+        return -1;
+    }
+    h = hash_ptr(key, parent);
+    while (node_table[h & node_mask] >= 0) {
+        h++;
+    }
+    node_table[h & node_mask] = i;
+    return i;
+}
+
+static inline int32_t
+child_node(int32_t parent, PyObject *key)
+{
+    Node *p = &nodes[parent];
+    if (p->last_key == key) {
+        return p->last_child;
+    }
+    int32_t i = child_lookup(parent, key);
+    if (i >= 0) {
+        p = &nodes[parent];  /* the array may have moved */
+        p->last_key = key;
+        p->last_child = i;
+    }
+    return i;
+}
+
+/* ---- threads ------------------------------------------------------------------------ */
+
+static Thread *
+thread_slow(void)
+{
+    Thread *th = tls_thread;
+    if (th == NULL) {
+        th = PyMem_RawCalloc(1, sizeof(Thread));
+        if (th == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        th->ident = PyThread_get_thread_ident();
+        tls_thread = th;
+    }
+    if (n_threads == threads_cap) {
+        Py_ssize_t cap = threads_cap ? threads_cap * 2 : 16;
+        Thread **grown = PyMem_RawRealloc(threads, cap * sizeof(Thread *));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        threads = grown;
+        threads_cap = cap;
+    }
+    int32_t root = new_node(-1, -1, NULL);
+    if (root < 0) {
+        return NULL;
+    }
+    th->root = root;
+    th->depth = 0;
+    th->index = (int32_t)n_threads;
+    th->data_gen = data_generation;
+    threads[n_threads++] = th;
+    return th;
+}
+
+static inline Thread *
+current_thread(void)
+{
+    Thread *th = tls_thread;
+    if (th != NULL && th->data_gen == data_generation) {
+        return th;
+    }
+    return thread_slow();
+}
+
+static int
+push(Thread *th, int32_t node, int64_t t)
+{
+    if (th->depth == th->cap) {
+        Py_ssize_t cap = th->cap ? th->cap * 2 : 64;
+        Frame *grown = PyMem_RawRealloc(th->stack, cap * sizeof(Frame));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        th->stack = grown;
+        th->cap = cap;
+    }
+    Frame *f = &th->stack[th->depth++];
+    f->node = node;
+    f->t0 = t;
+    f->sub = 0;
+    return 0;
+}
+
+static inline void
+record(int64_t t, int32_t node, int32_t info)
+{
+    Event *e = &ring[ring_pos];
+    e->t = t;
+    e->node = node;
+    e->info = info;
+    ring_written++;
+    if (++ring_pos == ring_cap) {
+        ring_pos = 0;
+    }
+}
+
+/* Close the top frame of th at time t. */
+static inline void
+pop(Thread *th, int64_t t)
+{
+    Frame *f = &th->stack[--th->depth];
+    int64_t elapsed = t - f->t0;
+    Node *n = &nodes[f->node];
+    n->count++;
+    n->total += elapsed;
+    n->own += elapsed - f->sub;
+    if (th->depth) {
+        th->stack[th->depth - 1].sub += elapsed;
+    }
+    if (timeline) {
+        record(t, f->node, th->index << 1);
+    }
+}
+
+static void
+call_handler(PyObject *event, PyObject *key)
+{
+    PyObject *h = handler;
+    Py_INCREF(h);
+    PyObject *res = PyObject_CallFunctionObjArgs(h, event, key, NULL);
+    if (res == NULL) {
+        PyErr_WriteUnraisable(h);
+    }
+    else {
+        Py_DECREF(res);
+    }
+    Py_DECREF(h);
+}
+
+/* ---- the probes --------------------------------------------------------------------- */
+
+static void
+do_enter(PyObject *key)
+{
+    Thread *th = current_thread();
+    if (th == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    int64_t t = now_ticks();
+    int32_t parent = th->depth ? th->stack[th->depth - 1].node : th->root;
+    int32_t node = child_node(parent, key);
+    if (node < 0 || push(th, node, t) < 0) {
+        PyErr_Clear();
+        return;
+    }
+    if (timeline) {
+        record(t, node, (th->index << 1) | 1);
+    }
+    if (handler != NULL) {
+        call_handler(str_enter, key);
+    }
+}
+
+static void
+do_leave(PyObject *key)
+{
+    Thread *th = current_thread();
+    if (th == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    int64_t t = now_ticks();
+    Py_ssize_t d = th->depth;
+    if (d == 0) {
+        return;  /* entered before tracing started */
+    }
+    if (nodes[th->stack[d - 1].node].key != key) {
+        /* A missed exit (an exception where no probe could run): close the calls above
+         * the matching one; with no match, this exit's entry was never seen. */
+        Py_ssize_t i = d - 1;
+        while (i >= 0 && nodes[th->stack[i].node].key != key) {
+            i--;
+        }
+        if (i < 0) {
+            return;
+        }
+        while (th->depth > i + 1) {
+            pop(th, t);
+        }
+    }
+    pop(th, t);
+    if (handler != NULL) {
+        call_handler(str_exit, key);
+    }
+}
+
+static PyObject *
+enter(PyObject *module, PyObject *key)
+{
+    if (enabled) {
+        do_enter(key);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+leave(PyObject *module, PyObject *key)
+{
+    if (enabled) {
+        do_leave(key);
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---- call tokens --------------------------------------------------------------------
+ * A function that is not a generator calls call(KEY) on entry and keeps the token it
+ * returns at the bottom of its value stack. The token's deallocation is the exit event:
+ * the code pops it just before returning, and CPython pops it when an exception
+ * leaves the frame. That is one call per traced call instead of two. */
+
+typedef struct {
+    PyObject_HEAD
+    Thread *th;
+    Py_ssize_t depth;     /* the frame's position in th->stack, 1-based */
+    uint32_t generation;
+} Token;
+
+static PyTypeObject TokenType;
+#define TOKEN_FREELIST 256
+static Token *token_free[TOKEN_FREELIST];
+static int n_token_free = 0;
+
+static void
+token_dealloc(Token *tok)
+{
+    Thread *th = tok->th;
+    if (tok->generation == token_generation && th->depth >= tok->depth) {
+        int64_t t = now_ticks();
+        PyObject *key = nodes[th->stack[tok->depth - 1].node].key;
+        while (th->depth >= tok->depth) {
+            pop(th, t);
+        }
+        if (handler != NULL) {
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);  /* an exception may be on its way out */
+            call_handler(str_exit, key);
+            PyErr_Restore(type, value, tb);
+        }
+    }
+    if (n_token_free < TOKEN_FREELIST) {
+        token_free[n_token_free++] = tok;
+    }
+    else {
+        PyObject_Free(tok);
+    }
+}
+
+static PyObject *
+call(PyObject *module, PyObject *key)
+{
+    if (!enabled) {
+        Py_RETURN_NONE;
+    }
+    Thread *th = current_thread();
+    if (th == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    int64_t t = now_ticks();
+    int32_t parent = th->depth ? th->stack[th->depth - 1].node : th->root;
+    int32_t node = child_node(parent, key);
+    Token *tok;
+    if (n_token_free) {
+        tok = token_free[--n_token_free];
+        (void)PyObject_INIT(tok, &TokenType);
+    }
+    else {
+        tok = PyObject_New(Token, &TokenType);
+    }
+    if (node < 0 || tok == NULL || push(th, node, t) < 0) {
+        PyErr_Clear();
+        if (tok != NULL) {
+            tok->th = th;
+            tok->generation = token_generation - 1;  /* its deallocation closes nothing */
+            Py_DECREF(tok);
+        }
+        Py_RETURN_NONE;
+    }
+    tok->th = th;
+    tok->depth = th->depth;
+    tok->generation = token_generation;
+    if (timeline) {
+        record(t, node, (th->index << 1) | 1);
+    }
+    if (handler != NULL) {
+        call_handler(str_enter, key);
+    }
+    return (PyObject *)tok;
+}
+
+static PyTypeObject TokenType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "bchook.trace._accel.Token",
+    .tp_basicsize = sizeof(Token),
+    .tp_dealloc = (destructor)token_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+/* ---- the delegation proxy (3.10 and 3.11) --------------------------------------------
+ * ``yield from``/``await`` suspend inside one instruction (3.10) or inside a loop that
+ * takes no probes (3.11). The proxy stands between the frame and the iterator it
+ * delegates to: when the iterator yields, the frame is suspended (leave); when the frame
+ * sends into the proxy again, it was resumed (enter). gen.throw() and close() reach
+ * the proxy's throw()/close() while the frame is suspended; the frame resumes after them
+ * only when they end the delegation, and that is when enter is reported. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *inner;
+    PyObject *key;
+    int suspended;
+} Proxy;
+
+static PyTypeObject ProxyType;
+
+static inline void
+proxy_resumed(Proxy *p)
+{
+    if (p->suspended) {
+        p->suspended = 0;
+        if (enabled) {
+            do_enter(p->key);
+        }
+    }
+}
+
+static int
+get_optional_attr(PyObject *obj, const char *name, PyObject **result)
+{
+    *result = PyObject_GetAttrString(obj, name);
+    if (*result != NULL) {
+        return 1;
+    }
+    if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        return 0;
+    }
+    return -1;
+}
+
+static PySendResult
+proxy_am_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    Proxy *p = (Proxy *)self;
+    proxy_resumed(p);
+    PySendResult status = PyIter_Send(p->inner, arg, result);
+    if (status == PYGEN_NEXT) {
+        p->suspended = 1;
+        if (enabled) {
+            do_leave(p->key);
+        }
+    }
+    return status;
+}
+
+static void
+set_stop_iteration(PyObject *value)
+{
+    if (value == Py_None) {
+        PyErr_SetNone(PyExc_StopIteration);
+        return;
+    }
+    PyObject *exc = PyObject_CallOneArg(PyExc_StopIteration, value);
+    if (exc != NULL) {
+        PyErr_SetObject(PyExc_StopIteration, exc);
+        Py_DECREF(exc);
+    }
+}
+
+static PyObject *
+proxy_send(PyObject *self, PyObject *arg)
+{
+    PyObject *result;
+    PySendResult status = proxy_am_send(self, arg, &result);
+    if (status == PYGEN_RETURN) {
+        set_stop_iteration(result);
+        Py_DECREF(result);
+        return NULL;
+    }
+    return status == PYGEN_NEXT ? result : NULL;
+}
+
+static PyObject *
+proxy_iternext(PyObject *self)
+{
+    PyObject *result;
+    PySendResult status = proxy_am_send(self, Py_None, &result);
+    if (status == PYGEN_RETURN) {
+        if (result != Py_None) {
+            set_stop_iteration(result);
+        }
+        Py_DECREF(result);
+        return NULL;
+    }
+    return status == PYGEN_NEXT ? result : NULL;
+}
+
+static PyObject *
+proxy_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Proxy *p = (Proxy *)self;
+    PyObject *meth;
+    if (get_optional_attr(p->inner, "throw", &meth) < 0) {
+        return NULL;
+    }
+    PyObject *res;
+    if (meth == NULL) {
+        /* no throw(): the exception goes to the delegating frame, as CPython does */
+        PyObject *typ = nargs ? args[0] : Py_None;
+        if (PyExceptionInstance_Check(typ)) {
+            PyErr_SetObject((PyObject *)Py_TYPE(typ), typ);
+        }
+        else if (PyExceptionClass_Check(typ)) {
+            PyErr_SetObject(typ, nargs > 1 ? args[1] : NULL);
+        }
+        else {
+            PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
+        }
+        res = NULL;
+    }
+    else {
+        res = PyObject_Vectorcall(meth, args, nargs, NULL);
+        Py_DECREF(meth);
+    }
+    if (res == NULL) {
+        proxy_resumed(p);  /* the delegation ended: the frame goes on */
+    }
+    return res;
+}
+
+static PyObject *
+proxy_close(PyObject *self, PyObject *unused)
+{
+    Proxy *p = (Proxy *)self;
+    PyObject *meth;
+    if (get_optional_attr(p->inner, "close", &meth) < 0) {
+        proxy_resumed(p);
+        return NULL;
+    }
+    PyObject *res = Py_None;
+    Py_INCREF(res);
+    if (meth != NULL) {
+        Py_DECREF(res);
+        res = PyObject_CallNoArgs(meth);
+        Py_DECREF(meth);
+    }
+    proxy_resumed(p);  /* close() always resumes the frame (with GeneratorExit) */
+    return res;
+}
+
+static PyObject *
+proxy_iter(PyObject *self)
+{
+    Py_INCREF(self);
+    return self;
+}
+
+static int
+proxy_traverse(Proxy *p, visitproc visit, void *arg)
+{
+    Py_VISIT(p->inner);
+    Py_VISIT(p->key);
+    return 0;
+}
+
+static int
+proxy_clear(Proxy *p)
+{
+    Py_CLEAR(p->inner);
+    Py_CLEAR(p->key);
+    return 0;
+}
+
+static void
+proxy_dealloc(Proxy *p)
+{
+    PyObject_GC_UnTrack(p);
+    proxy_clear(p);
+    PyObject_GC_Del(p);
+}
+
+static PyObject *
+proxy_repr(Proxy *p)
+{
+    return PyUnicode_FromFormat("<bchook.trace proxy for %R>", p->inner);
+}
+
+static PyObject *
+proxy_get_inner(Proxy *p, void *unused)
+{
+    Py_INCREF(p->inner);
+    return p->inner;
+}
+
+static PyMethodDef proxy_methods[] = {
+    {"send", (PyCFunction)proxy_send, METH_O, NULL},
+    {"throw", (PyCFunction)(void (*)(void))proxy_throw, METH_FASTCALL, NULL},
+    {"close", (PyCFunction)proxy_close, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef proxy_getset[] = {
+    {"delegate", (getter)proxy_get_inner, NULL, "the iterator delegated to", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyAsyncMethods proxy_async = {
+    .am_send = proxy_am_send,
+};
+
+static PyTypeObject ProxyType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "bchook.trace._accel.Proxy",
+    .tp_basicsize = sizeof(Proxy),
+    .tp_dealloc = (destructor)proxy_dealloc,
+    .tp_repr = (reprfunc)proxy_repr,
+    .tp_as_async = &proxy_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)proxy_traverse,
+    .tp_clear = (inquiry)proxy_clear,
+    .tp_iter = proxy_iter,
+    .tp_iternext = proxy_iternext,
+    .tp_methods = proxy_methods,
+    .tp_getset = proxy_getset,
+};
+
+static PyObject *
+wrap(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "wrap(iterator, key)");
+        return NULL;
+    }
+    Proxy *p = PyObject_GC_New(Proxy, &ProxyType);
+    if (p == NULL) {
+        return NULL;
+    }
+    Py_INCREF(args[0]);
+    Py_INCREF(args[1]);
+    p->inner = args[0];
+    p->key = args[1];
+    p->suspended = 0;
+    PyObject_GC_Track(p);
+    return (PyObject *)p;
+}
+
+/* ---- control ------------------------------------------------------------------------ */
+
+static void
+flush_all(void)
+{
+    int64_t t = now_ticks();
+    token_generation++;
+    for (Py_ssize_t i = 0; i < n_threads; i++) {
+        Thread *th = threads[i];
+        while (th->depth) {
+            pop(th, t);
+        }
+    }
+}
+
+static void
+free_all(void)
+{
+    token_generation++;
+    data_generation++;
+    for (Py_ssize_t i = 0; i < n_threads; i++) {
+        threads[i]->depth = 0;
+    }
+    n_threads = 0;
+    PyMem_RawFree(nodes);
+    nodes = NULL;
+    n_nodes = nodes_cap = 0;
+    PyMem_RawFree(node_table);
+    node_table = NULL;
+    node_mask = 0;
+    PyMem_RawFree(func_table);
+    func_table = NULL;
+    func_mask = 0;
+    ring_written = 0;
+    ring_pos = 0;
+}
+
+static PyObject *
+reset(PyObject *module, PyObject *unused)
+{
+    free_all();
+    Py_CLEAR(funcs);
+    funcs = PyList_New(0);
+    if (funcs == NULL) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+configure(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"timeline", "buffer", "handler", "tsc", NULL};
+    int want_timeline = 0, want_tsc = 1;
+    Py_ssize_t buffer = 1000000;
+    PyObject *h = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|pnOp", kwlist,
+                                     &want_timeline, &buffer, &h, &want_tsc)) {
+        return NULL;
+    }
+    if (buffer < 1) {
+        PyErr_SetString(PyExc_ValueError, "buffer must hold at least one event");
+        return NULL;
+    }
+    if (want_timeline && buffer != ring_cap) {
+        Event *r = PyMem_RawMalloc(buffer * sizeof(Event));
+        if (r == NULL) {
+            return PyErr_NoMemory();
+        }
+        PyMem_RawFree(ring);
+        ring = r;
+        ring_cap = buffer;
+        ring_written = 0;
+        ring_pos = 0;
+    }
+    timeline = want_timeline;
+    Py_CLEAR(handler);
+    if (h != Py_None) {
+        Py_INCREF(h);
+        handler = h;
+    }
+#if HAVE_TSC
+    if (want_tsc != use_tsc && n_nodes == 0) {
+        use_tsc = want_tsc;
+    }
+#endif
+    tsc_base = now_ticks();
+    mono_base = mono_ns();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+set_enabled(PyObject *module, PyObject *arg)
+{
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) {
+        return NULL;
+    }
+    if (!on && enabled) {
+        flush_all();
+    }
+    enabled = on;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+is_enabled(PyObject *module, PyObject *unused)
+{
+    return PyBool_FromLong(enabled);
+}
+
+static PyObject *
+flush(PyObject *module, PyObject *unused)
+{
+    flush_all();
+    Py_RETURN_NONE;
+}
+
+/* {"funcs": [...], "nodes": [(parent, func, count, own_ns, total_ns)...],
+ *  "threads": [(ident, root)...], "events": bytes, "event_format": "qii",
+ *  "events_dropped": n, "ns_per_tick": float, "tick_base": t, "ns_base": ns} */
+static PyObject *
+snapshot(PyObject *module, PyObject *unused)
+{
+    int64_t t1 = now_ticks(), m1 = mono_ns();
+    double ns_per_tick = 1.0;
+    if (use_tsc && t1 > tsc_base && m1 > mono_base) {
+        ns_per_tick = (double)(m1 - mono_base) / (double)(t1 - tsc_base);
+    }
+    PyObject *result = PyDict_New();
+    PyObject *node_list = PyList_New(n_nodes);
+    PyObject *thread_list = PyList_New(n_threads);
+    PyObject *func_list = PyList_GetSlice(funcs, 0, PyList_GET_SIZE(funcs));
+    if (!result || !node_list || !thread_list || !func_list) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < n_nodes; i++) {
+        Node *n = &nodes[i];
+        PyObject *item = Py_BuildValue(
+            "(iiLLL)", n->parent, n->func, (long long)n->count,
+            (long long)(n->own * ns_per_tick), (long long)(n->total * ns_per_tick));
+        if (item == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(node_list, i, item);
+    }
+    for (Py_ssize_t i = 0; i < n_threads; i++) {
+        PyObject *item = Py_BuildValue("(ki)", threads[i]->ident, threads[i]->root);
+        if (item == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(thread_list, i, item);
+    }
+    Py_ssize_t kept = 0, start = 0;
+    if (ring != NULL && timeline) {
+        kept = ring_written < ring_cap ? (Py_ssize_t)ring_written : ring_cap;
+        start = ring_written < ring_cap ? 0 : ring_pos;
+    }
+    PyObject *events = PyBytes_FromStringAndSize(NULL, kept * (Py_ssize_t)sizeof(Event));
+    if (events == NULL) {
+        goto error;
+    }
+    if (kept) {
+        char *out = PyBytes_AS_STRING(events);
+        Py_ssize_t first = ring_cap - start < kept ? ring_cap - start : kept;
+        memcpy(out, ring + start, first * sizeof(Event));
+        memcpy(out + first * sizeof(Event), ring, (kept - first) * sizeof(Event));
+    }
+    int rc = PyDict_SetItemString(result, "events", events);
+    Py_DECREF(events);
+    if (rc < 0
+        || PyDict_SetItemString(result, "funcs", func_list) < 0
+        || PyDict_SetItemString(result, "nodes", node_list) < 0
+        || PyDict_SetItemString(result, "threads", thread_list) < 0) {
+        goto error;
+    }
+    PyObject *extra = Py_BuildValue(
+        "{s:s,s:L,s:d,s:L,s:L}", "event_format", "qii",
+        "events_dropped", (long long)(ring_written - kept),
+        "ns_per_tick", ns_per_tick, "tick_base", (long long)tsc_base,
+        "ns_base", (long long)mono_base);
+    if (extra == NULL || PyDict_Update(result, extra) < 0) {
+        Py_XDECREF(extra);
+        goto error;
+    }
+    Py_DECREF(extra);
+    Py_DECREF(node_list);
+    Py_DECREF(thread_list);
+    Py_DECREF(func_list);
+    return result;
+error:
+    Py_XDECREF(result);
+    Py_XDECREF(node_list);
+    Py_XDECREF(thread_list);
+    Py_XDECREF(func_list);
+    return NULL;
+}
+
+static PyObject *
+clock_now(PyObject *module, PyObject *unused)
+{
+    return PyLong_FromLongLong(mono_ns());
+}
+
+static PyMethodDef methods[] = {
+    {"enter", enter, METH_O, "Probe: a call of KEY starts or resumes."},
+    {"leave", leave, METH_O, "Probe: a call of KEY returns, raises or suspends."},
+    {"call", call, METH_O,
+     "Probe: a call of KEY starts; the exit is when the returned token is freed."},
+    {"wrap", (PyCFunction)(void (*)(void))wrap, METH_FASTCALL,
+     "wrap(iterator, key): proxy that reports the suspensions of a delegating frame."},
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "configure(timeline=False, buffer=1000000, handler=None, tsc=True)"},
+    {"set_enabled", set_enabled, METH_O, "Switch recording on or off (off closes open calls)."},
+    {"enabled", is_enabled, METH_NOARGS, "Is recording on?"},
+    {"flush", flush, METH_NOARGS, "Close every open call now."},
+    {"reset", reset, METH_NOARGS, "Forget everything recorded."},
+    {"snapshot", snapshot, METH_NOARGS, "What was recorded, as Python objects."},
+    {"now", clock_now, METH_NOARGS, "CLOCK_MONOTONIC in nanoseconds."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "bchook.trace._accel",
+    "C recorder for the trace pass's probes.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__accel(void)
+{
+    if (PyType_Ready(&ProxyType) < 0 || PyType_Ready(&TokenType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (funcs == NULL && (funcs = PyList_New(0)) == NULL) {
+        return NULL;
+    }
+    str_enter = PyUnicode_InternFromString("enter");
+    str_exit = PyUnicode_InternFromString("exit");
+    if (str_enter == NULL || str_exit == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&ProxyType);
+    if (PyModule_AddObject(m, "Proxy", (PyObject *)&ProxyType) < 0) {
+        Py_DECREF(&ProxyType);
+        return NULL;
+    }
+#if HAVE_TSC
+    use_tsc = 1;
+#endif
+    tsc_base = now_ticks();
+    mono_base = mono_ns();
+    return m;
+}

@@ -1,0 +1,286 @@
+"""The traced program's side of ``bchook.trace``: one tracer per process.
+
+Every traced module body starts with ``attach(config)`` (the trace pass puts it there,
+``config`` being the pass's options as compiled in). The first call sets up the tracer:
+the recorder (C or pure Python) whose functions the probes find in ``builtins``, the
+output files, the exit handler that writes them. Each call registers the module's code
+objects (with their untraced twins, for ``stop()``) and, with ``lines``, gives the module
+its line-hit list.
+
+Output files of a child process carry its pid (``trace.json`` -> ``trace.4242.json``): the
+first traced process puts its pid in ``BCHOOK_TRACE_PID``, which child processes inherit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import gc
+import importlib
+import os
+import sys
+import threading
+import types
+from collections import Counter
+from typing import Any, Iterable
+
+from ._names import (
+    CALL,
+    DEFAULT_BUFFER,
+    ENTER,
+    ENV_ROOT_PID,
+    LEAVE,
+    LINES,
+    ORIGINAL_MARK,
+    OUTPUT_SUFFIXES,
+    PY_LOG,
+    PY_NOW,
+    PY_TID,
+    PY_WRAP,
+    WRAP,
+)
+
+__all__ = ["attach", "tracer", "Tracer"]
+
+_FunctionType = types.FunctionType
+_CodeType = types.CodeType
+_lock = threading.RLock()
+_tracer: Tracer | None = None
+
+
+def attach(config: Iterable[tuple[str, Any]]) -> None:
+    """Called by each traced module body before anything else runs in it."""
+    frame = sys._getframe(1)
+    with _lock:
+        global _tracer
+        if _tracer is None:
+            _tracer = Tracer(dict(config))
+        _tracer.add_module(frame.f_code, frame.f_globals, dict(config))
+
+
+def tracer() -> Tracer | None:
+    """The process's tracer, once a traced module has started."""
+    return _tracer
+
+
+def load_accel():
+    """The C recorder module, or None when it was not built."""
+    try:
+        from . import _accel
+    except ImportError:
+        return None
+    return _accel
+
+
+class Tracer:
+    def __init__(self, config: dict):
+        self.config = config
+        self.mode = config.get("mode", "calls")
+        pid = str(os.getpid())
+        self.child = os.environ.setdefault(ENV_ROOT_PID, pid) != pid
+        self.outputs = output_paths(config.get("output", ""), self.child)
+        self.timeline = self.mode == "timeline" or any(
+            kind == ".json" for _, kind in self.outputs)
+        self.buffer = int(config.get("buffer", DEFAULT_BUFFER))
+        self.handler = _load_handler(config.get("handler", ""))
+        self.recorders: dict[str, Any] = {}
+        self.active = True
+        self.finished = False
+        self.twin_of: dict[int, tuple] = {}     # id(traced code) -> (traced, untraced)
+        self.traced_of: dict[int, tuple] = {}   # id(untraced code) -> (untraced, traced)
+        self.line_lists: list[tuple[str, list, str]] = []   # (file, hits, "flags"/"count")
+        self.start_ns = _now_ns()
+        builtins.__dict__.setdefault(LINES, Counter())  # for code run with other globals
+        atexit.register(self.finish)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    # -- modules ------------------------------------------------------------------------
+    def add_module(self, code: _CodeType, module_globals: dict, config: dict) -> None:
+        if config.get("calls", True):
+            self._recorder(config.get("backend", "c"))
+        codes = list(_traced_codes(code))
+        for traced in codes:
+            twin = _twin(traced)
+            if twin is not None:
+                self.twin_of[id(traced)] = (traced, twin)
+                self.traced_of[id(twin)] = (twin, traced)
+        lines = config.get("lines", "")
+        if lines:
+            last = max((line for c in codes for _, _, line in c.co_lines() if line), default=0)
+            hits = [0] * (last + 1)
+            module_globals[LINES] = hits
+            self.line_lists.append((code.co_filename, hits, lines))
+
+    def _recorder(self, backend: str):
+        rec = self.recorders.get(backend)
+        if rec is not None:
+            return rec
+        accel = load_accel() if backend == "c" else None
+        if backend == "c" and accel is None:
+            raise ImportError(
+                "bchook.trace: this module was compiled for the C recorder, which is not "
+                "built here; clear the cache or run with -o trace.accel=0")
+        if accel is not None:
+            accel.configure(timeline=self.timeline, buffer=self.buffer, handler=self.handler)
+            b = builtins.__dict__
+            b[CALL], b[ENTER], b[LEAVE] = accel.call, accel.enter, accel.leave
+            b[WRAP] = accel.wrap
+            rec = accel
+        else:
+            from ._pyrecorder import PyRecorder
+            rec = PyRecorder()
+            rec.configure(timeline=self.timeline, buffer=self.buffer, handler=self.handler)
+            b = builtins.__dict__
+            b[PY_NOW], b[PY_TID], b[PY_WRAP] = rec.now, rec.tid, rec.wrap
+            b[PY_LOG] = rec.probe_log() if self.active else id
+        rec.set_enabled(self.active)
+        self.recorders[backend] = rec
+        return rec
+
+    # -- switching -----------------------------------------------------------------------
+    def start(self) -> None:
+        with _lock:
+            if self.active or self.finished:
+                return
+            self.active = True
+            self._swap(self.traced_of)
+            for backend, rec in self.recorders.items():
+                if backend == "py":
+                    builtins.__dict__[PY_LOG] = rec.probe_log()
+                rec.set_enabled(True)
+
+    def stop(self) -> None:
+        with _lock:
+            if not self.active:
+                return
+            self.active = False
+            for backend, rec in self.recorders.items():
+                rec.set_enabled(False)
+                if backend == "py":
+                    builtins.__dict__[PY_LOG] = id  # a C no-op for frames still running
+            self._swap(self.twin_of)
+
+    def _swap(self, mapping: dict) -> None:
+        """Give every function of the traced modules the other variant of its code."""
+        if not mapping:
+            return
+        for obj in gc.get_objects():
+            if type(obj) is _FunctionType:
+                pair = mapping.get(id(obj.__code__))
+                if pair is not None and pair[0] is obj.__code__:
+                    obj.__code__ = pair[1]
+
+    def reset(self) -> None:
+        with _lock:
+            for rec in self.recorders.values():
+                rec.reset()
+            for _, hits, _ in self.line_lists:
+                hits[:] = [0] * len(hits)
+
+    # -- results -------------------------------------------------------------------------
+    def profile(self):
+        from ._profile import Profile
+        snaps = []
+        for rec in self.recorders.values():
+            if rec.enabled():
+                rec.flush()
+            snaps.append(rec.snapshot())
+        lines = {}
+        for filename, hits, kind in self.line_lists:
+            per_file = lines.setdefault(filename, {})
+            for n, value in enumerate(hits):
+                if value:
+                    per_file[n] = per_file.get(n, 0) + (1 if value is True else value)
+        line_mode = "count" if any(k == "count" for _, _, k in self.line_lists) else "flags"
+        return Profile.from_snapshots(snaps, lines, line_mode, self.start_ns,
+                                      timeline=self.timeline)
+
+    def finish(self) -> None:
+        """At exit: stop recording and write the outputs (or the summary on stderr)."""
+        with _lock:
+            if self.finished:
+                return
+            self.finished = True
+            for rec in self.recorders.values():
+                rec.set_enabled(False)
+            if PY_LOG in builtins.__dict__:
+                builtins.__dict__[PY_LOG] = id
+        from . import _writers
+        try:
+            profile = self.profile()
+            if self.outputs:
+                for path, kind in self.outputs:
+                    _writers.write(profile, path, kind)
+            else:
+                _writers.summary(profile, sys.stderr)
+        except Exception as exc:  # never turn a finished program into a crash at exit
+            print(f"bchook.trace: could not write the results: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+
+    def _after_fork(self) -> None:
+        # The child starts with nothing recorded and writes files of its own.
+        for rec in self.recorders.values():
+            rec.reset()
+        self.child = True
+        self.outputs = output_paths(self.config.get("output", ""), child=True)
+        self.start_ns = _now_ns()
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def _now_ns() -> int:
+    import time
+    return time.monotonic_ns()
+
+
+def _traced_codes(code: _CodeType):
+    yield code
+    for const in code.co_consts:
+        if type(const) is _CodeType:
+            yield from _traced_codes(const)
+
+
+def _twin(code: _CodeType) -> _CodeType | None:
+    for const in reversed(code.co_consts):
+        if type(const) is tuple and len(const) == 2 and const[0] == ORIGINAL_MARK:
+            return const[1]
+    return None
+
+
+def output_kind(path: str) -> str | None:
+    lower = path.lower()
+    for suffix in OUTPUT_SUFFIXES:
+        if lower.endswith(suffix):
+            return suffix
+    return None
+
+
+def output_paths(spec: str, child: bool = False) -> list[tuple[str, str]]:
+    """``"a.json,b.prof"`` -> [(absolute path, kind)], with the pid in child processes."""
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    pid = str(os.getpid())
+    result = []
+    for name in names:
+        kind = output_kind(name) or ".json"
+        path = os.path.abspath(name)
+        if child:
+            path = f"{path[:len(path) - len(kind)]}.{pid}{kind}"
+        result.append((path, kind))
+    return result
+
+
+def _load_handler(spec: str):
+    if not spec:
+        return None
+    module_name, _, attr = spec.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except Exception as exc:
+        raise ImportError(f"bchook.trace: cannot load the handler {spec!r}: "
+                          f"{type(exc).__name__}: {exc}") from None
+    if not callable(obj):
+        raise TypeError(f"bchook.trace: the handler {spec!r} is not callable")
+    return obj

@@ -1,0 +1,184 @@
+"""Output files of ``bchook.trace``, chosen by extension, and the summary on stderr.
+
+``.json``             Chrome Trace Event Format (Perfetto, chrome://tracing): B/E events
+``.prof``/``.pstats`` what ``cProfile`` dumps: ``pstats.Stats(FILE)``, snakeviz, gprof2dot
+``.folded``           collapsed stacks, own nanoseconds per stack (flamegraph.pl, speedscope)
+``.speedscope.json``  speedscope's format: evented with a timeline, sampled otherwise
+``.lines.json``       line hits: {"mode": ..., "files": {file: {line: hits}}}
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import marshal
+import os
+import pstats
+import sys
+from typing import IO, Callable
+
+from ._profile import Profile
+
+__all__ = ["write", "summary", "chrome_trace", "speedscope", "WRITERS"]
+
+
+def _atomic(path: str, data: bytes) -> None:
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def chrome_trace(profile: Profile) -> dict:
+    pid = os.getpid()
+    funcs = profile.functions
+    nodes = profile.nodes
+    out = [{"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
+            "args": {"name": " ".join([os.path.basename(sys.executable)] + sys.argv)}}]
+    for index, thread in enumerate(profile.threads):
+        out.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": index + 1,
+                    "args": {"name": thread.name}})
+    open_frames: dict[int, list] = {}
+    last = 0
+    for ev in profile.events:
+        stack = open_frames.setdefault(ev.thread, [])
+        ts = ev.t_ns / 1000
+        last = ts
+        if ev.enter:
+            f = funcs[nodes[ev.node].func]
+            stack.append(ev.node)
+            out.append({"name": f.qualname, "cat": "python", "ph": "B", "ts": ts,
+                        "pid": pid, "tid": ev.thread + 1,
+                        "args": {"file": f.filename, "line": f.lineno}})
+        elif stack:  # an exit whose entry fell out of the ring buffer is left out
+            stack.pop()
+            out.append({"ph": "E", "ts": ts, "pid": pid, "tid": ev.thread + 1})
+    for thread, stack in open_frames.items():
+        for _ in stack:
+            out.append({"ph": "E", "ts": last, "pid": pid, "tid": thread + 1})
+    meta = {"generator": "bchook.trace", "events_dropped": str(profile.events_dropped)}
+    if not profile.timeline:
+        meta["note"] = "no timeline recorded: run with -o trace.mode=timeline"
+    return {"traceEvents": out, "displayTimeUnit": "ms", "otherData": meta}
+
+
+def speedscope(profile: Profile, name: str = "bchook.trace") -> dict:
+    frames = [{"name": f.qualname, "file": f.filename, "line": f.lineno}
+              for f in profile.functions]
+    profiles = []
+    if profile.timeline and profile.events:
+        per_thread: dict[int, list] = {}
+        for ev in profile.events:
+            per_thread.setdefault(ev.thread, []).append(ev)
+        for index, events in sorted(per_thread.items()):
+            out, stack = [], []
+            for ev in events:
+                frame = profile.nodes[ev.node].func
+                if ev.enter:
+                    stack.append(frame)
+                    out.append({"type": "O", "frame": frame, "at": ev.t_ns})
+                elif stack:
+                    out.append({"type": "C", "frame": stack.pop(), "at": ev.t_ns})
+            end = events[-1].t_ns
+            while stack:
+                out.append({"type": "C", "frame": stack.pop(), "at": end})
+            profiles.append({
+                "type": "evented", "name": profile.threads[index].name,
+                "unit": "nanoseconds", "startValue": events[0].t_ns, "endValue": end,
+                "events": out})
+    else:
+        samples, weights = [], []
+        for index, path in profile.walk():
+            own = profile.nodes[index].own_ns
+            if own > 0:
+                samples.append(list(path))
+                weights.append(own)
+        profiles.append({
+            "type": "sampled", "name": name, "unit": "nanoseconds", "startValue": 0,
+            "endValue": sum(weights), "samples": samples, "weights": weights})
+    return {
+        "$schema": "https://www.speedscope.app/file-format-schema.json",
+        "shared": {"frames": frames}, "profiles": profiles, "name": name,
+        "activeProfileIndex": 0, "exporter": "bchook.trace",
+    }
+
+
+def _json(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _write_json(profile: Profile, path: str) -> None:
+    _atomic(path, _json(chrome_trace(profile)))
+
+
+def _write_pstats(profile: Profile, path: str) -> None:
+    _atomic(path, marshal.dumps(profile.stats()))
+
+
+def _write_folded(profile: Profile, path: str) -> None:
+    text = "".join(f"{stack} {weight}\n" for stack, weight in profile.folded())
+    _atomic(path, text.encode())
+
+
+def _write_speedscope(profile: Profile, path: str) -> None:
+    _atomic(path, _json(speedscope(profile, os.path.basename(path))))
+
+
+def _write_lines(profile: Profile, path: str) -> None:
+    files = {name: {str(k): v for k, v in sorted(hits.items())}
+             for name, hits in sorted(profile.lines.items())}
+    _atomic(path, _json({"mode": profile.line_mode, "files": files}))
+
+
+WRITERS: dict[str, Callable[[Profile, str], None]] = {
+    ".json": _write_json,
+    ".prof": _write_pstats,
+    ".pstats": _write_pstats,
+    ".folded": _write_folded,
+    ".speedscope.json": _write_speedscope,
+    ".lines.json": _write_lines,
+}
+
+
+def write(profile: Profile, path: str, kind: str) -> None:
+    WRITERS[kind](profile, path)
+
+
+class _StatsSource:
+    """What ``pstats.Stats`` accepts besides a file: an object with ``create_stats``."""
+
+    def __init__(self, stats: dict):
+        self.stats = stats
+
+    def create_stats(self) -> None:
+        pass
+
+
+def stats_object(profile: Profile, stream: IO[str] | None = None) -> pstats.Stats:
+    return pstats.Stats(_StatsSource(profile.stats()), stream=stream or sys.stderr)
+
+
+def summary(profile: Profile, stream: IO[str], limit: int = 20) -> None:
+    """The table ``python -m cProfile -s cumtime`` prints, by total then by own time."""
+    buf = io.StringIO()
+    if profile.nodes and profile.total_calls:
+        st = stats_object(profile, buf)
+        buf.write("bchook trace: traced functions by cumulative time\n")
+        st.sort_stats("cumulative").print_stats(limit)
+        buf.write("bchook trace: traced functions by own time\n")
+        st.sort_stats("tottime").print_stats(limit)
+    if profile.lines:
+        buf.write(f"bchook trace: lines executed ({profile.line_mode})\n")
+        for name, hits in sorted(profile.lines.items()):
+            buf.write(f"  {name}: {len(hits)} lines\n")
+            if profile.line_mode == "count":
+                top = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+                for line, n in top:
+                    buf.write(f"    line {line:>6}: {n}\n")
+    if not buf.getvalue():
+        buf.write("bchook trace: nothing recorded\n")
+    stream.write(buf.getvalue())
+    stream.flush()
