@@ -660,3 +660,20 @@ def test_hook_repr_says_what_it_does(project):
     hook.uninstall()
     assert "not installed" in repr(hook)
     assert str(project) in repr(install([CodeStage()], roots=[project]))
+
+
+class DataLoader(importlib.machinery.SourceFileLoader):
+    """A hook whose work is in get_data (decrypting, generating...): no compile override."""
+
+    def get_data(self, path):
+        data = super().get_data(path)
+        return data.replace(b"s1", b"s2") if path.endswith(".py") else data
+
+
+def test_loader_that_rewrites_in_get_data_composes(project):
+    write_tree(project, {"app/viadata.py": "V = 's1'\n"})
+    sys.meta_path.insert(0, OtherFinder("app", DataLoader))
+    with install([AstStage(), CodeStage()], include=["app"], cache=False):
+        import app.viadata
+        assert pkgutil.get_data("app", "data.txt") == b"some data\n"
+    assert app.viadata.V == "s3"

@@ -204,6 +204,15 @@ class BchookLoader(SourceFileLoader):
             _cache.store(pyc, digest, code, st, source)
         return code
 
+    def get_data(self, path: str) -> bytes:
+        """The bytes of ``path``, read by the composed loader when there is one (it may
+        decrypt or generate its sources)."""
+        if self.composer is not None:
+            get_data = getattr(self.composer.loader, "get_data", None)
+            if callable(get_data):
+                return get_data(path)
+        return super().get_data(path)
+
     def source_to_code(self, data, path, *, _optimize=-1):
         """Compile ``data`` (bytes, str or a tree) through the passes, without the cache."""
         return self.rewriter.compile(data, path, self.name, self.composer, optimize=_optimize)
