@@ -14,7 +14,7 @@ import types
 
 from ... import ir
 from ..._passes import Context, Pass, flag
-from . import _flow, _locals, _members, _module
+from . import _flow, _locals, _members, _module, _scan
 from ._fold import Folder, Report
 
 __all__ = ["ConstFoldPass"]
@@ -22,34 +22,6 @@ __all__ = ["ConstFoldPass"]
 V = ir.version
 _OP = V.OPMAP
 _MAX_ROUNDS = 4
-
-
-def _ops(*names) -> bytes:
-    return bytes(_OP[n] for n in names if n in _OP)
-
-
-def _sequences() -> tuple[bytes, ...]:
-    """Opcode sequences (caches and args skipped) worth decoding a code object for."""
-    const = _OP["LOAD_CONST"]
-    ops_after_two = _ops("COMPARE_OP", "CONTAINS_OP", "IS_OP", "BINARY_SUBSCR", "BUILD_SLICE",
-                         "BUILD_TUPLE", *{V.OPNAME[op] for op, _ in V.BINARY_OPERATORS})
-    ops_after_one = _ops("LOAD_METHOD", "LOAD_ATTR", "TO_BOOL", "UNARY_NOT",
-                         "UNARY_NEGATIVE", "UNARY_INVERT", "POP_JUMP_IF_FALSE",
-                         "POP_JUMP_IF_TRUE", "POP_JUMP_FORWARD_IF_FALSE",
-                         "POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_FALSE",
-                         "POP_JUMP_BACKWARD_IF_TRUE", "JUMP_IF_FALSE_OR_POP",
-                         "JUMP_IF_TRUE_OR_POP", "STORE_FAST", "STORE_FAST_LOAD_FAST")
-    seqs = [bytes((const, const, op)) for op in ops_after_two]
-    seqs += [bytes((const, op)) for op in ops_after_one]
-    seqs += [_ops("LIST_EXTEND", "LOAD_CONST", "BINARY_SUBSCR"),
-             _ops("BUILD_LIST", "LOAD_CONST", "BINARY_SUBSCR"),
-             _ops("LOAD_CONST", "LOAD_CONST", "LOAD_CONST", "BINARY_SLICE")]
-    return tuple(s for s in seqs if len(s) > 1)
-
-
-_WORTH = _sequences()
-_CALLS_WITH_CONST = _ops("LOAD_GLOBAL", "LOAD_CONST"), _ops("LOAD_NAME", "LOAD_CONST")
-_CONTAINS = _ops("LOAD_CONST", "CONTAINS_OP")
 
 
 class ConstFoldPass(Pass):
@@ -83,18 +55,21 @@ class ConstFoldPass(Pass):
 
     def _worth_decoding(self, code: types.CodeType, facts: _module.ModuleFacts) -> bool:
         names = code.co_names
-        if facts.globals and not facts.names_for(code).isdisjoint(names):
+        if facts.globals:
+            usable = facts.names_for(code)
+            if code.co_name == "<module>":
+                usable = facts.globals.keys()
+            for name in usable:
+                if name in names and facts.used_in(name, names):
+                    return True
+        ops = _scan.opcodes(code)
+        if _scan.may_fold(ops) or _scan.may_propagate(code):
             return True
-        if code.co_name == "<module>" and facts.globals and not facts.globals.keys(
-                ).isdisjoint(names):
+        if self.options.get("builtins") and facts.builtins and not facts.builtins.isdisjoint(
+                names) and _scan.may_call_with_constants(ops):
             return True
-        ops = code.co_code[::2]
-        if any(seq in ops for seq in _WORTH):
-            return True
-        if facts.builtins and not facts.builtins.isdisjoint(names) and (
-                _CALLS_WITH_CONST[0] in ops or _CALLS_WITH_CONST[1] in ops):
-            return True
-        if self.options.get("membership_sets") and _CONTAINS in ops:
+        if self.options.get("membership_sets") and _scan.CONST_CONTAINS in ops and any(
+                type(c) is tuple and len(c) >= _members.MIN_ITEMS for c in code.co_consts):
             return True
         return False
 

@@ -7,8 +7,9 @@ starts; the top entry's run ends at the current instruction. A label, or any ins
 the walk does not model, forgets everything (other paths may arrive, or the stack is no
 longer what the walk thinks). When an operation consumes known entries and its result may
 be computed at compile time, the runs of those entries and the operation are replaced by
-one ``LOAD_CONST`` (or a jump, or nothing) – keeping a NOP for every line that would
-otherwise vanish, so line events and coverage of the remaining code stay the same.
+one ``LOAD_CONST`` (or a jump, or nothing), within one line – keeping a NOP when the
+line would otherwise vanish – so line events and coverage of the remaining code stay the
+same.
 """
 
 from __future__ import annotations
@@ -149,25 +150,25 @@ class Folder:
             return None
         return self.stack[len(self.stack) - n:] if n else []
 
-    def _same_handler(self, start: int, ins: ir.Instr) -> bool:
-        h = ins.handler
-        return all(x.handler is h for x in self.out[start:])
-
     def replace(self, start: int, ins: ir.Instr, new: list) -> bool:
-        """Replace ``out[start:]`` and ``ins`` by ``new``, keeping a NOP per line."""
-        if not self._same_handler(start, ins):
-            return False
+        """Replace ``out[start:]`` and ``ins`` by ``new`` (plus a NOP that keeps the line
+        if nothing else does).
+
+        Only within one line: the instructions that start each line, and the stack there,
+        stay as they were, so line events and a debugger's jumps (``frame.f_lineno = n``)
+        see no difference; and only within one exception handler.
+        """
+        h = ins.handler
+        line = ins.loc[0]
         removed = self.out[start:]
-        removed.append(ins)
-        del self.out[start:]
-        last_line = object()
         for x in removed:
-            line = x.loc[0]
-            if line is not None and line != last_line:
-                nop = ir.Instr(NOP, 0, x.loc, x.handler)
-                self.made[id(nop)] = nop
-                self.out.append(nop)
-                last_line = line
+            if x.handler is not h or x.loc[0] != line:
+                return False
+        del self.out[start:]
+        if line is not None:
+            nop = ir.Instr(NOP, 0, (removed or [ins])[0].loc, h)
+            self.made[id(nop)] = nop
+            self.out.append(nop)
         self.out.extend(new)
         self.changed = True
         return True

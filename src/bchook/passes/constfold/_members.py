@@ -57,7 +57,8 @@ def rewrite(bc: ir.Bytecode, builtins: frozenset, report) -> bool:
         item = items[i]
         nxt = items[i + 1] if i + 1 < n else None
         if (type(item) is ir.Instr and item.op == _LOAD_CONST and type(nxt) is ir.Instr
-                and nxt.op == _CONTAINS_OP and item.handler is nxt.handler):
+                and nxt.op == _CONTAINS_OP and item.handler is nxt.handler
+                and item.loc[0] == nxt.loc[0]):
             value = bc.consts[item.arg]
             if type(value) is tuple and len(value) >= MIN_ITEMS and Val.is_safe(value):
                 kinds = fast_types(value)

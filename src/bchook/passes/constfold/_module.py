@@ -38,7 +38,6 @@ _STORE_GLOBAL = _OP["STORE_GLOBAL"]
 _DELETE_GLOBAL = _OP["DELETE_GLOBAL"]
 _IMPORT_NAME = _OP["IMPORT_NAME"]
 _IMPORT_FROM = _OP["IMPORT_FROM"]
-_IMPORT_STAR = _OP.get("IMPORT_STAR", -1)
 _BINARY_SUBSCR = _OP["BINARY_SUBSCR"]
 _STORE_SUBSCR = _OP["STORE_SUBSCR"]
 _EXT = V.EXTENDED_ARG
@@ -76,6 +75,14 @@ class ModuleFacts:
 
     def names_for(self, code: types.CodeType) -> frozenset:
         return self.eligible.get(code_key(code), frozenset())
+
+    def used_in(self, name: str, co_names) -> bool:
+        """Whether code with these ``co_names`` can use ``name``'s fact (a module is only
+        of use with one of its listed constants)."""
+        fact = self.globals[name]
+        if fact.kind != "module":
+            return True
+        return not _values.STDLIB_CONSTANTS[fact.value].isdisjoint(co_names)
 
 
 def raw_instructions(code: types.CodeType):
@@ -117,7 +124,7 @@ def analyse(root: types.CodeType | None, options) -> ModuleFacts:
     if "locals" in root.co_names or any(not _DYNAMIC.isdisjoint(c.co_names) for c in codes):
         facts.dynamic = True
         return facts
-    if _IMPORT_STAR >= 0 and bytes((_IMPORT_STAR,)) in root.co_code[::2]:
+    if ("*",) in root.co_consts:  # the fromlist of every "from m import *"
         facts.dynamic = True
         return facts
     written = _global_writes(codes)

@@ -1,0 +1,135 @@
+"""Helpers for the constfold tests: compile a snippet with and without the pass, run both,
+compare what they do, and look at which operations the folded bytecode lost."""
+
+from __future__ import annotations
+
+import dis
+import sys
+import textwrap
+import types
+
+from bchook._passes import transform_source
+from bchook.passes.constfold import ConstFoldPass
+
+#: Families of opcodes, so tests can say "the comparison is gone" on every version.
+FAMILIES = {
+    "compare": {"COMPARE_OP"},
+    "contains": {"CONTAINS_OP"},
+    "is": {"IS_OP"},
+    "binary": {"BINARY_OP", "BINARY_ADD", "BINARY_SUBTRACT", "BINARY_MULTIPLY",
+               "BINARY_TRUE_DIVIDE", "BINARY_FLOOR_DIVIDE", "BINARY_MODULO", "BINARY_POWER",
+               "BINARY_LSHIFT", "BINARY_RSHIFT", "BINARY_AND", "BINARY_OR", "BINARY_XOR"},
+    "subscr": {"BINARY_SUBSCR", "BINARY_SLICE"},
+    "call": {"CALL", "CALL_FUNCTION", "CALL_METHOD", "PRECALL"},
+    "global": {"LOAD_GLOBAL"},
+    "name": {"LOAD_NAME"},
+    "attr": {"LOAD_ATTR", "LOAD_METHOD"},
+    "local": {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_LOAD_FAST"},
+    "branch": {"POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE", "POP_JUMP_FORWARD_IF_FALSE",
+               "POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_FALSE",
+               "POP_JUMP_BACKWARD_IF_TRUE", "JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP"},
+    "unary": {"UNARY_NEGATIVE", "UNARY_NOT", "UNARY_INVERT", "UNARY_POSITIVE"},
+    "list": {"BUILD_LIST", "LIST_EXTEND"},
+    "tobool": {"TO_BOOL"},
+}
+
+
+def compile_both(src: str, **options) -> tuple[types.CodeType, types.CodeType]:
+    src = textwrap.dedent(src)
+    plain = compile(src, "<snippet>", "exec", dont_inherit=True)
+    folded = transform_source(src, "<snippet>", "snippet", [ConstFoldPass(**options)])
+    return plain, folded
+
+
+def outcome(code: types.CodeType, call: str):
+    """What running the module then evaluating ``call`` does: a value (with its type) or
+    an exception (type and message)."""
+    ns = {"__name__": "snippet"}
+    try:
+        exec(code, ns)
+        value = eval(call, ns) if call else None
+    except Exception as exc:  # the point is to compare exceptions too
+        return ("raises", type(exc), str(exc))
+    return ("returns", type(value), repr(value))
+
+
+def find_code(code: types.CodeType, name: str) -> types.CodeType:
+    if code.co_name == name:
+        return code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found = find_code(const, name)
+            if found is not None:
+                return found
+    return None
+
+
+def opnames(code: types.CodeType) -> list[str]:
+    return [i.opname for i in dis.get_instructions(code)]
+
+
+def _members(names) -> set:
+    out = set()
+    for n in names:
+        out |= FAMILIES.get(n, {n})
+    return out
+
+
+def count_ops(code, names) -> int:
+    wanted = _members(names)
+    return sum(1 for op in opnames(code) if op in wanted)
+
+
+def assert_folds(src: str, call: str = "f()", gone=(), kept=(), in_code: str = "f",
+                 **options):
+    """Same behaviour with and without the pass; the operations in ``gone`` (opcode names
+    or FAMILIES keys) were in ``in_code`` and are not any more, those in ``kept`` stay."""
+    plain, folded = compile_both(src, **options)
+    before, after = outcome(plain, call), outcome(folded, call)
+    assert before == after, f"behaviour changed: {before} -> {after}"
+    p, f = find_code(plain, in_code), find_code(folded, in_code)
+    for name in gone:
+        assert count_ops(p, [name]), f"{name}: nothing to fold in the plain code"
+        assert not count_ops(f, [name]), (
+            f"{name} still in folded {in_code}:\n" + "\n".join(opnames(f)))
+    for name in kept:
+        assert count_ops(f, [name]) == count_ops(p, [name]) > 0, (
+            f"{name} should stay in {in_code}:\n" + "\n".join(opnames(f)))
+    return before
+
+
+def assert_unchanged(src: str, call: str = "f()", in_code: str = "f", **options):
+    """The pass leaves ``in_code`` exactly as CPython compiled it."""
+    plain, folded = compile_both(src, **options)
+    assert outcome(plain, call) == outcome(folded, call)
+    p, f = find_code(plain, in_code), find_code(folded, in_code)
+    assert p.co_code == f.co_code, "\n".join(opnames(f))
+
+
+def line_events(func, *args) -> list:
+    """Relative line numbers of the 'line' events of one call of ``func``."""
+    events = []
+    code = func.__code__
+
+    def tracer(frame, event, arg):
+        if frame.f_code is code:
+            if event == "line":
+                events.append(frame.f_lineno - code.co_firstlineno)
+            return tracer
+        return None
+
+    old = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        func(*args)
+    except Exception:
+        pass
+    finally:
+        sys.settrace(old)
+    return events
+
+
+def functions(code: types.CodeType, name: str = "f"):
+    ns = {"__name__": "snippet"}
+    exec(code, ns)
+    return ns[name]

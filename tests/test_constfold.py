@@ -1,0 +1,478 @@
+"""constfold tier 1: every fold keeps behaviour (values, types, exceptions) and really
+removes the operation from the bytecode; what must not fold stays as CPython compiled it."""
+
+from __future__ import annotations
+
+import pytest
+
+from constfold_helpers import (
+    assert_folds, assert_unchanged, compile_both, count_ops, find_code, functions,
+    line_events, outcome,
+)
+
+
+# -- comparisons, in, is ----------------------------------------------------------------
+
+@pytest.mark.parametrize("expr", [
+    "1 < 2", "2 <= 1", "'a' < 'b'", "(1, 2) == (1, 2)", "1 == 1.0", "1 != True",
+    "(1, 'a') < (1, 'b')", "0.0 == -0.0", "(1, 2) < (1, 3)",
+    "b'ab' > b'a'",
+])
+def test_comparisons_of_constants(expr):
+    assert_folds(f"def f():\n    return {expr}\n", gone=["compare"])
+
+
+@pytest.mark.parametrize("expr", ["'x' in 'xyz'", "3 in (1, 2, 3)", "4 not in (1, 2)",
+                                  "None in ()", "b'a' in b'abc'", "1 in (True,)"])
+def test_membership_of_constants(expr):
+    assert_folds(f"def f():\n    return {expr}\n", gone=["contains"])
+
+
+@pytest.mark.parametrize("expr", ["None is None", "x is None", "x is not None",
+                                  "True is False", "... is ..."])
+def test_is_with_singletons(expr):
+    assert_folds(f"def f():\n    x = 3\n    return {expr}\n", gone=["is"])
+
+
+def test_is_between_non_singletons_is_left_to_run_time():
+    # whether two equal strings are one object is CPython's business, not ours
+    assert_folds("def f():\n    x = 'a b'\n    y = 'a b'\n    return x is y\n", kept=["is"])
+
+
+@pytest.mark.parametrize("expr", ["1 < 'a'", "(1,) < ('a',)", "1 in 'abc'", "'a' < None"])
+def test_comparisons_that_raise_are_kept(expr):
+    before = assert_folds(f"def f():\n    x = 1\n    return {expr}\n",
+                          kept=["compare"] if "<" in expr else ["contains"])
+    assert before[0] == "raises" and before[1] is TypeError
+
+
+def test_str_and_bytes_are_never_compared_at_compile_time():
+    # under python -b this comparison warns; it must still warn
+    assert_folds("def f():\n    return b'a' == 'a'\n", kept=["compare"])
+    assert_folds("def f():\n    return 'a' in (b'a', 1)\n", kept=["contains"])
+
+
+# -- arithmetic after propagation, sizes and errors ------------------------------------
+
+def test_local_propagation_enables_arithmetic():
+    assert_folds("""
+        def f(y):
+            n = 8
+            mask = (1 << n) - 1
+            return y & mask
+    """, call="f(1000)", gone=["local"] if False else [], kept=[])
+    plain, folded = compile_both("""
+        def f(y):
+            n = 8
+            mask = (1 << n) - 1
+            return y & mask
+    """)
+    f = find_code(folded, "f")
+    assert 255 in f.co_consts
+    assert count_ops(f, ["binary"]) == 1  # only y & 255 is left
+
+
+@pytest.mark.parametrize("expr", ["x / 0", "x // 0", "x % 0", "x ** -1 if False else 1 / (x - 1)",
+                                  "'a' + x", "(x,)[5]", "'abc'[x + 9]", "-'a'"])
+def test_operations_that_raise_stay(expr):
+    before = assert_folds(f"def f():\n    x = 1\n    return {expr}\n")
+    assert before[0] == "raises"
+
+
+def test_huge_results_are_not_built_at_compile_time():
+    plain, folded = compile_both("def f():\n    x = 'x'\n    return x * 10 ** 9\n")
+    assert count_ops(find_code(folded, "f"), ["binary"]) == 1
+    plain, folded = compile_both("def f():\n    x = 2\n    return x ** 100000\n")
+    assert count_ops(find_code(folded, "f"), ["binary"]) == 1
+    plain, folded = compile_both("def f():\n    x = 'ab'\n    return x.center(10 ** 8)\n")
+    assert count_ops(find_code(folded, "f"), ["call"])
+
+
+def test_folding_goes_past_cpython_caps_within_bounds():
+    # CPython stops at 4096 characters; 5000 is still sane
+    assert_folds("def f():\n    x = 'ab'\n    return x * 2500\n", gone=["binary"])
+
+
+def test_exact_types_and_signed_zero():
+    assert_folds("def f():\n    x = True\n    return x + 1\n", gone=["binary"])
+    assert_folds("def f():\n    x = 0.0\n    return -x\n", gone=["unary"])
+    assert_folds("def f():\n    x = 1\n    return x / 1\n", gone=["binary"])
+    assert_folds("def f():\n    x = 1\n    y = 1.0\n    return (x, y, x == y)\n",
+                 gone=["compare"])
+
+
+def test_nan_is_never_made_a_shared_constant():
+    # two NaN results are two objects: [a] == [b] is False; one shared constant would be True
+    assert_folds("def f():\n    x = 1e308\n    a = x * 10 - x * 10\n    b = x * 10 - x * 10\n"
+                 "    return [a] == [b]\n", kept=["compare"])
+
+
+def test_bitwise_not_of_bool_keeps_its_deprecation_warning():
+    assert_folds("def f():\n    x = True\n    return x\n")
+    plain, folded = compile_both("def f():\n    x = False\n    return ~x\n")
+    assert count_ops(find_code(folded, "f"), ["unary"]) == 1
+
+
+# -- subscripts and methods ---------------------------------------------------------------
+
+@pytest.mark.parametrize("expr", ["[1, 2, 3][0]", "[1, 2, 3, 4][-1]", "x[1]", "x[1:]",
+                                  "x[::-1]", "(1, x)[1]", "('a', 'b')[x.index('b') - 1]"])
+def test_subscripts(expr):
+    assert_folds(f"def f():\n    x = 'abc'\n    return {expr}\n", gone=["subscr"])
+
+
+def test_list_slice_is_not_turned_into_a_constant():
+    # [1, 2, 3][1:] is a new list each time: it cannot become a constant
+    assert_folds("def f():\n    return [1, 2, 3][1:]\n", kept=["subscr"])
+
+
+@pytest.mark.parametrize("expr", ["x.upper()", "x.startswith('a')", "x.replace('b', 'B')",
+                                  "' x '.strip()", "','.join(('a', 'b'))", "x.find('c')",
+                                  "'a,b'.split(',')[1]", "b'ab'.decode()", "x.encode('ascii')",
+                                  "(1, 2, 1).count(1)", "x.zfill(5)", "x.partition('b')"])
+def test_pure_methods_of_constants(expr):
+    assert_folds(f"def f():\n    x = 'abc'\n    return {expr}\n", gone=["call"])
+
+
+@pytest.mark.parametrize("expr", ["x.index('z')", "x.encode('utf-16')", "x.split(1)",
+                                  "x.format(1)", "x.casefold(1)"])
+def test_methods_that_raise_or_are_not_whitelisted_stay(expr):
+    assert_folds(f"def f():\n    x = 'abc'\n    return {expr}\n", kept=["call"])
+
+
+# -- local propagation ------------------------------------------------------------------
+
+def test_local_assigned_in_a_branch_still_raises_unbound():
+    src = """
+        def f(c):
+            if c:
+                x = 3
+            return x * 2
+    """
+    assert assert_folds(src, "f(False)")[1] is UnboundLocalError
+    assert assert_folds(src, "f(True)") == ("returns", int, "6")
+
+
+def test_use_before_the_assignment_in_a_loop():
+    src = """
+        def f():
+            out = []
+            for i in range(2):
+                if i:
+                    out.append(x + 1)
+                x = 1
+            return out
+    """
+    assert_folds(src)
+    src2 = """
+        def f():
+            for i in range(2):
+                if i == 0:
+                    try:
+                        print(x)
+                    except UnboundLocalError:
+                        pass
+                x = 1
+            return x
+    """
+    assert_folds(src2)
+
+
+def test_deleted_rebound_and_shared_locals_are_not_propagated():
+    assert_folds("def f():\n    x = 1\n    del x\n    return x\n")
+    assert_unchanged("def f(x=1):\n    return x + 1\n")
+    assert_unchanged("def f():\n    x = 1\n    x = 2\n    return x + 1\n")
+    assert_unchanged("def f():\n    x = 1\n    def g():\n        return x + 1\n"
+                     "    return g()\n")
+    assert_unchanged("def f():\n    x = 1\n    try:\n        1 / 0\n"
+                     "    except ZeroDivisionError as x:\n        pass\n    return 1\n")
+
+
+def test_propagated_constant_is_the_same_object():
+    assert_folds("def f():\n    x = 'not an identifier'\n    y = x\n    return (x, y)\n"
+                 "def g():\n    a, b = f()\n    return a is b\n", "g()")
+
+
+def test_store_stays_for_locals_and_debuggers():
+    plain, folded = compile_both("def f():\n    x = 3\n    return locals()\n")
+    assert outcome(plain, "f()") == outcome(folded, "f()") == ("returns", dict, "{'x': 3}")
+
+
+def test_generators_coroutines_comprehensions_and_try():
+    assert_folds("""
+        def f():
+            def gen():
+                k = 2
+                for i in range(3):
+                    yield i * k
+            x = 10
+            try:
+                return [v + x for v in gen()] + [x < 5]
+            finally:
+                pass
+    """)
+    assert_folds("""
+        import asyncio
+        async def co():
+            k = 3
+            await asyncio.sleep(0)
+            return k * 2
+        def f():
+            return asyncio.run(co())
+    """)
+
+
+# -- Final globals -------------------------------------------------------------------------
+
+FINAL = """
+    from typing import Final
+    DEBUG: Final = False
+    LIMIT: Final[int] = 10
+    def f(n):
+        if DEBUG:
+            print("debug")
+        return n < LIMIT
+"""
+
+
+def test_final_globals_fold_into_functions():
+    assert_folds(FINAL, "f(3)", gone=["global", "branch", "call"])
+
+
+@pytest.mark.parametrize("spelling", [
+    "from typing import Final\nX: Final = 7",
+    "import typing\nX: typing.Final = 7",
+    "import typing as t\nX: t.Final[int] = 7",
+    "from typing import Final as F\nX: F = 7",
+    "from __future__ import annotations\nfrom typing import Final\nX: Final[int] = 7",
+])
+def test_final_spellings(spelling):
+    assert_folds(spelling + "\ndef f():\n    return X * 2\n", gone=["global"])
+
+
+@pytest.mark.parametrize("breaker", [
+    "def g():\n    global X\n    X = 8",
+    "del X",
+    "X = 9",
+    "X += 1",
+    "def g():\n    return globals()",
+    "exec('X = 9')",
+    "from os.path import *",
+    "for X in (1, 2): pass",
+])
+def test_final_rebound_anywhere_does_not_fold(breaker):
+    src = f"from typing import Final\nX: Final = 7\ndef f():\n    return X * 2\n{breaker}\n"
+    assert_folds(src, kept=["global"])
+
+
+def test_final_needs_the_real_final():
+    assert_folds("Final = object()\nX: Final = 7\ndef f():\n    return X * 2\n",
+                 kept=["global"])
+
+
+def test_final_is_not_used_before_it_is_bound():
+    src = """
+        from typing import Final
+        def early():
+            return X + 1
+        try:
+            r = early()
+        except NameError as e:
+            r = str(e)
+        X: Final = 1
+        def f():
+            return (r, X + 1, early())
+    """
+    plain, folded = compile_both(src)
+    assert outcome(plain, "f()") == outcome(folded, "f()")
+    assert count_ops(find_code(folded, "early"), ["global"]) == 1
+    assert count_ops(find_code(folded, "f"), ["global"]) == 2  # r and early; X is gone
+
+
+def test_final_conditionally_bound_is_not_folded():
+    src = """
+        from typing import Final
+        try:
+            X: Final = 1
+        finally:
+            pass
+        def f():
+            return X + 1
+    """
+    assert_folds(src, gone=["global"])  # the store runs on every path to the def
+    src2 = """
+        import sys
+        from typing import Final
+        if sys.maxsize < 0:
+            X: Final = 1
+        def f():
+            return X + 1
+    """
+    assert_folds(src2, kept=["global"])
+    assert_folds(src2.replace("<", ">"), kept=["global"])
+
+
+def test_final_in_module_code_only_after_the_store():
+    src = """
+        from typing import Final
+        try:
+            before = X
+        except NameError:
+            before = None
+        X: Final = (1, 2.5)
+        after = X[1] * 2
+        def f():
+            return (before, after)
+    """
+    plain, folded = compile_both(src)
+    assert outcome(plain, "f()") == outcome(folded, "f()")
+    assert count_ops(folded, ["name"]) < count_ops(plain, ["name"])
+
+
+def test_final_float_keeps_its_identity():
+    src = """
+        from typing import Final
+        X: Final = 2.5
+        def f():
+            return X
+    """
+    plain, folded = compile_both(src)
+    ns = {}
+    exec(folded, ns)
+    assert ns["f"]() is ns["X"]
+    assert count_ops(find_code(folded, "f"), ["global"]) == 0
+
+
+def test_class_bodies_keep_their_own_namespace():
+    src = """
+        from typing import Final
+        X: Final = 1
+        class Meta(type):
+            @classmethod
+            def __prepare__(mcls, name, bases):
+                return {"X": 42}
+        class C(metaclass=Meta):
+            y = X + 1
+        def f():
+            return C.y
+    """
+    assert assert_folds(src) == ("returns", int, "43")
+
+
+# -- dead branches -----------------------------------------------------------------------
+
+DEAD = """
+    from typing import Final
+    DEBUG: Final = False
+    ON: Final = True
+    def f(x):
+        if DEBUG:
+            x += 100
+            print("never")
+        else:
+            x += 1
+        while DEBUG:
+            x -= 1
+        y = "a" if ON else "b"
+        z = DEBUG and undefined_name
+        w = ON or undefined_name
+        return (x, y, z, w)
+"""
+
+
+def test_dead_branches_are_removed():
+    assert_folds(DEAD, "f(1)", gone=["branch", "global"])
+    plain, folded = compile_both(DEAD)
+    names = find_code(folded, "f").co_names
+    assert "print" in names  # names stay; the code does not
+    assert "print" not in [i for i in __import__("dis").get_instructions(
+        find_code(folded, "f")) if i.opname == "LOAD_GLOBAL" for i in [i.argval]]
+
+
+def test_remaining_lines_keep_their_numbers():
+    plain, folded = compile_both(DEAD)
+    p_lines = {ln for _, _, ln in find_code(plain, "f").co_lines() if ln}
+    f_lines = {ln for _, _, ln in find_code(folded, "f").co_lines() if ln}
+    assert f_lines <= p_lines
+    # the bodies of the dead branches went, their tests' lines did not
+    removed = p_lines - f_lines
+    assert removed and all(ln in (7, 8, 12) for ln in removed), removed
+
+
+def test_line_events_of_the_remaining_code_are_the_same():
+    plain, folded = compile_both(DEAD)
+    a = line_events(functions(plain), 1)
+    b = line_events(functions(folded), 1)
+    assert a == b
+
+
+def test_traceback_lines_after_a_dead_branch():
+    src = """
+        from typing import Final
+        DEBUG: Final = False
+        def f():
+            if DEBUG:
+                print(1)
+            x = 1
+            return x / 0
+    """
+    import traceback
+
+    plain, folded = compile_both(src)
+    lines = []
+    for code in (plain, folded):
+        try:
+            functions(code)()
+        except ZeroDivisionError as exc:
+            lines.append(traceback.extract_tb(exc.__traceback__)[-1].lineno)
+    assert lines[0] == lines[1] == 8
+
+
+def test_line_events_of_folded_multiline_expressions():
+    src = """
+        def f():
+            x = 3
+            y = (x
+                 *
+                 2)
+            return y
+    """
+    plain, folded = compile_both(src)
+    assert line_events(functions(plain)) == line_events(functions(folded))
+    # folds stay within a line, so a debugger jumping to line 6 finds the stack it expects
+    assert count_ops(find_code(folded, "f"), ["binary"]) == 1
+    assert_folds(src.replace("(x\n                 *\n                 2)", "x * 2"),
+                 gone=["binary"])
+
+
+# -- what the pass leaves alone, and what it costs --------------------------------------
+
+def test_code_without_opportunities_is_not_decoded(monkeypatch):
+    from bchook import ir
+
+    decoded = []
+    real = ir.Bytecode.from_code.__func__
+
+    def spy(cls, code):
+        decoded.append(code.co_name)
+        return real(cls, code)
+
+    monkeypatch.setattr(ir.Bytecode, "from_code", classmethod(spy))
+    compile_both("""
+        def plain(a, b):
+            return a.b(b) + [c for c in b]
+        def folds():
+            x = 2
+            return x < 3
+    """)
+    assert "plain" not in decoded and "<listcomp>" not in decoded
+    assert "folds" in decoded
+
+
+def test_report_option_prints_a_summary(capsys):
+    compile_both(FINAL, report=1)
+    err = capsys.readouterr().err
+    assert err.startswith("bchook constfold: snippet:")
+    assert "DEBUG" in err and "LIMIT" in err and "branch" in err
+    compile_both("def f(a):\n    return a\n", report=1)
+    assert "nothing folded" in capsys.readouterr().err
