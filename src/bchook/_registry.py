@@ -61,6 +61,7 @@ def clear_cache() -> None:
     """Forget discovered entry points and loaded classes (after installing a plugin)."""
     _found.clear()
     _loaded.clear()
+    _dist_names.clear()
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
@@ -81,14 +82,26 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return eps
 
 
-def _dist_name(ep: metadata.EntryPoint) -> str | None:
+# Reading a distribution's METADATA parses an e-mail message: once per distribution.
+_dist_names: dict[int, tuple[object, str | None, str | None]] = {}
+
+
+def _dist_info(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
     dist = getattr(ep, "dist", None)
-    return None if dist is None else dist.metadata["Name"]
+    if dist is None:
+        return None, None
+    known = _dist_names.get(id(dist))
+    if known is None or known[0] is not dist:
+        known = _dist_names[id(dist)] = (dist, dist.metadata["Name"], dist.version)
+    return known[1], known[2]
+
+
+def _dist_name(ep: metadata.EntryPoint) -> str | None:
+    return _dist_info(ep)[0]
 
 
 def _dist_version(ep: metadata.EntryPoint) -> str | None:
-    dist = getattr(ep, "dist", None)
-    return None if dist is None else dist.version
+    return _dist_info(ep)[1]
 
 
 def _load(ep: metadata.EntryPoint) -> PassInfo:
