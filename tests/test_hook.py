@@ -545,13 +545,17 @@ def test_pytest_assertion_rewriting_still_works_on_rewritten_modules(run_python,
         args = ["-m", "pytest"]
     else:
         args = ["-c", install_line + "; import pytest; raise SystemExit(pytest.main())"]
-    rc, out, err = run_python(
-        [*args, "-q", "-p", "no:cacheprovider", "test_sample.py"], cwd=tmp_path,
-        env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_ADDOPTS": None})
-    assert rc == 1, out + err
-    # pytest's introspection of the failing assert, showing the value bchook produced:
-    # (without pytest's rewriting the message would be a bare AssertionError)
-    assert "AssertionError: assert 's3' == 'expected'" in out, out
+    for run in ("transformed", "from bchook's cache"):
+        rc, out, err = run_python(
+            [*args, "-q", "-p", "no:cacheprovider", "test_sample.py"], cwd=tmp_path,
+            env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_ADDOPTS": None,
+                 "PYTHONDONTWRITEBYTECODE": None})
+        assert rc == 1, out + err
+        # pytest's introspection of the failing assert, showing the value bchook produced:
+        # (without pytest's rewriting the message would be a bare AssertionError)
+        assert "AssertionError: assert 's3' == 'expected'" in out, (run, out)
+    cached = os.listdir(tmp_path / "__pycache__")
+    assert any(n.startswith("test_sample.") and ".bchook-" in n for n in cached), cached
 
 
 def test_include_star_leaves_extension_and_sourceless_modules_alone(run_python, tmp_path):

@@ -87,6 +87,15 @@ class PytestAssertRewrite(Composer):
     """pytest's ``AssertionRewritingHook``, which has no ``source_to_code``: call the same
     function its ``exec_module`` calls, with the hook's own configuration."""
 
+    @property
+    def identity(self) -> str:
+        # The one setting that changes the rewritten code (pytest's own cache ignores it).
+        try:
+            pass_hook = self.loader.config.getini("enable_assertion_pass_hook")
+        except Exception:  # an older or newer pytest without it
+            pass_hook = "?"
+        return f"{super().identity} enable_assertion_pass_hook={pass_hook}"
+
     def compile(self, fullname, path, source, tree):
         rewrite = sys.modules["_pytest.assertion.rewrite"]
         if tree is None:
