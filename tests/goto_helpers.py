@@ -27,7 +27,12 @@ _counter = itertools.count()
 
 
 def write(tmp_path, source: str, mode: str):
-    text = _HEADER[mode] + textwrap.dedent(source)
+    source = textwrap.dedent(source).lstrip("\n")
+    future = ""
+    if source.startswith("from __future__"):  # must stay the first statement
+        future, _, source = source.partition("\n")
+        future += "\n"
+    text = future + _HEADER[mode] + source
     path = tmp_path / f"goto_case_{next(_counter)}.py"
     path.write_text(text, encoding="utf-8")
     return path, text

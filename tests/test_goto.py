@@ -838,3 +838,107 @@ def f(log):
         m.f([])
     gc.collect()
     assert len(gc.get_objects()) - before < 50
+
+
+def test_error_in_a_loop_test_reports_the_test_line(build):
+    m = build("""
+        @rewrite
+        def f(items):
+            i = 0
+            label .top
+            if items[i] is None:  # TEST
+                goto .done
+            i += 1
+            goto .top
+            label .done
+            return i
+    """)
+    assert m.f([1, 2, None]) == 2
+    with pytest.raises(IndexError) as info:
+        m.f([1, 2])
+    frame = traceback.extract_tb(info.tb)[-1]
+    assert frame.lineno == line_of(m, "# TEST")
+
+
+def test_method_of_a_class_inside_a_function(build):
+    m = build("""
+        def make(offset):
+            class Base:
+                def value(self, n):
+                    return n
+            class Child(Base):
+                @rewrite
+                def value(self, n):
+                    total = 0
+                    label .again
+                    total += super().value(n) + offset
+                    n -= 1
+                    if n > 0:
+                        goto .again
+                    return total
+            return Child
+    """)
+    child = m.make(10)
+    assert child().value(3) == (3 + 10) + (2 + 10) + (1 + 10)
+    assert child.value.__qualname__ == "make.<locals>.Child.value"
+    assert child.value.__code__.co_freevars == ("__class__", "offset")
+
+
+def test_nested_decorated_functions(build):
+    m = build("""
+        @rewrite
+        def outer(n):
+            @rewrite
+            def inner(k):
+                label .again
+                k -= 1
+                if k > 0:
+                    goto .again
+                return k
+            i = 0
+            label .loop
+            i += 1
+            if i < n:
+                goto .loop
+            return i, inner(5), inner.__qualname__
+    """)
+    assert m.outer(3) == (3, 0, "outer.<locals>.inner")
+
+
+def test_decorator_with_an_unusual_qualname(tmp_path):
+    from bchook.goto import with_goto
+
+    m = load(tmp_path, """
+        def make(step):
+            def f(n):
+                i = 0
+                label .again
+                i += step
+                if i < n:
+                    goto .again
+                def helper():
+                    return step
+                return i, helper.__qualname__
+            return f
+    """, "decorator")
+    f = m.make(2)
+    f.__qualname__ = "renamed by hand"
+    assert with_goto(f) is f
+    assert f(5)[0] == 6
+    assert f.__qualname__ == "renamed by hand"
+    if PY311:
+        assert f.__code__.co_qualname == "renamed by hand"
+
+
+def test_decorator_keeps_future_annotations(tmp_path):
+    m = load(tmp_path, """
+        from __future__ import annotations
+
+        @rewrite
+        def f(n):
+            def typed(x: int) -> int:
+                return x
+            label .end
+            return typed.__annotations__
+    """, "decorator")
+    assert m.f(1) == {"x": "int", "return": "int"}

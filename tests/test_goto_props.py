@@ -1,5 +1,5 @@
-"""Random nests of blocks, left by a goto at a random depth, against the same program
-where an exception does the leaving: both must unwind the same blocks in the same order
+"""Random nests of blocks, left by gotos to random depths, against the same program
+where exceptions do the leaving: both must unwind the same blocks in the same order
 (``__exit__``, ``finally`` bodies, loops) and end in the same exception state."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bchook._passes import transform_source
+from bchook.ir._version import PY311
 from bchook.passes.goto import GotoPass
 
 KINDS = ["for", "while", "with", "try-finally", "try-except", "handler", "finally-body",
-         "try-else", "if", "match"]
+         "try-else", "else-finally", "for-else", "if", "match"] + (["try-star"] if PY311 else [])
 
 
 def open_block(kind: str, n: int) -> list[str]:
@@ -29,6 +30,9 @@ def open_block(kind: str, n: int) -> list[str]:
         "handler": ["try:", f"    raise ValueError({n})", "except ValueError:"],
         "finally-body": ["try:", f"    log.append('try {n}')", "finally:"],
         "try-else": ["try:", "    pass", "except ValueError:", "    pass", "else:"],
+        "else-finally": ["try:", "    pass", "except ValueError:", "    pass", "else:"],
+        "for-else": [f"for i{n} in range(1):", f"    log.append('iter {n}')", "else:"],
+        "try-star": ["try:"],
         "if": ["if log is not None:"],
         "match": [f"match {n}:", f"    case {n}:"],
     }[kind]
@@ -39,43 +43,51 @@ def close_block(kind: str, n: int) -> list[str]:
     return {
         "try-finally": ["finally:", f"    log.append('finally {n}')"],
         "try-except": ["except ValueError:", "    log.append('never')"],
+        "else-finally": ["finally:", f"    log.append('finally {n}')"],
+        "try-star": ["except* ValueError:", "    log.append('never')"],
     }.get(kind, [])
 
 
-def program(kinds: list[str], target: int, arrival: int, jump: bool) -> str:
-    """``f(log)``: blocks ``kinds`` nested outermost first; the innermost body leaves
-    block ``target`` on its ``arrival``-th run, by goto (``jump``) or by an exception."""
+def program(kinds: list[str], jumps: list[tuple[int, int]], jump: bool) -> str:
+    """``f(log)``: blocks ``kinds`` nested outermost first. In the innermost body, jump
+    ``j`` of ``jumps`` = ``(target, arrival)`` leaves block ``target`` on its ``arrival``-th
+    run, by ``goto .out<j>`` (``jump``) or by raising ``Leave<j>``."""
 
     def body(level: int) -> list[str]:
         if level == len(kinds):
-            leave = "goto .out" if jump else "raise Leave"
-            return ["log.append('inner')", f"if step() == {arrival}:", f"    {leave}",
-                    "log.append('inner after')"]
+            lines = ["log.append('inner')"]
+            for j, (_, arrival) in enumerate(jumps):
+                leave = f"goto .out{j}" if jump else f"raise Leave{j}"
+                lines += [f"if tick({j}) == {arrival}:", f"    {leave}"]
+            return lines + ["log.append('inner after')"]
         kind = kinds[level]
         lines = open_block(kind, level)
         depth = 2 if kind == "match" else 1
-        inner = body(level + 1)
-        lines += ["    " * depth + line for line in inner]
+        lines += ["    " * depth + line for line in body(level + 1)]
         lines += close_block(kind, level)
-        if level == target:
+        here = [j for j, (target, _) in enumerate(jumps) if target == level]
+        for j in here:
             if jump:
-                lines += ["label .out"]
+                lines += [f"label .out{j}"]
             else:
                 lines = ["try:"] + ["    " + line for line in lines] + \
-                        ["except Leave:", "    pass"]
+                        [f"except Leave{j}:", "    pass"]
+        if here:
             lines += ["log.append(('after', exc_name()))"]
         return lines
 
-    text = "def f(log):\n" + textwrap.indent("\n".join(body(0)), "    ") + \
+    return "def f(log):\n" + textwrap.indent("\n".join(body(0)), "    ") + \
         "\n    log.append('end')\n    return log\n"
-    return text
 
 
 PRELUDE = """
 import sys
 from bchook.goto import goto, label
 
-class Leave(Exception):
+class Leave0(Exception):
+    pass
+
+class Leave1(Exception):
     pass
 
 class CM:
@@ -86,11 +98,11 @@ class CM:
     def __exit__(self, *exc):
         self.log.append('exit ' + self.name)
 
-arrivals = [0]
+arrivals = [0, 0]
 
-def step():
-    arrivals[0] += 1
-    return arrivals[0]
+def tick(j):
+    arrivals[j] += 1
+    return arrivals[j]
 
 def exc_name():
     kind = sys.exc_info()[0]
@@ -114,18 +126,18 @@ nests = st.lists(st.sampled_from(KINDS), min_size=1, max_size=5)
 
 @given(kinds=nests, data=st.data())
 def test_goto_unwinds_like_an_exception(kinds, data):
-    target = data.draw(st.integers(0, len(kinds) - 1), label="target")
-    arrival = data.draw(st.integers(1, 4), label="arrival")
-    with_goto = program(kinds, target, arrival, jump=True)
-    reference = program(kinds, target, arrival, jump=False)
+    jump = st.tuples(st.integers(0, len(kinds) - 1), st.integers(1, 4))
+    jumps = data.draw(st.lists(jump, min_size=1, max_size=2), label="jumps")
+    with_goto = program(kinds, jumps, jump=True)
+    reference = program(kinds, jumps, jump=False)
     expected = run(reference, rewrite=False)
     assert run(with_goto, rewrite=True) == expected, with_goto
     assert sys.exc_info() == (None, None, None)
 
 
 def test_the_generator_nests_what_it_claims():
-    text = program(["handler", "for", "with"], 2, 2, jump=True)
-    assert "goto .out" in text and "label .out" in text
+    text = program(["handler", "for", "with"], [(2, 2)], jump=True)
+    assert "goto .out0" in text and "label .out0" in text
     log = run(text, rewrite=True)
     assert log.count("enter 2") == 2 and log.count("exit 2") == 2
     assert log.count("inner") == 2 and log.count("inner after") == 1
