@@ -389,6 +389,21 @@ def test_dead_branches_are_removed():
         find_code(folded, "f")) if i.opname == "LOAD_GLOBAL" for i in [i.argval]]
 
 
+def test_branch_on_a_propagated_local_stays_for_debuggers():
+    # the test folds, the branch stays: a debugger may still jump into either arm
+    src = """
+        def f():
+            x = 0
+            if x == 0:
+                return 3
+            else:
+                return 5
+    """
+    assert_folds(src, gone=["compare"])
+    plain, folded = compile_both(src)
+    assert count_ops(find_code(folded, "f"), ["branch"]) == 1
+
+
 def test_remaining_lines_keep_their_numbers():
     plain, folded = compile_both(DEAD)
     p_lines = {ln for _, _, ln in find_code(plain, "f").co_lines() if ln}

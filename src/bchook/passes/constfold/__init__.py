@@ -81,6 +81,7 @@ class ConstFoldPass(Pass):
         is_module = code.co_name == "<module>"
         report = Report()
         made: dict[int, ir.Instr] = {}  # by id, kept alive so ids stay unique
+        from_locals: dict[int, ir.Instr] = {}
         changed = False
         global_value = self._global_lookup(bytecode, facts, is_module)
         builtins = facts.builtins if self.options.get("builtins") else frozenset()
@@ -89,9 +90,10 @@ class ConstFoldPass(Pass):
             changed = True
         # a fold can make a new "x = <constant>" to propagate, which can reveal more folds
         for _ in range(_MAX_ROUNDS):
-            propagated = _locals.propagate(bytecode)
+            propagated = _locals.propagate(bytecode, from_locals)
             report.locals += len(propagated)
-            folder = Folder(bytecode, global_value, builtins, is_module, made, report)
+            folder = Folder(bytecode, global_value, builtins, is_module, made, report,
+                            from_locals)
             folded = folder.run()
             if not (propagated or folded):
                 break

@@ -86,10 +86,12 @@ MODULE = "module"  # an imported stdlib module, by name
 
 
 class Known:
-    __slots__ = ("kind", "value", "start", "slots", "const", "loose", "name")
+    __slots__ = ("kind", "value", "start", "slots", "const", "loose", "name", "local")
 
-    def __init__(self, kind, value, start, slots=1, const=-1, loose=False, name=None):
+    def __init__(self, kind, value, start, slots=1, const=-1, loose=False, name=None,
+                 local=False):
         self.name = name        # the global it was loaded from, for the report
+        self.local = local      # computed from a propagated local (see Folder.branch)
         self.kind = kind
         self.value = value
         self.start = start      # index in the output list where its run begins
@@ -125,7 +127,8 @@ class Folder:
     names that may be called; ``module_scope`` whether ``LOAD_NAME`` reads globals here."""
 
     def __init__(self, bc: ir.Bytecode, global_value, builtins: frozenset,
-                 module_scope: bool, made: dict, report: Report):
+                 module_scope: bool, made: dict, report: Report, from_locals: dict):
+        self.from_locals = from_locals  # id -> LOAD_CONST standing for a local's value
         self.bc = bc
         self.global_value = global_value
         self.builtins = builtins
@@ -185,10 +188,11 @@ class Folder:
             return False
         start = consumed[0].start if consumed else len(self.out)
         loose = any(value is e.value and e.loose for e in consumed if e.kind == VALUE)
+        local = any(e.local for e in consumed)
         del self.stack[len(self.stack) - len(consumed):]
         if type(value) is Val.ListValue or type(value) is slice or loose:
             self.out.append(ins)
-            self.push(Known(VALUE, value, start, loose=loose,
+            self.push(Known(VALUE, value, start, loose=loose, local=local,
                             name=next((e.name for e in consumed if e.name), None)))
             return True
         new = self.load_const(value, ins)
@@ -197,7 +201,9 @@ class Folder:
             return False
         self.count(consumed)
         self.report.folds += 1
-        self.push(Known(VALUE, value, start, const=new.arg))
+        if local:
+            self.from_locals[id(new)] = new
+        self.push(Known(VALUE, value, start, const=new.arg, local=local))
         return True
 
     def count(self, consumed) -> None:
@@ -225,7 +231,8 @@ class Folder:
             if op == NOP:
                 self.out.append(ins)
             elif op == LOAD_CONST:
-                self.push(Known(VALUE, consts[ins.arg], len(self.out), const=ins.arg))
+                self.push(Known(VALUE, consts[ins.arg], len(self.out), const=ins.arg,
+                                local=id(ins) in self.from_locals))
                 self.out.append(ins)
             elif op == LOAD_GLOBAL or (op == LOAD_NAME and self.module_scope):
                 self.load_global(ins, names)
@@ -410,7 +417,7 @@ class Folder:
         if obj.kind == VALUE and method and Val.has_method(obj.value, name):
             self.stack.pop()
             self.out.append(ins)
-            self.push(Known(METHOD, (obj.value, name), obj.start, slots=2))
+            self.push(Known(METHOD, (obj.value, name), obj.start, slots=2, local=obj.local))
             return
         self.keep(ins)
 
@@ -470,7 +477,10 @@ class Folder:
             start = len(self.out)
             self.out.append(new)
             self.changed = True
-            self.push(Known(VALUE, args[0].value, start, const=args[0].const))
+            if args[0].local:
+                self.from_locals[id(new)] = new
+            self.push(Known(VALUE, args[0].value, start, const=args[0].const,
+                            local=args[0].local))
             return
         self.keep(ins)
 
@@ -488,8 +498,14 @@ class Folder:
         return not truth
 
     def branch(self, ins: ir.Instr):
+        """Decide a conditional jump on a constant: the dead side goes.
+
+        Not when the test comes from a propagated local: a debugger may jump into either
+        arm (``frame.f_lineno = n`` needs both to stay reachable) and may rebind locals.
+        """
         args = self.top(1)
-        if not self.values(args) or type(args[0].value) in (Val.ListValue, slice):
+        if not self.values(args) or type(args[0].value) in (Val.ListValue, slice) or (
+                args[0].local):
             self.keep(ins)
             return
         taken = self._decide(ins.op, args[0].value)
@@ -509,7 +525,8 @@ class Folder:
     def branch_or_pop(self, ins: ir.Instr):
         """3.10/3.11 ``JUMP_IF_FALSE_OR_POP``: jump keeping the value, or pop it."""
         args = self.top(1)
-        if not self.values(args) or type(args[0].value) in (Val.ListValue, slice):
+        if not self.values(args) or type(args[0].value) in (Val.ListValue, slice) or (
+                args[0].local):
             self.keep(ins)
             return
         taken = self._decide(ins.op, args[0].value)

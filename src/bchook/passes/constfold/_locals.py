@@ -77,8 +77,9 @@ def candidates(bc: ir.Bytecode) -> dict[int, int]:
     }
 
 
-def propagate(bc: ir.Bytecode) -> list[str]:
+def propagate(bc: ir.Bytecode, rewritten: dict) -> list[str]:
     """Replace the loads of qualifying locals by their constant; returns their names.
+    The new loads go into ``rewritten`` (by id).
 
     3.13 superinstructions touching such a local are split first and fused back where
     nothing changed, so the code keeps its speed elsewhere.
@@ -118,6 +119,7 @@ def propagate(bc: ir.Bytecode) -> list[str]:
             ins.op = _LOAD_CONST
             ins.arg = found[ins.arg]
             ins._size = 0
+            rewritten[id(ins)] = ins
     if split_pairs:
         _fuse_back(bc, split_pairs)
     return [bc.code.co_varnames[local] for local in sorted(used)]
