@@ -106,7 +106,8 @@ def best(func, args, repeat):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300_000, help="loop size")
-    parser.add_argument("--repeat", type=int, default=25, help="runs of each loop; the best is kept")
+    parser.add_argument("--repeat", type=int, default=25,
+                        help="runs of each loop; the best is kept")
     args = parser.parse_args(argv)
     n = args.n
     grid = [[i * 100 + j for j in range(100)] for i in range(max(n // 100, 2))]

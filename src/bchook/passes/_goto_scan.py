@@ -118,14 +118,12 @@ class Scope:
 
 @dataclass
 class Route:
-    """How one goto reaches its label: ``hops[0]`` is where the goto jumps; for each
-    ``(block, exit_hop)`` of ``unwinds`` the route breaks out of ``block.stmt`` and then
-    jumps to ``exit_hop``. Hops are label keys: ``("label", name)`` or
-    ``("waypoint", id(stmt), block field, id(owner), name)``."""
+    """How a goto reaches its label: through a waypoint in each block of ``unwinds``
+    (innermost first), from where ``break`` leaves that block; then a plain jump."""
 
     goto: Site
     label: Site
-    unwinds: list  # [Block], innermost first
+    unwinds: list  # [Block]
 
 
 def error(message: str, node: ast.AST, filename: str) -> SyntaxError:
