@@ -143,6 +143,11 @@ def composer_for(loader: Any, origin: str, has_ast_passes: bool) -> Composer | N
             callable(getattr(loader, "get_data", None)):
         if has_ast_passes and not python_source:
             return None  # bchook's AST passes cannot parse another language
+        # A wrapper that hands source_to_code on (through __getattr__) to the loader it
+        # wraps does its own work in exec_module, which bchook's loader would replace.
+        if getattr(cls, "source_to_code", None) is None and \
+                _overrides(cls, "exec_module", SourceLoader):
+            return None
         # A SourceLoader subclass that customises get_code or exec_module but not
         # source_to_code does its work elsewhere: source_to_code would skip it.
         if not isinstance(loader, SourceLoader) or _overrides(cls, "source_to_code",
