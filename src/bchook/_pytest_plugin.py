@@ -22,7 +22,6 @@ could be installed (by a ``-p`` plugin, a ``.pth`` file...) are named in one war
 
 from __future__ import annotations
 
-import importlib.machinery
 import sys
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -119,7 +118,9 @@ def _start(config: pytest.Config, ns: Any) -> None:
     if not passes:
         _refuse_orphan_flags(ns)
         return
-    already_imported = set(sys.modules)  # before bchook loads anything of its own
+    # Taken before the passes are loaded: a pass's own module imported to build the chain
+    # is not a module the hook missed.
+    already_imported = set(sys.modules)
     from ._config import is_disabled
 
     if is_disabled():
@@ -130,7 +131,7 @@ def _start(config: pytest.Config, ns: Any) -> None:
     config.stash[_STATE] = _Session(header=_header(hook), hook=hook, owned=owned)
     if owned:
         config.add_cleanup(hook.uninstall)
-    missed = _imported_too_early(hook, already_imported)
+    missed = [name for name in hook.already_imported() if name in already_imported]
     if missed:
         config.issue_config_time_warning(BchookWarning(_missed_message(missed)), stacklevel=2)
 
@@ -193,26 +194,6 @@ def _header(hook: Any) -> str:
     passes = ", ".join(p.name for p in hook.passes) or "(none)"
     cache = "on" if hook.cache else "off"
     return f"bchook: passes {passes}; rewriting {describe(hook.targets)}; cache {cache}"
-
-
-def _imported_too_early(hook: Any, names: Iterable[str]) -> list[str]:
-    """Modules of ``names`` the hook targets but that were loaded before it existed."""
-    from ._hook import BchookLoader
-
-    suffixes = tuple(importlib.machinery.SOURCE_SUFFIXES)
-    missed = []
-    for name in names:
-        module = sys.modules.get(name)
-        spec = getattr(module, "__spec__", None)
-        origin = getattr(spec, "origin", None)
-        if name == "__main__" or spec is None or not spec.has_location or \
-                not isinstance(origin, str) or not origin.endswith(suffixes):
-            continue
-        if isinstance(getattr(module, "__loader__", None), BchookLoader):
-            continue  # rewritten by a hook installed before pytest started
-        if hook.targets.wants(name, origin):
-            missed.append(name)
-    return sorted(missed)
 
 
 def _missed_message(names: list[str]) -> str:
