@@ -229,3 +229,8 @@ if PY313:
     for _fused in ("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST"):
         _a, _b = _fused.split("_FAST_")[0], _fused.split("_FAST_")[1]
         SUPERINSTRUCTIONS[OPMAP[_fused]] = (OPMAP[_a + "_FAST"], OPMAP[_b])
+
+# -- what the trace pass needs to place line probes ----------------------------------------
+#: 3.13 reports a line event whenever an exception handler starts, even when the exception
+#: was raised on the handler's own line; 3.11 and 3.12 only when the line changes.
+HANDLER_ALWAYS_STARTS_LINE = PY313

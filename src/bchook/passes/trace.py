@@ -177,11 +177,14 @@ _NO_LINE_PROBE = frozenset(V.OPMAP[n] for n in (
 _GLUED_SECOND = frozenset(V.GLUED_NEXT.values())
 _GLUED_FIRST = frozenset(V.GLUED_NEXT)
 _BACKWARD_UNCONDITIONAL = frozenset(V.OPMAP[n] for n in (
-    "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP_ABSOLUTE") if n in V.OPMAP)
+    "JUMP_BACKWARD", "JUMP_ABSOLUTE") if n in V.OPMAP)
+_JUMP_BACKWARD_NO_INTERRUPT = V.OPMAP.get("JUMP_BACKWARD_NO_INTERRUPT", -1)
 #: On 3.10 and 3.11 ``yield from`` and ``await`` go through a proxy that reports the
 #: suspensions (3.10's YIELD_FROM suspends inside one instruction; 3.11 glues SEND to
 #: YIELD_VALUE and YIELD_VALUE to RESUME).
 _PROXY_DELEGATION = not V.PY312
+_FOR_ITER = V.OPMAP["FOR_ITER"]
+_NOTHING = object()  # no instruction falls through here
 
 
 def _add_op() -> tuple[int, int]:
@@ -208,7 +211,7 @@ class _Instrumenter:
             self.code.co_flags & _CO_NEWLOCALS)
         self.key = (self.code.co_filename, self.code.co_firstlineno, self.code.co_name,
                     _qualname(self.code, ctx))
-        self.throw_label = Label("trace-throw")  # 3.10: exceptions thrown in at a yield
+        self.throw_labels: list[Label] = []  # 3.10: exceptions thrown in at each yield
 
     # -- probe builders ---------------------------------------------------------------
     def _const(self, value, loc) -> Instr:
@@ -249,11 +252,15 @@ class _Instrumenter:
             return [self._const(True, loc), *ir.load_global(lines, loc=loc), index,
                     Instr("STORE_SUBSCR", 0, loc)]
         op, arg = _add_op()
-        dup = ([Instr("COPY", 2, loc), Instr("COPY", 2, loc)] if V.PY311
-               else [Instr("DUP_TOP_TWO", 0, loc)])
+        # [hits, n] -> [hits, n, hits[n] + 1] -> [hits[n] + 1, hits, n] -> STORE_SUBSCR
+        if V.PY311:
+            dup = [Instr("COPY", 2, loc), Instr("COPY", 2, loc)]
+            sink = [Instr("SWAP", 3, loc), Instr("SWAP", 2, loc)]
+        else:
+            dup = [Instr("DUP_TOP_TWO", 0, loc)]
+            sink = [Instr("ROT_THREE", 0, loc)]
         return [*ir.load_global(lines, loc=loc), index, *dup, Instr("BINARY_SUBSCR", 0, loc),
-                self._const(1, loc), Instr(op, arg, loc), *_swap(3, loc), *_swap(2, loc),
-                Instr("STORE_SUBSCR", 0, loc)]
+                self._const(1, loc), Instr(op, arg, loc), *sink, Instr("STORE_SUBSCR", 0, loc)]
 
     def _prologue(self, loc) -> list[Instr]:
         """``bchook.trace._runtime.attach(config)``, importing only from sys.modules once
@@ -300,8 +307,9 @@ class _Instrumenter:
         line_probes = self._line_starts(instrs, start) if self.p._lines else {}
         for ins, seq in line_probes.values():
             add(before, ins, seq)
+        trampolines = []
         if self.p._lines == "count":
-            self._loop_backedges(instrs, line_probes, add, before)
+            trampolines = self._loop_backedges(instrs, line_probes, add, before)
 
         prologue = self._prologue(body_loc) if self.is_module else []
         enter: list[Instr] = []
@@ -330,11 +338,12 @@ class _Instrumenter:
             out += after.get(id(item), ())
             if start and item is instrs[start - 1]:
                 out += head  # after the prologue, before the labels of the first line
+        out += trampolines
         if calls and not token:
             if V.PY311:
                 out = self._handlers_311(out, enter[0], leaves, exit_label, yields)
             else:
-                out = self._handlers_310(out, exit_label, bool(yields))
+                out = self._handlers_310(out, exit_label)
         bc.items = out
         if twin is not None:
             bc.add_const((ORIGINAL_MARK, twin))
@@ -372,8 +381,11 @@ class _Instrumenter:
                 add(before, ins, self._event(False, ins.loc), leave=True)
                 yields.append(ins)
                 if not V.PY311:
-                    # an exception thrown in at the yield reports the resumption first
-                    add(before, ins, [Instr("SETUP_FINALLY", self.throw_label, ins.loc)])
+                    # an exception thrown in at the yield reports the resumption first;
+                    # one handler per yield, since the stack depth differs between them
+                    label = Label("trace-throw")
+                    self.throw_labels.append(label)
+                    add(before, ins, [Instr("SETUP_FINALLY", label, ins.loc)])
                     add(after, ins, [Instr("POP_BLOCK", 0, ins.loc),
                                      *self._event(True, ins.loc)])
             elif op == _RESUME and ins.arg & 3:
@@ -398,26 +410,71 @@ class _Instrumenter:
         return 1 if instrs[0].op == _GEN_START else 0
 
     def _line_starts(self, instrs: list[Instr], start: int) -> dict[int, tuple]:
-        """{id(instr): (instr, probe)} for each instruction that starts a line, by the
-        rule CPython uses for line events (a line differing from the previous
-        instruction's in layout order)."""
+        """{id(instr): (instr, probe)} for the instructions where a line begins.
+
+        As for CPython's line events, a line begins where control arrives from an
+        instruction of another line (or none): by falling through, by a jump, or at an
+        exception handler. In count mode an instruction that is also reached by falling
+        through from its own line is not counted (the entries from elsewhere are the
+        rarer path); in flags mode it is, so no line can be missed."""
+        count = self.p._lines == "count"
+        preds, handler_targets = self._predecessors(instrs)
         probes: dict[int, tuple] = {}
-        current = None
         for idx in range(start, len(instrs)):
             ins = instrs[idx]
             line = ins.loc[0]
-            if ins.op in _NO_LINE_PROBE:
+            if line is None or line <= 0 or ins.op in _NO_LINE_PROBE:
                 continue
-            if line is not None and line > 0 and line != current:
-                glued = idx and instrs[idx - 1].op in _GLUED_FIRST and ins.op in _GLUED_SECOND
-                if not glued:
-                    probes[id(ins)] = (ins, self._line_probe(line, ins.loc))
-            current = line
+            if idx and instrs[idx - 1].op in _GLUED_FIRST and ins.op in _GLUED_SECOND:
+                continue
+            if idx == start or idx in handler_targets:
+                begins = True
+            else:
+                fall, jumps = preds[idx]
+                if fall is not _NOTHING and fall == line and count:
+                    begins = False
+                else:
+                    begins = (fall is not _NOTHING and fall != line) or any(
+                        j != line for j in jumps)
+            if begins:
+                probes[id(ins)] = (ins, self._line_probe(line, ins.loc))
         return probes
 
-    def _loop_backedges(self, instrs, line_probes, add, before) -> None:
-        """Count mode: a jump back to the middle of a line (a ``for`` loop's FOR_ITER)
-        starts that line again; count it on the jump."""
+    def _predecessors(self, instrs: list[Instr]):
+        """For each instruction: (line of the instruction falling into it or _NOTHING,
+        lines of the jumps to it); and the indexes of exception handlers."""
+        position = self._label_positions()
+        preds: list[tuple] = []
+        jumps: list[list] = [[] for _ in instrs]
+        handler_targets = set()
+        covered: dict[int, set] = {}
+        previous = None
+        for idx, ins in enumerate(instrs):
+            fall = _NOTHING
+            if previous is not None and previous.op not in V.NO_FALLTHROUGH:
+                fall = previous.loc[0]
+            preds.append(fall)
+            previous = ins
+            if type(ins.arg) is Label and ins.op in V.JUMPS:
+                t = position.get(id(ins.arg))
+                if t is not None and t < len(instrs):
+                    if ins.op in _SETUPS:
+                        handler_targets.add(t)  # 3.10: reached by an exception
+                    if ins.op != _FOR_ITER or not V.PY312:
+                        jumps[t].append(ins.loc[0])
+            h = ins.handler
+            if h is not None:
+                t = position.get(id(h.label))
+                if t is not None:
+                    covered.setdefault(t, set()).add(ins.loc[0])
+        # 3.11+: an exception arriving from another line begins the handler's line
+        for t, lines in covered.items():
+            if V.HANDLER_ALWAYS_STARTS_LINE or lines != {instrs[t].loc[0]}:
+                handler_targets.add(t)
+        return [(f, j) for f, j in zip(preds, jumps)], handler_targets
+
+    def _label_positions(self) -> dict[int, int]:
+        """{id(label): index of the instruction it names}."""
         position = {}
         index = 0
         for item in self.bc.items:
@@ -425,23 +482,47 @@ class _Instrumenter:
                 position[id(item)] = index
             else:
                 index += 1
+        return position
+
+    def _loop_backedges(self, instrs, line_probes, add, before) -> list:
+        """Count mode: a jump back to an instruction that does not begin its line (a
+        ``for`` loop's FOR_ITER, a comprehension's) begins it again; count it on the jump.
+        A conditional jump back (3.10, 3.11) goes through a trampoline at the end of the
+        code instead: [label, probe, JUMP target], without a location so that the line
+        events stay as they were. Returns the trampolines."""
+        position = self._label_positions()
+        tails: list = []
         for idx, ins in enumerate(instrs):
-            if ins.op not in _BACKWARD_UNCONDITIONAL or type(ins.arg) is not Label:
+            if type(ins.arg) is not Label or ins.op not in V.JUMPS or ins.op in _SETUPS:
                 continue
+            if ins.op == _JUMP_BACKWARD_NO_INTERRUPT:
+                continue  # closes an await's SEND loop: going round it is no new line
             t = position.get(id(ins.arg))
             if t is None or t > idx:
                 continue
             target = instrs[t]
             line = target.loc[0]
-            if line is None or line <= 0 or id(target) in line_probes or ins.loc[0] == line:
+            if line is None or line <= 0 or id(target) in line_probes:
                 continue
-            add(before, ins, self._line_probe(line, ins.loc))
+            if ins.op in _BACKWARD_UNCONDITIONAL:
+                add(before, ins, self._line_probe(line, ins.loc))
+                continue
+            trampoline = Label("trace-line")
+            seq = [*self._line_probe(line, NO_LOCATION), Instr("JUMP", ins.arg, NO_LOCATION)]
+            for x in seq:
+                x.handler = ins.handler
+            tails += [trampoline, *seq]
+            ins.arg = trampoline
+        return tails
 
-    def _handlers_310(self, out, exit_label, has_yields):
-        """3.10: the SETUP_FINALLY blocks are instructions; their handlers go at the end."""
-        tail = [exit_label, *self._event(False, NO_LOCATION), Instr("RERAISE", 0)]
-        if has_yields:
-            tail = [self.throw_label, *self._event(True, NO_LOCATION), Instr("RERAISE", 0), *tail]
+    def _handlers_310(self, out, exit_label):
+        """3.10: the SETUP_FINALLY blocks are instructions; their handlers go at the end.
+        ``RERAISE 1`` puts back the frame's last instruction (kept by the EXCEPT_HANDLER
+        block), so the frame reports the line it raised at, as it did without us."""
+        tail = []
+        for label in self.throw_labels:
+            tail += [label, *self._event(True, NO_LOCATION), Instr("RERAISE", 1)]
+        tail += [exit_label, *self._event(False, NO_LOCATION), Instr("RERAISE", 1)]
         return out + tail
 
     def _handlers_311(self, out, first_enter, leaves, exit_label, yields):

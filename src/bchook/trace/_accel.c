@@ -772,6 +772,9 @@ static PyAsyncMethods proxy_async = {
     .am_send = proxy_am_send,
 };
 
+/* Two types: CPython's traced SEND/YIELD_FROM calls tp_iternext when the receiver has
+ * one and send() otherwise, and the proxy must take the same path as its delegate
+ * (the tracer sees a StopIteration only in the second case). */
 static PyTypeObject ProxyType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "bchook.trace._accel.Proxy",
@@ -788,6 +791,20 @@ static PyTypeObject ProxyType = {
     .tp_getset = proxy_getset,
 };
 
+static PyTypeObject AwaitProxyType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "bchook.trace._accel.AwaitProxy",
+    .tp_basicsize = sizeof(Proxy),
+    .tp_dealloc = (destructor)proxy_dealloc,
+    .tp_repr = (reprfunc)proxy_repr,
+    .tp_as_async = &proxy_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)proxy_traverse,
+    .tp_clear = (inquiry)proxy_clear,
+    .tp_methods = proxy_methods,
+    .tp_getset = proxy_getset,
+};
+
 static PyObject *
 wrap(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -795,7 +812,8 @@ wrap(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "wrap(iterator, key)");
         return NULL;
     }
-    Proxy *p = PyObject_GC_New(Proxy, &ProxyType);
+    Proxy *p = PyObject_GC_New(
+        Proxy, PyIter_Check(args[0]) ? &ProxyType : &AwaitProxyType);
     if (p == NULL) {
         return NULL;
     }
@@ -1038,7 +1056,8 @@ static struct PyModuleDef moduledef = {
 PyMODINIT_FUNC
 PyInit__accel(void)
 {
-    if (PyType_Ready(&ProxyType) < 0 || PyType_Ready(&TokenType) < 0) {
+    if (PyType_Ready(&ProxyType) < 0 || PyType_Ready(&AwaitProxyType) < 0
+        || PyType_Ready(&TokenType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&moduledef);

@@ -17,7 +17,7 @@ import time
 from _thread import get_ident
 from collections import deque
 
-__all__ = ["PyRecorder", "Proxy"]
+__all__ = ["PyRecorder", "Proxy", "IterProxy"]
 
 _DRAIN_AT = 100_000
 _EVENT = struct.Struct("qii")
@@ -94,6 +94,13 @@ class PyRecorder:
             "events_dropped": self.written - len(kept),
             "ns_per_tick": 1.0,
         }
+
+    def close(self) -> None:
+        """Stop folding from the garbage collector (the recorder is not used any more)."""
+        try:
+            gc.callbacks.remove(self._gc_callback)
+        except ValueError:
+            pass
 
     # -- folding the log ---------------------------------------------------------------
     def _gc_callback(self, phase: str, info: dict) -> None:
@@ -200,7 +207,10 @@ class PyRecorder:
         return log_and_call
 
     def wrap(self, iterator, key):
-        return Proxy(iterator, key, self)
+        # like the delegate, have __next__ or not: CPython's traced SEND and YIELD_FROM
+        # take another path (send() and a StopIteration) without it
+        cls = IterProxy if hasattr(type(iterator), "__next__") else Proxy
+        return cls(iterator, key, self)
 
 
 class Proxy:
@@ -224,9 +234,6 @@ class Proxy:
 
     def __iter__(self):
         return self
-
-    def __next__(self):
-        return self.send(None)
 
     def send(self, value):
         self._resumed()
@@ -265,3 +272,10 @@ class Proxy:
 
     def __repr__(self) -> str:
         return f"<bchook.trace proxy for {self.delegate!r}>"
+
+
+class IterProxy(Proxy):
+    __slots__ = ()
+
+    def __next__(self):
+        return self.send(None)

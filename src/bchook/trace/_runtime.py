@@ -40,7 +40,7 @@ from ._names import (
     WRAP,
 )
 
-__all__ = ["attach", "tracer", "Tracer"]
+__all__ = ["attach", "tracer", "discard", "Tracer"]
 
 _FunctionType = types.FunctionType
 _CodeType = types.CodeType
@@ -61,6 +61,23 @@ def attach(config: Iterable[tuple[str, Any]]) -> None:
 def tracer() -> Tracer | None:
     """The process's tracer, once a traced module has started."""
     return _tracer
+
+
+def discard() -> None:
+    """Forget the tracer without writing anything (for tests that trace several
+    configurations in one process); the next traced module starts a new one."""
+    global _tracer
+    with _lock:
+        t, _tracer = _tracer, None
+    if t is not None:
+        t.finished = True
+        atexit.unregister(t.finish)
+        for rec in t.recorders.values():
+            rec.set_enabled(False)
+            rec.reset()
+            close = getattr(rec, "close", None)
+            if close is not None:
+                close()
 
 
 def load_accel():
