@@ -1,0 +1,95 @@
+"""The control-flow graph of code objects as Graphviz ``dot`` text (and SVG via ``dot``).
+
+A basic block starts at a label, after a jump or an instruction that does not fall
+through, and where the exception handler changes. Edges: falling through (solid), jumps
+(bold, "jump"), and exceptions (dashed, to the handler).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from ._listing import CodeView, Row
+from .ir import _version as V
+
+__all__ = ["Block", "basic_blocks", "to_dot", "to_svg", "have_graphviz"]
+
+
+@dataclass
+class Block:
+    rows: list[Row] = field(default_factory=list)
+    edges: list[tuple[int, str]] = field(default_factory=list)  # (block index, kind)
+
+
+def basic_blocks(cv: CodeView) -> list[Block]:
+    blocks: list[Block] = []
+    starts_block = True
+    handler = None
+    for row in cv.rows:
+        if starts_block or row.labels or row.handler != handler:
+            blocks.append(Block())
+        blocks[-1].rows.append(row)
+        handler = row.handler
+        starts_block = row.target is not None or row.opcode in V.NO_FALLTHROUGH
+    block_of_label = {label: i for i, b in enumerate(blocks) for label in b.rows[0].labels}
+    for i, block in enumerate(blocks):
+        last = block.rows[-1]
+        if last.target is not None:
+            block.edges.append((block_of_label[last.target], "jump"))
+        if last.opcode not in V.NO_FALLTHROUGH and i + 1 < len(blocks):
+            block.edges.append((i + 1, "next"))
+        if block.rows[0].handler:
+            block.edges.append((block_of_label[block.rows[0].handler.split()[0]],
+                                "exception"))
+    return blocks
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+_EDGE_STYLE = {
+    "next": "",
+    "jump": ' [label="jump", style=bold]',
+    "exception": ' [label="exception", style=dashed, color=red]',
+}
+
+
+def to_dot(views: list[CodeView]) -> str:
+    """One ``digraph``; each code object is a cluster of its basic blocks."""
+    out = ["digraph bchook {",
+           '  node [shape=box, fontname="monospace", fontsize=10];',
+           '  edge [fontname="monospace", fontsize=9];']
+    for k, cv in enumerate(views):
+        out.append(f"  subgraph cluster_{k} {{")
+        out.append(f'    label="{_escape(cv.ident)} ({_escape(cv.code.co_filename)}:'
+                   f'{cv.code.co_firstlineno})";')
+        blocks = basic_blocks(cv)
+        for i, block in enumerate(blocks):
+            lines = [f"{label}:" for label in block.rows[0].labels]
+            if block.rows[0].handler:
+                lines.append(f"(handler {block.rows[0].handler})")
+            lines += [f"{r.offset:>4} {r.asm}" for r in block.rows]
+            text = "".join(_escape(line) + "\\l" for line in lines)
+            out.append(f'    c{k}_b{i} [label="{text}"];')
+        for i, block in enumerate(blocks):
+            for target, kind in block.edges:
+                out.append(f"    c{k}_b{i} -> c{k}_b{target}{_EDGE_STYLE[kind]};")
+        out.append("  }")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def have_graphviz() -> bool:
+    return shutil.which("dot") is not None
+
+
+def to_svg(dot_text: str, path: str) -> None:
+    """Render with Graphviz's ``dot``; raises OSError/CalledProcessError on failure."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise FileNotFoundError("Graphviz's 'dot' command is not installed")
+    subprocess.run([exe, "-Tsvg", "-o", path], input=dot_text.encode(), check=True,
+                   capture_output=True, timeout=120)

@@ -1,0 +1,241 @@
+"""What ``bchook dis`` shows about a code object: its fields, tables and instructions.
+
+Instructions come from ``bchook.ir`` (jump targets become labels ``L1``, ``L2``... in
+layout order, inline caches and EXTENDED_ARG prefixes are folded into their instruction);
+offsets come from the hand decoder in :mod:`bchook._rawdecode`, and the meaning column
+reuses the standard library's ``dis`` wording where it has one.
+"""
+
+from __future__ import annotations
+
+import __future__
+import dis
+import types
+from dataclasses import dataclass, field
+
+from . import ir
+from ._asmsyntax import Names, operand_kind, render_arg, render_const
+from ._rawdecode import decode as raw_decode
+from .ir import _tables
+from .ir import _version as V
+
+__all__ = ["Row", "CodeView", "code_tree", "view", "flag_names", "flags_from_names"]
+
+
+@dataclass
+class Row:
+    """One instruction as listed."""
+
+    offset: int
+    line: int | None
+    labels: list[str]
+    opname: str
+    opcode: int
+    arg: int | None
+    text: str
+    meaning: str
+    size: int
+    target: str | None = None
+    handler: str | None = None
+
+    @property
+    def asm(self) -> str:
+        return f"{self.opname} {self.text}" if self.text else self.opname
+
+
+@dataclass
+class CodeView:
+    """One code object ready to print: ``ident`` names it in listings (its qualified name,
+    with ``[2]``, ``[3]``... for repeats)."""
+
+    ident: str
+    code: types.CodeType
+    rows: list[Row] = field(default_factory=list)
+    label_offsets: dict[str, int] = field(default_factory=dict)
+    exception_table: list[dict] = field(default_factory=list)
+    lines: list[tuple[int | None, int, int]] = field(default_factory=list)
+    nested: list[str] = field(default_factory=list)
+
+
+# -- names -----------------------------------------------------------------------------
+
+def code_tree(code: types.CodeType) -> list[tuple[str, types.CodeType]]:
+    """``code`` and every nested code object, outermost first in source order, each with
+    its listing name: ``co_qualname`` (worked out from the nesting on 3.10), with ``[2]``,
+    ``[3]``... for repeats."""
+    out: list[tuple[str, types.CodeType]] = []
+    seen: dict[str, int] = {}
+
+    def visit(co: types.CodeType, prefix: str) -> None:
+        qual = getattr(co, "co_qualname", None) or prefix + co.co_name
+        count = seen[qual] = seen.get(qual, 0) + 1
+        out.append((qual if count == 1 else f"{qual}[{count}]", co))
+        if co.co_name == "<module>" and not prefix:
+            inner_prefix = ""
+        elif co.co_flags & _FLAG_VALUES["NEWLOCALS"]:
+            inner_prefix = qual + ".<locals>."
+        else:
+            inner_prefix = qual + "."
+        for inner in ir.nested_code(co):
+            visit(inner, inner_prefix)
+
+    visit(code, "")
+    return out
+
+
+# -- flags -----------------------------------------------------------------------------
+
+_FLAG_VALUES = {name: value for value, name in dis.COMPILER_FLAG_NAMES.items()}
+for _feature in __future__.all_feature_names:
+    _FLAG_VALUES.setdefault("FUTURE_" + _feature.upper(),
+                            getattr(__future__, _feature).compiler_flag)
+
+
+def flag_names(flags: int) -> list[str]:
+    """The names of the bits set in ``co_flags`` (unknown bits as hex)."""
+    names = []
+    rest = flags
+    for name, value in _FLAG_VALUES.items():
+        if value and flags & value == value and rest & value:
+            names.append(name)
+            rest &= ~value
+    if rest:
+        names.append(hex(rest))
+    return names
+
+
+def flags_from_names(names: list[str]) -> int:
+    value = 0
+    for name in names:
+        key = name.upper().removeprefix("CO_")
+        if key in _FLAG_VALUES:
+            value |= _FLAG_VALUES[key]
+        else:
+            try:
+                value |= int(name, 0)
+            except ValueError:
+                known = ", ".join(_FLAG_VALUES)
+                raise ValueError(f"unknown flag {name!r} (known: {known})") from None
+    return value
+
+
+# -- the view --------------------------------------------------------------------------
+
+def _label_names(bc: ir.Bytecode) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for item in bc.items:
+        if type(item) is ir.Label and id(item) not in names:
+            names[id(item)] = f"L{len(names) + 1}"
+    return names
+
+
+def _meanings(code: types.CodeType) -> dict[int, str]:
+    return {ins.offset: ins.argrepr for ins in dis.get_instructions(code)}
+
+
+def _meaning(op: int, arg: int, code: types.CodeType, ns: Names, dis_repr: str,
+             code_names: dict[int, str]) -> str:
+    kind = operand_kind(op)
+    try:
+        if kind == "const":
+            value = code.co_consts[arg]
+            shown = render_const(value, code_names) or repr(value)
+            return f"co_consts[{arg}] = {_short(shown)}"
+        if kind == "name":
+            shift = V.NAME_ARG_SHIFT.get(op, 0)
+            flags = arg & ((1 << shift) - 1)
+            how = f" (arg {arg} = {arg >> shift} << {shift} | {flags})" if flags else ""
+            return f"co_names[{arg >> shift}] = {code.co_names[arg >> shift]!r}{how}"
+        if kind in ("local", "free", "pair"):
+            table = ns.deref_table() if kind == "free" else ns.local_table()
+            where = "localsplus" if V.LOCALSPLUS else (
+                "cells+frees" if kind == "free" else "co_varnames")
+            if kind == "pair":
+                return (f"{where}[{arg >> 4}] = {table[arg >> 4]!r}, "
+                        f"{where}[{arg & 15}] = {table[arg & 15]!r}")
+            return f"{where}[{arg}] = {table[arg]!r}"
+    except IndexError:
+        return f"out of range: {arg}"
+    return dis_repr
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def view(ident: str, code: types.CodeType, code_names: dict[int, str]) -> CodeView:
+    """Decode ``code`` into rows, tables and line ranges."""
+    bc = ir.Bytecode.from_code(code)
+    label_names = _label_names(bc)
+    ns = Names.of(code)
+    raw = raw_decode(code.co_code)
+    units = [u for u in raw if u.kind == "op"]
+    sizes: dict[int, int] = {}
+    for u in raw:
+        sizes[u.owner] = sizes.get(u.owner, 0) + 2
+    dis_reprs = _meanings(code)
+    out = CodeView(ident, code)
+    pending: list[str] = []
+    index = 0
+    instr_at_offset: dict[int, str] = {}
+    for item in bc.items:
+        if type(item) is ir.Label:
+            pending.append(label_names[id(item)])
+            continue
+        unit = units[index]
+        index += 1
+        for name in pending:
+            out.label_offsets[name] = unit.offset
+        op = item.op
+        arg = unit.arg
+        text = render_arg(op, item.arg, code, ns, label_names, code_names)
+        target = label_names[id(item.arg)] if op in V.JUMPS else None
+        if target is not None:
+            meaning = f"to {target}"
+        elif arg is None:
+            meaning = ""
+        else:
+            meaning = _meaning(op, arg, code, ns, dis_reprs.get(unit.offset, ""), code_names)
+        handler = None
+        if item.handler is not None:
+            h = item.handler
+            handler = f"{label_names[id(h.label)]} depth={h.depth}" + (" lasti" if h.lasti
+                                                                       else "")
+        size = sizes[unit.offset]
+        out.rows.append(Row(unit.offset, item.loc[0], pending, V.OPNAME[op], op, arg, text,
+                            meaning, size, target, handler))
+        instr_at_offset[unit.offset] = V.OPNAME[op]
+        pending = []
+    for row in out.rows:  # "to L2" reads better with the offset it lands on
+        if row.target is not None:
+            row.meaning = f"to {row.target} (offset {out.label_offsets[row.target]})"
+    out.exception_table = _exception_table(code, out)
+    out.lines = _line_ranges(code)
+    return out
+
+
+def _exception_table(code: types.CodeType, out: CodeView) -> list[dict]:
+    if not V.HAS_EXCEPTION_TABLE:
+        return []
+    label_at = {offset: name for name, offset in out.label_offsets.items()}
+    entries = []
+    for start, end, target, depth, lasti in _tables.parse_exception_table(
+            code.co_exceptiontable):
+        entries.append({
+            "start": start * 2, "end": end * 2, "target": target * 2,
+            "target_label": label_at.get(target * 2), "depth": depth, "lasti": lasti,
+        })
+    return entries
+
+
+def _line_ranges(code: types.CodeType) -> list[tuple[int | None, int, int]]:
+    """``(line, start offset, end offset)`` with neighbours of the same line merged."""
+    ranges: list[tuple[int | None, int, int]] = []
+    for start, end, line in code.co_lines():
+        if start == end:
+            continue
+        if ranges and ranges[-1][0] == line and ranges[-1][2] == start:
+            ranges[-1] = (line, ranges[-1][1], end)
+        else:
+            ranges.append((line, start, end))
+    return ranges
