@@ -942,3 +942,38 @@ def test_decorator_keeps_future_annotations(tmp_path):
             return typed.__annotations__
     """, "decorator")
     assert m.f(1) == {"x": "int", "return": "int"}
+
+
+def test_from_a_try_body_or_handler_into_its_else(build):
+    m = build("""
+        import sys
+
+        @rewrite
+        def f(items):
+            log = []
+            for x in items:
+                try:
+                    if x == 1:
+                        goto .other
+                    if x == 2:
+                        raise ValueError
+                    log.append(("body", x))
+                except ValueError:
+                    log.append(("handler", x))
+                    goto .other
+                else:
+                    log.append(("else", x))
+                    label .other
+                    log.append(("other", x, sys.exc_info()[0]))
+                    if x == 3:
+                        break
+                    if x == 0:
+                        continue
+                    log.append("end of else")
+            return log
+    """)
+    assert m.f([0, 1, 2, 3, 4]) == [
+        ("body", 0), ("else", 0), ("other", 0, None),
+        ("other", 1, None), "end of else",
+        ("handler", 2), ("other", 2, None), "end of else",
+        ("body", 3), ("else", 3), ("other", 3, None)]

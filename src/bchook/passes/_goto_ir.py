@@ -87,16 +87,22 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
             raise SyntaxError(f"{what} (line {line}) is in code the compiler removed as "
                               "unreachable (a branch that can never run), so goto cannot "
                               "jump to it")
-        target = positions[0]
-        if len(positions) > 1 and fin is not None and fin in fins:
-            owner = owners.get(fin)
-            if owner is None:
-                owner = owners[fin] = _copy_owner(bc, instrs, fins[fin])
-            mine = owner.get(i)
-            same = [p for p in positions if mine is not None and mine >= 0 and owner.get(p) == mine]
-            if same:
-                target = same[0]
         goto = instrs[i]
+        if len(positions) > 1:
+            if fin is not None and fin in fins:
+                # the copy of the label in the same copy of the finally body
+                owner = owners.get(fin)
+                if owner is None:
+                    owner = owners[fin] = _copy_owner(bc, instrs, fins[fin])
+                mine = owner.get(i)
+                if mine is not None and mine >= 0:
+                    positions = [p for p in positions if owner.get(p) == mine] or positions
+            # copies CPython made of a small exit block are all alike: take one the
+            # goto can reach with the same handler
+            fitting = [p for p in positions
+                       if _handler_key(instrs[p].handler) == _handler_key(goto.handler)]
+            positions = fitting or positions
+        target = positions[0]
         pops = 0
         if depths[i] is not None:
             if depths[target] is None or depths[i] < depths[target]:
