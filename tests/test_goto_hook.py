@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bchook._install import install, installed
+from bchook import install, installed
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "goto_state_machine.py"
 
@@ -115,6 +115,18 @@ def test_module_imports_cleanly_without_rewriting_and_fails_clearly_when_run(
     import goto_plain
     with pytest.raises(RuntimeError, match="without being rewritten"):
         goto_plain.f()
+
+
+def test_install_with_default_targets_in_a_fresh_process(run_python, tmp_path):
+    write(tmp_path, {"goto_app.py": APP, "main.py": """
+        import bchook
+        bchook.install(["goto"])
+        import goto_app
+        print(goto_app.find([[7]], 7), goto_app.count, goto_app.endless())
+    """})
+    rc, out, err = run_python(["main.py"], cwd=tmp_path)
+    assert rc == 0, err
+    assert out == "(0, 0) 3 after while True\n"
 
 
 @pytest.mark.parametrize("cache", ["1", "0"])
