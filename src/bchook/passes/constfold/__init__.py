@@ -85,9 +85,6 @@ class ConstFoldPass(Pass):
         changed = False
         global_value = self._global_lookup(bytecode, facts, is_module)
         builtins = facts.builtins if self.options.get("builtins") else frozenset()
-        if self.options.get("membership_sets") and _members.rewrite(
-                bytecode, facts.builtins, report):
-            changed = True
         # a fold can make a new "x = <constant>" to propagate, which can reveal more folds
         for _ in range(_MAX_ROUNDS):
             propagated = _locals.propagate(bytecode, from_locals)
@@ -104,6 +101,10 @@ class ConstFoldPass(Pass):
                 bytecode.items = _flow.drop_jumps_to_next(bytecode.items, made)
         if made:
             bytecode.items = _flow.drop_redundant_nops(bytecode.items, made)
+        # last, so that tuples that only became constant (a folded global) qualify too
+        if self.options.get("membership_sets") and _members.rewrite(
+                bytecode, facts.builtins, report):
+            changed = True
         ctx.state["report"].merge(report)
         if is_module:
             self._print_report(ctx)
