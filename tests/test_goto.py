@@ -767,23 +767,26 @@ def test_decorator_keeps_what_callers_see(tmp_path):
     assert f.__code__.co_freevars == ("scale",)
 
 
-def test_decorator_returns_the_same_function_object(tmp_path):
+def test_decorator_returns_a_rewritten_copy(tmp_path):
     from bchook.goto import with_goto
 
     m = load(tmp_path, """
-        def f():
+        def f(a, b=2):
             goto .x
             return 1
             label .x
             return 2
+        f.tag = "kept"
     """, "decorator")
     original = m.f
-    closure = original.__closure__
-    assert with_goto(original) is original
-    assert original() == 2 and original.__closure__ is closure
-    # already rewritten: a second decoration changes nothing
-    code = original.__code__
-    assert with_goto(original).__code__ is code
+    copy = with_goto(original)
+    assert copy is not original
+    assert copy(1) == 2 and copy.tag == "kept" and copy.__defaults__ == (2,)
+    assert copy.__globals__ is original.__globals__
+    with pytest.raises(RuntimeError, match="without being rewritten"):
+        original(1)
+    # already rewritten: decorating again changes nothing
+    assert with_goto(copy).__code__ is copy.__code__
 
 
 def test_decorator_rejects_non_functions():
@@ -923,11 +926,12 @@ def test_decorator_with_an_unusual_qualname(tmp_path):
     """, "decorator")
     f = m.make(2)
     f.__qualname__ = "renamed by hand"
-    assert with_goto(f) is f
-    assert f(5)[0] == 6
-    assert f.__qualname__ == "renamed by hand"
+    g = with_goto(f)
+    assert g(5)[0] == 6
+    assert g.__qualname__ == "renamed by hand"
+    assert [c.cell_contents for c in g.__closure__] == [2]
     if PY311:
-        assert f.__code__.co_qualname == "renamed by hand"
+        assert g.__code__.co_qualname == "renamed by hand"
 
 
 def test_decorator_keeps_future_annotations(tmp_path):

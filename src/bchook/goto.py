@@ -55,10 +55,12 @@ label = _Sentinel("label")
 
 
 def with_goto(func: _F) -> _F:
-    """Rewrite ``func``'s gotos and labels now; returns ``func`` itself with new code.
+    """A copy of ``func`` with its gotos and labels rewritten (python-goto's behaviour).
 
-    Raises SyntaxError (file and line of the goto or label) for a missing or duplicate
-    label or a jump into a block it may not enter.
+    The copy has the original's name, qualified name, module, docstring, defaults, keyword
+    defaults, annotations, closure and attributes. Raises SyntaxError (file and line of the
+    goto or label, and the label's name) for a missing or duplicate label, a jump into a
+    block it may not enter or to a label of another function.
     """
     from .passes._goto_function import rewrite_function
 

@@ -4,9 +4,10 @@ The function's source is parsed again, lowered like a module under the ``goto`` 
 compiled inside stand-ins for the scopes its ``__qualname__`` names (``def`` for each
 ``<locals>``, ``class`` otherwise), the innermost ``def`` binding its free variables: the new
 code object then has the same qualified name, the same free variables in the same order
-and, in a method, the ``__class__`` cell zero-argument ``super()`` needs. It replaces
-``__code__`` of the function itself, so the name, defaults, annotations, closure and every
-other attribute stay as they were.
+and, in a method, the ``__class__`` cell zero-argument ``super()`` needs. The result is a new
+function object (as python-goto makes one) around that code with everything else of the
+original: globals, name, qualified name, module, docstring, defaults, keyword defaults,
+annotations, closure cells and ``__dict__``.
 """
 
 from __future__ import annotations
@@ -31,10 +32,15 @@ def rewrite_function(func):
         raise TypeError(f"with_goto decorates functions defined with def, not "
                         f"{type(func).__name__} objects (put @with_goto closest to the def)")
     code = func.__code__
-    if not _uses_goto(code):
-        return func
+    if _uses_goto(code):
+        code = _rewrite_code(func)
+    return _copy_function(func, code)
+
+
+def _rewrite_code(func) -> types.CodeType:
     from .goto import GotoPass
 
+    code = func.__code__
     tree, filename = _parse_function(func)
     goto_pass = GotoPass()
     ctx = Context(func.__module__ or "?", filename, goto_pass.options)
@@ -54,8 +60,23 @@ def rewrite_function(func):
         raise TypeError(
             f"with_goto: the source of {func.__qualname__} ({filename}:"
             f"{code.co_firstlineno}) does not match the function (edited since import?)")
-    func.__code__ = new
-    return func
+    return new
+
+
+def _copy_function(func, code: types.CodeType):
+    new = types.FunctionType(code, func.__globals__, func.__name__, func.__defaults__,
+                             func.__closure__)
+    new.__qualname__ = func.__qualname__
+    new.__module__ = func.__module__
+    new.__doc__ = func.__doc__
+    if func.__kwdefaults__ is not None:
+        new.__kwdefaults__ = dict(func.__kwdefaults__)
+    new.__annotations__ = dict(func.__annotations__)
+    type_params = getattr(func, "__type_params__", None)
+    if type_params:
+        new.__type_params__ = type_params
+    new.__dict__.update(func.__dict__)
+    return new
 
 
 def _uses_goto(code: types.CodeType) -> bool:
