@@ -171,8 +171,10 @@ def view(ident: str, code: types.CodeType, code_names: dict[int, str]) -> CodeVi
     raw = raw_decode(code.co_code)
     units = [u for u in raw if u.kind == "op"]
     sizes: dict[int, int] = {}
+    starts: dict[int, int] = {}  # where an instruction begins: its first EXTENDED_ARG
     for u in raw:
         sizes[u.owner] = sizes.get(u.owner, 0) + 2
+        starts.setdefault(u.owner, u.offset)
     dis_reprs = _meanings(code)
     out = CodeView(ident, code)
     pending: list[str] = []
@@ -185,7 +187,7 @@ def view(ident: str, code: types.CodeType, code_names: dict[int, str]) -> CodeVi
         unit = units[index]
         index += 1
         for name in pending:
-            out.label_offsets[name] = unit.offset
+            out.label_offsets[name] = starts[unit.offset]
         op = item.op
         arg = unit.arg
         text = render_arg(op, item.arg, code, ns, label_names, code_names)
