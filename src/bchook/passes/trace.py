@@ -41,7 +41,6 @@ from ..trace._names import (
     OUTPUT_SUFFIXES,
     PY_LOG,
     PY_NOW,
-    PY_TID,
     PY_WRAP,
     RUNTIME_MODULE,
     WRAP,
@@ -226,14 +225,12 @@ class _Instrumenter:
             return [*self._call_global(ENTER if enter else LEAVE, 1,
                                        [self._const(self.key, loc)], loc),
                     Instr("POP_TOP", 0, loc)]
-        # Pure Python: log a tuple built from two C calls; ordered so a recorder can tell
-        # an entry (key first) from an exit (time first).
+        # Pure Python: two C calls per event, ``log((KEY, now()))`` on entry and
+        # ``log(now())`` on exit; the recorder knows which thread logged (see _pyrecorder).
         now = self._call_global(PY_NOW, 0, [], loc)
-        tid = self._call_global(PY_TID, 0, [], loc)
-        key = [self._const(self.key, loc)]
-        parts = [*key, *now, *tid] if enter else [*now, *tid, *key]
-        return [*self._call_global(PY_LOG, 1, [*parts, Instr("BUILD_TUPLE", 3, loc)], loc),
-                Instr("POP_TOP", 0, loc)]
+        event = [self._const(self.key, loc), *now, Instr("BUILD_TUPLE", 2, loc)] if enter \
+            else now
+        return [*self._call_global(PY_LOG, 1, event, loc), Instr("POP_TOP", 0, loc)]
 
     def _wrap_delegate(self, loc) -> list[Instr]:
         """The iterator on top of the stack -> a proxy that reports suspend/resume."""

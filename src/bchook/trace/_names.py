@@ -9,7 +9,6 @@ LEAVE = "@bchook.leave"
 WRAP = "@bchook.wrap"
 PY_LOG = "@bchook.pylog"
 PY_NOW = "@bchook.pynow"
-PY_TID = "@bchook.pytid"
 PY_WRAP = "@bchook.pywrap"
 #: Module global (and builtins fallback) holding a module's line-hit list.
 LINES = "@bchook.lines"

@@ -1,26 +1,42 @@
 """The pure-Python recorder, used when the C accelerator is not built.
 
-The probes append ``(key, t, thread)`` (entry) or ``(t, thread, key)`` (exit) tuples to
-one list through ``list.append``, ``time.perf_counter_ns`` and ``_thread.get_ident``,
-all C functions; the tuples are folded into the same calling-context tree as the C
-recorder's off the hot path: when the list grows past a limit (checked from a garbage
-collector callback, which runs often since every event allocates a tuple), and whenever
-results are asked for. Its snapshot has the C recorder's layout.
+The probes make two C calls per event: ``log((KEY, now()))`` on entry, ``log(now())`` on
+exit, ``log`` being ``list.append`` of the thread's event list and ``now``
+``time.perf_counter_ns``. While the program has one thread, ``log`` appends to that
+thread's list directly; from the moment a second thread starts (an audit hook sees
+``_thread.start_new_thread``), ``log`` is a small function that picks the calling
+thread's list. The lists are folded into the same calling-context tree as the C
+recorder's off the hot path: when they grow past a limit (checked from a garbage
+collector callback) and whenever results are asked for. The snapshot has the C
+recorder's layout.
 """
 
 from __future__ import annotations
 
+import builtins
 import gc
 import struct
+import sys
 import threading
 import time
+import weakref
 from _thread import get_ident
 from collections import deque
 
+from ._names import PY_LOG
+
 __all__ = ["PyRecorder", "Proxy", "IterProxy"]
 
-_DRAIN_AT = 100_000
+_FOLD_AT = 200_000          # events waiting in one thread's list
 _EVENT = struct.Struct("qii")
+_recorders: weakref.WeakSet = weakref.WeakSet()
+_audit_installed = False
+
+
+def _audit(event: str, args) -> None:
+    if event.startswith("_thread.start_") and _recorders:
+        for rec in list(_recorders):
+            rec.route()
 
 
 class _Thread:
@@ -37,53 +53,62 @@ class PyRecorder:
     """Same interface as the ``_accel`` module's control functions."""
 
     def __init__(self):
-        self.log: list = []
-        self.append = self.log.append
+        global _audit_installed
         self.now = time.perf_counter_ns
-        self.tid = get_ident
+        self.logs: dict[int, list] = {}
+        self.routed = threading.active_count() > 1 or len(sys._current_frames()) > 1
         self._lock = threading.Lock()
         self._enabled = False
         self._timeline = False
         self._handler = None
+        self.ring: deque = deque(maxlen=1)
         self.reset()
+        self.emit = self._probe_log()
         gc.callbacks.append(self._gc_callback)
+        _recorders.add(self)
+        if not _audit_installed:
+            sys.addaudithook(_audit)
+            _audit_installed = True
 
     # -- the interface -----------------------------------------------------------------
     def configure(self, timeline: bool = False, buffer: int = 1_000_000, handler=None,
                   tsc: bool = True) -> None:
         self._timeline = bool(timeline)
-        if self._timeline and (self.ring.maxlen != buffer):
+        if self.ring.maxlen != buffer:
             self.ring = deque(self.ring, maxlen=buffer)
         self._handler = handler
+        self._install()
 
     def set_enabled(self, on: bool) -> None:
         on = bool(on)
         if not on and self._enabled:
             self.flush()
         self._enabled = on
+        self._install()
 
     def enabled(self) -> bool:
         return self._enabled
 
     def reset(self) -> None:
-        self.log.clear()
+        for log in self.logs.values():
+            log.clear()
         self.funcs: list = []
         self.func_index: dict[int, int] = {}
         self.nodes: list[list] = []       # [parent, func, count, own, total]
         self.node_index: dict[tuple, int] = {}
         self.threads: dict[int, _Thread] = {}
-        self.ring: deque = deque(maxlen=getattr(self, "ring", deque(maxlen=1)).maxlen)
+        self.ring.clear()
         self.written = 0
 
     def flush(self) -> None:
-        self.drain()
+        self.fold()
         t = self.now()
         for th in self.threads.values():
             while th.stack:
                 self._pop(th, t)
 
     def snapshot(self) -> dict:
-        self.drain()
+        self.fold()
         kept = list(self.ring)
         return {
             "funcs": list(self.funcs),
@@ -101,22 +126,73 @@ class PyRecorder:
             gc.callbacks.remove(self._gc_callback)
         except ValueError:
             pass
+        _recorders.discard(self)
 
-    # -- folding the log ---------------------------------------------------------------
+    def wrap(self, iterator, key):
+        # Like the delegate, have __next__ or not: CPython's traced SEND and YIELD_FROM
+        # take another path (send() and a StopIteration) without it.
+        cls = IterProxy if hasattr(type(iterator), "__next__") else Proxy
+        return cls(iterator, key, self)
+
+    # -- where the probes' events go ----------------------------------------------------
+    def route(self) -> None:
+        """A second thread is starting: from now on, find the calling thread's list."""
+        if not self.routed:
+            self.routed = True
+            self._install()
+
+    def _install(self) -> None:
+        self.emit = self._probe_log()
+        builtins.__dict__[PY_LOG] = self.emit if self._enabled else id  # id: a C no-op
+
+    def _log_of(self, ident: int) -> list:
+        log = self.logs.get(ident)
+        if log is None:
+            log = self.logs[ident] = []
+        return log
+
+    def _probe_log(self):
+        if not self.routed and self._handler is None:
+            return self._log_of(get_ident()).append
+        logs, log_of, handler = self.logs, self._log_of, self._handler
+        if handler is None:
+            def log(event):
+                try:
+                    logs[get_ident()].append(event)
+                except KeyError:
+                    log_of(get_ident()).append(event)
+            return log
+        stacks: dict[int, list] = {}
+
+        def log_and_call(event):
+            ident = get_ident()
+            log_of(ident).append(event)
+            stack = stacks.setdefault(ident, [])
+            if type(event) is tuple:
+                stack.append(event[0])
+                handler("enter", event[0])
+            elif stack:
+                handler("exit", stack.pop())
+        return log_and_call
+
+    # -- folding the lists ---------------------------------------------------------------
     def _gc_callback(self, phase: str, info: dict) -> None:
-        if phase == "start" and len(self.log) > _DRAIN_AT:
-            self.drain()
+        if phase == "start":
+            for log in list(self.logs.values()):
+                if len(log) > _FOLD_AT:
+                    self.fold()
+                    break
 
-    def drain(self) -> None:
+    def fold(self) -> None:
         if not self._lock.acquire(blocking=False):
-            return  # another thread is folding; it will take these too
+            return  # another thread is folding; it takes these too
         try:
-            log = self.log
-            while log:
-                n = len(log)
-                batch = log[:n]
-                del log[:n]
-                self._fold(batch)
+            for ident, log in list(self.logs.items()):
+                while log:
+                    n = len(log)
+                    batch = log[:n]
+                    del log[:n]
+                    self._fold(self._thread(ident), batch)
         finally:
             self._lock.release()
 
@@ -128,48 +204,43 @@ class PyRecorder:
             th = self.threads[ident] = _Thread(ident, root, len(self.threads))
         return th
 
-    def _fold(self, batch: list) -> None:
+    def _fold(self, th: _Thread, batch: list) -> None:
         nodes = self.nodes
         node_index = self.node_index
+        func_of = self._func
+        stack = th.stack
         timeline = self._timeline
-        ring = self.ring
-        th = None
-        last_ident = None
+        ring_append = self.ring.append
+        enter_info = (th.index << 1) | 1
+        leave_info = th.index << 1
+        root = th.root
+        written = 0
         for event in batch:
-            first = event[0]
-            if type(first) is tuple:          # entry: (key, t, thread)
-                key, t, ident = event
-                if ident != last_ident:
-                    th = self._thread(ident)
-                    last_ident = ident
-                stack = th.stack
-                parent = stack[-1][0] if stack else th.root
+            if type(event) is tuple:                 # entry: (key, t)
+                key, t = event
+                parent = stack[-1][0] if stack else root
                 k = (parent, id(key))
                 node = node_index.get(k)
                 if node is None:
                     node = node_index[k] = len(nodes)
-                    nodes.append([parent, self._func(key), 0, 0, 0])
+                    nodes.append([parent, func_of(key), 0, 0, 0])
                 stack.append([node, t, 0])
                 if timeline:
-                    ring.append((t, node, (th.index << 1) | 1))
-                    self.written += 1
-            else:                             # exit: (t, thread, key)
-                t, ident, key = event
-                if ident != last_ident:
-                    th = self._thread(ident)
-                    last_ident = ident
-                stack = th.stack
-                if not stack:
-                    continue
-                if self.funcs[nodes[stack[-1][0]][1]] is not key:
-                    depth = len(stack) - 1
-                    while depth >= 0 and self.funcs[nodes[stack[depth][0]][1]] is not key:
-                        depth -= 1
-                    if depth < 0:
-                        continue
-                    while len(stack) > depth + 1:
-                        self._pop(th, t)
-                self._pop(th, t)
+                    ring_append((t, node, enter_info))
+                    written += 1
+            elif stack:                              # exit: t
+                node, t0, sub = stack.pop()
+                elapsed = event - t0
+                n = nodes[node]
+                n[2] += 1
+                n[3] += elapsed - sub
+                n[4] += elapsed
+                if stack:
+                    stack[-1][2] += elapsed
+                if timeline:
+                    ring_append((event, node, leave_info))
+                    written += 1
+        self.written += written
 
     def _func(self, key) -> int:
         i = self.func_index.get(id(key))
@@ -191,27 +262,6 @@ class PyRecorder:
             self.ring.append((t, node, th.index << 1))
             self.written += 1
 
-    # -- what the builtins names point at ------------------------------------------------
-    def probe_log(self):
-        """The callable the probes append events with."""
-        if self._handler is None:
-            return self.append
-        append, handler = self.append, self._handler
-
-        def log_and_call(event, append=append, handler=handler):
-            append(event)
-            if type(event[0]) is tuple:
-                handler("enter", event[0])
-            else:
-                handler("exit", event[2])
-        return log_and_call
-
-    def wrap(self, iterator, key):
-        # like the delegate, have __next__ or not: CPython's traced SEND and YIELD_FROM
-        # take another path (send() and a StopIteration) without it
-        cls = IterProxy if hasattr(type(iterator), "__next__") else Proxy
-        return cls(iterator, key, self)
-
 
 class Proxy:
     """Stands between a frame on 3.10/3.11 and what it delegates to with ``yield from`` or
@@ -230,7 +280,7 @@ class Proxy:
             self.suspended = False
             rec = self.rec
             if rec._enabled:
-                rec.append((self.key, rec.now(), rec.tid()))
+                rec.emit((self.key, rec.now()))
 
     def __iter__(self):
         return self
@@ -245,7 +295,7 @@ class Proxy:
         self.suspended = True
         rec = self.rec
         if rec._enabled:
-            rec.append((rec.now(), rec.tid(), self.key))
+            rec.emit(rec.now())
         return result
 
     def throw(self, *args):

@@ -33,9 +33,7 @@ from ._names import (
     LINES,
     ORIGINAL_MARK,
     OUTPUT_SUFFIXES,
-    PY_LOG,
     PY_NOW,
-    PY_TID,
     PY_WRAP,
     WRAP,
 )
@@ -149,8 +147,7 @@ class Tracer:
             rec = PyRecorder()
             rec.configure(timeline=self.timeline, buffer=self.buffer, handler=self.handler)
             b = builtins.__dict__
-            b[PY_NOW], b[PY_TID], b[PY_WRAP] = rec.now, rec.tid, rec.wrap
-            b[PY_LOG] = rec.probe_log() if self.active else id
+            b[PY_NOW], b[PY_WRAP] = rec.now, rec.wrap  # and PY_LOG, set by the recorder
         rec.set_enabled(self.active)
         self.recorders[backend] = rec
         return rec
@@ -162,9 +159,7 @@ class Tracer:
                 return
             self.active = True
             self._swap(self.traced_of)
-            for backend, rec in self.recorders.items():
-                if backend == "py":
-                    builtins.__dict__[PY_LOG] = rec.probe_log()
+            for rec in self.recorders.values():
                 rec.set_enabled(True)
 
     def stop(self) -> None:
@@ -172,10 +167,8 @@ class Tracer:
             if not self.active:
                 return
             self.active = False
-            for backend, rec in self.recorders.items():
-                rec.set_enabled(False)
-                if backend == "py":
-                    builtins.__dict__[PY_LOG] = id  # a C no-op for frames still running
+            for rec in self.recorders.values():
+                rec.set_enabled(False)  # frames still running call no-ops
             self._swap(self.twin_of)
 
     def _swap(self, mapping: dict) -> None:
@@ -221,8 +214,6 @@ class Tracer:
             self.finished = True
             for rec in self.recorders.values():
                 rec.set_enabled(False)
-            if PY_LOG in builtins.__dict__:
-                builtins.__dict__[PY_LOG] = id
         from . import _writers
         try:
             profile = self.profile()
