@@ -372,3 +372,28 @@ def test_cache_is_keyed_on_bchooks_settings_not_on_pytests(project, monkeypatch)
     assert session("--bchook-option", "swap.to=a9", expected="a9") == \
         ["app", "conftest", "test_cached"]
     assert session() == []
+
+
+def test_in_process_runs_leave_no_hook_behind(project):
+    from bchook import _pytest_plugin, _registry
+    from bchook._install import installed
+
+    project.syspathinsert()
+    project.makepyfile(test_inline="""
+        import app
+
+        def test_value():
+            assert app.value() == "a2"
+    """)
+    meta_path = list(sys.meta_path)
+    try:
+        result = project.runpytest_inprocess("-p", "no:cacheprovider", "--bchook-pass", "swap")
+    finally:
+        _registry.clear_cache()  # forget the sample passes of this temporary folder
+    assert result.ret == 0, output(result)
+    result.assert_outcomes(passed=1)
+    (call,) = result.reprec.getcalls("pytest_unconfigure")
+    hook = call.config.stash[_pytest_plugin._STATE].hook
+    assert hook is not None and not hook.finder.active  # uninstalled, not just dropped
+    assert installed() is None
+    assert sys.meta_path == meta_path
