@@ -14,7 +14,7 @@ import types
 
 from ... import ir
 from ..._passes import Context, Pass, flag
-from . import _flow, _locals, _members, _module, _scan
+from . import _flow, _guardcode, _locals, _members, _module, _scan
 from ._fold import Folder, Report
 
 __all__ = ["ConstFoldPass"]
@@ -106,9 +106,23 @@ class ConstFoldPass(Pass):
                 bytecode, facts.builtins, report):
             changed = True
         ctx.state["report"].merge(report)
+        if facts.guarded and not is_module:
+            used = [n for n in report.globals if n in facts.guarded]
+            if used:
+                ctx.state.setdefault("guard", {})[_module.code_key(code)] = (code, used)
         if is_module:
+            if ctx.state.get("guard"):
+                self._add_guard(bytecode, facts, ctx.state["guard"])
+                changed = True
             self._print_report(ctx)
         return changed
+
+    @staticmethod
+    def _add_guard(bc: ir.Bytecode, facts: _module.ModuleFacts, guarded: dict) -> None:
+        names = sorted({n for _, used in guarded.values() for n in used})
+        values = tuple(facts.globals[n].value for n in names)
+        entries = tuple((key, original) for key, (original, _) in guarded.items())
+        _guardcode.add_install(bc, (tuple(names), values, entries))
 
     def _global_lookup(self, bc: ir.Bytecode, facts: _module.ModuleFacts, is_module: bool):
         if not facts.globals:

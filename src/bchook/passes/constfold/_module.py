@@ -72,6 +72,8 @@ class ModuleFacts:
     eligible: dict[tuple, frozenset] = field(default_factory=dict)
     builtins: frozenset = frozenset()
     dynamic: bool = False
+    #: names folded under ``guard=1``: the module must be able to undo them at run time
+    guarded: frozenset = frozenset()
 
     def names_for(self, code: types.CodeType) -> frozenset:
         return self.eligible.get(code_key(code), frozenset())
@@ -319,6 +321,16 @@ def _prove_globals(root, single: set, options, facts: ModuleFacts) -> None:
             const = bc.consts[ins.arg]
             if type(const) is types.CodeType:
                 _mark(const, state[k], eligible_bits)
+    guard_bits = sum(bit for name, bit in bits.items() if chosen[name].origin == "guard")
+    if guard_bits:
+        facts.guarded = frozenset(n for n, f in chosen.items() if f.origin == "guard")
+        # the run-time guard finds code objects by key: an ambiguous key cannot be undone
+        seen: dict = {}
+        for code in ir.walk_code(root):
+            seen[code_key(code)] = seen.get(code_key(code), 0) + 1
+        for key, count in seen.items():
+            if count > 1 and key in eligible_bits:
+                eligible_bits[key] &= ~guard_bits
     names_of = {}
     for key, mask in eligible_bits.items():
         if mask not in names_of:
