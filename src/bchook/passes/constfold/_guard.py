@@ -26,7 +26,7 @@ _FunctionType = types.FunctionType
 
 class _State:
     __slots__ = ("module", "names", "values", "originals", "root", "done", "old_class",
-                 "watching")
+                 "watched")
 
     def __init__(self, module, names, values, originals, root, old_class):
         self.module = module
@@ -36,7 +36,7 @@ class _State:
         self.root = root              # the module's code object
         self.old_class = old_class
         self.done = False
-        self.watching = False
+        self.watched = None           # the module dict, while a dict watcher is on it
 
 
 def _key(code: _CodeType) -> tuple:
@@ -112,6 +112,7 @@ def _deoptimize(state: _State) -> None:
     if state.done:
         return
     state.done = True
+    _unwatch(state)
     originals = state.originals
     memo: dict = {}
 
@@ -194,9 +195,48 @@ def _watch(state: _State, namespace: dict) -> None:
             api.PyErr_Clear()
             return
         _watcher = (watcher_id, callback, watched)
+        # the callback must be unregistered before this module's globals (and with them the
+        # callback's memory) go away at shutdown, while watched dicts may still be freed
+        import atexit
+
+        atexit.register(_stop_watching)
     watcher_id, _callback, watched = _watcher
     api.PyDict_Watch.restype = ctypes.c_int
     api.PyDict_Watch.argtypes = [ctypes.c_int, ctypes.py_object]
     if api.PyDict_Watch(watcher_id, namespace) == 0:
         watched[id(namespace)] = state
-        state.watching = True
+        state.watched = namespace
+    else:
+        api.PyErr_Clear()
+
+
+def _unwatch(state: _State) -> None:
+    namespace = state.watched
+    if namespace is None or _watcher is None:
+        return
+    state.watched = None
+    import ctypes
+
+    watcher_id, _callback, watched = _watcher
+    watched.pop(id(namespace), None)
+    api = ctypes.pythonapi
+    api.PyDict_Unwatch.restype = ctypes.c_int
+    api.PyDict_Unwatch.argtypes = [ctypes.c_int, ctypes.py_object]
+    if api.PyDict_Unwatch(watcher_id, namespace) < 0:
+        api.PyErr_Clear()
+
+
+def _stop_watching() -> None:
+    global _watcher
+    if _watcher is None:
+        return
+    import ctypes
+
+    watcher_id, _callback, watched = _watcher
+    watched.clear()
+    api = ctypes.pythonapi
+    api.PyDict_ClearWatcher.restype = ctypes.c_int
+    api.PyDict_ClearWatcher.argtypes = [ctypes.c_int]
+    if api.PyDict_ClearWatcher(watcher_id) < 0:
+        api.PyErr_Clear()
+    _watcher = None

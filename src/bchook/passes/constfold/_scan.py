@@ -63,7 +63,8 @@ def _one_of(*names) -> bytes:
 #: A global (a builtin) called with constant arguments only.
 _CONST_CALL = re.compile(
     _one_of("LOAD_GLOBAL", "LOAD_NAME") + _one_of("PUSH_NULL") + b"?"
-    + re.escape(bytes((_OP["LOAD_CONST"],))) + b"+" + _one_of("PRECALL", "CALL", "CALL_FUNCTION"))
+    + _one_of("LOAD_CONST", "BUILD_LIST", "LIST_EXTEND") + b"+"
+    + _one_of("PRECALL", "CALL", "CALL_FUNCTION"))
 CONST_CONTAINS = _ops("LOAD_CONST", "CONTAINS_OP")
 
 #: What may follow the load of a constant local for a fold to be possible.
