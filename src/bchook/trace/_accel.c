@@ -75,6 +75,7 @@ typedef struct {
 
 typedef struct {
     unsigned long ident;
+    PyObject *name;       /* threading's name for it when it first called, or NULL */
     uint32_t data_gen;    /* root and index are valid while this is data_generation */
     int32_t root;
     int32_t index;
@@ -279,6 +280,34 @@ child_node(int32_t parent, PyObject *key)
 
 /* ---- threads ------------------------------------------------------------------------ */
 
+/* threading._active[ident]._name, read without running Python code; NULL if unknown. */
+static PyObject *
+thread_name(unsigned long ident)
+{
+    PyObject *result = NULL;
+    PyObject *modname = PyUnicode_FromString("threading");
+    PyObject *threading = modname ? PyImport_GetModule(modname) : NULL;
+    Py_XDECREF(modname);
+    if (threading != NULL) {
+        PyObject *active = PyObject_GetAttrString(threading, "_active");
+        PyObject *key = PyLong_FromUnsignedLong(ident);
+        if (active != NULL && key != NULL && PyDict_Check(active)) {
+            PyObject *thread = PyDict_GetItemWithError(active, key);
+            if (thread != NULL) {
+                result = PyObject_GetAttrString(thread, "_name");
+                if (result != NULL && !PyUnicode_Check(result)) {
+                    Py_CLEAR(result);
+                }
+            }
+        }
+        Py_XDECREF(active);
+        Py_XDECREF(key);
+        Py_DECREF(threading);
+    }
+    PyErr_Clear();
+    return result;
+}
+
 static Thread *
 thread_slow(void)
 {
@@ -290,6 +319,7 @@ thread_slow(void)
             return NULL;
         }
         th->ident = PyThread_get_thread_ident();
+        th->name = thread_name(th->ident);
         tls_thread = th;
     }
     if (n_threads == threads_cap) {
@@ -945,7 +975,7 @@ flush(PyObject *module, PyObject *unused)
 }
 
 /* {"funcs": [...], "nodes": [(parent, func, count, own_ns, total_ns)...],
- *  "threads": [(ident, root)...], "events": bytes, "event_format": "qii",
+ *  "threads": [(ident, root, name or None)...], "events": bytes, "event_format": "qii",
  *  "events_dropped": n, "ns_per_tick": float, "tick_base": t, "ns_base": ns} */
 static PyObject *
 snapshot(PyObject *module, PyObject *unused)
@@ -973,7 +1003,8 @@ snapshot(PyObject *module, PyObject *unused)
         PyList_SET_ITEM(node_list, i, item);
     }
     for (Py_ssize_t i = 0; i < n_threads; i++) {
-        PyObject *item = Py_BuildValue("(ki)", threads[i]->ident, threads[i]->root);
+        PyObject *item = Py_BuildValue("(kiO)", threads[i]->ident, threads[i]->root,
+                                       threads[i]->name ? threads[i]->name : Py_None);
         if (item == NULL) {
             goto error;
         }

@@ -84,8 +84,8 @@ class Profile:
                     parent + node_base if parent >= 0 else -1,
                     func + func_base if func >= 0 else -1,
                     count, own, total))
-            for n, (ident, root) in enumerate(snap["threads"]):
-                name = names.get(ident) or f"Thread-{thread_base + n}"
+            for n, (ident, root, *known) in enumerate(snap["threads"]):
+                name = (known and known[0]) or names.get(ident) or f"Thread-{thread_base + n}"
                 prof.threads.append(Thread(ident, name, root + node_base))
             scale = snap.get("ns_per_tick", 1.0)
             tick_base = snap.get("tick_base", 0)

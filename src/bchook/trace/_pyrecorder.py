@@ -40,13 +40,19 @@ def _audit(event: str, args) -> None:
 
 
 class _Thread:
-    __slots__ = ("ident", "root", "index", "stack")
+    __slots__ = ("ident", "root", "index", "stack", "name")
 
-    def __init__(self, ident: int, root: int, index: int):
+    def __init__(self, ident: int, root: int, index: int, name):
         self.ident = ident
         self.root = root
         self.index = index
+        self.name = name
         self.stack: list[list] = []  # [node, t0, sub]
+
+
+def _thread_name(ident: int):
+    thread = threading._active.get(ident)
+    return None if thread is None else thread.name
 
 
 class PyRecorder:
@@ -56,6 +62,7 @@ class PyRecorder:
         global _audit_installed
         self.now = time.perf_counter_ns
         self.logs: dict[int, list] = {}
+        self.names: dict[int, str | None] = {}
         self.routed = threading.active_count() > 1 or len(sys._current_frames()) > 1
         self._lock = threading.Lock()
         self._enabled = False
@@ -113,7 +120,7 @@ class PyRecorder:
         return {
             "funcs": list(self.funcs),
             "nodes": [tuple(n) for n in self.nodes],
-            "threads": [(th.ident, th.root) for th in self.threads.values()],
+            "threads": [(th.ident, th.root, th.name) for th in self.threads.values()],
             "events": b"".join(_EVENT.pack(*e) for e in kept),
             "event_format": "qii",
             "events_dropped": self.written - len(kept),
@@ -149,6 +156,7 @@ class PyRecorder:
         log = self.logs.get(ident)
         if log is None:
             log = self.logs[ident] = []
+            self.names[ident] = _thread_name(ident)  # while the thread is alive
         return log
 
     def _probe_log(self):
@@ -201,7 +209,8 @@ class PyRecorder:
         if th is None:
             root = len(self.nodes)
             self.nodes.append([-1, -1, 0, 0, 0])
-            th = self.threads[ident] = _Thread(ident, root, len(self.threads))
+            th = self.threads[ident] = _Thread(ident, root, len(self.threads),
+                                               self.names.get(ident))
         return th
 
     def _fold(self, th: _Thread, batch: list) -> None:

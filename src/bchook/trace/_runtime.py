@@ -70,6 +70,8 @@ def discard() -> None:
     if t is not None:
         t.finished = True
         atexit.unregister(t.finish)
+        if t.owns_env:
+            os.environ.pop(ENV_ROOT_PID, None)
         for rec in t.recorders.values():
             rec.set_enabled(False)
             rec.reset()
@@ -92,6 +94,7 @@ class Tracer:
         self.config = config
         self.mode = config.get("mode", "calls")
         pid = str(os.getpid())
+        self.owns_env = ENV_ROOT_PID not in os.environ
         self.child = os.environ.setdefault(ENV_ROOT_PID, pid) != pid
         self.outputs = output_paths(config.get("output", ""), self.child)
         self.timeline = self.mode == "timeline" or any(
