@@ -227,6 +227,8 @@ def _operand(line: Line, opname: str) -> Operand | None:
         if opname == "BINARY_OP":
             if text in binary_ops():
                 return Operand("binary", text)
+            raise SyntaxProblem(f"expected an operator ({' '.join(binary_ops())}), got "
+                                f"{text!r}")
         try:
             return Operand("int", int(text, 0))
         except ValueError:
@@ -389,6 +391,7 @@ def build_block(block: Block, code_ref: Callable[[str], types.CodeType],
         raise BuildError(f"bad code object fields: {exc}") from None
     bc = ir.Bytecode(template, items)
     try:
+        _method_calls_310(bc)
         _check_calls(bc, origin)
         return bc.to_code()
     except ir.IRError as exc:
@@ -403,6 +406,41 @@ def _explain(message: str) -> str:
     if "stack underflow at CALL" in message and _has("PUSH_NULL"):
         message += "; " + _NULL_HINT
     return message
+
+
+def _method_calls_310(bc: ir.Bytecode) -> None:
+    """3.10 calls what LOAD_METHOD loaded with CALL_METHOD, not CALL_FUNCTION: a listing
+    written ``LOAD_ATTR NULL|self + m ... CALL n`` (the 3.12 way) gets the right one."""
+    if not _has("CALL_METHOD"):
+        return
+    call, method_call = V.OPMAP["CALL_FUNCTION"], V.OPMAP["CALL_METHOD"]
+    load_method = V.OPMAP["LOAD_METHOD"]
+    if not any(type(x) is ir.Instr and x.op == load_method for x in bc.items):
+        return
+    done: set[int] = set()
+    while True:
+        instrs = list(bc.instructions())
+        depths = bc.depths()
+        for k, ins in enumerate(instrs):
+            if ins.op != call or id(ins) in done or depths[k] is None:
+                continue
+            done.add(id(ins))
+            # CALL_FUNCTION's callable sits in slot ``base``; had a LOAD_METHOD (with
+            # ``base`` values below it) loaded it, that slot holds its self, untouched since
+            base = depths[k] - ins.arg - 1
+            for j in range(k - 1, -1, -1):
+                d = depths[j]
+                if d is None:
+                    break
+                if instrs[j].op == load_method and d == base:
+                    ins.op = method_call
+                    break
+                if d <= base:
+                    break
+            if ins.op == method_call:
+                break  # depths after it changed
+        else:
+            return
 
 
 def _check_calls(bc: ir.Bytecode, origin: dict[int, Line]) -> None:
@@ -544,8 +582,8 @@ def _fix_for_version(items: list) -> list:
         if op in cond and V.JUMP_NEEDS_BOOL and cond[op] in ("POP_JUMP_IF_FALSE",
                                                               "POP_JUMP_IF_TRUE"):
             makes_bool = prev is not None and (
-                prev.name in _BOOL_MAKERS or (prev.name == "COMPARE_OP"
-                                              and prev.arg in bool_compare))
+                prev.name in _BOOL_MAKERS or (prev.name == "COMPARE_OP" and (
+                    prev.arg in bool_compare or _compares_a_length(out))))
             if not makes_bool:
                 out.append(Instr("TO_BOOL", None, item.loc, item.handler))
         if (op in cond and not V.HAS_ABSOLUTE_JUMPS and not V.BACKWARD_CONDITIONAL_JUMPS
@@ -569,6 +607,13 @@ def _fix_for_version(items: list) -> list:
                     item.arg if V.has_arg(follower) else None)
                 out.append(Instr(follower, arg, item.loc, item.handler))
     return _fix_for_iter(out)
+
+
+def _compares_a_length(out: list) -> bool:
+    """``GET_LEN; LOAD_CONST n; COMPARE_OP``: the compiler's length test of a ``match``
+    case compares two ints, so it jumps on the plain comparison."""
+    recent = [x for x in out[-3:] if type(x) is ir.Instr]
+    return len(recent) == 3 and recent[0].name == "GET_LEN" and recent[1].name == "LOAD_CONST"
 
 
 def _fix_for_iter(items: list) -> list:

@@ -256,11 +256,12 @@ def version_note() -> str:
     return f"Python {V.VERSION[0]}.{V.VERSION[1]}"
 
 
-def asm_listing(code: types.CodeType) -> str:
-    """``code`` and its nested code objects as one ``bchook.asm`` listing."""
+def asm_listing(code: types.CodeType, qualname: str | None = None) -> str:
+    """``code`` and its nested code objects as one ``bchook.asm`` listing (``qualname``
+    names ``code`` where the interpreter does not record it, 3.10)."""
     from ._listing import code_tree, view
 
-    tree = code_tree(code)
+    tree = code_tree(code, qualname)
     names = {id(c): ident for ident, c in tree}
     out: list[str] = []
     for ident, c in tree:

@@ -59,7 +59,8 @@ class CodeView:
 
 # -- names -----------------------------------------------------------------------------
 
-def code_tree(code: types.CodeType) -> list[tuple[str, types.CodeType]]:
+def code_tree(code: types.CodeType, root_qualname: str | None = None
+              ) -> list[tuple[str, types.CodeType]]:
     """``code`` and every nested code object, outermost first in source order, each with
     its listing name: ``co_qualname`` (worked out from the nesting on 3.10), with ``[2]``,
     ``[3]``... for repeats."""
@@ -67,7 +68,8 @@ def code_tree(code: types.CodeType) -> list[tuple[str, types.CodeType]]:
     seen: dict[str, int] = {}
 
     def visit(co: types.CodeType, prefix: str) -> None:
-        qual = getattr(co, "co_qualname", None) or prefix + co.co_name
+        qual = getattr(co, "co_qualname", None) or (
+            root_qualname if co is code and root_qualname else prefix + co.co_name)
         count = seen[qual] = seen.get(qual, 0) + 1
         out.append((qual if count == 1 else f"{qual}[{count}]", co))
         if co.co_name == "<module>" and not prefix:

@@ -135,7 +135,7 @@ def listing(obj) -> str:
     co = getattr(obj, "__code__", obj)
     if not isinstance(co, types.CodeType):
         raise AsmError(f"listing() takes a code object or a function, not {type(obj).__name__}")
-    return asm_listing(co)
+    return asm_listing(co, getattr(obj, "__qualname__", None))
 
 
 # -- internals -------------------------------------------------------------------------

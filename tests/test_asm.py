@@ -1,0 +1,466 @@
+"""``bchook.asm``: functions written by hand on 3.10-3.13, clear errors, and the round trip
+``bchook dis --asm`` listing -> ``asm.assemble`` -> an equivalent code object."""
+
+from __future__ import annotations
+
+import asyncio
+import dis
+import traceback
+import types
+
+import pytest
+
+from bchook import asm
+from bchook.ir import _version as V
+
+
+def fn(name, body, **kw):
+    return asm.function(name, body, **kw)
+
+
+# -- writing functions by hand ---------------------------------------------------------
+
+def test_add_one():
+    add_one = fn("add_one", ["LOAD_FAST x", "LOAD_CONST 1", "BINARY_OP +", "RETURN_VALUE"],
+                 args=["x"])
+    assert add_one(41) == 42
+    assert add_one.__name__ == "add_one" and add_one.__doc__ is None
+    assert add_one.__code__.co_varnames == ("x",) and add_one.__code__.co_argcount == 1
+
+
+def test_labels_loop_and_stack_size():
+    count = fn("count", [
+        "LOAD_CONST 0", "STORE_FAST i",
+        "loop:",
+        "LOAD_FAST i", "LOAD_FAST n", "COMPARE_OP <", "POP_JUMP_IF_FALSE end",
+        "LOAD_FAST i", "LOAD_CONST 1", "BINARY_OP +=", "STORE_FAST i",
+        "JUMP loop",
+        "end:",
+        "LOAD_FAST i", "RETURN_VALUE",
+    ], args=["n"])
+    assert count(7) == 7 and count(-1) == 0
+    assert count.__code__.co_stacksize == 2
+    assert count.__code__.co_varnames == ("n", "i")  # new names became locals
+
+
+def test_backward_conditional_jump_everywhere():
+    down = fn("down", ["top:", "LOAD_FAST n", "LOAD_CONST 1", "BINARY_OP -", "STORE_FAST n",
+                       "LOAD_FAST n", "LOAD_CONST 0", "COMPARE_OP >", "POP_JUMP_IF_TRUE top",
+                       "LOAD_FAST n", "RETURN_VALUE"], args="n")
+    assert down(10) == 0
+
+
+def test_truthiness_of_non_bools_in_conditional_jumps():
+    pick = fn("pick", ["LOAD_FAST x", "POP_JUMP_IF_FALSE no", "RETURN_CONST 'yes'", "no:",
+                       "RETURN_CONST 'no'"], args=["x"])
+    assert [pick(v) for v in (0, 3, "", "a", [], None)] == ["no", "yes", "no", "yes", "no",
+                                                              "no"]
+
+
+@pytest.mark.parametrize("spelling", ["BINARY_OP +", "BINARY_ADD"])
+def test_operators_in_any_version_spelling(spelling):
+    add = fn("add", ["LOAD_FAST a", "LOAD_FAST b", spelling, "RETURN_VALUE"], args="a, b")
+    assert add(2, 3) == 5 and add("x", "y") == "xy"
+    inplace = fn("iadd", ["LOAD_FAST a", "LOAD_FAST b", "INPLACE_ADD", "RETURN_VALUE"],
+                 args="a, b")
+    items = [1]
+    assert inplace(items, [2]) is items and items == [1, 2]
+
+
+@pytest.mark.parametrize("call", ["CALL 2", "CALL_FUNCTION 2"])
+def test_calls_hide_precall_and_null(call):
+    greet = fn("greet", ["LOAD_GLOBAL NULL + format", "LOAD_FAST x", "LOAD_CONST '>5'", call,
+                         "RETURN_VALUE"], args=["x"])
+    assert greet(7) == "    7"
+
+
+def test_method_calls():
+    push = fn("push", ["LOAD_FAST xs", "LOAD_METHOD append", "LOAD_FAST x", "CALL_METHOD 1",
+                       "POP_TOP", "LOAD_FAST xs", "RETURN_VALUE"], args=["xs", "x"])
+    assert push([1], 2) == [1, 2]
+    spelled = "LOAD_ATTR NULL|self + append"
+    push2 = fn("push2", ["LOAD_FAST xs", spelled, "LOAD_FAST x", "CALL 1", "POP_TOP",
+                         "LOAD_FAST xs", "RETURN_VALUE"], args=["xs", "x"])
+    assert push2([], "a") == ["a"]
+
+
+def test_for_loop_with_end_for():
+    total = fn("total", ["LOAD_CONST 0", "STORE_FAST t", "LOAD_FAST xs", "GET_ITER", "loop:",
+                         "FOR_ITER done", "LOAD_FAST t", "BINARY_OP +", "STORE_FAST t",
+                         "JUMP loop", "done:", "END_FOR", "LOAD_FAST t", "RETURN_VALUE"],
+               args=["xs"])
+    assert total([1, 2, 3]) == 6 and total([]) == 0
+
+
+def test_for_loop_without_end_for():
+    total = fn("total", ["LOAD_CONST 0", "STORE_FAST t", "LOAD_FAST xs", "GET_ITER", "loop:",
+                         "FOR_ITER done", "LOAD_FAST t", "BINARY_OP +", "STORE_FAST t",
+                         "JUMP loop", "done:", "LOAD_FAST t", "RETURN_VALUE"], args=["xs"])
+    assert total(range(5)) == 10
+
+
+def test_generator_gets_its_prologue():
+    gen = fn("gen", ["LOAD_FAST n", "YIELD_VALUE", "POP_TOP", "LOAD_FAST n", "LOAD_CONST 1",
+                     "BINARY_OP +", "YIELD_VALUE", "POP_TOP", "RETURN_CONST None"],
+             args=["n"], flags=["GENERATOR"])
+    assert list(gen(3)) == [3, 4]
+    assert gen.__code__.co_flags & 0x20
+
+
+def test_closure_with_free_and_cell_variables():
+    inner = asm.code(["LOAD_DEREF base", "LOAD_FAST x", "BINARY_OP +", "RETURN_VALUE"],
+                     name="inner", args=["x"], freevars=["base"])
+    add = fn("adder", ["LOAD_DEREF base", "RETURN_VALUE"], freevars=["base"],
+             closure={"base": 10})
+    assert add() == 10
+    outer = fn("outer", [
+        "LOAD_FAST b", "STORE_DEREF base",
+        "LOAD_CLOSURE base", "BUILD_TUPLE 1", ("LOAD_CONST", inner),
+        *(["MAKE_FUNCTION", "SET_FUNCTION_ATTRIBUTE 8"] if "SET_FUNCTION_ATTRIBUTE" in V.OPMAP
+          else ["LOAD_CONST 'inner'", "MAKE_FUNCTION 8"] if not V.PY311
+          else ["MAKE_FUNCTION 8"]),
+        "RETURN_VALUE"], args=["b"], cellvars=["base"])
+    plus5 = outer(5)
+    assert plus5(1) == 6 and plus5.__closure__[0].cell_contents == 5
+
+
+def test_docstring_constants_and_tuple_instructions():
+    sentinel = object()
+    get = fn("get", [("LOAD_CONST", sentinel), "RETURN_VALUE"], doc="Return the sentinel.")
+    assert get() is sentinel and get.__doc__ == "Return the sentinel."
+    # without doc, the first constant is None so a string constant is not a docstring
+    hello = fn("hello", ["RETURN_CONST 'hi'"])
+    assert hello() == "hi" and hello.__doc__ is None
+
+
+def test_signature_forms():
+    f = fn("f", ["LOAD_FAST a", "LOAD_FAST b", "LOAD_FAST rest", "LOAD_FAST c",
+                 "LOAD_FAST kw", "BUILD_TUPLE 5", "RETURN_VALUE"],
+           args="a, /, b, *rest, c, **kw", defaults=(2,), kwdefaults={"c": 3})
+    assert f(1) == (1, 2, (), 3, {})
+    assert f(1, 5, 6, c=7, d=8) == (1, 5, (6,), 7, {"d": 8})
+    with pytest.raises(TypeError):
+        f(a=1)
+
+
+def test_line_numbers_for_tracebacks():
+    boom = fn("boom", [".line 41", "LOAD_CONST 1", ".line 42", "LOAD_CONST 0", "BINARY_OP /",
+                       "RETURN_VALUE"], filename="hand.py", firstlineno=40)
+    with pytest.raises(ZeroDivisionError) as info:
+        boom()
+    frame = traceback.extract_tb(info.value.__traceback__)[-1]
+    assert (frame.filename, frame.lineno, frame.name) == ("hand.py", 42, "boom")
+
+
+@pytest.mark.skipif(not V.HAS_EXCEPTION_TABLE, reason="3.10 has no exception table")
+def test_handler_directive_catches():
+    safe = fn("safe", [
+        ".handler on_error depth=0",
+        "LOAD_CONST 1", "LOAD_FAST d", "BINARY_OP /", "RETURN_VALUE",
+        ".handler none",
+        "on_error:",
+        ".handler cleanup depth=1 lasti",
+        "PUSH_EXC_INFO", "POP_TOP", "POP_EXCEPT", "RETURN_CONST 'failed'",
+        ".handler none",
+        "cleanup:", "COPY 3", "POP_EXCEPT", "RERAISE 1",
+    ], args=["d"])
+    assert safe(2) == 0.5 and safe(0) == "failed"
+
+
+# -- errors ----------------------------------------------------------------------------
+
+ERRORS = [
+    (["LOAD_FAST x", "NOT_AN_OPCODE 1"], "line 2 ('NOT_AN_OPCODE 1'): no instruction "
+                                         "NOT_AN_OPCODE"),
+    (["LOAD_FAST x", "JUMP nowhere"], "line 2 ('JUMP nowhere'): label 'nowhere' is used "
+                                      "but never defined"),
+    (["a:", "a:", "RETURN_CONST 1"], "label 'a' is defined twice"),
+    (["LOAD_FAST x", "BINARY_OP +++"], "'+++'"),
+    (["LOAD_CONST foo(", "RETURN_VALUE"], "line 1 ('LOAD_CONST foo('): not a constant"),
+    (["LOAD_DEREF nope", "RETURN_VALUE"], "no variable 'nope'"),
+    (["BUILD_TUPLE", "RETURN_VALUE"], "BUILD_TUPLE needs an argument"),
+    (["BUILD_TUPLE many", "RETURN_VALUE"], "takes a number"),
+    (["POP_TOP", "RETURN_VALUE"], "stack underflow"),
+    ([".bogus 1", "RETURN_CONST 1"], "unknown directive .bogus"),
+    (["RETURN_CONST 1", ".consts 1"], ".consts must come before the instructions"),
+    (["LOAD_CONST <code missing>", "RETURN_VALUE"], "no code object named 'missing'"),
+    ([".handler L1", "RETURN_CONST 1"], ".handler takes"),
+]
+
+
+@pytest.mark.parametrize("listing,message", ERRORS, ids=[e[1][:30] for e in ERRORS])
+def test_errors_name_the_line(listing, message):
+    with pytest.raises(asm.AsmError) as info:
+        asm.function("bad", listing)
+    assert message in str(info.value)
+
+
+def test_call_without_null_is_refused_where_it_would_crash():
+    listing = ["LOAD_GLOBAL len", "LOAD_FAST x", "CALL 1", "RETURN_VALUE"]
+    if V.OPMAP.get("PUSH_NULL") is None:  # 3.10: no NULL convention, this is right
+        assert fn("n", listing, args=["x"])("abc") == 3
+        return
+    with pytest.raises(asm.AsmError) as info:
+        fn("n", listing, args=["x"])
+    assert "line 3 ('CALL 1')" in str(info.value) and "NULL" in str(info.value)
+
+
+@pytest.mark.skipif(V.HAS_EXCEPTION_TABLE, reason="3.11+ has exception tables")
+def test_handler_directive_on_310_explains():
+    with pytest.raises(asm.AsmError, match="SETUP_FINALLY"):
+        fn("f", [".handler h depth=0", "RETURN_CONST 1", "h:", "RETURN_CONST 2"])
+
+
+def test_error_is_a_usage_error():
+    from bchook import UsageError
+
+    assert issubclass(asm.AsmError, UsageError)
+
+
+# -- round trip ------------------------------------------------------------------------
+
+SAMPLE = '''
+import contextlib
+
+
+def simple(a, b=2, *args, c, d=4, **kw):
+    return a + b + len(args) + c + d + len(kw)
+
+
+def branches(x):
+    if x > 10 and x < 20 or x == 99:
+        return "teen-ish"
+    elif not x:
+        return "zero"
+    return "other" if x % 2 else "even"
+
+
+def loops(n):
+    total = 0
+    for i in range(n):
+        if i == 7:
+            break
+        while total < i:
+            total += 3
+            continue
+    else:
+        total = -total
+    return total
+
+
+def comprehensions(xs):
+    squares = [x * x for x in xs if x % 2]
+    table = {x: str(x) for x in xs}
+    unique = {x // 2 for x in xs}
+    lazy = sum(x for x in xs)
+    return squares, table, unique, lazy
+
+
+def closures(start):
+    count = start
+
+    def bump(by=1):
+        nonlocal count
+        count += by
+        return count
+
+    return bump
+
+
+def exceptions(value):
+    log = []
+    try:
+        try:
+            log.append(1 / value)
+        except ZeroDivisionError as exc:
+            log.append(type(exc).__name__)
+            raise ValueError("no") from exc
+        finally:
+            log.append("finally")
+    except ValueError as exc:
+        log.append(str(exc))
+    else:
+        log.append("else")
+    return log
+
+
+def withs(path):
+    out = []
+    with contextlib.suppress(KeyError):
+        with contextlib.nullcontext(path) as p:
+            out.append(p)
+            {}["missing"]
+    return out
+
+
+def generators(n):
+    yield from range(n)
+    received = yield "done"
+    return received
+
+
+async def coroutine(n):
+    total = 0
+    for i in range(n):
+        total += await helper(i)
+    return total
+
+
+async def helper(i):
+    return i * 2
+
+
+def matching(command):
+    match command:
+        case ["go", direction] if direction in ("north", "south"):
+            return "moving " + direction
+        case {"action": action, **rest}:
+            return action + str(len(rest))
+        case int(n) | float(n):
+            return n * 2
+        case _:
+            return None
+
+
+def formats(name, width):
+    return f"{name!r:>{width}} {width:#x} {name.upper()}"
+
+
+def calls(xs):
+    return sorted(xs, key=lambda v: -v), max(*xs), dict(a=1, **{"b": 2}), print.__name__
+
+
+class Base:
+    def greet(self):
+        return "base"
+
+
+class Child(Base):
+    level: int = 3
+
+    def greet(self):
+        return "child of " + super().greet()
+
+    @property
+    def double(self):
+        return self.level * 2
+
+    @staticmethod
+    def make(*args):
+        return Child()
+
+
+def globals_and_deletes(x):
+    global COUNTER
+    COUNTER = x
+    y = x
+    del y
+    return COUNTER
+
+
+def big(x):
+''' + "".join(f"    v{i} = x + {i}.5\n" for i in range(300)) + '''    if x:
+        return v299
+    return v0
+'''
+
+
+def _sample_module():
+    return compile(SAMPLE, "sample.py", "exec", dont_inherit=True)
+
+
+def _stream(code):
+    """Each instruction's name and resolved argument; jumps by target index."""
+    instrs = list(dis.get_instructions(code))
+    index = {i.offset: n for n, i in enumerate(instrs)}
+    out = []
+    for ins in instrs:
+        arg = ins.argval
+        if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs:
+            arg = ("->", index.get(arg, arg))
+        elif isinstance(arg, types.CodeType):
+            arg = ("code", arg.co_name)
+        out.append((ins.opname, repr(arg)))
+    return out
+
+
+def _codes(code):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _codes(const)
+
+
+def _assert_equivalent(original, rebuilt):
+    for a, b in zip(_codes(original), _codes(rebuilt), strict=True):
+        assert _stream(a) == _stream(b), a.co_name
+        assert a.co_code == b.co_code, a.co_name
+        for field in ("co_varnames", "co_cellvars", "co_freevars", "co_names", "co_flags",
+                      "co_argcount", "co_posonlyargcount", "co_kwonlyargcount",
+                      "co_stacksize", "co_firstlineno", "co_name"):
+            assert getattr(a, field) == getattr(b, field), (a.co_name, field)
+        if V.HAS_EXCEPTION_TABLE:
+            assert a.co_exceptiontable == b.co_exceptiontable, a.co_name
+        assert [line for _, _, line in a.co_lines()] == [line for _, _, line in b.co_lines()]
+
+
+def test_round_trip_of_a_sample_of_functions():
+    original = _sample_module()
+    rebuilt = asm.assemble(asm.listing(original))
+    _assert_equivalent(original, rebuilt)
+
+    # and they behave the same
+    before, after = {}, {}
+    exec(original, before)
+    exec(rebuilt, after)
+    cases = [
+        ("simple", (1,), {"c": 3, "e": 5}), ("branches", (15,), {}), ("branches", (0,), {}),
+        ("branches", (7,), {}), ("branches", (8,), {}), ("loops", (20,), {}),
+        ("loops", (3,), {}), ("comprehensions", ([1, 2, 3, 4],), {}),
+        ("exceptions", (0,), {}), ("exceptions", (2,), {}), ("withs", ("p",), {}),
+        ("matching", (["go", "north"],), {}), ("matching", ({"action": "x", "y": 1},), {}),
+        ("matching", (2.5,), {}), ("matching", ("?",), {}), ("formats", ("ab", 6), {}),
+        ("calls", ([3, 1, 2],), {}), ("globals_and_deletes", (5,), {}), ("big", (1,), {}),
+        ("big", (0,), {}),
+    ]
+    for name, args, kwargs in cases:
+        assert after[name](*args, **kwargs) == before[name](*args, **kwargs), name
+    assert after["closures"](1)() == 2
+    gen = after["generators"](2)
+    assert [next(gen), next(gen), next(gen)] == [0, 1, "done"]
+    with pytest.raises(StopIteration) as stop:
+        gen.send("sent")
+    assert stop.value.value == "sent"
+    assert asyncio.run(after["coroutine"](4)) == 12
+    assert after["Child"]().greet() == "child of base" and after["Child"].make().double == 6
+
+
+@pytest.mark.parametrize("module_name", ["json.decoder", "argparse", "asyncio.tasks",
+                                         "dataclasses"])
+def test_round_trip_of_stdlib_modules(module_name):
+    import importlib
+
+    module = importlib.import_module(module_name)
+    with open(module.__file__, "rb") as f:
+        original = compile(f.read(), module.__file__, "exec", dont_inherit=True)
+    _assert_equivalent(original, asm.assemble(asm.listing(original)))
+
+
+def test_listing_of_a_function_reassembles_to_the_same_function():
+    def sample(x, y=3):
+        """Doc."""
+        return [x * i for i in range(y)]
+
+    text = asm.listing(sample)
+    assert text.startswith(".code test_listing_of_a_function_reassembles_to_the_same_function"
+                           ".<locals>.sample\n")
+    assert "\n.name sample\n" in text and "\n.args x, y\n" in text
+    rebuilt = asm.assemble(text)
+    _assert_equivalent(sample.__code__, rebuilt)
+    clone = types.FunctionType(rebuilt, globals(), "sample", sample.__defaults__)
+    assert clone(2) == [0, 2, 4] and clone.__doc__ == "Doc."
+
+
+def test_listing_rejects_other_objects():
+    with pytest.raises(asm.AsmError, match="code object or a function"):
+        asm.listing(42)
