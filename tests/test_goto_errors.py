@@ -161,12 +161,3 @@ def test_entering_while_if_and_match_blocks_is_allowed(tmp_path, mode):
         """, mode)
     assert m.f(0) == ["loop", "loop", "case", "if"]
 
-
-def test_decorator_needs_source(tmp_path):
-    from bchook.goto import with_goto
-
-    namespace = {}
-    exec("from bchook.goto import goto, label\ndef f():\n    goto .x\n    label .x\n",
-         namespace)
-    with pytest.raises(OSError, match="with_goto needs the source code of f"):
-        with_goto(namespace["f"])

@@ -20,6 +20,7 @@ import types
 from .. import ir
 from .._passes import Context, transform_code_tree
 from . import _goto_markers as markers
+from ._goto_bytecode import rewrite_without_source
 from ._goto_lower import lower_module
 
 _FUTURE_FLAGS = 0
@@ -41,7 +42,10 @@ def _rewrite_code(func) -> types.CodeType:
     from .goto import GotoPass
 
     code = func.__code__
-    tree, filename = _parse_function(func)
+    try:
+        tree, filename = _parse_function(func)
+    except _NoSource as exc:
+        return rewrite_without_source(code, code.co_filename, str(exc))
     goto_pass = GotoPass()
     ctx = Context(func.__module__ or "?", filename, goto_pass.options)
     module = lower_module(tree, filename, ctx.state)
@@ -79,6 +83,10 @@ def _copy_function(func, code: types.CodeType):
     return new
 
 
+class _NoSource(Exception):
+    """The function's source cannot be found: fall back to rewriting its bytecode."""
+
+
 def _uses_goto(code: types.CodeType) -> bool:
     """Does any code object of ``code`` mention goto/label, and none hold markers yet?"""
     mentions = False
@@ -99,8 +107,8 @@ def _parse_function(func) -> tuple[ast.Module, str]:
     try:
         lines, first = inspect.getsourcelines(func)
     except (OSError, TypeError) as exc:
-        raise OSError(f"with_goto needs the source code of {func.__qualname__} "
-                      f"({filename}:{code.co_firstlineno}): {exc}") from None
+        raise _NoSource(f"no source for {func.__qualname__} ({filename}:"
+                        f"{code.co_firstlineno}): {exc}") from None
     source = "".join(lines)
     # An indented def (a method, a nested function) parses inside an ``if``: this keeps
     # its columns, which tracebacks show.
@@ -111,8 +119,8 @@ def _parse_function(func) -> tuple[ast.Module, str]:
     funcdef = body[0] if body else None
     if not isinstance(funcdef, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
             funcdef.name != code.co_name:
-        raise OSError(f"with_goto cannot find the def of {func.__qualname__} in its source "
-                      f"({filename}:{first})")
+        raise _NoSource(f"the source of {func.__qualname__} at {filename}:{first} does not "
+                        "start with its def")
     return ast.Module(body=[funcdef], type_ignores=[]), filename
 
 

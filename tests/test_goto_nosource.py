@@ -1,0 +1,178 @@
+"""``@with_goto`` on functions without a source file (made by ``exec``): the bytecode-only
+fallback. Jumps within one try/with/except block work; jumps that would need cleanup code
+are refused with a SyntaxError that says the source is needed."""
+
+from __future__ import annotations
+
+import dis
+import weakref
+
+import pytest
+
+from bchook.goto import with_goto
+
+
+def make_function(lines, name="func", env=None):
+    """python-goto's helper: the function ``name`` made by exec from ``lines``."""
+    text = "\n".join([f"def {name}():"] + ["    " + line for line in lines] + ["    pass"])
+    namespace = dict(env or {})
+    exec(text, namespace)
+    return with_goto(namespace[name])
+
+
+def test_loop_with_labels():
+    func = make_function([
+        "x = 0",
+        "label .start",
+        "if x == 10:",
+        "    goto .end",
+        "x += 1",
+        "goto .start",
+        "label .end",
+        "return x",
+    ])
+    assert func() == 10
+
+
+def test_many_labels_use_extended_arg():
+    lines = ["result = True", "goto .foo"]
+    for i in range(2000):
+        lines += [f"label .l{i}", "result = 'dead code'"]
+    lines += ["label .foo", "return result"]
+    func = make_function(lines)
+    assert func() is True
+    assert "EXTENDED_ARG" in {ins.opname for ins in dis.get_instructions(func)}
+
+
+@pytest.mark.slow
+def test_python_goto_extended_arg_case():
+    lines = ["result = True", "goto .foo"]
+    for i in range(2 ** 16):
+        lines += [f"label .l{i}", "result = 'dead code'"]
+    lines += ["label .foo", "return result"]
+    assert make_function(lines)() is True
+
+
+def test_leaving_nested_loops_releases_the_iterators():
+    class It:
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            return 1
+
+    seen = []
+    func = make_function([
+        "it = It()",
+        "seen.append(weakref.ref(it))",
+        "for a in it:",
+        "    for b in range(3):",
+        "        del it",
+        "        goto .out",
+        "label .out",
+        "return seen[0]() is None",
+    ], env={"It": It, "seen": seen, "weakref": weakref})
+    assert func() is True
+    count = make_function([
+        "n = 0",
+        "label .again",
+        "for a in range(5):",
+        "    for b in range(5):",
+        "        n += 1",
+        "        if n < 100000:",
+        "            goto .again",
+        "        goto .done",
+        "label .done",
+        "return n",
+    ])
+    assert count() == 100000
+
+
+def test_jumps_within_one_try_or_handler_block():
+    func = make_function([
+        "log = []",
+        "try:",
+        "    n = 0",
+        "    label .a",
+        "    n += 1",
+        "    if n < 3:",
+        "        goto .a",
+        "    raise ValueError(n)",
+        "except ValueError as e:",
+        "    m = 0",
+        "    label .b",
+        "    m += 1",
+        "    if m < 2:",
+        "        goto .b",
+        "    log.append((e.args[0], m))",
+        "finally:",
+        "    k = 0",
+        "    label .c",
+        "    k += 1",
+        "    if k < 4:",
+        "        goto .c",
+        "    log.append(k)",
+        "return log",
+    ])
+    assert func() == [(3, 2), 4]
+
+
+def test_goto_in_a_finally_body_on_the_exception_path():
+    func = make_function([
+        "log = []",
+        "try:",
+        "    try:",
+        "        raise KeyError",
+        "    finally:",
+        "        k = 0",
+        "        label .c",
+        "        k += 1",
+        "        if k < 3:",
+        "            goto .c",
+        "        log.append(k)",
+        "except KeyError:",
+        "    log.append('caught')",
+        "return log",
+    ])
+    assert func() == [3, "caught"]
+
+
+@pytest.mark.parametrize("lines, message, line", [
+    (["goto .nowhere"], "there is no label .nowhere", 2),
+    (["label .x", "label .x"], "duplicate label .x (first defined at line 2)", 3),
+    (["goto .inside", "for i in range(3):", "    label .inside"],
+     "goto .inside jumps into a for loop body", 2),
+    (["with cm:", "    goto .out", "label .out"], "needs the function's source code", 3),
+    (["try:", "    goto .out", "finally:", "    pass", "label .out"],
+     "needs the function's source code", 3),
+    (["goto .later", "return", "label .later"], "removed it as unreachable", 2),
+])
+def test_refused_without_source(lines, message, line):
+    with pytest.raises(SyntaxError) as info:
+        make_function(lines, env={"cm": None})
+    assert message in str(info.value)
+    assert info.value.lineno == line
+    assert info.value.filename == "<string>"
+
+
+def test_label_in_another_function():
+    with pytest.raises(SyntaxError, match=r"label \.x is in another function"):
+        make_function(["def inner():", "    label .x", "goto .x"])
+
+
+def test_outer_and_inner_functions_are_both_rewritten():
+    func = make_function([
+        "def inner(n):",
+        "    label .again",
+        "    n -= 1",
+        "    if n > 0:",
+        "        goto .again",
+        "    return n",
+        "i = 0",
+        "label .loop",
+        "i += 1",
+        "if i < 3:",
+        "    goto .loop",
+        "return i, inner(4)",
+    ])
+    assert func() == (3, 0)
