@@ -5,7 +5,8 @@ exit, ``log`` being ``list.append`` of the thread's event list and ``now``
 ``time.perf_counter_ns``. While the program has one thread, ``log`` appends to that
 thread's list directly; from the moment a second thread starts (an audit hook sees
 ``_thread.start_new_thread``), ``log`` is a small function that picks the calling
-thread's list. The lists are folded into the same calling-context tree as the C
+thread's list (on 3.10 and 3.11, which raise no audit event, by wrapping
+``threading``'s thread-starting function). The lists are folded into the same calling-context tree as the C
 recorder's off the hot path: when they grow past a limit (checked from a garbage
 collector callback) and whenever results are asked for. The snapshot has the C
 recorder's layout.
@@ -35,8 +36,30 @@ _audit_installed = False
 
 def _audit(event: str, args) -> None:
     if event.startswith("_thread.start_") and _recorders:
-        for rec in list(_recorders):
-            rec.route()
+        _route_all()
+
+
+def _route_all() -> None:
+    for rec in list(_recorders):
+        rec.route()
+
+
+def _watch_thread_starts() -> None:
+    """Call _route_all() before any thread starts. 3.12+ raise an audit event for it;
+    3.10 and 3.11 do not, so there the thread-starting function that ``threading`` and
+    ``_thread`` users call is wrapped (once per process)."""
+    sys.addaudithook(_audit)
+    import _thread
+    for owner, name in ((threading, "_start_new_thread"), (_thread, "start_new_thread")):
+        original = getattr(owner, name, None)
+        if original is None or getattr(original, "_bchook_watch", False):
+            continue
+
+        def start(*args, _original=original, **kwargs):
+            _route_all()
+            return _original(*args, **kwargs)
+        start._bchook_watch = True
+        setattr(owner, name, start)
 
 
 class _Thread:
@@ -74,7 +97,7 @@ class PyRecorder:
         gc.callbacks.append(self._gc_callback)
         _recorders.add(self)
         if not _audit_installed:
-            sys.addaudithook(_audit)
+            _watch_thread_starts()
             _audit_installed = True
 
     # -- the interface -----------------------------------------------------------------
