@@ -285,7 +285,7 @@ def build_block(block: Block, code_ref: Callable[[str], types.CodeType],
     if ns.freevars:
         flags |= _FLAG["NESTED"] if "flags" not in block.header else 0
 
-    emitted = _read_body(block, ns, flags)
+    emitted = _read_body(block, firstlineno)
     _add_locals(emitted, ns)
     emitted = _prologue(emitted, ns, flags)
 
@@ -467,9 +467,9 @@ def _const_value(value, code_ref, line):
     return value
 
 
-def _read_body(block: Block, ns: Names, flags: int) -> list:
+def _read_body(block: Block, firstlineno: int) -> list:
     out: list = []
-    lineno: int | None = int(block.header.get("firstlineno") or 0) or None
+    lineno: int | None = firstlineno  # until a .line says otherwise
     handler = None
     for line in block.body:
         if line.kind == "line":

@@ -221,7 +221,11 @@ def raw_table(cv: CodeView) -> tuple[list[str], bool]:
             arg = "" if unit.arg is None else f"arg {unit.arg}"
             decoded = f"{unit.name} {arg}".rstrip()
             row = rows_by_offset.get(unit.offset)
-            meaning = row.asm if row is not None else ""
+            meaning = ""
+            if row is not None:
+                meaning = row.asm
+                if row.meaning and row.meaning != row.text:
+                    meaning += f"  ; {row.meaning}"
         out.append(f"    {unit.offset:>6}  {unit.hex}  {decoded:<38} {meaning}".rstrip())
     count, problems = check_against_dis(code)
     if problems:

@@ -1,0 +1,6 @@
+def main():
+    name = "world"
+    print("hello, " + name)
+
+
+main()
