@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from bchook import _pytest_plugin, _registry
+from bchook._install import installed
 from plugin_helpers import install_sample_passes, write_tree
 
 pytest_plugins = ["pytester"]
@@ -240,7 +242,14 @@ def test_bad_passes_and_options_are_usage_errors(project, args, ini, fragments):
     if ini is not None:
         write_tree(project.path, {"pytest.ini": f"[pytest]\n{ini}\n"})
     project.makepyfile(test_never="def test_never():\n    raise AssertionError\n")
-    assert_usage_error(run(project, *args), *fragments)
+    # In-process: a usage error stops pytest before any hook is installed.
+    project.syspathinsert()
+    try:
+        result = project.runpytest_inprocess("-p", "no:cacheprovider", *args)
+    finally:
+        _registry.clear_cache()  # forget the sample passes of this temporary folder
+    assert installed() is None
+    assert_usage_error(result, *fragments)
 
 
 # -- modules imported before the hook ----------------------------------------------------
@@ -326,24 +335,8 @@ def test_header_names_a_hook_installed_before_pytest_started(project):
 
 # -- xdist and the cache -------------------------------------------------------------------
 
-def test_xdist_workers_rewrite_too(project):
-    project.makepyfile(test_workers="""
-        import os
-        import pytest
-        import app
-
-        @pytest.mark.parametrize("n", range(6))
-        def test_value(n):
-            assert os.environ["PYTEST_XDIST_WORKER"].startswith("gw")
-            assert app.value() == "a2"
-    """)
-    result = run(project, "-p", "xdist", "-n", "2", "--bchook-pass", "swap")
-    assert result.ret == 0, output(result)
-    result.assert_outcomes(passed=6)
-    result.stdout.fnmatch_lines(["bchook: passes swap; *"])
-
-
-def test_cache_is_keyed_on_bchooks_settings_not_on_pytests(project, monkeypatch):
+def test_xdist_workers_rewrite_and_the_cache_is_keyed_on_bchooks_settings_only(project,
+                                                                              monkeypatch):
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
     log = project.path / "transforms.log"
     project.makepyfile(test_cached="""
@@ -360,10 +353,14 @@ def test_cache_is_keyed_on_bchooks_settings_not_on_pytests(project, monkeypatch)
         result = project.runpytest_subprocess("--bchook-pass", "swap", "--bchook-option",
                                               f"swap.log={log}", *args, timeout=TIMEOUT)
         assert result.ret == 0, output(result)
+        result.stdout.fnmatch_lines(["bchook: passes swap; *"])
+        if "xdist" in args:
+            result.stdout.fnmatch_lines(["created: 2/2 workers"])
         new = log.read_text().splitlines()[seen:] if log.exists() else []
         return sorted({line.split()[0] for line in new})
 
-    assert session() == ["app", "conftest", "test_cached"]
+    # Only the workers import the test module and the code under test: they rewrite them.
+    assert session("-p", "xdist", "-n", "2") == ["app", "conftest", "test_cached"]
     assert session("--cache-clear") == []  # bchook's cache is not pytest's
     assert session("-p", "xdist", "-n", "2") == []  # workers read the same cache
     cached = [n for n in os.listdir(project.path / "__pycache__") if ".bchook-" in n]
@@ -375,9 +372,6 @@ def test_cache_is_keyed_on_bchooks_settings_not_on_pytests(project, monkeypatch)
 
 
 def test_in_process_runs_leave_no_hook_behind(project):
-    from bchook import _pytest_plugin, _registry
-    from bchook._install import installed
-
     project.syspathinsert()
     project.makepyfile(test_inline="""
         import app
