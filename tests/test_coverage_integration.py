@@ -306,7 +306,8 @@ def assert_same_coverage(folder, plain, rewritten, pass_name, names):
         never = never_lines(folder, name)
         assert not never & plain_lines, f"{name}: sample broken, ran {sorted(never & plain_lines)}"
         extra = lines - plain_lines
-        assert not extra, f"{name} under {pass_name}: reported executed, never run: {sorted(extra)}"
+        assert not extra, f"{name} under {pass_name}: reported executed, never ran: " \
+                          f"{sorted(extra)}"
         lost = plain_lines - lines
         if pass_name in EXACT:
             assert not lost, f"{name} under {pass_name}: executed lines lost: {sorted(lost)}"

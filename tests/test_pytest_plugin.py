@@ -237,6 +237,7 @@ def test_command_line_replaces_configured_passes(project):
     (["--bchook-pass", "swap", "--bchook-option", "swap2.x=1"], None,
      ["'swap2'", "not in the chain"]),
     (["--bchook-include", "app"], None, ["--bchook-include", "--bchook-pass"]),
+    (["--bchook-pass", " , "], None, ["--bchook-pass", "expected pass names"]),
 ])
 def test_bad_passes_and_options_are_usage_errors(project, args, ini, fragments):
     if ini is not None:

@@ -114,7 +114,11 @@ def _start(config: pytest.Config, ns: Any) -> None:
     if getattr(ns, "help", False) or getattr(ns, "version", False):
         return
     config.stash[_STATE] = _Session(header="")
-    passes = _split(getattr(ns, "bchook_passes", None) or config.getini("bchook_passes"))
+    given = getattr(ns, "bchook_passes", None)
+    passes = _split(given or config.getini("bchook_passes"))
+    if given and not passes:
+        raise pytest.UsageError("bchook: --bchook-pass: expected pass names, "
+                                "e.g. --bchook-pass constfold")
     if not passes:
         _refuse_orphan_flags(ns)
         return
