@@ -2,7 +2,7 @@
 
 Registered through the ``pytest11`` entry point under the name ``bchook`` (so
 ``-p no:bchook`` turns it off and ``-p bchook`` loads it when plugin autoloading is off).
-It does nothing, and loads none of bchook's import machinery, unless passes are asked for::
+It installs no hook and looks up no pass unless passes are asked for::
 
     pytest --bchook-pass constfold --bchook-pass trace      # or --bchook-pass constfold,trace
     pytest --bchook-pass identity --bchook-option identity.pad=1
