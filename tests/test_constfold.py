@@ -244,6 +244,7 @@ def test_final_globals_fold_into_functions():
     "import typing\nX: typing.Final = 7",
     "import typing as t\nX: t.Final[int] = 7",
     "from typing import Final as F\nX: F = 7",
+    "from typing_extensions import Final\nX: Final = 7",
     "from __future__ import annotations\nfrom typing import Final\nX: Final[int] = 7",
 ])
 def test_final_spellings(spelling):

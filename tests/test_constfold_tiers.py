@@ -274,3 +274,17 @@ def test_report_end_to_end(tmp_path, run_python):
     assert rc == 0, err
     assert out.strip() == "3"
     assert "bchook constfold: __main__:" in err and "DEBUG x1" in err
+
+
+def test_whole_standard_library_under_the_pass(run_python):
+    # every module the program imports goes through constfold with every option
+    code = ("import json, re, argparse, dataclasses, enum, typing, collections, fractions\n"
+            "print(json.dumps({'a': [1, 2.5]}), re.sub(r'b+', 'x', 'abbc'),\n"
+            "      fractions.Fraction(3, 6), collections.Counter('abca').most_common(1))")
+    rc, plain, _ = run_python(["-c", code])
+    args = ["-m", "bchook", "-p", "constfold", "--include", "*", "--no-cache"]
+    for opt in ("builtins", "stdlib", "caps", "membership_sets", "guard"):
+        args += ["-o", f"constfold.{opt}=1"]
+    rc2, folded, err = run_python(args + ["-c", code])
+    assert rc == rc2 == 0, err
+    assert folded == plain

@@ -4,7 +4,16 @@ Tier 1 (always on, changes nothing a program can observe): local constant propag
 folds of comparisons, ``in``, ``is`` with singletons, subscripts and pure methods of
 constants, module globals annotated ``Final``, and removal of the branches their tests make
 dead. Tier 2 options each state an assumption (see the README): ``builtins``, ``stdlib``,
-``caps``, ``membership_sets``. ``report=1`` prints what was folded, per module, on stderr.
+``caps``, ``membership_sets``. Tier 3, ``guard=1``, folds plain module globals and undoes
+that at run time when one is written. ``report=1`` prints what was folded, per module, on
+stderr.
+
+Stages, per module: :mod:`._module` proves facts about globals from the module's bytecode
+(before the first code object, which the driver hands over nested-first); per code object,
+:mod:`._scan` decides without decoding whether anything may fold, then rounds of
+:mod:`._locals` (propagation) and :mod:`._fold` (folds, decided branches) with
+:mod:`._flow` removing what became unreachable; :mod:`._members` and :mod:`._guardcode`
+add tier-2/3 code last.
 """
 
 from __future__ import annotations
@@ -19,8 +28,7 @@ from ._fold import Folder, Report
 
 __all__ = ["ConstFoldPass"]
 
-V = ir.version
-_OP = V.OPMAP
+#: A fold can make a new "x = <constant>" whose propagation reveals more folds.
 _MAX_ROUNDS = 4
 
 
@@ -85,7 +93,6 @@ class ConstFoldPass(Pass):
         changed = False
         global_value = self._global_lookup(bytecode, facts, is_module)
         builtins = facts.builtins if self.options.get("builtins") else frozenset()
-        # a fold can make a new "x = <constant>" to propagate, which can reveal more folds
         for _ in range(_MAX_ROUNDS):
             propagated = _locals.propagate(bytecode, from_locals)
             report.locals += len(propagated)
