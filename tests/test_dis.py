@@ -404,3 +404,13 @@ def test_errors_end_to_end(app):
         rc, out, err = run_dis(argv, app)
         assert rc == 2 and out == ""
         assert message in err and "Traceback" not in err
+
+
+def test_passes_with_asm_shows_the_rewritten_code(app):
+    rc, out, err = run_dis(["-p", "constfold", "--asm", "foldable.py:area"], app)
+    assert rc == 0, err
+    rebuilt = asm.assemble(out)
+    assert "N" in rebuilt.co_names and 4 in rebuilt.co_consts
+    namespace = {"N": 100}
+    area = types.FunctionType(rebuilt, namespace)
+    assert area(3) == 12  # the folded constant, not the global

@@ -20,7 +20,7 @@ from ._asmsyntax import (
     LEGACY_BINARY, CodeRef, Names, Operand, SyntaxProblem, binary_ops, compare_ops,
     operand_kind, parse_arg, resolve, same_const,
 )
-from ._listing import flag_names, flags_from_names
+from ._listing import flags_from_names
 from .ir import _version as V
 
 __all__ = ["BuildError", "build_block", "Signature"]
@@ -638,7 +638,3 @@ def _fix_for_iter(items: list) -> list:
         items[at:at] = extra
         ins.arg = exit_label
     return items
-
-
-def describe_flags(flags: int) -> str:
-    return " ".join(flag_names(flags))

@@ -15,6 +15,7 @@ import argparse
 import importlib.machinery
 import json
 import os
+import subprocess
 import sys
 import types
 from typing import Sequence
@@ -233,8 +234,11 @@ def _run(args) -> int:
         except FileNotFoundError:
             raise UsageError("--cfg-svg needs Graphviz's 'dot' command, which is not "
                              "installed; --cfg prints the dot text instead") from None
-        except (OSError, Exception) as exc:
-            raise UsageError(f"Graphviz could not write {args.cfg_svg}: {exc}") from None
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = getattr(exc, "stderr", None) or exc
+            if isinstance(detail, bytes):
+                detail = detail.decode(errors="replace").strip()
+            raise UsageError(f"Graphviz could not write {args.cfg_svg}: {detail}") from None
     if args.format == "json":
         doc = {"target": what, "python": f"{V.VERSION[0]}.{V.VERSION[1]}",
                "code_objects": [_disformat.to_json(v, names, with_raw=args.raw)

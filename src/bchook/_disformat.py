@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 import types
 
 from ._asmsyntax import render_const, render_name_list
@@ -106,13 +107,13 @@ def _signature(code: types.CodeType) -> str:
         parts.append("/")
     parts += names[code.co_posonlyargcount:pos]
     index = pos + kwonly
-    if code.co_flags & 0x04:  # VARARGS: its name follows the keyword-only ones
+    if code.co_flags & inspect.CO_VARARGS:  # its name follows the keyword-only ones
         parts.append("*" + names[index])
         index += 1
     elif kwonly:
         parts.append("*")
     parts += names[pos:pos + kwonly]
-    if code.co_flags & 0x08:  # VARKEYWORDS
+    if code.co_flags & inspect.CO_VARKEYWORDS:
         parts.append("**" + names[index])
     return ", ".join(parts)
 

@@ -57,9 +57,6 @@ from ._errors import UsageError
 
 __all__ = ["AsmError", "assemble", "code", "function", "listing"]
 
-Listing = "str | Sequence[str | tuple]"
-
-
 class AsmError(UsageError):
     """A listing that cannot be assembled; the message names the line and instruction."""
 
