@@ -3,13 +3,12 @@
 The probes make two C calls per event: ``log((KEY, now()))`` on entry, ``log(now())`` on
 exit, ``log`` being ``list.append`` of the thread's event list and ``now``
 ``time.perf_counter_ns``. While the program has one thread, ``log`` appends to that
-thread's list directly; from the moment a second thread starts (an audit hook sees
-``_thread.start_new_thread``), ``log`` is a small function that picks the calling
-thread's list (on 3.10 and 3.11, which raise no audit event, by wrapping
-``threading``'s thread-starting function). The lists are folded into the same calling-context tree as the C
-recorder's off the hot path: when they grow past a limit (checked from a garbage
-collector callback) and whenever results are asked for. The snapshot has the C
-recorder's layout.
+thread's list directly; from the moment a second thread starts (the thread-starting
+functions of ``_thread`` and ``threading`` are wrapped to notice), ``log`` is a small
+function that picks the calling thread's list. The lists are folded into the same
+calling-context tree as the C recorder's off the hot path: when they grow past a limit
+(checked from a garbage collector callback) and whenever results are asked for. The
+snapshot has the C recorder's layout.
 """
 
 from __future__ import annotations
@@ -31,12 +30,7 @@ __all__ = ["PyRecorder", "Proxy", "IterProxy"]
 _FOLD_AT = 200_000          # events waiting in one thread's list
 _EVENT = struct.Struct("qii")
 _recorders: weakref.WeakSet = weakref.WeakSet()
-_audit_installed = False
-
-
-def _audit(event: str, args) -> None:
-    if event.startswith("_thread.start_") and _recorders:
-        _route_all()
+_watching = False
 
 
 def _route_all() -> None:
@@ -45,21 +39,23 @@ def _route_all() -> None:
 
 
 def _watch_thread_starts() -> None:
-    """Call _route_all() before any thread starts. 3.12+ raise an audit event for it;
-    3.10 and 3.11 do not, so there the thread-starting function that ``threading`` and
-    ``_thread`` users call is wrapped (once per process)."""
-    sys.addaudithook(_audit)
+    """Call _route_all() before any new thread starts: wrap the functions that start
+    threads (``threading`` keeps its own reference to the ``_thread`` one). An audit
+    hook would see them too on 3.12+, but a Python audit hook also runs on every
+    ``id()`` call of the program."""
     import _thread
-    for owner, name in ((threading, "_start_new_thread"), (_thread, "start_new_thread")):
-        original = getattr(owner, name, None)
-        if original is None or getattr(original, "_bchook_watch", False):
-            continue
+    for owner in (threading, _thread):
+        for name in ("_start_new_thread", "_start_joinable_thread", "start_new_thread",
+                     "start_joinable_thread", "start_new"):
+            original = getattr(owner, name, None)
+            if original is None or getattr(original, "_bchook_watch", False):
+                continue
 
-        def start(*args, _original=original, **kwargs):
-            _route_all()
-            return _original(*args, **kwargs)
-        start._bchook_watch = True
-        setattr(owner, name, start)
+            def start(*args, _original=original, **kwargs):
+                _route_all()
+                return _original(*args, **kwargs)
+            start._bchook_watch = True
+            setattr(owner, name, start)
 
 
 class _Thread:
@@ -82,7 +78,7 @@ class PyRecorder:
     """Same interface as the ``_accel`` module's control functions."""
 
     def __init__(self):
-        global _audit_installed
+        global _watching
         self.now = time.perf_counter_ns
         self.logs: dict[int, list] = {}
         self.names: dict[int, str | None] = {}
@@ -96,9 +92,9 @@ class PyRecorder:
         self.emit = self._probe_log()
         gc.callbacks.append(self._gc_callback)
         _recorders.add(self)
-        if not _audit_installed:
+        if not _watching:
             _watch_thread_starts()
-            _audit_installed = True
+            _watching = True
 
     # -- the interface -----------------------------------------------------------------
     def configure(self, timeline: bool = False, buffer: int = 1_000_000, handler=None,
@@ -123,9 +119,9 @@ class PyRecorder:
         for log in self.logs.values():
             log.clear()
         self.funcs: list = []
-        self.func_index: dict[int, int] = {}
+        self.func_index: dict[tuple, int] = {}
         self.nodes: list[list] = []       # [parent, func, count, own, total]
-        self.node_index: dict[tuple, int] = {}
+        self.children: list[dict] = []    # per node: {key: child node}
         self.threads: dict[int, _Thread] = {}
         self.ring.clear()
         self.written = 0
@@ -230,16 +226,19 @@ class PyRecorder:
     def _thread(self, ident: int) -> _Thread:
         th = self.threads.get(ident)
         if th is None:
-            root = len(self.nodes)
-            self.nodes.append([-1, -1, 0, 0, 0])
+            root = self._new_node(-1, -1)
             th = self.threads[ident] = _Thread(ident, root, len(self.threads),
                                                self.names.get(ident))
         return th
 
+    def _new_node(self, parent: int, func: int) -> int:
+        self.nodes.append([parent, func, 0, 0, 0])
+        self.children.append({})
+        return len(self.nodes) - 1
+
     def _fold(self, th: _Thread, batch: list) -> None:
         nodes = self.nodes
-        node_index = self.node_index
-        func_of = self._func
+        children = self.children
         stack = th.stack
         timeline = self._timeline
         ring_append = self.ring.append
@@ -251,11 +250,9 @@ class PyRecorder:
             if type(event) is tuple:                 # entry: (key, t)
                 key, t = event
                 parent = stack[-1][0] if stack else root
-                k = (parent, id(key))
-                node = node_index.get(k)
+                node = children[parent].get(key)
                 if node is None:
-                    node = node_index[k] = len(nodes)
-                    nodes.append([parent, func_of(key), 0, 0, 0])
+                    node = children[parent][key] = self._new_node(parent, self._func(key))
                 stack.append([node, t, 0])
                 if timeline:
                     ring_append((t, node, enter_info))
@@ -275,9 +272,9 @@ class PyRecorder:
         self.written += written
 
     def _func(self, key) -> int:
-        i = self.func_index.get(id(key))
+        i = self.func_index.get(key)
         if i is None:
-            i = self.func_index[id(key)] = len(self.funcs)
+            i = self.func_index[key] = len(self.funcs)
             self.funcs.append(key)
         return i
 

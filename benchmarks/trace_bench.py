@@ -1,0 +1,330 @@
+"""Cost of the trace pass against the profilers people use, as ratios to plain Python.
+
+    python benchmarks/trace_bench.py [--reps N] [--quick]
+
+Workloads: ``fib`` (recursive fib(24): calls and nothing else), ``sim`` (a small
+class-heavy particle simulation: method calls, attribute access, small objects) and
+``report`` (a realistic program: parse records, group, sort, evaluate formulas with a
+recursive-descent parser, format a report). ``calls`` below is fib + sim together: the
+call-heavy workload the targets are about.
+
+Each variant runs in a fresh interpreter that times every workload ``--reps`` times
+(CPU time, best of the reps, after one warm-up run); ratios are against ``plain`` from
+the same run. Variants: plain, cProfile, viztracer (when installed), sys.setprofile with
+a Python callback counting calls, sys.monitoring counting PY_START (3.12+), and the
+trace pass in each mode: calls, timeline, lines flags, lines count, the same with the
+pure-Python recorder, and calls after ``bchook.trace.stop()`` (off means off).
+
+Targets: calls <= 2.0x, timeline <= 2.5x (C recorder) and <= 6x (pure Python),
+lines flags <= 1.3x, stopped <= 1.01x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+WORKLOADS = {
+    "bw_fib": """
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+        def run():
+            return fib(24)
+    """,
+    "bw_sim": """
+        class Vec:
+            __slots__ = ("x", "y")
+
+            def __init__(self, x, y):
+                self.x = x
+                self.y = y
+
+            def add(self, other):
+                return Vec(self.x + other.x, self.y + other.y)
+
+            def scale(self, k):
+                return Vec(self.x * k, self.y * k)
+
+            def norm2(self):
+                return self.x * self.x + self.y * self.y
+
+
+        class Particle:
+            def __init__(self, i):
+                self.pos = Vec(i % 7, i % 11)
+                self.vel = Vec(1 + i % 3, -1 + i % 5)
+
+            def step(self, dt):
+                self.pos = self.pos.add(self.vel.scale(dt))
+                if self.pos.norm2() > 400:
+                    self.vel = self.vel.scale(-1)
+
+
+        class World:
+            def __init__(self, n):
+                self.particles = [Particle(i) for i in range(n)]
+
+            def step(self, dt):
+                for p in self.particles:
+                    p.step(dt)
+
+            def energy(self):
+                return sum(p.vel.norm2() for p in self.particles)
+
+
+        def run():
+            w = World(200)
+            for _ in range(150):
+                w.step(0.1)
+            return w.energy()
+    """,
+    "bw_report": """
+        import random
+
+        FIELDS = ("region", "product", "units", "price", "discount")
+
+
+        def make_lines(n, seed=7):
+            rnd = random.Random(seed)
+            regions = ["north", "south", "east", "west"]
+            products = ["ant", "bee", "cat", "dog", "eel", "fox"]
+            for i in range(n):
+                yield ",".join([rnd.choice(regions), rnd.choice(products),
+                                str(rnd.randint(1, 40)), f"{rnd.uniform(1, 99):.2f}",
+                                str(rnd.choice((0, 5, 10, 15)))])
+
+
+        class Record:
+            def __init__(self, region, product, units, price, discount):
+                self.region = region
+                self.product = product
+                self.units = int(units)
+                self.price = float(price)
+                self.discount = int(discount)
+
+            def revenue(self):
+                return self.units * self.price * (100 - self.discount) / 100
+
+
+        def parse(lines):
+            for line in lines:
+                parts = line.split(",")
+                if len(parts) == len(FIELDS):
+                    yield Record(*parts)
+
+
+        class Parser:
+            def __init__(self, text, env):
+                self.tokens = text.replace("(", " ( ").replace(")", " ) ").split()
+                self.pos = 0
+                self.env = env
+
+            def peek(self):
+                return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+            def take(self):
+                tok = self.tokens[self.pos]
+                self.pos += 1
+                return tok
+
+            def expr(self):
+                value = self.term()
+                while self.peek() in ("+", "-"):
+                    op = self.take()
+                    rhs = self.term()
+                    value = value + rhs if op == "+" else value - rhs
+                return value
+
+            def term(self):
+                value = self.atom()
+                while self.peek() in ("*", "/"):
+                    op = self.take()
+                    rhs = self.atom()
+                    value = value * rhs if op == "*" else value / rhs
+                return value
+
+            def atom(self):
+                tok = self.take()
+                if tok == "(":
+                    value = self.expr()
+                    self.take()
+                    return value
+                if tok in self.env:
+                    return self.env[tok]
+                return float(tok)
+
+
+        FORMULAS = {
+            "margin": "( revenue - units * 3 ) / ( units + 1 )",
+            "score": "revenue * 2 - ( units * units ) / 10 + 7",
+        }
+
+
+        def summarize(records):
+            groups = {}
+            for r in records:
+                groups.setdefault((r.region, r.product), []).append(r)
+            rows = []
+            for (region, product), rs in sorted(groups.items()):
+                env = {"revenue": sum(r.revenue() for r in rs),
+                       "units": float(sum(r.units for r in rs))}
+                scores = {name: Parser(text, env).expr() for name, text in FORMULAS.items()}
+                rows.append((region, product, len(rs), env["revenue"], scores))
+            return rows
+
+
+        def render(rows):
+            out = [f"{'region':<8}{'product':<8}{'n':>5}{'revenue':>12}{'margin':>10}"]
+            for region, product, n, revenue, scores in rows:
+                out.append(f"{region:<8}{product:<8}{n:>5}{revenue:>12.2f}"
+                           f"{scores['margin']:>10.2f}")
+            return "\\n".join(out)
+
+
+        def run():
+            return len(render(summarize(parse(make_lines(6000)))))
+    """,
+}
+
+HARNESS = """
+import sys, time, json, importlib
+variant = sys.argv[1]
+reps = int(sys.argv[2])
+names = sys.argv[3].split(",")
+mods = [importlib.import_module(n) for n in names]
+before = after = None
+
+if variant == "cprofile":
+    import cProfile
+    prof = cProfile.Profile()
+    before, after = prof.enable, prof.disable
+elif variant == "viztracer":
+    from viztracer import VizTracer
+    tracer = VizTracer(verbose=0, tracer_entries=1000000)
+    before, after = tracer.start, tracer.stop
+elif variant == "setprofile":
+    counts = {}
+    def hook(frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            counts[code] = counts.get(code, 0) + 1
+    before, after = (lambda: sys.setprofile(hook)), (lambda: sys.setprofile(None))
+elif variant == "monitoring":
+    mon = sys.monitoring
+    tool = mon.PROFILER_ID
+    mon.use_tool_id(tool, "bench")
+    counts = {}
+    def on_start(code, offset):
+        counts[code] = counts.get(code, 0) + 1
+    mon.register_callback(tool, mon.events.PY_START, on_start)
+    before = lambda: mon.set_events(tool, mon.events.PY_START)
+    after = lambda: mon.set_events(tool, 0)
+elif variant.endswith("stopped"):
+    import bchook.trace
+    bchook.trace.stop()
+
+result = {}
+for name, mod in zip(names, mods):
+    best = None
+    for i in range(reps + 1):
+        if before: before()
+        t0 = time.process_time()
+        mod.run()
+        t = time.process_time() - t0
+        if after: after()
+        if i and (best is None or t < best):
+            best = t
+    result[name] = best
+print("RESULT " + json.dumps(result))
+"""
+
+TRACE_VARIANTS = {
+    "trace calls": [],
+    "trace timeline": ["-o", "trace.mode=timeline"],
+    "trace lines flags": ["-o", "trace.lines=1"],
+    "trace lines count": ["-o", "trace.lines=count"],
+    "trace calls (pure Python)": ["-o", "trace.accel=0"],
+    "trace timeline (pure Python)": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
+    "trace calls, stopped": [],
+}
+
+
+def variants() -> list[str]:
+    names = ["plain", "cprofile"]
+    try:
+        import viztracer  # noqa: F401
+        names.append("viztracer")
+    except ImportError:
+        pass
+    names.append("setprofile")
+    if hasattr(sys, "monitoring"):
+        names.append("monitoring")
+    names += list(TRACE_VARIANTS)
+    return names
+
+
+def run_variant(folder: str, variant: str, reps: int) -> dict:
+    names = ",".join(WORKLOADS)
+    harness = os.path.join(folder, "harness_main.py")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCHOOK_")}
+    if variant in TRACE_VARIANTS:
+        out = os.path.join(folder, "out.prof")
+        cmd = [sys.executable, "-m", "bchook", "-p", "trace", "--include", "bw_*",
+               *TRACE_VARIANTS[variant], "-o", f"trace.output={out}",
+               harness, variant, str(reps), names]
+    else:
+        cmd = [sys.executable, harness, variant, str(reps), names]
+    proc = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True,
+                          timeout=1800)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{variant} failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=5, help="timed runs per workload")
+    parser.add_argument("--quick", action="store_true", help="2 reps")
+    args = parser.parse_args(argv)
+    reps = 2 if args.quick else args.reps
+    import bchook.trace
+    print(f"Python {sys.version.split()[0]}, C recorder "
+          f"{'built' if bchook.trace.accelerated() else 'NOT built'}; "
+          f"CPU time, best of {reps}")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, source in WORKLOADS.items():
+            with open(os.path.join(folder, name + ".py"), "w") as f:
+                f.write(textwrap.dedent(source))
+        with open(os.path.join(folder, "harness_main.py"), "w") as f:
+            f.write(HARNESS)
+        results = {}
+        for variant in variants():
+            results[variant] = run_variant(folder, variant, reps)
+    base = results["plain"]
+    columns = ["calls", "bw_fib", "bw_sim", "bw_report"]
+    header = f"{'variant':<30}" + "".join(f"{c.removeprefix('bw_'):>9}" for c in columns)
+    print(header)
+    print("-" * len(header))
+    for variant, times in results.items():
+        row = f"{variant:<30}"
+        for c in columns:
+            if c == "calls":
+                ratio = (times["bw_fib"] + times["bw_sim"]) / (base["bw_fib"] + base["bw_sim"])
+            else:
+                ratio = times[c] / base[c]
+            row += f"{ratio:>8.2f}x"
+        print(row)
+    print(f"plain: fib {base['bw_fib'] * 1e3:.1f} ms, sim {base['bw_sim'] * 1e3:.1f} ms, "
+          f"report {base['bw_report'] * 1e3:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
