@@ -13,7 +13,7 @@ import types
 
 from .. import ir
 from ..ir import _version as V
-from ._goto_ir import _fold_jumps, _handler_key, _invert_loops
+from ._goto_ir import CAN_JUMP_BACK_IF, fold_jumps, handler_key, invert_loops
 
 _LOADS = {V.OPMAP[n] for n in ("LOAD_GLOBAL", "LOAD_NAME") if n in V.OPMAP}
 _LOAD_LOCAL = V.OPMAP["LOAD_FAST"]
@@ -162,9 +162,9 @@ def _rewrite(bc, instrs, sites, filename: str, why: str, labels_elsewhere: dict)
         elif k not in drop:
             items.append(item)
         k += 1
-    items = _fold_jumps(items, ours)
-    if V.HAS_ABSOLUTE_JUMPS or V.BACKWARD_CONDITIONAL_JUMPS:
-        items = _invert_loops(items, ours)
+    items = fold_jumps(items, ours)
+    if CAN_JUMP_BACK_IF:
+        items = invert_loops(items, ours)
     bc.items = items
 
 
@@ -208,7 +208,7 @@ class _Handlers:
         self.instrs = instrs
 
     def __getitem__(self, i):
-        return _handler_key(self.instrs[i].handler)
+        return handler_key(self.instrs[i].handler)
 
 
 def _error(message: str, filename: str, line: int | None) -> SyntaxError:

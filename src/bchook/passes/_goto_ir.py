@@ -3,8 +3,8 @@
 A jump marker becomes ``POP_TOP`` x n + ``JUMP``, where n is the stack depth at the goto
 minus the depth at its label (the ``for`` iterators the jump leaves behind); a label marker
 becomes an IR label; ``@goto:true``/``@goto:false`` tests become a jump or nothing. The AST
-stage guarantees that the two ends of a jump differ only by ``for`` iterators: same block
-stack (3.10) and same exception handler (3.11+); both are checked here.
+stage guarantees that the two ends of a jump differ only by ``for`` iterators (same block
+stack on 3.10, same exception handler on 3.11+); the depths and handlers are checked here.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from .. import ir
 from ..ir import _version as V
 from . import _goto_markers as markers
 
-_LOADS = frozenset(V.OPMAP[n] for n in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS")
-                   if n in V.OPMAP)
+_LOADS = frozenset(V.OPMAP[n] for n in (
+    "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS") if n in V.OPMAP)
 _POP_TOP = V.OPMAP["POP_TOP"]
 _TO_BOOL = V.OPMAP.get("TO_BOOL", -1)
 _INVERSE = {
@@ -23,7 +23,7 @@ _INVERSE = {
     "POP_JUMP_IF_NONE": "POP_JUMP_IF_NOT_NONE",
     "POP_JUMP_IF_NOT_NONE": "POP_JUMP_IF_NONE",
 }
-_CAN_JUMP_BACK_IF = V.HAS_ABSOLUTE_JUMPS or V.BACKWARD_CONDITIONAL_JUMPS
+CAN_JUMP_BACK_IF = V.HAS_ABSOLUTE_JUMPS or V.BACKWARD_CONDITIONAL_JUMPS
 #: Longest loop test (in instructions) copied to the bottom of a goto loop.
 _MAX_TEST = 8
 _GLUED = frozenset(V.GLUED_NEXT) | frozenset(V.GLUED_NEXT.values())
@@ -100,7 +100,7 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
             # copies CPython made of a small exit block are all alike: take one the
             # goto can reach with the same handler
             fitting = [p for p in positions
-                       if _handler_key(instrs[p].handler) == _handler_key(goto.handler)]
+                       if handler_key(instrs[p].handler) == handler_key(goto.handler)]
             positions = fitting or positions
         target = positions[0]
         pops = 0
@@ -109,7 +109,7 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
                 raise GotoInternalError(
                     f"{bc.name}: stack depth {depths[i]} at a goto (line {goto.loc[0]}) "
                     f"but {depths[target]} at its label")
-            if _handler_key(goto.handler) != _handler_key(instrs[target].handler):
+            if handler_key(goto.handler) != handler_key(instrs[target].handler):
                 raise GotoInternalError(
                     f"{bc.name}: a goto (line {goto.loc[0]}) and its label are in different "
                     "try blocks")
@@ -146,9 +146,9 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
         elif k not in drop:
             items.append(item)
         k += 1
-    items = _fold_jumps(items, ours)
-    if _CAN_JUMP_BACK_IF:
-        items = _invert_loops(items, ours)
+    items = fold_jumps(items, ours)
+    if CAN_JUMP_BACK_IF:
+        items = invert_loops(items, ours)
     bc.items = items
     return True
 
@@ -165,7 +165,7 @@ def _sense(ins) -> bool | None:
     return None
 
 
-def _handler_key(handler):
+def handler_key(handler):
     return None if handler is None else (id(handler.label), handler.depth, handler.lasti)
 
 
@@ -207,7 +207,7 @@ def _copy_owner(bc: ir.Bytecode, instrs: list, starts: list[int]) -> dict[int, i
     return owner
 
 
-def _fold_jumps(items: list, ours: set[int]) -> list:
+def fold_jumps(items: list, ours: set[int]) -> list:
     """``if c: goto x`` compiles to ``POP_JUMP_IF_FALSE next; JUMP x; next:``: make it
     ``POP_JUMP_IF_TRUE x``, as CPython does for loops (one instruction less per pass)."""
     position = {id(item): p for p, item in enumerate(items) if type(item) is ir.Label}
@@ -228,9 +228,9 @@ def _fold_jumps(items: list, ours: set[int]) -> list:
             q += 1
         if id(cond.arg) not in following:
             continue
-        if _handler_key(cond.handler) != _handler_key(jump.handler):
+        if handler_key(cond.handler) != handler_key(jump.handler):
             continue
-        if position[id(jump.arg)] <= p and not _CAN_JUMP_BACK_IF:
+        if position[id(jump.arg)] <= p and not CAN_JUMP_BACK_IF:
             continue
         try:
             folded = ir.Instr(inverse, jump.arg, cond.loc, cond.handler)
@@ -241,7 +241,7 @@ def _fold_jumps(items: list, ours: set[int]) -> list:
     return [item for item in items if item is not None]
 
 
-def _invert_loops(items: list, ours: set[int]) -> list:
+def invert_loops(items: list, ours: set[int]) -> list:
     """A backward goto to a test (``label .top; if i >= n: goto .done``) becomes a copy of
     the test that jumps back while it fails, as CPython lays out ``while`` loops:
     ``JUMP top`` -> ``<test>; POP_JUMP_IF_FALSE after_test; JUMP done``. Only where
@@ -262,7 +262,7 @@ def _invert_loops(items: list, ours: set[int]) -> list:
             q += 1
             if type(item) is ir.Label:
                 continue
-            if _handler_key(item.handler) != _handler_key(jump.handler) or item.op in _GLUED:
+            if handler_key(item.handler) != handler_key(jump.handler) or item.op in _GLUED:
                 break
             if item.op in V.JUMPS:
                 base = item.name.replace("FORWARD_", "").replace("BACKWARD_", "")
