@@ -22,6 +22,7 @@ from .._passes import Context, transform_code_tree
 from . import _goto_markers as markers
 from ._goto_bytecode import rewrite_without_source
 from ._goto_lower import lower_module
+from .goto import GotoPass
 
 _FUTURE_FLAGS = 0
 for _feature in __future__.all_feature_names:
@@ -39,8 +40,6 @@ def rewrite_function(func):
 
 
 def _rewrite_code(func) -> types.CodeType:
-    from .goto import GotoPass
-
     code = func.__code__
     try:
         tree, filename = _parse_function(func)
