@@ -272,6 +272,16 @@ def test_module_by_name_is_not_executed(tmp_path):
     assert not (tmp_path / "PACKAGE_RAN").exists() and not (tmp_path / "MODULE_RAN").exists()
 
 
+def test_module_in_a_namespace_package(tmp_path):
+    (tmp_path / "nsp" / "sub").mkdir(parents=True)
+    (tmp_path / "nsp" / "sub" / "m.py").write_text("def hi():\n    return 1\n")
+    rc, out, err = run_dis(["-m", "nsp.sub.m:hi"], tmp_path)
+    assert rc == 0, err
+    assert out.startswith("=== hi  (")
+    rc, out, err = run_dis(["-m", "nsp"], tmp_path)
+    assert rc == 2 and "has no Python source (a namespace package)" in err
+
+
 def test_stdlib_module_by_name(tmp_path):
     rc, out, err = run_dis(["-m", "json.decoder:JSONDecoder.decode"], tmp_path)
     assert rc == 0, err
@@ -377,6 +387,9 @@ ERRORS = [
     (["app.py:Nope.nope"], "has no code object named 'Nope.nope'; available: <module>, Klass"),
     (["-m", "no_such_module_xyz"], "no module named 'no_such_module_xyz'"),
     (["-m", "sys"], "built into the interpreter"),
+    (["-m", "json.nope"], "no module named 'json.nope'"),
+    (["emptydir"], "emptydir is a folder without __init__.py"),
+    (["-m", "json", "app.py"], "either a file or -m MODULE"),
     (["-p", "nosuchpass", "app.py"], "unknown pass 'nosuchpass'"),
     (["-p", "identity", "-o", "identity.bogus=1", "app.py"], "no option 'bogus'"),
     (["-o", "identity.pad=1", "app.py"], "no passes were chosen"),
@@ -389,6 +402,7 @@ ERRORS = [
 @pytest.mark.parametrize("argv,message", ERRORS, ids=[" ".join(a) or "none" for a, _ in ERRORS])
 def test_errors_are_one_line_exit_2(app, capsys, argv, message):
     (app / "broken.py").write_text("x = 1\ndef (:\n")
+    (app / "emptydir").mkdir()
     assert dis_main(argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ""

@@ -83,18 +83,21 @@ def _module_name_of(path: str) -> str:
 def _find_module(name: str) -> str:
     """The source file of module ``name``, found by the path finder: nothing is executed,
     not even the parent packages."""
-    path = None
+    path = [os.getcwd(), *sys.path]  # as `python -m` sees it
     spec = None
     parts = name.split(".")
     for i in range(len(parts)):
-        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:i + 1]), path)
+        # look up each part alone in its parent's folders: with the dotted name the path
+        # finder would want the parent in sys.modules (a namespace package's path does)
+        spec = importlib.machinery.PathFinder.find_spec(parts[i], path)
         if spec is None:
             if i == 0 and name in sys.builtin_module_names:
                 raise UsageError(f"module {name!r} is built into the interpreter: "
                                  "it has no Python source")
             raise UsageError(f"no module named {'.'.join(parts[:i + 1])!r}")
         if i + 1 < len(parts):
-            path = spec.submodule_search_locations
+            locations = spec.submodule_search_locations
+            path = None if locations is None else list(locations)
             if path is None:
                 raise UsageError(f"{'.'.join(parts[:i + 1])!r} is not a package, so it has "
                                  f"no module {name!r}")
@@ -189,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except Exception as exc:  # a bug of ours: say so in one line, not a traceback
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (please report it, with "
+              "the file)", file=sys.stderr)
+        return 1
 
 
 def _run(args) -> int:
@@ -203,6 +210,9 @@ def _run(args) -> int:
     elif args.target:
         path, qualname = _split_target(args.target)
         if os.path.isdir(path):
+            if not os.path.isfile(os.path.join(path, "__init__.py")):
+                raise UsageError(f"{path} is a folder without __init__.py: give a Python "
+                                 "file, or -m MODULE")
             path = os.path.join(path, "__init__.py")
         if not os.path.exists(path):
             raise UsageError(f"no such file: {path}")
