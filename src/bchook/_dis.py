@@ -20,7 +20,7 @@ import sys
 import types
 from typing import Sequence
 
-from ._errors import BchookError, UsageError
+from ._errors import BchookError, PluginError, UsageError
 from .ir import IRError
 from .ir import _version as V
 
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _run(_parser().parse_args(argv))
-    except UsageError as exc:
+    except (UsageError, PluginError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except (BchookError, IRError) as exc:
@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    from . import _cfg, _disformat, _listing
+    from . import _listing
 
     if args.module and args.target:
         raise UsageError("give either a file or -m MODULE, not both")
@@ -234,6 +234,11 @@ def _run(args) -> int:
     if args.asm and qualname is not None:
         chosen = _with_nested(tree, chosen)
     views = [_listing.view(ident, code, names) for ident, code in chosen]
+    return _show(args, views, names, what)
+
+
+def _show(args, views, names, what) -> int:
+    from . import _cfg, _disformat
 
     out: list[str] = []
     status = 0
