@@ -1,6 +1,6 @@
 """Cost of the trace pass against the profilers people use, as ratios to plain Python.
 
-    python benchmarks/trace_bench.py [--reps N] [--quick]
+    python benchmarks/trace_bench.py [--rounds N] [--reps N] [--quick]
 
 Workloads: ``fib`` (recursive fib(24): calls and nothing else), ``sim`` (a small
 class-heavy particle simulation: method calls, attribute access, small objects) and
@@ -9,8 +9,9 @@ recursive-descent parser, format a report). ``calls`` below is fib + sim togethe
 call-heavy workload the targets are about.
 
 Each variant runs in a fresh interpreter that times every workload ``--reps`` times
-(CPU time, best of the reps, after one warm-up run); ratios are against ``plain`` from
-the same run. Variants: plain, cProfile, viztracer (when installed), sys.setprofile with
+(CPU time, after one warm-up run); the variants take turns for ``--rounds`` rounds and
+each keeps its best time, so that a busy machine disturbs all of them alike. Ratios are
+against ``plain`` from the same run. Variants: plain, cProfile, viztracer (when installed), sys.setprofile with
 a Python callback counting calls, sys.monitoring counting PY_START (3.12+), and the
 trace pass in each mode: calls, timeline, lines flags, lines count, the same with the
 pure-Python recorder, and calls after ``bchook.trace.stop()`` (off means off).
@@ -35,7 +36,7 @@ WORKLOADS = {
             return n if n < 2 else fib(n - 1) + fib(n - 2)
 
         def run():
-            return fib(24)
+            return fib(25)
     """,
     "bw_sim": """
         class Vec:
@@ -290,23 +291,29 @@ def run_variant(folder: str, variant: str, reps: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=5, help="timed runs per workload")
-    parser.add_argument("--quick", action="store_true", help="2 reps")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of every variant")
+    parser.add_argument("--reps", type=int, default=3, help="timed runs per workload")
+    parser.add_argument("--quick", action="store_true", help="1 round of 2 reps")
     args = parser.parse_args(argv)
     reps = 2 if args.quick else args.reps
+    rounds = 1 if args.quick else args.rounds
     import bchook.trace
     print(f"Python {sys.version.split()[0]}, C recorder "
           f"{'built' if bchook.trace.accelerated() else 'NOT built'}; "
-          f"CPU time, best of {reps}")
+          f"CPU time, best of {rounds} rounds x {reps} runs")
     with tempfile.TemporaryDirectory() as folder:
         for name, source in WORKLOADS.items():
             with open(os.path.join(folder, name + ".py"), "w") as f:
                 f.write(textwrap.dedent(source))
         with open(os.path.join(folder, "harness_main.py"), "w") as f:
             f.write(HARNESS)
-        results = {}
-        for variant in variants():
-            results[variant] = run_variant(folder, variant, reps)
+        results: dict[str, dict] = {}
+        for _ in range(rounds):
+            for variant in variants():
+                times = run_variant(folder, variant, reps)
+                best = results.setdefault(variant, times)
+                for name, t in times.items():
+                    best[name] = min(best[name], t)
     base = results["plain"]
     columns = ["calls", "bw_fib", "bw_sim", "bw_report"]
     header = f"{'variant':<30}" + "".join(f"{c.removeprefix('bw_'):>9}" for c in columns)
