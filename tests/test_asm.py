@@ -464,3 +464,23 @@ def test_listing_of_a_function_reassembles_to_the_same_function():
 def test_listing_rejects_other_objects():
     with pytest.raises(asm.AsmError, match="code object or a function"):
         asm.listing(42)
+
+
+def test_code_takes_a_name_first_or_by_keyword():
+    first = asm.code("twice", ["LOAD_FAST x", "LOAD_CONST 2", "BINARY_OP *", "RETURN_VALUE"],
+                     args=["x"])
+    keyword = asm.code(["LOAD_FAST x", "LOAD_CONST 2", "BINARY_OP *", "RETURN_VALUE"],
+                       name="twice", args=["x"])
+    assert first.co_name == keyword.co_name == "twice" and first.co_code == keyword.co_code
+    assert types.FunctionType(first, {})(21) == 42
+    with pytest.raises(asm.AsmError, match="takes the instructions"):
+        asm.code()
+
+
+def test_listing_of_another_version_spelling():
+    """The 3.12 spelling of comparisons and returns runs everywhere."""
+    smaller = fn("smaller", ["LOAD_FAST a", "LOAD_FAST b", "COMPARE_OP bool(<)",
+                             "POP_JUMP_IF_FALSE no", "RETURN_CONST True", "no:",
+                             "RETURN_CONST False"], args="a, b")
+    assert smaller(1, 2) is True and smaller(2, 1) is False
+

@@ -487,9 +487,6 @@ def _read_body(block: Block, firstlineno: int) -> list:
             except SyntaxProblem as exc:
                 raise BuildError(str(exc), line) from None
             for opname, arg in _translate(line, line.opname, operand):
-                if opname == "COMPARE_OP" and arg is not None and arg.kind == "compare" \
-                        and arg.value not in compare_ops():
-                    arg = Operand("compare", arg.value[5:-1])  # bool(<) before 3.13
                 out.append(_Emitted(opname, arg, line, lineno, handler))
     return out
 

@@ -392,6 +392,8 @@ def parse_arg(op: int, text: str) -> Operand | None:
     if kind == "compare":
         if text in compare_ops():
             return Operand("compare", text)
+        if text.startswith("bool(") and text.endswith(")") and text[5:-1] in compare_ops():
+            return Operand("compare", text[5:-1])  # before 3.13: jumps test truth anyway
     try:
         return Operand("int", int(text, 0))
     except ValueError:

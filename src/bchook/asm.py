@@ -74,13 +74,14 @@ def assemble(listing, **header: Any) -> types.CodeType:
     return _Assembler(blocks, header).build(0)
 
 
-def code(instructions, *, name: str = "<asm>", args: Iterable[str] | str = (),
+def code(*listing, name: str | None = None, args: Iterable[str] | str = (),
          locals: Iterable[str] = (), cellvars: Iterable[str] = (),
          freevars: Iterable[str] = (), flags: Iterable[str] | str = (),
          consts: Sequence[Any] | None = None, names: Iterable[str] = (),
          doc: str | None = None, qualname: str | None = None, filename: str = "<asm>",
          firstlineno: int = 1) -> types.CodeType:
-    """A code object from ``instructions``.
+    """A code object: ``code(instructions, name=...)`` or, like :func:`function`,
+    ``code(name, instructions)``.
 
     ``args``: the parameters, as in a ``def`` (``["a", "/", "b", "*", "c"]``,
     ``"a, *rest, **kw"``); ``locals``: more local variables (names used by ``LOAD_FAST``
@@ -89,6 +90,13 @@ def code(instructions, *, name: str = "<asm>", args: Iterable[str] | str = (),
     the first constants, in order (by default the docstring ``doc``); ``names``: the
     first ``co_names``.
     """
+    if len(listing) == 2 and isinstance(listing[0], str) and name is None:
+        name, instructions = listing
+    elif len(listing) == 1:
+        instructions = listing[0]
+    else:
+        raise AsmError("code() takes the instructions, or a name and the instructions")
+    name = name or "<asm>"
     header: dict[str, Any] = {
         "name": name, "qualname": qualname or name, "filename": filename,
         "firstlineno": firstlineno, "args": _names(args), "doc": doc,
