@@ -8,7 +8,6 @@ from ._errors import (
     UnknownPassError,
     UsageError,
 )
-from ._install import Hook, install, installed
 from ._passes import Context, Pass, flag
 
 __version__ = "0.1.0"
@@ -20,3 +19,13 @@ __all__ = [
     "PassFailed",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    # The hook machinery loads on first use: ``import bchook`` (a pytest plugin that was not
+    # asked for, a pass plugin importing ``bchook.Pass``) must not pay for it.
+    if name in ("install", "installed", "Hook"):
+        from . import _install
+
+        return getattr(_install, name)
+    raise AttributeError(f"module 'bchook' has no attribute {name!r}")
