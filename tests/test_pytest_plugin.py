@@ -90,11 +90,17 @@ def assert_usage_error(result, *fragments):
 def test_without_options_the_plugin_loads_but_does_nothing(project):
     project.makepyfile(test_inactive="""
         import sys
+
+        MACHINERY = [m for m in ("bchook._install", "bchook._hook", "bchook._registry",
+                                 "bchook._cache", "bchook._compose", "bchook._targets")
+                     if m in sys.modules]
+
         import app
         import bchook
         from bchook import _registry
 
         def test_no_hook_no_pass_discovery():
+            assert MACHINERY == []  # not even loaded
             assert app.LOADER == "SourceFileLoader"
             assert bchook.installed() is None
             assert not [f for f in sys.meta_path if "Bchook" in type(f).__name__]
