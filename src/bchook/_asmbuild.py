@@ -241,14 +241,15 @@ def _operand(line: Line, opname: str) -> Operand | None:
 class _Emitted:
     """An instruction on its way to an ir.Instr."""
 
-    __slots__ = ("opname", "operand", "line", "lineno", "handler")
+    __slots__ = ("opname", "operand", "line", "lineno", "handler", "prefixes")
 
-    def __init__(self, opname, operand, line, lineno, handler):
+    def __init__(self, opname, operand, line, lineno, handler, prefixes=0):
         self.opname = opname
         self.operand = operand
         self.line = line
         self.lineno = lineno
         self.handler = handler
+        self.prefixes = prefixes
 
 
 def build_block(block: Block, code_ref: Callable[[str], types.CodeType],
@@ -366,6 +367,8 @@ def build_block(block: Block, code_ref: Callable[[str], types.CodeType],
             instr = ir.Instr(op, arg, loc, handler)
         except ir.IRError as exc:
             raise BuildError(str(exc), entry.line) from None
+        if entry.prefixes:
+            instr._size = entry.prefixes + 1  # the IR keeps at least this many code units
         items.append(instr)
         origin[id(instr)] = entry.line
     defined = {id(x) for x in items if type(x) is ir.Label}
@@ -471,7 +474,14 @@ def _read_body(block: Block, firstlineno: int) -> list:
     out: list = []
     lineno: int | None = firstlineno  # until a .line says otherwise
     handler = None
+    prefixes = 0
     for line in block.body:
+        if line.kind == "instr" and line.opname == "EXTENDED_ARG" and not line.arg_text \
+                and line.value is None:
+            prefixes += 1  # the encoder adds prefixes by itself; these ask for more
+            continue
+        if prefixes and line.kind != "instr":
+            raise BuildError("a bare EXTENDED_ARG must be followed by an instruction", line)
         if line.kind == "line":
             lineno = line.value
         elif line.kind == "handler":
@@ -487,7 +497,8 @@ def _read_body(block: Block, firstlineno: int) -> list:
             except SyntaxProblem as exc:
                 raise BuildError(str(exc), line) from None
             for opname, arg in _translate(line, line.opname, operand):
-                out.append(_Emitted(opname, arg, line, lineno, handler))
+                out.append(_Emitted(opname, arg, line, lineno, handler, prefixes))
+                prefixes = 0
     return out
 
 

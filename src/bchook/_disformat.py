@@ -152,6 +152,8 @@ def asm_block(cv: CodeView, code_names: dict[int, str]) -> list[str]:
         if row.line != line:
             out.append(f"    .line {'none' if row.line is None else row.line}")
             line = row.line
+        # a bare EXTENDED_ARG keeps a prefix the argument does not need, as CPython did
+        out.extend(["    EXTENDED_ARG"] * row.extra_prefixes)
         out.append(f"    {row.asm}")
     return out
 

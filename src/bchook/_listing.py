@@ -37,6 +37,8 @@ class Row:
     size: int
     target: str | None = None
     handler: str | None = None
+    #: EXTENDED_ARG prefixes to keep: beyond what the argument needs, or any of a jump
+    extra_prefixes: int = 0
 
     @property
     def asm(self) -> str:
@@ -206,8 +208,12 @@ def view(ident: str, code: types.CodeType, code_names: dict[int, str]) -> CodeVi
             handler = f"{label_names[id(h.label)]} depth={h.depth}" + (" lasti" if h.lasti
                                                                        else "")
         size = sizes[unit.offset]
+        prefixes = (unit.offset - starts[unit.offset]) // 2
+        # a jump's argument depends on the layout, which the prefixes are part of: when
+        # one fits either way, CPython may have chosen the longer one
+        needed = 0 if arg is None or op in V.JUMPS else (max(arg, 1).bit_length() - 1) // 8
         out.rows.append(Row(unit.offset, item.loc[0], pending, V.OPNAME[op], op, arg, text,
-                            meaning, size, target, handler))
+                            meaning, size, target, handler, max(prefixes - needed, 0)))
         instr_at_offset[unit.offset] = V.OPNAME[op]
         pending = []
     for row in out.rows:  # "to L2" reads better with the offset it lands on
