@@ -484,3 +484,14 @@ def test_listing_of_another_version_spelling():
                              "RETURN_CONST False"], args="a, b")
     assert smaller(1, 2) is True and smaller(2, 1) is False
 
+
+
+def test_bare_extended_arg_keeps_a_prefix():
+    plain = asm.code(["LOAD_CONST 7", "RETURN_VALUE"])
+    wide = asm.code(["EXTENDED_ARG", "LOAD_CONST 7", "RETURN_VALUE"])
+    assert len(wide.co_code) == len(plain.co_code) + 2
+    names = [i.opname for i in dis.get_instructions(wide)]
+    assert names[names.index("LOAD_CONST") - 1] == "EXTENDED_ARG"
+    assert types.FunctionType(wide, {})() == 7
+    with pytest.raises(asm.AsmError, match="must be followed by an instruction"):
+        asm.code(["EXTENDED_ARG", "x:", "RETURN_CONST 1"])

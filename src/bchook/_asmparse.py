@@ -11,7 +11,9 @@ A listing is a list of lines (or one string). Per line, after removing a ``# com
 - ``.line N`` (or ``.line none``): the source line of the instructions that follow.
 - ``.handler LABEL depth=N [lasti]`` / ``.handler none`` (3.11+): the exception handler
   of the instructions that follow.
-- ``NAME:`` defines a label; ``OPNAME [ARGUMENT]`` is an instruction.
+- ``NAME:`` defines a label; ``OPNAME [ARGUMENT]`` is an instruction. ``EXTENDED_ARG``
+  alone asks for one more prefix on the next instruction than its argument needs (the
+  encoder adds the prefixes an argument needs by itself).
 """
 
 from __future__ import annotations
