@@ -79,11 +79,11 @@ def anatomy(cv: CodeView, code_names: dict[int, str]) -> list[str]:
     handler = None
     line: object = object()
     for row in cv.rows:
+        for label in row.labels:
+            out.append(f"{'':>18}{label}:")
         if row.handler != handler:
             out.append(f"{'':>18}.handler {row.handler or 'none'}")
             handler = row.handler
-        for label in row.labels:
-            out.append(f"{'':>18}{label}:")
         shown_line = "" if row.line == line else ("-" if row.line is None else row.line)
         line = row.line
         text = f"    {row.offset:>6}  {shown_line:>4}      {row.asm:<34} {row.meaning}"
