@@ -178,11 +178,13 @@ class Tracer:
         """Give every function of the traced modules the other variant of its code."""
         if not mapping:
             return
+        accel = load_accel()
+        set_code = accel.set_code if accel is not None else _set_code
         for obj in gc.get_objects():
             if type(obj) is _FunctionType:
                 pair = mapping.get(id(obj.__code__))
                 if pair is not None and pair[0] is obj.__code__:
-                    obj.__code__ = pair[1]
+                    set_code(obj, pair[1])
 
     def reset(self) -> None:
         with _lock:
@@ -243,6 +245,10 @@ class Tracer:
 def _now_ns() -> int:
     import time
     return time.monotonic_ns()
+
+
+def _set_code(function, code) -> None:
+    function.__code__ = code
 
 
 def _traced_codes(code: _CodeType):
