@@ -392,3 +392,12 @@ def test_the_referee_compares_escaping_exceptions_and_their_lines():
     assert expected["exception"]["frames"] == [("<module>", 4), ("f", 2)]
     assert found["bad"]["exception"]["frames"] == [("<module>", 5), ("f", 3)]
     assert fh.differences(source)[1] == {}
+
+
+def test_identity_keeps_the_tables_cpython_shares_between_code_objects():
+    # CPython's test_compile (test_merge_code_attrs) checks this with `is`.
+    source = "f1 = lambda x: x.y.z\nf2 = lambda a: a.b.c\n"
+    namespace = {}
+    exec(fh.compile_program(source, fh.make_chain("identity")), namespace)
+    first, second = namespace["f1"].__code__, namespace["f2"].__code__
+    assert first.co_linetable is second.co_linetable

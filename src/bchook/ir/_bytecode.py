@@ -307,7 +307,7 @@ class Bytecode:
         }
         if V.HAS_POSITIONS:
             replace["co_linetable"] = _tables.build_locations(
-                [ins.loc for ins in instrs], sizes, firstlineno)
+                [ins.loc for ins in instrs], sizes, firstlineno, merge_runs=V.PY312)
             entries = []
             cur = None
             start = 0
@@ -327,6 +327,12 @@ class Bytecode:
         else:
             replace["co_linetable"] = _tables.build_linetable_310(
                 [ins.loc[0] for ins in instrs], sizes, firstlineno)
+        # An unchanged table stays the same object: CPython shares equal tables between
+        # code objects (test_compile's test_merge_code_attrs checks it with `is`).
+        for name in ("co_linetable", "co_exceptiontable") if V.PY311 else (
+                "co_code", "co_linetable"):
+            if replace.get(name) == getattr(code, name):
+                replace[name] = getattr(code, name)
         depth = stack_depth(instrs, targets, handler_targets, code)
         replace["co_stacksize"] = max(depth, code.co_stacksize)
         try:

@@ -116,16 +116,24 @@ def _svarint(out: bytearray, value: int) -> None:
     _varint(out, ((-value) << 1) | 1 if value < 0 else value << 1)
 
 
-def build_locations(locs, sizes, firstlineno: int) -> bytes:
-    """3.11+ ``co_linetable`` (the location table): one entry per instruction.
+def build_locations(locs, sizes, firstlineno: int, merge_runs: bool = False) -> bytes:
+    """3.11+ ``co_linetable`` (the location table): one entry per instruction, or with
+    ``merge_runs`` one per run of instructions at the same location (as 3.12+ write it, so
+    that an unchanged table comes out byte for byte the same).
 
     ``locs[i]`` is ``(lineno, end_lineno, col, end_col)`` of instruction ``i``, its
     ``sizes[i]`` code units include EXTENDED_ARG prefixes and inline caches.
     """
+    runs: list = []
+    for loc, size in zip(locs, sizes):
+        if merge_runs and runs and runs[-1][0] == loc:
+            runs[-1][1] += size
+        else:
+            runs.append([loc, size])
     out = bytearray()
     append = out.append
     prev = firstlineno
-    for loc, size in zip(locs, sizes):
+    for loc, size in runs:
         line, end_line, col, end_col = loc
         while size > 0:
             n = 8 if size > 8 else size
