@@ -335,7 +335,8 @@ def test_final_float_keeps_its_identity():
         from typing import Final
         X: Final = 2.5
         def f():
-            return X
+            if X > 1:
+                return X
     """
     plain, folded = compile_both(src)
     ns = {}

@@ -83,7 +83,7 @@ def programs(draw):
         "def f(p):",
         f"    a = {draw(constants)}",
     ]
-    style = draw(st.sampled_from(["plain", "branch", "loop", "deleted"]))
+    style = draw(st.sampled_from(["plain", "branch", "loop", "deleted", "cell", "except"]))
     if style == "branch":
         lines += ["    if p:", f"        b = {draw(constants)}"]
     elif style == "loop":
@@ -91,6 +91,11 @@ def programs(draw):
                   f"        b = {draw(constants)}"]
     elif style == "deleted":
         lines += [f"    b = {draw(constants)}", "    del b"]
+    elif style == "cell":
+        lines += [f"    b = {draw(constants)}", "    def inner():", "        return b"]
+    elif style == "except":
+        lines += [f"    b = {draw(constants)}", "    try:", "        1 / p",
+                  "    except Exception as b:", "        pass"]
     else:
         lines += [f"    b = {draw(constants)}"]
     lines += [f"    c = {draw(exprs)}" if draw(st.booleans()) else f"    c = {draw(constants)}",

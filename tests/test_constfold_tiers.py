@@ -92,8 +92,9 @@ def test_caps_rebound_is_left_alone():
 
 
 def test_caps_tuple_keeps_its_identity():
-    src = "KEYS = ('a', 'b')\ndef f():\n    return KEYS\n"
+    src = "KEYS = ('a', 'b', 'not an identifier')\ndef f():\n    return KEYS if KEYS else 0\n"
     plain, folded = compile_both(src, caps=1)
+    assert count_ops(find_code(folded, "f"), ["global"]) == 0
     ns = {}
     exec(folded, ns)
     assert ns["f"]() is ns["KEYS"]

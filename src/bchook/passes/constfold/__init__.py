@@ -58,6 +58,8 @@ class ConstFoldPass(Pass):
         if self._worth_decoding(code, facts):
             return True
         if code.co_name == "<module>":
+            if ctx.state.get("guard"):
+                return True  # the module code must call the guard's install()
             self._print_report(ctx)
         return False
 
@@ -68,13 +70,13 @@ class ConstFoldPass(Pass):
             if code.co_name == "<module>":
                 usable = facts.globals.keys()
             for name in usable:
-                if name in names and facts.used_in(name, names):
+                if name in names and _scan.global_feeds_fold(code, name, facts.attrs_of(name)):
                     return True
         ops = _scan.opcodes(code)
         if _scan.may_fold(ops) or _scan.may_propagate(code):
             return True
         if self.options.get("builtins") and facts.builtins and not facts.builtins.isdisjoint(
-                names) and _scan.may_call_with_constants(ops):
+                names) and _scan.builtin_called_with_constants(code, facts.builtins):
             return True
         if self.options.get("membership_sets") and _scan.CONST_CONTAINS in ops and any(
                 type(c) is tuple and len(c) >= _members.MIN_ITEMS for c in code.co_consts):

@@ -219,122 +219,122 @@ class Folder:
     # -- the walk ------------------------------------------------------------------------
 
     def run(self) -> bool:
-        consts = self.bc.consts
-        names = self.bc.names
+        out = self.out
+        stack = self.stack
+        handlers = _HANDLERS
+        stops = _NO_FALLTHROUGH
+        instr = ir.Instr
         for item in self.bc.items:
-            if type(item) is not ir.Instr:
-                self.out.append(item)
-                self.forget()
+            if type(item) is not instr:
+                out.append(item)
+                stack.clear()
                 continue
-            ins = item
-            op = ins.op
-            if op == NOP:
-                self.out.append(ins)
-            elif op == LOAD_CONST:
-                self.push(Known(VALUE, consts[ins.arg], len(self.out), const=ins.arg,
-                                local=id(ins) in self.from_locals))
-                self.out.append(ins)
-            elif op == LOAD_GLOBAL or (op == LOAD_NAME and self.module_scope):
-                self.load_global(ins, names)
-            elif op == PUSH_NULL:
-                self.push_null(ins)
-            elif op == LOAD_ATTR or op == LOAD_METHOD:
-                self.load_attr(ins, names)
-            elif op == PRECALL:
-                self.out.append(ins)  # glued to its CALL, which does the work
-            elif op == CALL or op == CALL_FUNCTION or op == CALL_METHOD:
-                self.call(ins)
-            elif op in BINARY_OPS:
-                symbol = BINARY.get((op, ins.arg if V.PY311 else None))
-                args = self.top(2)
-                if symbol is None or not self.values(args):
-                    self.keep(ins)
-                else:
-                    self.fold_value(args, ins, Val.binary(symbol, args[0].value,
-                                                          args[1].value))
-            elif op == BINARY_SUBSCR:
-                self.subscript(ins)
-            elif op == BINARY_SLICE:
-                args = self.top(3)
-                if not self.values(args):
-                    self.keep(ins)
-                else:
-                    key = Val.make_slice(args[1].value, args[2].value)
-                    value = NO if key is NO else Val.subscript(args[0].value, key)
-                    self.fold_value(args, ins, value)
-            elif op == BUILD_SLICE:
-                args = self.top(ins.arg)
-                if ins.arg not in (2, 3) or not self.values(args):
-                    self.keep(ins)
-                else:
-                    self.fold_value(args, ins, Val.make_slice(*(a.value for a in args)))
-            elif op == BUILD_TUPLE or op == BUILD_LIST:
-                args = self.top(ins.arg)
-                if not self.values(args) or any(
-                        type(a.value) in (Val.ListValue, slice) for a in args):
-                    self.keep(ins)
-                else:
-                    items = tuple(a.value for a in args)
-                    value = Val.result(items) if op == BUILD_TUPLE else (
-                        Val.ListValue(items) if Val.is_safe(items) else NO)
-                    self.fold_value(args, ins, value)
-            elif op == LIST_EXTEND:
-                args = self.top(2)
-                if ins.arg != 1 or not self.values(args) or (
-                        type(args[0].value) is not Val.ListValue
-                        or type(args[1].value) is not tuple):
-                    self.keep(ins)
-                else:
-                    items = args[0].value.items + args[1].value
-                    self.fold_value(args, ins, Val.ListValue(items) if Val.is_safe(items)
-                                    else NO)
-            elif op in UNARY:
-                args = self.top(1)
-                if not self.values(args):
-                    self.keep(ins)
-                else:
-                    self.fold_value(args, ins, Val.unary(UNARY[op], args[0].value))
-            elif op == COMPARE_OP:
-                args = self.top(2)
-                if not self.values(args):
-                    self.keep(ins)
-                else:
-                    symbol = dis.cmp_op[ins.arg >> V.COMPARE_OP_SHIFT]
-                    self.fold_value(args, ins, Val.compare(symbol, args[0].value,
-                                                           args[1].value))
-            elif op == CONTAINS_OP or op == IS_OP:
-                args = self.top(2)
-                if not self.values(args):
-                    self.keep(ins)
-                else:
-                    a, b = args[0].value, args[1].value
-                    value = Val.contains(a, b) if op == CONTAINS_OP else Val.identical(a, b)
-                    if value is not NO and ins.arg:
-                        value = not value
-                    self.fold_value(args, ins, value)
-            elif op == TO_BOOL:
-                args = self.top(1)
-                if not self.values(args):
-                    self.keep(ins)
-                else:
-                    self.fold_value(args, ins, Val.truth(args[0].value))
-            elif op == POP_TOP:
-                self.pop_top(ins)
-            elif op == COPY or op == DUP_TOP:
-                self.copy(ins)
-            elif op in POP_IF_FALSE or op in POP_IF_TRUE or op in POP_IF_NONE or (
-                    op in POP_IF_NOT_NONE):
-                self.branch(ins)
-            elif op in OR_POP_IF_FALSE or op in OR_POP_IF_TRUE:
-                self.branch_or_pop(ins)
-            elif op == RETURN_VALUE and RETURN_CONST >= 0:
-                self.return_value(ins)
-            else:
-                self.keep(ins)
-            if op in _NO_FALLTHROUGH:
-                self.forget()
-        self.bc.items = self.out
+            handler = handlers.get(item.op)
+            if handler is None:
+                out.append(item)
+                stack.clear()
+                continue
+            handler(self, item)
+            if item.op in stops:
+                stack.clear()
+        self.bc.items = out
         return self.changed
+
+    # -- one method per kind of instruction (see _HANDLERS) --------------------------------
+
+    def nop(self, ins: ir.Instr):
+        self.out.append(ins)
+
+    def on_load_const(self, ins: ir.Instr):
+        self.push(Known(VALUE, self.bc.consts[ins.arg], len(self.out), const=ins.arg,
+                        local=id(ins) in self.from_locals))
+        self.out.append(ins)
+
+    def load_name(self, ins: ir.Instr):
+        if self.module_scope:
+            self.load_global(ins)
+        else:
+            self.keep(ins)  # a class body: its namespace comes first
+
+    def precall(self, ins: ir.Instr):
+        self.out.append(ins)  # glued to its CALL, which does the work
+
+    def binary(self, ins: ir.Instr):
+        symbol = BINARY.get((ins.op, ins.arg if V.PY311 else None))
+        args = self.top(2)
+        if symbol is None or not self.values(args):
+            self.keep(ins)
+        else:
+            self.fold_value(args, ins, Val.binary(symbol, args[0].value, args[1].value))
+
+    def binary_slice(self, ins: ir.Instr):
+        args = self.top(3)
+        if not self.values(args):
+            self.keep(ins)
+            return
+        key = Val.make_slice(args[1].value, args[2].value)
+        self.fold_value(args, ins, NO if key is NO else Val.subscript(args[0].value, key))
+
+    def build_slice(self, ins: ir.Instr):
+        args = self.top(ins.arg)
+        if ins.arg not in (2, 3) or not self.values(args):
+            self.keep(ins)
+        else:
+            self.fold_value(args, ins, Val.make_slice(*(a.value for a in args)))
+
+    def build(self, ins: ir.Instr):
+        args = self.top(ins.arg)
+        if not self.values(args) or any(type(a.value) in (Val.ListValue, slice) for a in args):
+            self.keep(ins)
+            return
+        items = tuple(a.value for a in args)
+        if ins.op == BUILD_TUPLE:
+            value = Val.result(items)
+        else:
+            value = Val.ListValue(items) if Val.is_safe(items) else NO
+        self.fold_value(args, ins, value)
+
+    def list_extend(self, ins: ir.Instr):
+        args = self.top(2)
+        if ins.arg != 1 or not self.values(args) or (
+                type(args[0].value) is not Val.ListValue or type(args[1].value) is not tuple):
+            self.keep(ins)
+            return
+        items = args[0].value.items + args[1].value
+        self.fold_value(args, ins, Val.ListValue(items) if Val.is_safe(items) else NO)
+
+    def unary(self, ins: ir.Instr):
+        args = self.top(1)
+        if not self.values(args):
+            self.keep(ins)
+        else:
+            self.fold_value(args, ins, Val.unary(UNARY[ins.op], args[0].value))
+
+    def compare(self, ins: ir.Instr):
+        args = self.top(2)
+        if not self.values(args):
+            self.keep(ins)
+        else:
+            symbol = dis.cmp_op[ins.arg >> V.COMPARE_OP_SHIFT]
+            self.fold_value(args, ins, Val.compare(symbol, args[0].value, args[1].value))
+
+    def contains_or_is(self, ins: ir.Instr):
+        args = self.top(2)
+        if not self.values(args):
+            self.keep(ins)
+            return
+        a, b = args[0].value, args[1].value
+        value = Val.contains(a, b) if ins.op == CONTAINS_OP else Val.identical(a, b)
+        if value is not NO and ins.arg:
+            value = not value
+        self.fold_value(args, ins, value)
+
+    def to_bool(self, ins: ir.Instr):
+        args = self.top(1)
+        if not self.values(args):
+            self.keep(ins)
+        else:
+            self.fold_value(args, ins, Val.truth(args[0].value))
 
     @staticmethod
     def values(entries) -> bool:
@@ -342,7 +342,8 @@ class Folder:
 
     # -- loads ---------------------------------------------------------------------------
 
-    def load_global(self, ins: ir.Instr, names):
+    def load_global(self, ins: ir.Instr):
+        names = self.bc.names
         if ins.op == LOAD_GLOBAL:
             name = names[ins.arg >> V.LOAD_GLOBAL_SHIFT]
             with_null = bool(V.LOAD_GLOBAL_SHIFT and ins.arg & 1)
@@ -396,7 +397,8 @@ class Folder:
         self.push(Known(NULL, None, len(self.out)))
         self.out.append(ins)
 
-    def load_attr(self, ins: ir.Instr, names):
+    def load_attr(self, ins: ir.Instr):
+        names = self.bc.names
         if ins.op == LOAD_METHOD:
             name, method = names[ins.arg], True
         else:
@@ -556,3 +558,33 @@ class Folder:
             if self.replace(args[0].start, ins, [new]):
                 return
         self.keep(ins)
+
+
+def _handlers() -> dict:
+    table = {NOP: Folder.nop, LOAD_CONST: Folder.on_load_const, LOAD_GLOBAL: Folder.load_global,
+             LOAD_NAME: Folder.load_name, PUSH_NULL: Folder.push_null,
+             LOAD_ATTR: Folder.load_attr, LOAD_METHOD: Folder.load_attr,
+             PRECALL: Folder.precall, CALL: Folder.call, CALL_FUNCTION: Folder.call,
+             CALL_METHOD: Folder.call, BINARY_SUBSCR: Folder.subscript,
+             BINARY_SLICE: Folder.binary_slice, BUILD_SLICE: Folder.build_slice,
+             BUILD_TUPLE: Folder.build, BUILD_LIST: Folder.build,
+             LIST_EXTEND: Folder.list_extend, COMPARE_OP: Folder.compare,
+             CONTAINS_OP: Folder.contains_or_is, IS_OP: Folder.contains_or_is,
+             TO_BOOL: Folder.to_bool, POP_TOP: Folder.pop_top, COPY: Folder.copy,
+             DUP_TOP: Folder.copy}
+    for op in BINARY_OPS:
+        table[op] = Folder.binary
+    for op in UNARY:
+        table[op] = Folder.unary
+    for op in POP_IF_FALSE | POP_IF_TRUE | POP_IF_NONE | POP_IF_NOT_NONE:
+        table[op] = Folder.branch
+    for op in OR_POP_IF_FALSE | OR_POP_IF_TRUE:
+        table[op] = Folder.branch_or_pop
+    if RETURN_CONST >= 0:
+        table[RETURN_VALUE] = Folder.return_value
+    table.pop(-1, None)  # opcodes this Python does not have
+    return table
+
+
+#: What the walk does with each opcode; any other instruction forgets the stack.
+_HANDLERS = _handlers()

@@ -25,6 +25,9 @@ _LOAD_FAST_CHECK = _OP.get("LOAD_FAST_CHECK", -1)
 _LOAD_FAST_AND_CLEAR = _OP.get("LOAD_FAST_AND_CLEAR", -1)
 _SUPER = V.SUPERINSTRUCTIONS
 _LOADS = frozenset(op for op in (_LOAD_FAST, _LOAD_FAST_CHECK) if op >= 0)
+#: Instructions that store, delete or clear a local (3.13's fused ones included).
+_WRITES = frozenset(op for op in (_STORE_FAST, _DELETE_FAST, _LOAD_FAST_AND_CLEAR, *_SUPER)
+                    if op >= 0)
 
 
 def _accesses(ins: ir.Instr):
@@ -55,12 +58,15 @@ def candidates(bc: ir.Bytecode) -> dict[int, int]:
     const_of: dict[int, int] = {}
     banned: set[int] = set()
     prev = None
+    watched = _WRITES
     for item in bc.items:
         if type(item) is not ir.Instr:
             prev = None
             continue
-        accesses = _accesses(item)
-        for position, (op, local) in enumerate(accesses):
+        if item.op not in watched:
+            prev = item
+            continue
+        for position, (op, local) in enumerate(_accesses(item)):
             if op == _STORE_FAST:
                 stores[local] = stores.get(local, 0) + 1
                 if position == 0 and prev is not None and prev.op == _LOAD_CONST:

@@ -78,13 +78,10 @@ class ModuleFacts:
     def names_for(self, code: types.CodeType) -> frozenset:
         return self.eligible.get(code_key(code), frozenset())
 
-    def used_in(self, name: str, co_names) -> bool:
-        """Whether code with these ``co_names`` can use ``name``'s fact (a module is only
-        of use with one of its listed constants)."""
+    def attrs_of(self, name: str) -> frozenset | None:
+        """For an imported module, the attributes worth folding; None for a value."""
         fact = self.globals[name]
-        if fact.kind != "module":
-            return True
-        return not _values.STDLIB_CONSTANTS[fact.value].isdisjoint(co_names)
+        return _values.STDLIB_CONSTANTS[fact.value] if fact.kind == "module" else None
 
 
 def raw_instructions(code: types.CodeType):

@@ -60,11 +60,6 @@ def _one_of(*names) -> bytes:
     return b"[" + re.escape(bytes(_OP[n] for n in names if n in _OP)) + b"]"
 
 
-#: A global (a builtin) called with constant arguments only.
-_CONST_CALL = re.compile(
-    _one_of("LOAD_GLOBAL", "LOAD_NAME") + _one_of("PUSH_NULL") + b"?"
-    + _one_of("LOAD_CONST", "BUILD_LIST", "LIST_EXTEND") + b"+"
-    + _one_of("PRECALL", "CALL", "CALL_FUNCTION"))
 CONST_CONTAINS = _ops("LOAD_CONST", "CONTAINS_OP")
 
 #: What may follow the load of a constant local for a fold to be possible.
@@ -97,8 +92,6 @@ def may_fold(ops: bytes) -> bool:
     return _FOLD_START.search(ops) is not None
 
 
-def may_call_with_constants(ops: bytes) -> bool:
-    return _CONST_CALL.search(ops) is not None
 
 
 def may_propagate(code: types.CodeType) -> bool:
@@ -158,4 +151,71 @@ def _used_in_a_fold(raw: bytes, local: int) -> bool:
                     raw[i + 2] in followers):
                 return True
             start = i + 1
+    return False
+
+
+_GLOBAL_LOADS = tuple((_OP[n], V.LOAD_GLOBAL_SHIFT if n == "LOAD_GLOBAL" else 0,
+                       V.CACHES[_OP[n]]) for n in ("LOAD_GLOBAL", "LOAD_NAME"))
+_LOAD_ATTR = _OP["LOAD_ATTR"]
+
+
+def global_feeds_fold(code: types.CodeType, name: str, attrs=None) -> bool:
+    """``name`` is loaded (not as a callee) right before something a fold could use; with
+    ``attrs`` (a module's listed constants), right before loading one of those."""
+    try:
+        index = code.co_names.index(name)
+    except ValueError:
+        return False
+    raw = code.co_code
+    n = len(raw)
+    for op, shift, caches in _GLOBAL_LOADS:
+        arg = index << shift
+        if arg > 255:
+            return True  # behind an EXTENDED_ARG: let the decoder look
+        pattern = bytes((op, arg))
+        start = 0
+        while True:
+            i = raw.find(pattern, start)
+            if i < 0:
+                break
+            start = i + 1
+            nxt = i + 2 + 2 * caches
+            if i & 1 or nxt >= n:
+                continue
+            if attrs is None:
+                if raw[nxt] in _USE_FOLLOWERS:
+                    return True
+            elif raw[nxt] == _LOAD_ATTR:
+                attr = raw[nxt + 1] >> V.LOAD_ATTR_SHIFT
+                if attr < len(code.co_names) and code.co_names[attr] in attrs:
+                    return True
+    return False
+
+
+_ARG_STARTS = frozenset(_OP[n] for n in ("LOAD_CONST", "BUILD_LIST", "PUSH_NULL") if n in _OP)
+
+
+def builtin_called_with_constants(code: types.CodeType, names) -> bool:
+    """One of the builtins ``names`` is called and its first argument is a constant."""
+    raw = code.co_code
+    n = len(raw)
+    co_names = code.co_names
+    for name in names:
+        if name not in co_names:
+            continue
+        index = co_names.index(name)
+        for op, shift, caches in _GLOBAL_LOADS:
+            arg = (index << shift) | (1 if shift else 0)  # LOAD_GLOBAL's NULL bit (3.11+)
+            if arg > 255:
+                return True
+            pattern = bytes((op, arg))
+            start = 0
+            while True:
+                i = raw.find(pattern, start)
+                if i < 0:
+                    break
+                start = i + 1
+                nxt = i + 2 + 2 * caches
+                if not i & 1 and nxt < n and raw[nxt] in _ARG_STARTS:
+                    return True
     return False
