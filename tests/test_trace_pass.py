@@ -390,6 +390,14 @@ def test_stop_gives_functions_their_original_code(tmp_path, backend):
     module.fib(5)
     assert own_stats(path)[(str(path), 1, "fib")] == (1, 15)
 
+    bchook.trace.stop()
+    later_path = tmp_path / "later_sample.py"
+    later_path.write_text(source)
+    later = traced(source, later_path, "later_sample", **options_for(backend))
+    assert probe in later.fib.__code__.co_names  # imported while stopped: still probed
+    bchook.trace.stop()
+    assert probe not in later.fib.__code__.co_names
+
 
 def test_handler_receives_events(tmp_path, backend, monkeypatch):
     (tmp_path / "my_handler.py").write_text(

@@ -39,7 +39,8 @@ def start() -> None:
 
 def stop() -> None:
     """Stop tracing: record nothing more and give every traced function its original
-    code object, so the program runs at full speed (cost: one walk over the heap)."""
+    code object, so the program runs at full speed (cost: one walk over the heap).
+    Calling it again switches off the functions of modules imported since."""
     t = _tracer()
     if t is not None:
         t.stop()

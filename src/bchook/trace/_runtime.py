@@ -167,11 +167,11 @@ class Tracer:
 
     def stop(self) -> None:
         with _lock:
-            if not self.active:
-                return
-            self.active = False
-            for rec in self.recorders.values():
-                rec.set_enabled(False)  # frames still running call no-ops
+            if self.active:
+                self.active = False
+                for rec in self.recorders.values():
+                    rec.set_enabled(False)  # frames still running call no-ops
+            # again when already stopped: modules imported since then get switched off
             self._swap(self.twin_of)
 
     def _swap(self, mapping: dict) -> None:
