@@ -428,6 +428,51 @@ def test_handler_receives_events(tmp_path, backend, monkeypatch):
         ("enter", "gen"), ("exit", "gen"), ("enter", "gen"), ("exit", "gen")]
 
 
+def test_handler_errors_do_not_reach_the_program(tmp_path, backend, monkeypatch, capsys):
+    (tmp_path / "bad_handler.py").write_text(
+        "def on_event(event, func):\n"
+        "    raise RuntimeError('handler broke')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = "def leaf():\n    return 1\n"
+    path = tmp_path / "bh_sample.py"
+    path.write_text(source)
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda args: seen.append(args.exc_value))
+    module = traced(source, path, "bh_sample",
+                    **options_for(backend, handler="bad_handler:on_event"))
+    assert module.leaf() == 1
+    reported = [str(e) for e in seen] + [capsys.readouterr().err]
+    assert any("handler broke" in text for text in reported)
+
+
+def test_handler_in_a_traced_module(tmp_path, backend, monkeypatch):
+    """The handler's module may be traced itself: it starts the tracer while it is being
+    imported, and the handler's own calls are not handed to it."""
+    source = (
+        "EVENTS = []\n"
+        "def helper(func):\n"
+        "    return func[2]\n"
+        "def on_event(event, func):\n"
+        "    EVENTS.append((event, helper(func)))\n"
+        "def work():\n"
+        "    return 1\n"
+    )
+    path = tmp_path / "self_handler.py"
+    path.write_text(source)
+    module = types.ModuleType("self_handler")
+    monkeypatch.setitem(sys.modules, "self_handler", module)
+    from bchook._passes import transform_source
+    code = transform_source(source, str(path), "self_handler",
+                            [TracePass(**options_for(backend, handler="self_handler:on_event"))])
+    module.__spec__ = types.SimpleNamespace(_initializing=True)
+    exec(code, module.__dict__)
+    module.__spec__._initializing = False
+    del module.EVENTS[:]
+    module.work()
+    assert module.EVENTS == [("enter", "work"), ("exit", "work")]
+
+
 def test_handler_that_cannot_be_imported_is_reported(tmp_path):
     path = tmp_path / "h2_sample.py"
     path.write_text("x = 1\n")

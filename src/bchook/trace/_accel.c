@@ -76,6 +76,7 @@ typedef struct {
 typedef struct {
     unsigned long ident;
     PyObject *name;       /* threading's name for it when it first called, or NULL */
+    int in_handler;       /* the handler's own calls are recorded, not handed to it */
     uint32_t data_gen;    /* root and index are valid while this is data_generation */
     int32_t root;
     int32_t index;
@@ -406,8 +407,12 @@ pop(Thread *th, int64_t t)
 }
 
 static void
-call_handler(PyObject *event, PyObject *key)
+call_handler(Thread *th, PyObject *event, PyObject *key)
 {
+    if (th->in_handler) {
+        return;
+    }
+    th->in_handler = 1;
     PyObject *h = handler;
     Py_INCREF(h);
     PyObject *res = PyObject_CallFunctionObjArgs(h, event, key, NULL);
@@ -418,6 +423,7 @@ call_handler(PyObject *event, PyObject *key)
         Py_DECREF(res);
     }
     Py_DECREF(h);
+    th->in_handler = 0;
 }
 
 /* ---- the probes --------------------------------------------------------------------- */
@@ -441,7 +447,7 @@ do_enter(PyObject *key)
         record(t, node, (th->index << 1) | 1);
     }
     if (handler != NULL) {
-        call_handler(str_enter, key);
+        call_handler(th, str_enter, key);
     }
 }
 
@@ -474,7 +480,7 @@ do_leave(PyObject *key)
     }
     pop(th, t);
     if (handler != NULL) {
-        call_handler(str_exit, key);
+        call_handler(th, str_exit, key);
     }
 }
 
@@ -527,7 +533,7 @@ token_dealloc(Token *tok)
         if (handler != NULL) {
             PyObject *type, *value, *tb;
             PyErr_Fetch(&type, &value, &tb);  /* an exception may be on its way out */
-            call_handler(str_exit, key);
+            call_handler(th, str_exit, key);
             PyErr_Restore(type, value, tb);
         }
     }
@@ -577,7 +583,7 @@ call(PyObject *module, PyObject *key)
         record(t, node, (th->index << 1) | 1);
     }
     if (handler != NULL) {
-        call_handler(str_enter, key);
+        call_handler(th, str_enter, key);
     }
     return (PyObject *)tok;
 }

@@ -19,6 +19,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 import weakref
 from _thread import get_ident
 from collections import deque
@@ -190,6 +191,7 @@ class PyRecorder:
                     log_of(get_ident()).append(event)
             return log
         stacks: dict[int, list] = {}
+        busy: set[int] = set()  # threads in the handler: its own calls are not handed to it
 
         def log_and_call(event):
             ident = get_ident()
@@ -197,9 +199,21 @@ class PyRecorder:
             stack = stacks.setdefault(ident, [])
             if type(event) is tuple:
                 stack.append(event[0])
-                handler("enter", event[0])
+                name, key = "enter", event[0]
             elif stack:
-                handler("exit", stack.pop())
+                name, key = "exit", stack.pop()
+            else:
+                return
+            if ident not in busy:
+                busy.add(ident)
+                try:
+                    handler(name, key)
+                except Exception:  # as the C recorder does: report, and go on
+                    print(f"Exception ignored in bchook.trace handler {handler!r}:",
+                          file=sys.stderr)
+                    traceback.print_exc()
+                finally:
+                    busy.discard(ident)
         return log_and_call
 
     # -- folding the lists ---------------------------------------------------------------

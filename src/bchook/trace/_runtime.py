@@ -287,17 +287,45 @@ def output_paths(spec: str, child: bool = False) -> list[tuple[str, str]]:
     return result
 
 
-def _load_handler(spec: str):
-    if not spec:
-        return None
+def _resolve(spec: str):
     module_name, _, attr = spec.partition(":")
-    try:
-        obj = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except Exception as exc:
-        raise ImportError(f"bchook.trace: cannot load the handler {spec!r}: "
-                          f"{type(exc).__name__}: {exc}") from None
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
     if not callable(obj):
         raise TypeError(f"bchook.trace: the handler {spec!r} is not callable")
     return obj
+
+
+class _PendingHandler:
+    """The handler of a module that is being imported (a traced handler module starts the
+    tracer itself): found at the first event after its function exists."""
+
+    def __init__(self, spec: str):
+        self.spec = spec
+        self.func = None
+
+    def __call__(self, event, func):
+        if self.func is None:
+            try:
+                self.func = _resolve(self.spec)
+            except (AttributeError, ImportError):
+                return
+        self.func(event, func)
+
+
+def _load_handler(spec: str):
+    if not spec:
+        return None
+    module_name = spec.partition(":")[0]
+    try:
+        return _resolve(spec)
+    except TypeError:
+        raise
+    except Exception as exc:
+        module = sys.modules.get(module_name)
+        spec_ = getattr(module, "__spec__", None)
+        if module is not None and getattr(spec_, "_initializing", False):
+            return _PendingHandler(spec)
+        raise ImportError(f"bchook.trace: cannot load the handler {spec!r}: "
+                          f"{type(exc).__name__}: {exc}") from None
