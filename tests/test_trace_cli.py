@@ -236,3 +236,30 @@ def test_timeline_buffer_option(tmp_path, run_python):
     assert int(doc["otherData"]["events_dropped"]) >= 9000
     stats = pstats.Stats(str(tmp_path / "m.prof")).stats
     assert {name: v[1] for (_, _, name), v in stats.items()}["leaf"] == 5000
+
+
+def test_everything_traced_including_the_standard_library(tmp_path, run_python,
+                                                          backend_args):
+    """With --include '*' the modules the runtime itself uses are not traced (they are
+    imported before the hook), while the program's standard-library modules are."""
+    (tmp_path / "std.py").write_text(
+        "import asyncio, dataclasses, json, textwrap, difflib, copy, pickle\n"
+        "@dataclasses.dataclass\n"
+        "class P:\n"
+        "    x: int\n"
+        "async def main():\n"
+        "    await asyncio.sleep(0)\n"
+        "    return json.loads(json.dumps({'a': [1, 2]}))\n"
+        "print(asyncio.run(main()), textwrap.shorten('a b c d e f', 7),\n"
+        "      len(list(difflib.ndiff(['a'], ['b']))), copy.deepcopy(P(1)),\n"
+        "      pickle.loads(pickle.dumps(P(2))))\n"
+    )
+    rc, plain, _ = run_python(["std.py"], cwd=tmp_path)
+    rc, out, err = run_python(["-m", "bchook", "-p", "trace", *backend_args, "--include", "*",
+                               "--no-cache", "-o", "trace.output=s.prof", "std.py"],
+                              cwd=tmp_path)
+    assert rc == 0, err
+    assert out == plain and err == ""
+    files = {os.path.basename(f) for f, _, _ in pstats.Stats(str(tmp_path / "s.prof")).stats}
+    assert {"std.py", "difflib.py", "tasks.py"} <= files  # imported after the hook
+    assert not {"_runtime.py", "_pyrecorder.py", "_writers.py", "pstats.py"} & files

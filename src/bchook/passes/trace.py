@@ -124,6 +124,9 @@ class TracePass(Pass):
 
     def __init__(self, **options: Any):
         super().__init__(**options)
+        # The runtime and the modules it uses are imported now, before any hook is
+        # installed, so that they are never traced themselves (even with --include '*').
+        from ..trace import _runtime  # noqa: F401
         opts = self.options
         self._lines = opts.get("lines", "")
         # ``lines`` alone records lines only: the flags cost far less than call probes.

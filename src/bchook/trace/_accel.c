@@ -417,7 +417,11 @@ call_handler(Thread *th, PyObject *event, PyObject *key)
     Py_INCREF(h);
     PyObject *res = PyObject_CallFunctionObjArgs(h, event, key, NULL);
     if (res == NULL) {
+        /* reported once; a handler that fails is not called again */
         PyErr_WriteUnraisable(h);
+        if (handler == h) {
+            Py_CLEAR(handler);
+        }
     }
     else {
         Py_DECREF(res);

@@ -192,6 +192,7 @@ class PyRecorder:
             return log
         stacks: dict[int, list] = {}
         busy: set[int] = set()  # threads in the handler: its own calls are not handed to it
+        failed: list = []
 
         def log_and_call(event):
             ident = get_ident()
@@ -204,11 +205,12 @@ class PyRecorder:
                 name, key = "exit", stack.pop()
             else:
                 return
-            if ident not in busy:
+            if ident not in busy and not failed:
                 busy.add(ident)
                 try:
                     handler(name, key)
-                except Exception:  # as the C recorder does: report, and go on
+                except Exception:  # as the C recorder does: report once, call no more
+                    failed.append(True)
                     print(f"Exception ignored in bchook.trace handler {handler!r}:",
                           file=sys.stderr)
                     traceback.print_exc()

@@ -24,6 +24,9 @@ import types
 from collections import Counter
 from typing import Any, Iterable
 
+# Everything the runtime will need is imported here: TracePass imports this module before
+# any hook is installed, so none of it is ever traced, even with --include '*'.
+from . import _profile, _pyrecorder, _writers  # noqa: F401
 from ._names import (
     CALL,
     DEFAULT_BUFFER,
@@ -48,12 +51,16 @@ _tracer: Tracer | None = None
 
 def attach(config: Iterable[tuple[str, Any]]) -> None:
     """Called by each traced module body before anything else runs in it."""
+    global _tracer
     frame = sys._getframe(1)
     with _lock:
-        global _tracer
-        if _tracer is None:
+        first = _tracer is None
+        if first:
             _tracer = Tracer(dict(config))
         _tracer.add_module(frame.f_code, frame.f_globals, dict(config))
+    if first:
+        # Last: importing the handler's module may trace it, and attach again.
+        _tracer.load_handler()
 
 
 def tracer() -> Tracer | None:
@@ -100,7 +107,7 @@ class Tracer:
         self.timeline = self.mode == "timeline" or any(
             kind == ".json" for _, kind in self.outputs)
         self.buffer = int(config.get("buffer", DEFAULT_BUFFER))
-        self.handler = _load_handler(config.get("handler", ""))
+        self.handler = None
         self.recorders: dict[str, Any] = {}
         self.active = True
         self.finished = False
@@ -154,6 +161,15 @@ class Tracer:
         rec.set_enabled(self.active)
         self.recorders[backend] = rec
         return rec
+
+    def load_handler(self) -> None:
+        handler = _load_handler(self.config.get("handler", ""))
+        if handler is not None:
+            with _lock:
+                self.handler = handler
+                for rec in self.recorders.values():
+                    rec.configure(timeline=self.timeline, buffer=self.buffer,
+                                  handler=handler)
 
     # -- switching -----------------------------------------------------------------------
     def start(self) -> None:
