@@ -132,7 +132,7 @@ def test_bad_option_is_a_usage_error(app, run_python):
                                "app.py"], cwd=app)
     assert rc == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
-    assert "mode" in err and "calls, timeline" in err
+    assert "mode" in err and "calls, timeline, lines" in err
 
 
 def test_program_errors_keep_their_traceback_and_status(tmp_path, run_python):

@@ -58,7 +58,7 @@ def run_corpus(path, passes=(), settrace=None):
 # -- options ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("options, message", [
-    ({"mode": "everything"}, "expected one of calls, timeline"),
+    ({"mode": "everything"}, "expected one of calls, timeline, lines"),
     ({"lines": "sometimes"}, "expected 1/0"),
     ({"output": "trace.txt"}, "no known extension"),
     ({"handler": "no_colon"}, "package.module:function"),
@@ -550,11 +550,12 @@ def _module_level_lines(path):
     return set(_lines(code))
 
 
-def test_lines_alone_put_no_call_probes(tmp_path):
+@pytest.mark.parametrize("options", [{"lines": "1"}, {"mode": "lines"}])
+def test_lines_alone_put_no_call_probes(tmp_path, options):
     source = "def f(x):\n    if x:\n        return 1\n    return 2\n"
     path = tmp_path / "lo_sample.py"
     path.write_text(source)
-    module = traced(source, path, "lo_sample", lines="1")
+    module = traced(source, path, "lo_sample", **options)
     names = module.f.__code__.co_names
     assert LINES in names and CALL not in names and ENTER not in names
     module.f(0)

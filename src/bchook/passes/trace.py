@@ -105,8 +105,8 @@ def accel_available() -> bool:
 class TracePass(Pass):
     """Probes for ``bchook.trace``: call counts and times, timelines, line hits.
 
-    Options: ``mode`` (``calls`` or ``timeline``), ``lines`` (``0``, ``1`` or ``count``;
-    alone it records lines only), ``output`` (files, comma-separated, by extension),
+    Options: ``mode`` (``calls``, ``timeline``, or ``lines``: the same as ``lines=1``
+    alone), ``lines`` (``0``, ``1`` or ``count``; alone it records lines only), ``output`` (files, comma-separated, by extension),
     ``handler`` (``pkg.mod:func`` called with each event), ``buffer`` (timeline ring buffer
     size in events), ``accel`` (``0`` to use the pure-Python recorder).
     """
@@ -128,9 +128,11 @@ class TracePass(Pass):
         # installed, so that they are never traced themselves (even with --include '*').
         from ..trace import _runtime  # noqa: F401
         opts = self.options
-        self._lines = opts.get("lines", "")
-        # ``lines`` alone records lines only: the flags cost far less than call probes.
-        self._calls = "mode" in opts or not self._lines
+        mode = opts.get("mode")
+        self._lines = opts.get("lines", "flags" if mode == "lines" else "")
+        # ``lines`` alone (or ``mode=lines``) records lines only: the flags cost far less
+        # than call probes; ``lines`` with ``mode=calls``/``timeline`` records both.
+        self._calls = mode in ("calls", "timeline") or not self._lines
         self._backend = "c" if opts.get("accel", True) and accel_available() else "py"
 
     def cache_key(self) -> str:
@@ -140,7 +142,7 @@ class TracePass(Pass):
         """What the module prologue hands to ``bchook.trace._runtime.attach``."""
         opts = self.options
         return (
-            ("mode", opts.get("mode", "calls")),
+            ("mode", opts.get("mode", "calls") if self._calls else "lines"),
             ("calls", self._calls),
             ("lines", self._lines),
             ("output", opts.get("output", "")),

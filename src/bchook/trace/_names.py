@@ -18,7 +18,7 @@ RUNTIME_MODULE = "bchook.trace._runtime"
 #: Set by the first traced process; a process that sees another pid there is a child.
 ENV_ROOT_PID = "BCHOOK_TRACE_PID"
 
-MODES = ("calls", "timeline")
+MODES = ("calls", "timeline", "lines")
 #: Output kinds by file name ending (longest first: ``x.speedscope.json`` is not ``.json``).
 OUTPUT_SUFFIXES = (".speedscope.json", ".lines.json", ".json", ".prof", ".pstats", ".folded")
 DEFAULT_BUFFER = 1_000_000
