@@ -327,12 +327,18 @@ class Bytecode:
         else:
             replace["co_linetable"] = _tables.build_linetable_310(
                 [ins.loc[0] for ins in instrs], sizes, firstlineno)
-        # An unchanged table stays the same object: CPython shares equal tables between
-        # code objects (test_compile's test_merge_code_attrs checks it with `is`).
+        # What did not change stays the same object: CPython shares equal tables and
+        # constant tuples between code objects (test_compile's test_merge_code_attrs and
+        # test_merge_constants check it with `is`).
         for name in ("co_linetable", "co_exceptiontable") if V.PY311 else (
                 "co_code", "co_linetable"):
             if replace.get(name) == getattr(code, name):
                 replace[name] = getattr(code, name)
+        for name in ("co_consts", "co_names"):
+            old = getattr(code, name)
+            new = replace[name]
+            if len(new) == len(old) and all(a is b for a, b in zip(new, old)):
+                replace[name] = old
         depth = stack_depth(instrs, targets, handler_targets, code)
         replace["co_stacksize"] = max(depth, code.co_stacksize)
         try:

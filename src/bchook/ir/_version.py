@@ -80,6 +80,19 @@ if VERSION == (3, 11):
     GLUED_NEXT[OPMAP["SEND"]] = OPMAP["YIELD_VALUE"]
 if PY313:
     GLUED_NEXT[OPMAP["END_FOR"]] = OPMAP["POP_TOP"]
+#: Pairs that, where they occur, nothing may be put between (3.10). The ``f_lineno``
+#: setter (a debugger's jump) misjudges the stack when anything separates a
+#: comprehension's GET_ITER/GET_AITER from the CALL_FUNCTION that consumes the iterator:
+#: it refuses legal jumps and, on a backward jump, pops a value that is not there (a
+#: crash). GET_AWAITABLE words its error by the instructions just before it ("'async with'
+#: received an object from __aenter__/__aexit__ ...": BEFORE_ASYNC_WITH, WITH_EXCEPT_START,
+#: DUP_TOP then CALL_FUNCTION).
+KEEP_ADJACENT: frozenset[tuple[int, int]] = frozenset()
+if not PY311:
+    KEEP_ADJACENT = frozenset((OPMAP[a], OPMAP[b]) for a, b in (
+        ("GET_ITER", "CALL_FUNCTION"), ("GET_AITER", "CALL_FUNCTION"),
+        ("BEFORE_ASYNC_WITH", "GET_AWAITABLE"), ("WITH_EXCEPT_START", "GET_AWAITABLE"),
+        ("CALL_FUNCTION", "GET_AWAITABLE"), ("DUP_TOP", "CALL_FUNCTION")))
 #: 3.12+ FOR_ITER must target END_FOR (the exit skips over it).
 FOR_ITER_TARGET = OPMAP["END_FOR"] if PY312 else -1
 FOR_ITER = OPMAP["FOR_ITER"]
@@ -234,3 +247,7 @@ if PY313:
 #: 3.13 reports a line event whenever an exception handler starts, even when the exception
 #: was raised on the handler's own line; 3.11 and 3.12 only when the line changes.
 HANDLER_ALWAYS_STARTS_LINE = PY313
+#: 3.11 closes (or collects) a generator that never started by running its frame with
+#: GeneratorExit raised at the first instruction; 3.12+ just mark it closed (3.10 too runs
+#: it, but before any instruction: nothing can see it there).
+CLOSE_RUNS_UNSTARTED_GENERATOR = VERSION == (3, 11)

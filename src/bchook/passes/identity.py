@@ -19,10 +19,16 @@ class IdentityPass(Pass):
         if not self.options.get("pad"):
             return True  # re-encode what was decoded: the round trip is the point
         glued = ir.version.GLUED_NEXT
+        adjacent = ir.version.KEEP_ADJACENT
         resume = ir.version.OPMAP.get("RESUME", -1)
+        items = bytecode.items
         padded = []
-        for item in bytecode.items:
+        for i, item in enumerate(items):
             padded.append(item)
+            after = items[i + 1] if i + 1 < len(items) else None
+            if adjacent and type(after) is ir.Instr and type(item) is ir.Instr and \
+                    (item.op, after.op) in adjacent:
+                continue
             if type(item) is ir.Instr and item.op not in glued:
                 # 3.12+ report a line event for the first located instruction after the
                 # function's first RESUME (oparg 0): a NOP there with RESUME's location
