@@ -164,6 +164,7 @@ _PROLOGUE = frozenset(V.OPMAP[n] for n in (
     "COPY_FREE_VARS", "MAKE_CELL", "RETURN_GENERATOR", "POP_TOP") if n in V.OPMAP)
 _RETURNS = frozenset(V.OPMAP[n] for n in ("RETURN_VALUE", "RETURN_CONST") if n in V.OPMAP)
 _RETURN_CONST = V.OPMAP.get("RETURN_CONST", -1)
+_RETURN_GENERATOR = V.OPMAP.get("RETURN_GENERATOR", -1)
 #: CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200
 _YIELD_VALUE = V.OPMAP["YIELD_VALUE"]
@@ -540,6 +541,11 @@ class _Instrumenter:
                 x.handler = exit_handler
         inserts: dict[int, list[ir.Handler]] = {}
         throw_handlers: dict[tuple, ir.Handler] = {}
+        if V.CLOSE_RUNS_UNSTARTED_GENERATOR:
+            # 3.11 runs a generator that never started when it is closed (or collected),
+            # raising at its first instruction: a call, for cProfile; report one
+            starts = [x for x in out if type(x) is Instr and x.op == _RETURN_GENERATOR]
+            yields = yields + starts
         for y in yields:
             original = y.handler
             if original is None or original is exit_handler:
