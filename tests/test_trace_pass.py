@@ -626,3 +626,26 @@ def test_delegation_proxy_behaves_like_its_delegate(tmp_path, backend):
     next(g)
     assert "proxy" in repr(g.gi_yieldfrom)
     g.close()
+
+
+def test_deeply_nested_blocks(tmp_path, backend):
+    """3.10 frames hold at most 20 blocks: a generator already using 19 runs untraced
+    rather than overflowing the block stack; everything else is traced as usual."""
+    depth = 19
+    lines = ["def deep():"]
+    for level in range(depth):
+        lines.append("    " * (level + 1) + "try:")
+    lines.append("    " * (depth + 1) + "yield 1")
+    for level in reversed(range(depth)):
+        lines.append("    " * (level + 1) + "finally:")
+        lines.append("    " * (level + 2) + "pass")
+    lines += ["def shallow():", "    yield 2"]
+    source = "\n".join(lines) + "\n"
+    path = tmp_path / "deep_sample.py"
+    path.write_text(source)
+    module = traced(source, path, "deep_sample", **options_for(backend))
+    assert list(module.deep()) == [1] and list(module.shallow()) == [2]
+    g = module.deep()
+    next(g)
+    g.close()
+    assert own_stats(path)[(str(path), len(lines) - 1, "shallow")] == (2, 2)

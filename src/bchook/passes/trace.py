@@ -106,9 +106,10 @@ class TracePass(Pass):
     """Probes for ``bchook.trace``: call counts and times, timelines, line hits.
 
     Options: ``mode`` (``calls``, ``timeline``, or ``lines``: the same as ``lines=1``
-    alone), ``lines`` (``0``, ``1`` or ``count``; alone it records lines only), ``output`` (files, comma-separated, by extension),
-    ``handler`` (``pkg.mod:func`` called with each event), ``buffer`` (timeline ring buffer
-    size in events), ``accel`` (``0`` to use the pure-Python recorder).
+    alone), ``lines`` (``0``, ``1`` or ``count``; alone it records lines only),
+    ``output`` (files, comma-separated, by extension), ``handler`` (``pkg.mod:func``
+    called with each event), ``buffer`` (timeline ring buffer size in events), ``accel``
+    (``0`` to use the pure-Python recorder).
     """
 
     name = "trace"
