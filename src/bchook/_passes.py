@@ -115,6 +115,20 @@ def _where(code: types.CodeType) -> str:
            f"{code.co_firstlineno}"
 
 
+def _check_stack_size(before: types.CodeType, after: types.CodeType) -> None:
+    """Refuse code whose ``co_stacksize`` is too small for its instructions: CPython trusts
+    it, and running such code corrupts memory (a crash, or wrong values on 3.11)."""
+    if after is before or (
+            after.co_stacksize >= before.co_stacksize and after.co_code == before.co_code
+            and getattr(after, "co_exceptiontable", None) ==
+            getattr(before, "co_exceptiontable", None)):
+        return  # the same instructions, and room for them
+    needed = ir.Bytecode.from_code(after).max_stack_depth()
+    if after.co_stacksize < needed:
+        raise ValueError(f"transform_code returned code with co_stacksize "
+                         f"{after.co_stacksize}, but its instructions need {needed}")
+
+
 def transform_code_tree(
     code: types.CodeType, passes: Sequence[Pass], ctxs: Sequence[Context]
 ) -> types.CodeType:
@@ -159,6 +173,7 @@ def transform_code_tree(
                     if type(result) is not types.CodeType:
                         raise TypeError(
                             f"transform_code returned {type(result).__name__}, not a code object")
+                    _check_stack_size(current, result)
                     current = result
             except PassFailed:
                 raise

@@ -512,6 +512,8 @@ def stack_depth(instrs, targets, handler_targets, code, record=None) -> int:
                     best = jd
                 todo.append((t, jd))
             if op in _NO_FALLTHROUGH:
+                if depth + fall < 0:  # a return or raise of values that are not there
+                    raise IRError(f"{_where(code, ins)}: stack underflow at {ins.name}")
                 break
             depth += fall
             if depth < 0:
