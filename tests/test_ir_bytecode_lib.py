@@ -84,6 +84,7 @@ def first_difference(a, b):
     return f"lengths {len(a)} vs {len(b)}"
 
 
+@pytest.mark.slow
 def test_same_instruction_stream_as_the_bytecode_library(capsys):
     compared = skipped = 0
     mismatches = []

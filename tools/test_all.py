@@ -5,12 +5,14 @@
     python tools/test_all.py --python 3.12        # only these (repeatable; X.Y or a path)
     python tools/test_all.py --fast -- -k goto    # skip @pytest.mark.slow; args after -- go to pytest
 
-For each interpreter it keeps a virtual environment in ``.venvs/X.Y`` (recreated when its
-Python no longer runs; dependencies reinstalled when a ``pyproject.toml`` changes), builds
-the wheels of bchook and of every plugin under ``plugins/`` once from a clean copy of the
-working tree and installs them non-editable, as users and the acceptance suites do, then runs
-``coverage run -m pytest tests`` from the repository root (subprocesses the tests start are
-measured too). Interpreters run one after another; the last line is the total:
+Interpreters: ``pythonX.Y`` on PATH if it really runs (a pyenv shim of a version that is not
+activated does not), ``$(pyenv root)/versions/X.Y.*`` (``~/.pyenv`` without pyenv), and the
+interpreter running this script. For each it keeps a virtual environment in ``.venvs/X.Y``
+(recreated when its Python no longer runs; dependencies reinstalled when a
+``pyproject.toml`` changes), builds wheels of bchook and of every plugin under
+``plugins/`` from one clean copy of the working tree and installs them non-editable, as
+users and the acceptance suites do, then runs ``coverage run -m pytest tests`` from the
+repository root (subprocesses the tests start are measured too). Interpreters run one after another; the last line is the total:
 ``N passed, N failed, N skipped`` (errors count as failed). Exit status 1 if anything
 failed or no interpreter was found. Needs only the standard library to start.
 """
