@@ -473,16 +473,15 @@ class Folder:
         self.keep(ins)
 
     def copy(self, ins: ir.Instr):
+        """``COPY 1``/``DUP_TOP`` of a known value is that value again; the instruction
+        stays unless what uses the copy folds (3.12+ ``x and y`` tests a copy)."""
         args = self.top(1)
-        if (ins.op == DUP_TOP or ins.arg == 1) and self.values(args) and args[0].const >= 0:
-            new = ir.Instr(LOAD_CONST, args[0].const, ins.loc, ins.handler)
+        if (ins.op == DUP_TOP or ins.arg == 1) and self.values(args):
+            below = args[0]
             start = len(self.out)
-            self.out.append(new)
-            self.changed = True
-            if args[0].local:
-                self.from_locals[id(new)] = new
-            self.push(Known(VALUE, args[0].value, start, const=args[0].const,
-                            local=args[0].local))
+            self.out.append(ins)
+            self.push(Known(VALUE, below.value, start, loose=below.loose, name=below.name,
+                            local=below.local))
             return
         self.keep(ins)
 
