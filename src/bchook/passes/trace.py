@@ -31,10 +31,10 @@ from .. import ir
 from .._passes import Context, Pass, flag
 from ..ir import Instr, Label
 from ..trace._names import (
-    DEFAULT_BUFFER,
     CALL,
-    ENTER,
-    LEAVE,
+    DEFAULT_BUFFER,
+    ENTER_ITEM,
+    LEAVE_ITEM,
     LINES,
     MODES,
     ORIGINAL_MARK,
@@ -43,7 +43,7 @@ from ..trace._names import (
     PY_NOW,
     PY_WRAP,
     RUNTIME_MODULE,
-    WRAP,
+    WRAP_ITEM,
 )
 
 __all__ = ["TracePass"]
@@ -229,9 +229,11 @@ class _Instrumenter:
 
     def _event(self, enter: bool, loc) -> list[Instr]:
         if self.p._backend == "c":
-            return [*self._call_global(ENTER if enter else LEAVE, 1,
-                                       [self._const(self.key, loc)], loc),
-                    Instr("POP_TOP", 0, loc)]
+            # ``PROBE[KEY]``: unlike a CALL, BINARY_SUBSCR does not check for pending
+            # signals, and CPython checks none on the way back into a yield from/await
+            name = self.bc.add_name(ENTER_ITEM if enter else LEAVE_ITEM)
+            return [*ir.load_global(name, loc=loc), self._const(self.key, loc),
+                    Instr("BINARY_SUBSCR", 0, loc), Instr("POP_TOP", 0, loc)]
         # Pure Python: two C calls per event, ``log((KEY, now()))`` on entry and
         # ``log(now())`` on exit; the recorder knows which thread logged (see _pyrecorder).
         now = self._call_global(PY_NOW, 0, [], loc)
@@ -241,8 +243,12 @@ class _Instrumenter:
 
     def _wrap_delegate(self, loc) -> list[Instr]:
         """The iterator on top of the stack -> a proxy that reports suspend/resume."""
-        name = self.bc.add_name(WRAP if self.p._backend == "c" else PY_WRAP)
         key = self._const(self.key, loc)
+        if self.p._backend == "c":  # WRAP[(iterator, KEY)], no signal check (see _event)
+            wrap = ir.load_global(self.bc.add_name(WRAP_ITEM), loc=loc)
+            return [*wrap, *_swap(2, loc), key, Instr("BUILD_TUPLE", 2, loc),
+                    Instr("BINARY_SUBSCR", 0, loc)]
+        name = self.bc.add_name(PY_WRAP)
         if not V.PY311:
             return [*ir.load_global(name, loc=loc), *_swap(2, loc), key, *ir.call(2, loc)]
         # 3.11: [it] -> [NULL, wrap, it, key]
@@ -296,7 +302,10 @@ class _Instrumenter:
         twin = None if self.is_module else self._untraced_twin()
 
         start = self._body_start(instrs)
-        body_loc = instrs[start].loc if start < len(instrs) else NO_LOCATION
+        # What goes before the body has no location: the first line event then comes after
+        # it, where the stack (the token) and the blocks (3.10) are those of the body, so a
+        # debugger's jump from the first line lands where the code expects it to be.
+        body_loc = NO_LOCATION
         before: dict[int, list[Instr]] = {}
         after: dict[int, list[Instr]] = {}
         leaves: set[int] = set()  # leave probes keep the handler of what they precede

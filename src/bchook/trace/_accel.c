@@ -866,6 +866,69 @@ wrap(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return (PyObject *)p;
 }
 
+/* ---- probes by subscript ------------------------------------------------------------
+ * In generators and coroutines the probes are ``PROBE[KEY]`` (BINARY_SUBSCR) rather than
+ * calls: a CALL checks for pending signals when it returns, and CPython deliberately
+ * checks none on the way back into a ``yield from``/``await`` (so that a KeyboardInterrupt
+ * reaches the innermost generator, bpo-30039). ``WRAP[(iterator, KEY)]`` likewise. */
+
+enum { PROBE_ENTER, PROBE_LEAVE, PROBE_WRAP };
+
+typedef struct {
+    PyObject_HEAD
+    int kind;
+} Probe;
+
+static PyObject *
+probe_subscript(Probe *self, PyObject *key)
+{
+    switch (self->kind) {
+    case PROBE_ENTER:
+        if (enabled) {
+            do_enter(key);
+        }
+        Py_RETURN_NONE;
+    case PROBE_LEAVE:
+        if (enabled) {
+            do_leave(key);
+        }
+        Py_RETURN_NONE;
+    default:
+        if (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) != 2) {
+            PyErr_SetString(PyExc_TypeError, "WRAP[(iterator, key)]");
+            return NULL;
+        }
+        return wrap(NULL, &PyTuple_GET_ITEM(key, 0), 2);
+    }
+}
+
+static PyMappingMethods probe_mapping = {
+    .mp_subscript = (binaryfunc)probe_subscript,
+};
+
+static PyTypeObject ProbeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "bchook.trace._accel.Probe",
+    .tp_basicsize = sizeof(Probe),
+    .tp_as_mapping = &probe_mapping,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+static int
+add_probe(PyObject *module, const char *name, int kind)
+{
+    Probe *p = PyObject_New(Probe, &ProbeType);
+    if (p == NULL) {
+        return -1;
+    }
+    p->kind = kind;
+    if (PyModule_AddObject(module, name, (PyObject *)p) < 0) {
+        Py_DECREF(p);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- control ------------------------------------------------------------------------ */
 
 static void
@@ -1119,7 +1182,7 @@ PyMODINIT_FUNC
 PyInit__accel(void)
 {
     if (PyType_Ready(&ProxyType) < 0 || PyType_Ready(&AwaitProxyType) < 0
-        || PyType_Ready(&TokenType) < 0) {
+        || PyType_Ready(&TokenType) < 0 || PyType_Ready(&ProbeType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&moduledef);
@@ -1137,6 +1200,10 @@ PyInit__accel(void)
     Py_INCREF(&ProxyType);
     if (PyModule_AddObject(m, "Proxy", (PyObject *)&ProxyType) < 0) {
         Py_DECREF(&ProxyType);
+        return NULL;
+    }
+    if (add_probe(m, "ENTER", PROBE_ENTER) < 0 || add_probe(m, "LEAVE", PROBE_LEAVE) < 0
+        || add_probe(m, "WRAP", PROBE_WRAP) < 0) {
         return NULL;
     }
 #if HAVE_TSC

@@ -4,6 +4,10 @@ The probe names are not identifiers, so they can never clash with a program's na
 """
 
 CALL = "@bchook.call"
+#: C probes used by subscript (``PROBE[KEY]``) in generators and coroutines.
+ENTER_ITEM = "@bchook.enter[]"
+LEAVE_ITEM = "@bchook.leave[]"
+WRAP_ITEM = "@bchook.wrap[]"
 ENTER = "@bchook.enter"
 LEAVE = "@bchook.leave"
 WRAP = "@bchook.wrap"

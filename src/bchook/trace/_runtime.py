@@ -31,14 +31,17 @@ from ._names import (
     CALL,
     DEFAULT_BUFFER,
     ENTER,
+    ENTER_ITEM,
     ENV_ROOT_PID,
     LEAVE,
+    LEAVE_ITEM,
     LINES,
     ORIGINAL_MARK,
     OUTPUT_SUFFIXES,
     PY_NOW,
     PY_WRAP,
     WRAP,
+    WRAP_ITEM,
 )
 
 __all__ = ["attach", "tracer", "discard", "Tracer"]
@@ -151,6 +154,7 @@ class Tracer:
             b = builtins.__dict__
             b[CALL], b[ENTER], b[LEAVE] = accel.call, accel.enter, accel.leave
             b[WRAP] = accel.wrap
+            b[ENTER_ITEM], b[LEAVE_ITEM], b[WRAP_ITEM] = accel.ENTER, accel.LEAVE, accel.WRAP
             rec = accel
         else:
             from ._pyrecorder import PyRecorder
