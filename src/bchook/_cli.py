@@ -160,10 +160,13 @@ def _flags_layer(ns: argparse.Namespace) -> dict:
         flags["passes"] = [name for spec in ns.passes for name in _config.split_list(spec)]
         if not flags["passes"]:
             raise UsageError("argument -p/--passes: expected pass names, e.g. -p constfold")
-    if ns.include:
-        flags["include"] = [p for spec in ns.include for p in _config.split_list(spec)]
-    if ns.exclude:
-        flags["exclude"] = [p for spec in ns.exclude for p in _config.split_list(spec)]
+    for name in ("include", "exclude"):
+        given = getattr(ns, name)
+        if given:
+            flags[name] = [p for spec in given for p in _config.split_list(spec)]
+            if not flags[name]:
+                raise UsageError(f"argument --{name}: expected module-name patterns, "
+                                 f"e.g. --{name} 'myapp.*'")
     if ns.no_cache:
         flags["cache"] = False
     return flags
