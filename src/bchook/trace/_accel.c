@@ -789,6 +789,18 @@ proxy_repr(Proxy *p)
     return PyUnicode_FromFormat("<bchook.trace proxy for %R>", p->inner);
 }
 
+/* Other attributes are the delegate's: gen.gi_yieldfrom.gi_code works as it did. */
+static PyObject *
+proxy_getattro(PyObject *self, PyObject *name)
+{
+    PyObject *res = PyObject_GenericGetAttr(self, name);
+    if (res == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        res = PyObject_GetAttr(((Proxy *)self)->inner, name);
+    }
+    return res;
+}
+
 static PyObject *
 proxy_get_inner(Proxy *p, void *unused)
 {
@@ -821,6 +833,7 @@ static PyTypeObject ProxyType = {
     .tp_basicsize = sizeof(Proxy),
     .tp_dealloc = (destructor)proxy_dealloc,
     .tp_repr = (reprfunc)proxy_repr,
+    .tp_getattro = proxy_getattro,
     .tp_as_async = &proxy_async,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_traverse = (traverseproc)proxy_traverse,
@@ -837,6 +850,7 @@ static PyTypeObject AwaitProxyType = {
     .tp_basicsize = sizeof(Proxy),
     .tp_dealloc = (destructor)proxy_dealloc,
     .tp_repr = (reprfunc)proxy_repr,
+    .tp_getattro = proxy_getattro,
     .tp_as_async = &proxy_async,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_traverse = (traverseproc)proxy_traverse,
@@ -1154,12 +1168,16 @@ clock_now(PyObject *module, PyObject *unused)
 }
 
 static PyMethodDef methods[] = {
-    {"enter", enter, METH_O, "Probe: a call of KEY starts or resumes."},
-    {"leave", leave, METH_O, "Probe: a call of KEY returns, raises or suspends."},
+    {"enter", enter, METH_O,
+     "enter($module, key, /)\n--\n\nProbe: a call of KEY starts or resumes."},
+    {"leave", leave, METH_O,
+     "leave($module, key, /)\n--\n\nProbe: a call of KEY returns, raises or suspends."},
     {"call", call, METH_O,
+     "call($module, key, /)\n--\n\n"
      "Probe: a call of KEY starts; the exit is when the returned token is freed."},
     {"wrap", (PyCFunction)(void (*)(void))wrap, METH_FASTCALL,
-     "wrap(iterator, key): proxy that reports the suspensions of a delegating frame."},
+     "wrap($module, iterator, key, /)\n--\n\n"
+     "A proxy that reports the suspensions of the frame delegating to iterator."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(timeline=False, buffer=1000000, handler=None, tsc=True)"},
     {"set_enabled", set_enabled, METH_O, "Switch recording on or off (off closes open calls)."},

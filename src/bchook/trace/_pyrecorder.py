@@ -365,6 +365,10 @@ class Proxy:
         finally:
             self._resumed()
 
+    def __getattr__(self, name):
+        # other attributes are the delegate's: gen.gi_yieldfrom.gi_code works as it did
+        return getattr(self.delegate, name)
+
     def __repr__(self) -> str:
         return f"<bchook.trace proxy for {self.delegate!r}>"
 
