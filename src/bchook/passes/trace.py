@@ -30,6 +30,7 @@ from typing import Any
 from .. import ir
 from .._passes import Context, Pass, flag
 from ..ir import Instr, Label
+from . import _trace_lines
 from ..trace._names import (
     CALL,
     DEFAULT_BUFFER,
@@ -176,21 +177,12 @@ _SETUPS = frozenset(V.OPMAP[n] for n in (
     "SETUP_FINALLY", "SETUP_WITH", "SETUP_ASYNC_WITH") if n in V.OPMAP)
 #: 3.10 frames hold at most 20 blocks (CO_MAXBLOCKS); the probes add up to two.
 _MAX_BLOCKS = 20
-#: Instructions a line probe may not precede (CPython's own list of non-line-starts:
-#: FOR_ITER and SEND jump past END_FOR/END_SEND; RESUME must stay where it is).
-_NO_LINE_PROBE = frozenset(V.OPMAP[n] for n in (
-    "END_FOR", "END_SEND", "END_ASYNC_FOR", "RESUME", "GEN_START") if n in V.OPMAP)
-_GLUED_SECOND = frozenset(V.GLUED_NEXT.values())
-_GLUED_FIRST = frozenset(V.GLUED_NEXT)
 _BACKWARD_UNCONDITIONAL = frozenset(V.OPMAP[n] for n in (
     "JUMP_BACKWARD", "JUMP_ABSOLUTE") if n in V.OPMAP)
-_JUMP_BACKWARD_NO_INTERRUPT = V.OPMAP.get("JUMP_BACKWARD_NO_INTERRUPT", -1)
 #: On 3.10 and 3.11 ``yield from`` and ``await`` go through a proxy that reports the
 #: suspensions (3.10's YIELD_FROM suspends inside one instruction; 3.11 glues SEND to
 #: YIELD_VALUE and YIELD_VALUE to RESUME).
 _PROXY_DELEGATION = not V.PY312
-_FOR_ITER = V.OPMAP["FOR_ITER"]
-_NOTHING = object()  # no instruction falls through here
 
 
 def _add_op() -> tuple[int, int]:
@@ -423,79 +415,11 @@ class _Instrumenter:
         return 1 if instrs[0].op == _GEN_START else 0
 
     def _line_starts(self, instrs: list[Instr], start: int) -> dict[int, tuple]:
-        """{id(instr): (instr, probe)} for the instructions where a line begins.
-
-        As for CPython's line events, a line begins where control arrives from an
-        instruction of another line (or none): by falling through, by a jump, or at an
-        exception handler. In count mode an instruction that is also reached by falling
-        through from its own line is not counted (the entries from elsewhere are the
-        rarer path); in flags mode it is, so no line can be missed."""
+        """{id(instr): (instr, probe)} for the instructions where a line begins."""
         count = self.p._lines == "count"
-        preds, handler_targets = self._predecessors(instrs)
-        probes: dict[int, tuple] = {}
-        for idx in range(start, len(instrs)):
-            ins = instrs[idx]
-            line = ins.loc[0]
-            if line is None or line <= 0 or ins.op in _NO_LINE_PROBE:
-                continue
-            if idx and instrs[idx - 1].op in _GLUED_FIRST and ins.op in _GLUED_SECOND:
-                continue
-            if idx == start or idx in handler_targets:
-                begins = True
-            else:
-                fall, jumps = preds[idx]
-                if fall is not _NOTHING and fall == line and count:
-                    begins = False
-                else:
-                    begins = (fall is not _NOTHING and fall != line) or any(
-                        j != line for j in jumps)
-            if begins:
-                probes[id(ins)] = (ins, self._line_probe(line, ins.loc))
-        return probes
-
-    def _predecessors(self, instrs: list[Instr]):
-        """For each instruction: (line of the instruction falling into it or _NOTHING,
-        lines of the jumps to it); and the indexes of exception handlers."""
-        position = self._label_positions()
-        preds: list[tuple] = []
-        jumps: list[list] = [[] for _ in instrs]
-        handler_targets = set()
-        covered: dict[int, set] = {}
-        previous = None
-        for idx, ins in enumerate(instrs):
-            fall = _NOTHING
-            if previous is not None and previous.op not in V.NO_FALLTHROUGH:
-                fall = previous.loc[0]
-            preds.append(fall)
-            previous = ins
-            if type(ins.arg) is Label and ins.op in V.JUMPS:
-                t = position.get(id(ins.arg))
-                if t is not None and t < len(instrs):
-                    if ins.op in _SETUPS:
-                        handler_targets.add(t)  # 3.10: reached by an exception
-                    if ins.op != _FOR_ITER or not V.PY312:
-                        jumps[t].append(ins.loc[0])
-            h = ins.handler
-            if h is not None:
-                t = position.get(id(h.label))
-                if t is not None:
-                    covered.setdefault(t, set()).add(ins.loc[0])
-        # 3.11+: an exception arriving from another line begins the handler's line
-        for t, lines in covered.items():
-            if V.HANDLER_ALWAYS_STARTS_LINE or lines != {instrs[t].loc[0]}:
-                handler_targets.add(t)
-        return [(f, j) for f, j in zip(preds, jumps)], handler_targets
-
-    def _label_positions(self) -> dict[int, int]:
-        """{id(label): index of the instruction it names}."""
-        position = {}
-        index = 0
-        for item in self.bc.items:
-            if type(item) is Label:
-                position[id(item)] = index
-            else:
-                index += 1
-        return position
+        return {id(ins): (ins, self._line_probe(line, ins.loc))
+                for ins, line in _trace_lines.line_starts(instrs, self.bc.items, start,
+                                                          count)}
 
     def _loop_backedges(self, instrs, line_probes, add, before) -> list:
         """Count mode: a jump back to an instruction that does not begin its line (a
@@ -503,20 +427,8 @@ class _Instrumenter:
         A conditional jump back (3.10, 3.11) goes through a trampoline at the end of the
         code instead: [label, probe, JUMP target], without a location so that the line
         events stay as they were. Returns the trampolines."""
-        position = self._label_positions()
         tails: list = []
-        for idx, ins in enumerate(instrs):
-            if type(ins.arg) is not Label or ins.op not in V.JUMPS or ins.op in _SETUPS:
-                continue
-            if ins.op == _JUMP_BACKWARD_NO_INTERRUPT:
-                continue  # closes an await's SEND loop: going round it is no new line
-            t = position.get(id(ins.arg))
-            if t is None or t > idx:
-                continue
-            target = instrs[t]
-            line = target.loc[0]
-            if line is None or line <= 0 or id(target) in line_probes:
-                continue
+        for ins, line in _trace_lines.back_edges(instrs, self.bc.items, set(line_probes)):
             if ins.op in _BACKWARD_UNCONDITIONAL:
                 add(before, ins, self._line_probe(line, ins.loc))
                 continue

@@ -26,7 +26,7 @@ from typing import Any, Iterable
 
 # Everything the runtime will need is imported here: TracePass imports this module before
 # any hook is installed, so none of it is ever traced, even with --include '*'.
-from . import _profile, _pyrecorder, _writers  # noqa: F401
+from . import _profile, _pyrecorder, _writers
 from ._names import (
     CALL,
     DEFAULT_BUFFER,
@@ -157,8 +157,7 @@ class Tracer:
             b[ENTER_ITEM], b[LEAVE_ITEM], b[WRAP_ITEM] = accel.ENTER, accel.LEAVE, accel.WRAP
             rec = accel
         else:
-            from ._pyrecorder import PyRecorder
-            rec = PyRecorder()
+            rec = _pyrecorder.PyRecorder()
             rec.configure(timeline=self.timeline, buffer=self.buffer, handler=self.handler)
             b = builtins.__dict__
             b[PY_NOW], b[PY_WRAP] = rec.now, rec.wrap  # and PY_LOG, set by the recorder
@@ -215,7 +214,6 @@ class Tracer:
 
     # -- results -------------------------------------------------------------------------
     def profile(self):
-        from ._profile import Profile
         snaps = []
         for rec in self.recorders.values():
             if rec.enabled():
@@ -228,8 +226,8 @@ class Tracer:
                 if value:
                     per_file[n] = per_file.get(n, 0) + (1 if value is True else value)
         line_mode = "count" if any(k == "count" for _, _, k in self.line_lists) else "flags"
-        return Profile.from_snapshots(snaps, lines, line_mode, self.start_ns,
-                                      timeline=self.timeline)
+        return _profile.Profile.from_snapshots(snaps, lines, line_mode, self.start_ns,
+                                               timeline=self.timeline)
 
     def finish(self) -> None:
         """At exit: stop recording and write the outputs (or the summary on stderr)."""
@@ -239,7 +237,6 @@ class Tracer:
             self.finished = True
             for rec in self.recorders.values():
                 rec.set_enabled(False)
-        from . import _writers
         try:
             profile = self.profile()
             if self.outputs:
