@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pstats
-import sys
 
 import pytest
 
@@ -39,8 +38,6 @@ def main():
 
 main()
 """
-
-BACKEND_OPTIONS = [[], ["-o", "trace.accel=0"]]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import cProfile
 import collections
 import inspect
-import os
 import pstats
 import sys
 import threading
