@@ -18,7 +18,7 @@ from bchook import OptionError, ir
 from bchook.ir import _version as V
 from bchook.passes.trace import TracePass, untraced
 from bchook.trace import _runtime
-from bchook.trace._names import CALL, ENTER, LINES
+from bchook.trace._names import CALL, ENTER, LINES, PY_LOG
 from trace_helpers import BACKENDS, CORPUS, accelerated, load, options_for, own_stats, traced
 
 
@@ -376,7 +376,7 @@ def test_stop_gives_functions_their_original_code(tmp_path, backend):
     path = tmp_path / "stop_sample.py"
     path.write_text(source)
     module = traced(source, path, "stop_sample", **options_for(backend))
-    probe = CALL if backend == "c" else "@bchook.pylog"
+    probe = CALL if backend == "c" else PY_LOG
     traced_code = module.fib.__code__
     assert probe in traced_code.co_names
     assert bchook.trace.is_active()
@@ -385,7 +385,7 @@ def test_stop_gives_functions_their_original_code(tmp_path, backend):
     assert not bchook.trace.is_active()
     for code in (module.fib.__code__, module.C.m.__code__, module.make().__code__):
         assert probe not in code.co_names
-        assert not any(n.startswith("@bchook") for n in code.co_names)
+        assert not any(n.startswith("__bchook") for n in code.co_names)
     assert module.fib.__code__ is untraced(traced_code)
     bchook.trace.reset()
     assert module.fib(10) == 55 and module.C().m() == 2

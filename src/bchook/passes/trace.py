@@ -9,12 +9,15 @@ each resumption (after the ``RESUME`` that follows it, or from a handler when an
 is thrown in); on 3.10 and 3.11 ``yield from``/``await`` delegate through a small proxy
 that reports them, since nothing may be put inside their loops there.
 
-A probe is a call of a C function with a constant key: ``@bchook.enter(KEY)``. The
-functions live in ``builtins`` under names that are not identifiers, so they never clash
-with a program's names; ``bchook.trace`` installs them when the first traced module
-starts (the module body begins with a call of ``bchook.trace._runtime.attach``). With
-``lines``, each line start also stores into a per-module list: ``@bchook.lines[n] = True``
-(or ``+= 1`` with ``lines=count``).
+A probe hands a constant key to the C recorder: ``__bchook_enter__[KEY]`` (a subscript,
+which unlike a call neither checks for pending signals nor counts towards the recursion
+limit). Code that cannot suspend gets ``__bchook_call__[KEY]``, a token kept at the bottom
+of its stack whose release is the exit. The probes live in ``builtins``;
+``bchook.trace`` installs them when the first traced module starts (the module body begins
+with a call of ``bchook.trace._runtime.attach``). With ``lines``, each line start also
+stores into a per-module list: ``__bchook_lines__[n] = True`` (or ``+= 1`` with
+``lines=count``). Without the C recorder the probes are ``__bchook_log__((KEY,
+__bchook_now__()))`` and ``__bchook_log__(__bchook_now__())``.
 
 Probes carry the location of the instruction they precede, and the added handlers carry
 none, so line numbers, tracebacks and line events stay as they were. Each traced code
@@ -34,8 +37,8 @@ from . import _trace_lines
 from ..trace._names import (
     CALL,
     DEFAULT_BUFFER,
-    ENTER_ITEM,
-    LEAVE_ITEM,
+    ENTER,
+    LEAVE,
     LINES,
     MODES,
     ORIGINAL_MARK,
@@ -44,7 +47,7 @@ from ..trace._names import (
     PY_NOW,
     PY_WRAP,
     RUNTIME_MODULE,
-    WRAP_ITEM,
+    WRAP,
 )
 
 __all__ = ["TracePass"]
@@ -215,17 +218,23 @@ class _Instrumenter:
     def _const(self, value, loc) -> Instr:
         return Instr("LOAD_CONST", self.bc.add_const(value), loc)
 
+    def _subscript(self, name: str, loc) -> list[Instr]:
+        """``PROBE[KEY]``: the C recorder's probes are subscripts, not calls. A
+        BINARY_SUBSCR neither checks for pending signals (CPython checks none on the way
+        back into a yield from/await, so that a KeyboardInterrupt reaches the innermost
+        generator) nor counts towards the recursion limit (3.10 and 3.11 count C calls),
+        so both behave as without the probes."""
+        return [*ir.load_global(self.bc.add_name(name), loc=loc), self._const(self.key, loc),
+                Instr("BINARY_SUBSCR", 0, loc)]
+
     def _call_global(self, name: str, nargs: int, args: list[Instr], loc) -> list[Instr]:
         load = ir.load_global(self.bc.add_name(name), push_null=True, loc=loc)
         return [*load, *args, *ir.call(nargs, loc)]
 
     def _event(self, enter: bool, loc) -> list[Instr]:
         if self.p._backend == "c":
-            # ``PROBE[KEY]``: unlike a CALL, BINARY_SUBSCR does not check for pending
-            # signals, and CPython checks none on the way back into a yield from/await
-            name = self.bc.add_name(ENTER_ITEM if enter else LEAVE_ITEM)
-            return [*ir.load_global(name, loc=loc), self._const(self.key, loc),
-                    Instr("BINARY_SUBSCR", 0, loc), Instr("POP_TOP", 0, loc)]
+            return [*self._subscript(ENTER if enter else LEAVE, loc),
+                    Instr("POP_TOP", 0, loc)]
         # Pure Python: two C calls per event, ``log((KEY, now()))`` on entry and
         # ``log(now())`` on exit; the recorder knows which thread logged (see _pyrecorder).
         now = self._call_global(PY_NOW, 0, [], loc)
@@ -236,8 +245,8 @@ class _Instrumenter:
     def _wrap_delegate(self, loc) -> list[Instr]:
         """The iterator on top of the stack -> a proxy that reports suspend/resume."""
         key = self._const(self.key, loc)
-        if self.p._backend == "c":  # WRAP[(iterator, KEY)], no signal check (see _event)
-            wrap = ir.load_global(self.bc.add_name(WRAP_ITEM), loc=loc)
+        if self.p._backend == "c":  # WRAP[(iterator, KEY)] (see _subscript)
+            wrap = ir.load_global(self.bc.add_name(WRAP), loc=loc)
             return [*wrap, *_swap(2, loc), key, Instr("BUILD_TUPLE", 2, loc),
                     Instr("BINARY_SUBSCR", 0, loc)]
         name = self.bc.add_name(PY_WRAP)
@@ -321,7 +330,7 @@ class _Instrumenter:
         exit_label = Label("trace-exit")
         yields: list[Instr] = []
         if token:
-            enter = self._call_global(CALL, 1, [self._const(self.key, body_loc)], body_loc)
+            enter = self._subscript(CALL, body_loc)
             self._plan_token(instrs, start, add, before)
         elif calls:
             inherited = instrs[start - 1].handler if start else None

@@ -886,7 +886,7 @@ wrap(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * checks none on the way back into a ``yield from``/``await`` (so that a KeyboardInterrupt
  * reaches the innermost generator, bpo-30039). ``WRAP[(iterator, KEY)]`` likewise. */
 
-enum { PROBE_ENTER, PROBE_LEAVE, PROBE_WRAP };
+enum { PROBE_ENTER, PROBE_LEAVE, PROBE_WRAP, PROBE_CALL };
 
 typedef struct {
     PyObject_HEAD
@@ -907,6 +907,8 @@ probe_subscript(Probe *self, PyObject *key)
             do_leave(key);
         }
         Py_RETURN_NONE;
+    case PROBE_CALL:
+        return call(NULL, key);
     default:
         if (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) != 2) {
             PyErr_SetString(PyExc_TypeError, "WRAP[(iterator, key)]");
@@ -1221,7 +1223,7 @@ PyInit__accel(void)
         return NULL;
     }
     if (add_probe(m, "ENTER", PROBE_ENTER) < 0 || add_probe(m, "LEAVE", PROBE_LEAVE) < 0
-        || add_probe(m, "WRAP", PROBE_WRAP) < 0) {
+        || add_probe(m, "WRAP", PROBE_WRAP) < 0 || add_probe(m, "CALL", PROBE_CALL) < 0) {
         return NULL;
     }
 #if HAVE_TSC

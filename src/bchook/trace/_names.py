@@ -1,21 +1,19 @@
 """Names shared by the trace pass (which writes them into bytecode) and the runtime.
 
-The probe names are not identifiers, so they can never clash with a program's names.
+The probes find their recorder in ``builtins`` under these names. They are identifiers
+(a program may walk ``dir(builtins)`` and use what it finds as names) and ``__bchook_``
+names, which no program defines.
 """
 
-CALL = "@bchook.call"
-#: C probes used by subscript (``PROBE[KEY]``) in generators and coroutines.
-ENTER_ITEM = "@bchook.enter[]"
-LEAVE_ITEM = "@bchook.leave[]"
-WRAP_ITEM = "@bchook.wrap[]"
-ENTER = "@bchook.enter"
-LEAVE = "@bchook.leave"
-WRAP = "@bchook.wrap"
-PY_LOG = "@bchook.pylog"
-PY_NOW = "@bchook.pynow"
-PY_WRAP = "@bchook.pywrap"
+CALL = "__bchook_call__"
+ENTER = "__bchook_enter__"
+LEAVE = "__bchook_leave__"
+WRAP = "__bchook_wrap__"
+PY_LOG = "__bchook_log__"
+PY_NOW = "__bchook_now__"
+PY_WRAP = "__bchook_pywrap__"
 #: Module global (and builtins fallback) holding a module's line-hit list.
-LINES = "@bchook.lines"
+LINES = "__bchook_lines__"
 #: First item of the constant tuple that holds a traced code object's untraced twin.
 ORIGINAL_MARK = "@bchook.trace.original"
 RUNTIME_MODULE = "bchook.trace._runtime"

@@ -31,17 +31,14 @@ from ._names import (
     CALL,
     DEFAULT_BUFFER,
     ENTER,
-    ENTER_ITEM,
     ENV_ROOT_PID,
     LEAVE,
-    LEAVE_ITEM,
     LINES,
     ORIGINAL_MARK,
     OUTPUT_SUFFIXES,
     PY_NOW,
     PY_WRAP,
     WRAP,
-    WRAP_ITEM,
 )
 
 __all__ = ["attach", "tracer", "discard", "Tracer"]
@@ -152,9 +149,7 @@ class Tracer:
         if accel is not None:
             accel.configure(timeline=self.timeline, buffer=self.buffer, handler=self.handler)
             b = builtins.__dict__
-            b[CALL], b[ENTER], b[LEAVE] = accel.call, accel.enter, accel.leave
-            b[WRAP] = accel.wrap
-            b[ENTER_ITEM], b[LEAVE_ITEM], b[WRAP_ITEM] = accel.ENTER, accel.LEAVE, accel.WRAP
+            b[CALL], b[ENTER], b[LEAVE], b[WRAP] = accel.CALL, accel.ENTER, accel.LEAVE, accel.WRAP
             rec = accel
         else:
             rec = _pyrecorder.PyRecorder()
