@@ -23,6 +23,7 @@ import pytest
 
 import bchook
 from bchook import _cache
+from bchook.trace._names import CALL as PROBE
 
 MODULES = 6
 THREADS = 8
@@ -88,6 +89,7 @@ def write_package(root: Path) -> Path:
 #: in-process and by the child processes, so both verify alike.
 VERIFY = '''
 import dis
+from bchook.trace._names import CALL as PROBE
 
 
 def nop_share(fn):
@@ -108,11 +110,11 @@ def verify(pass_name, module, index):
         problems.append(f"{module.__name__}: identity pad=1 left no NOPs")
     if pass_name == "constfold" and 42 not in module.folded.__code__.co_consts:
         problems.append(f"{module.__name__}: constfold did not fold")
-    if pass_name == "trace" and "@bchook.call" not in module.value.__code__.co_names:
+    if pass_name == "trace" and PROBE not in module.value.__code__.co_names:
         problems.append(f"{module.__name__}: no trace probes")
     if pass_name == "goto" and module.jumpy(5) != 300 + index:
         problems.append(f"{module.__name__}.jumpy(5) = {module.jumpy(5)}")
-    if pass_name != "trace" and "@bchook.call" in module.value.__code__.co_names:
+    if pass_name != "trace" and PROBE in module.value.__code__.co_names:
         problems.append(f"{module.__name__}: trace probes under {pass_name}")
     if pass_name != "identity" and nop_share(module.value) > 0.3:
         problems.append(f"{module.__name__}: padded under {pass_name}")
@@ -155,9 +157,9 @@ def check_cache_files(pkg: Path, by_key: dict[str, str]) -> int:
             functions = {c.co_name: c for c in code.co_consts if hasattr(c, "co_name")}
             value, folded = functions["value"], functions["folded"]
             if pass_name == "trace":
-                assert "@bchook.call" in value.co_names, f"{name}: no probes"
+                assert PROBE in value.co_names, f"{name}: no probes"
             else:
-                assert "@bchook.call" not in value.co_names, f"{name}: probes"
+                assert PROBE not in value.co_names, f"{name}: probes"
             if pass_name == "constfold":
                 assert 42 in folded.co_consts, f"{name}: not folded"
             padded = _verify_namespace["nop_share"](value) > 0.3

@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, given, settings
 import fuzz_helpers as fh
 from bchook import Pass, install
 from bchook.ir import _version as V
+from bchook.trace import _names as trace_names
 
 CORPUS_DIR = Path(__file__).parent / "fuzz_corpus"
 CORPUS = sorted(CORPUS_DIR.glob("*.py"))
@@ -130,8 +131,8 @@ def _clean_env():
 TRACE_EXIT_BUG = pytest.mark.xfail(
     not V.PY313, strict=True,
     reason="trace pass, 3.10-3.12: a generator closed at interpreter exit prints "
-           "\"Exception ignored ... NameError: name '@bchook.leave' (or '@bchook.enter', "
-           "'@bchook.pylog') is not defined\" on stderr")
+           "\"Exception ignored ... NameError: name '<a probe>' is not defined\" on "
+           "stderr (CPython restores the start-up builtins before closing it)")
 
 
 def _runner_cases():
@@ -278,16 +279,7 @@ for cm in (AwaitsInt(), ExitAwaitsInt()):
         print(type(exc).__name__, exc)
 """
 
-#: The trace pass's added handler confuses CPython's jump analysis: a legal jump over a
-#: block is refused ("incompatible stacks", 3.11+) or crashes the interpreter (3.10).
-TRACE_JUMP_BUG = pytest.mark.xfail(
-    strict=True, reason="trace pass: debugger jump over a for block (CPython's "
-                        "test_sys_settrace.test_jump_over_for_block_before_else) is refused "
-                        "with 'incompatible stacks' on 3.11+ and segfaults on 3.10")
-
-
-@pytest.mark.parametrize("chain", [
-    pytest.param(c, marks=[TRACE_JUMP_BUG] if "trace" in c else []) for c in fh.CHAINS])
+@pytest.mark.parametrize("chain", fh.CHAINS)
 def test_debugger_jumps_behave_the_same(chain, tmp_path):
     (tmp_path / "jumps.py").write_text(JUMPS)
     env = _clean_env()
@@ -391,6 +383,7 @@ def _import_bchook_only(name, *args, **kwargs):
 
 
 SAFE_BUILTINS["__import__"] = _import_bchook_only
+PROBE_NAMES = {v for k, v in vars(trace_names).items() if k.isupper() and isinstance(v, str)}
 
 
 class _TooLong(BaseException):  # not caught by the program's own `except Exception`
@@ -411,7 +404,7 @@ def _limited(code, limit):
         return tracer
 
     # The trace pass's probes live in builtins: a program with builtins of its own needs them.
-    probes = {k: v for k, v in vars(builtins).items() if k.startswith("@bchook.")}
+    probes = {k: v for k, v in vars(builtins).items() if k in PROBE_NAMES}
     namespace = {"__builtins__": {**SAFE_BUILTINS, **probes},
                  "__name__": "hypothesmith_program"}
     old = sys.gettrace()
