@@ -70,7 +70,7 @@ def test_generated_programs_exercise_what_they_should():
     seen = set()
     outcomes = set()
 
-    @settings(max_examples=150, suppress_health_check=SLOW_CHECKS, database=None)
+    @settings(max_examples=100, suppress_health_check=SLOW_CHECKS, database=None)
     @given(fh.programs())
     def survey(source):
         seen.update(word for word in constructs if word in source)
