@@ -91,3 +91,25 @@ def run_python():
         return proc.returncode, proc.stdout, proc.stderr
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def no_bchook_hook_leaks():
+    """After every test: no installed hook, and no uninstalled finder on sys.meta_path.
+
+    A test that restores a saved ``sys.meta_path`` can put back a finder that was
+    uninstalled meanwhile; it would then sit in front of every later test's imports.
+    Only modules already loaded are consulted, so tests that check what an inactive
+    bchook does not import are not disturbed.
+    """
+    yield
+    install_module = sys.modules.get("bchook._install")
+    if install_module is not None:
+        hook = install_module.installed()
+        if hook is not None:
+            hook.uninstall()
+    hook_module = sys.modules.get("bchook._hook")
+    if hook_module is not None:
+        finder_type = hook_module.BchookFinder
+        sys.meta_path[:] = [f for f in sys.meta_path
+                            if not (isinstance(f, finder_type) and not f.active)]
