@@ -157,8 +157,9 @@ def run_suite(env: Environment, package: Package, folder: str, passes: str, via:
             report[f"{mode}_tail"] = (proc.stdout + proc.stderr)[-2000:]
     plain, hooked = results["plain"], results["hooked"]
     report["cases"] = len(plain)
-    for status in ("passed", "failed", "error", "skipped"):
+    for status in ("passed", "failure", "error", "skipped"):
         report[status] = sum(1 for v in plain.values() if v == status)
+    report["failed"] = report.pop("failure")
     report["same"] = bool(plain) and plain == hooked
     report["differences"] = sorted(
         (name, plain.get(name), hooked.get(name))
