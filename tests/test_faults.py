@@ -520,3 +520,25 @@ def test_small_stack_refused_in_process(project):
         fresh_import([SmallStack()])
     assert "app.mod" not in sys.modules
     assert not [n for n in cache_files(project) if n.startswith("mod.")]
+
+
+# -- a project that turns warnings into errors ------------------------------------------------
+
+def test_pytest_with_warnings_as_errors_runs_under_bchook(tmp_path, run_python):
+    """bchook is imported before pytest looks at its plugins (the runner, the autoload):
+    pytest must not warn that it cannot assertion-rewrite bchook's package, or a project
+    with ``filterwarnings = error`` cannot even start its tests (found with the packaging
+    test suite, tools/thirdparty_suites.py)."""
+    (tmp_path / "lib.py").write_text("def double(x):\n    return 2 * x\n")
+    (tmp_path / "test_lib.py").write_text(
+        "import lib\n\n\ndef test_double():\n    assert lib.double(2) == 4\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
+    runner = ["-m", "bchook", "-p", "identity", "--include", "lib", "-m", "pytest", "-q",
+              "-p", "no:cacheprovider"]
+    rc, out, err = run_python(runner, cwd=tmp_path)
+    assert rc == 0 and "1 passed" in out, out + err
+    autoload = ["-c", "import bchook._autoload as a; a.start(); import pytest; "
+                      "raise SystemExit(pytest.main(['-q', '-p', 'no:cacheprovider']))"]
+    rc, out, err = run_python(autoload, cwd=tmp_path,
+                              env={"BCHOOK_PASSES": "identity", "BCHOOK_INCLUDE": "lib"})
+    assert rc == 0 and "1 passed" in out, out + err

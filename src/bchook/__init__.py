@@ -1,4 +1,10 @@
-"""bchook: rewrite Python code at import time with a chain of AST and bytecode passes."""
+"""bchook: rewrite Python code at import time with a chain of AST and bytecode passes.
+
+PYTEST_DONT_REWRITE: under ``python -m bchook -m pytest`` or the ``.pth`` autoload, bchook
+is imported before pytest marks its plugin's package for assertion rewriting; this marker
+keeps pytest from warning that it cannot (an error in projects that turn warnings into
+errors).
+"""
 
 from ._errors import (
     BchookError,
