@@ -150,25 +150,24 @@ def test_padded_torture_functions_behave_identically(tmp_path):
 #: after a call to Python code returns (the instruction before it, as the monitoring
 #: code sees it, is the call's last inline cache, which has no line). Padding moves
 #: jump targets away from calls, so this duplicate comes and goes; 3.11 and 3.13 never
-#: report it. On 3.12 such a repeat is dropped from both sides before comparing.
-_DROP_LINE_REPEATED_AFTER_CALL = ir.version.VERSION == (3, 12)
+#: report it. On 3.12 a frame's line event that repeats that frame's previous event is
+#: dropped from both sides before comparing (whatever ran in between: a GC callback may
+#: run Python code at any point, so "a call happened" is not a reliable condition).
+_COLLAPSE_REPEATED_LINES = ir.version.VERSION == (3, 12)
 
 
 def _line_events(func, filename):
     events = []
-    last_line = {}  # frame -> (line, whether a call happened since that line event)
+    last = {}  # frame -> its previous (event, line)
 
     def tracer(frame, event, arg):
         code = frame.f_code
-        if event == "call" and frame.f_back in last_line:
-            last_line[frame.f_back] = (last_line[frame.f_back][0], True)
         if code.co_filename == filename:
             line = frame.f_lineno - code.co_firstlineno
-            if event == "line" and _DROP_LINE_REPEATED_AFTER_CALL:
-                if last_line.get(frame) == (line, True):
-                    last_line[frame] = (line, False)
+            if _COLLAPSE_REPEATED_LINES:
+                if event == "line" and last.get(frame) == ("line", line):
                     return tracer
-                last_line[frame] = (line, False)
+                last[frame] = (event, line)
             events.append((code.co_name, event, line))
         return tracer
 

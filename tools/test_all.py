@@ -3,7 +3,8 @@
 
     python tools/test_all.py                      # every interpreter found
     python tools/test_all.py --python 3.12        # only these (repeatable; X.Y or a path)
-    python tools/test_all.py --fast -- -k goto    # skip @pytest.mark.slow; args after -- go to pytest
+    python tools/test_all.py --fast -- -x         # skip @pytest.mark.slow; args after -- go to pytest
+    python tools/test_all.py -- tests/test_ir_edit.py   # only these test files
 
 Interpreters: ``pythonX.Y`` on PATH if it really runs (a pyenv shim of a version that is not
 activated does not), ``$(pyenv root)/versions/X.Y.*`` (``~/.pyenv`` without pyenv), and the
@@ -344,9 +345,12 @@ def run_tests(version: str, python: str, pytest_args: list[str], subprocess_cove
     env = clean_env()
     if subprocess_coverage:
         env["COVERAGE_PROCESS_START"] = rc_file
+    # test files or node ids given after -- replace the default "tests"
+    chosen = [a for a in pytest_args
+              if not a.startswith("-") and os.path.exists(os.path.join(ROOT, a.split("::")[0]))]
     cmd = [python, "-m", "coverage", "run", f"--rcfile={rc_file}", "--source=bchook",
-           "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
-           *pytest_args]
+           "-m", "pytest", *([] if chosen else ["tests"]), "-q", "-p", "no:cacheprovider",
+           f"--junitxml={junit}", *pytest_args]
     log(f"[{version}] {' '.join(cmd)}")
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
