@@ -260,3 +260,28 @@ def test_everything_traced_including_the_standard_library(tmp_path, run_python,
     files = {os.path.basename(f) for f, _, _ in pstats.Stats(str(tmp_path / "s.prof")).stats}
     assert {"std.py", "difflib.py", "tasks.py"} <= files  # imported after the hook
     assert not {"_runtime.py", "_pyrecorder.py", "_writers.py", "pstats.py"} & files
+
+
+def test_code_running_during_interpreter_exit(tmp_path, run_python, backend_args):
+    """Generators left suspended and __del__ methods run while the interpreter shuts
+    down, after 3.10-3.12 have put back the builtins of start-up: the probes are still
+    there (no "Exception ignored ... NameError")."""
+    (tmp_path / "late.py").write_text(
+        "def gen():\n"
+        "    try:\n"
+        "        yield 1\n"
+        "    finally:\n"
+        "        print('closed')\n"
+        "class Late:\n"
+        "    def __del__(self):\n"
+        "        print('deleted', helper())\n"
+        "def helper():\n"
+        "    return 2\n"
+        "g = gen()\n"
+        "print(next(g))\n"
+        "keep = Late()\n"
+    )
+    rc, plain_out, plain_err = run_python(["late.py"], cwd=tmp_path)
+    rc2, out, err = run_python(["-m", "bchook", "-p", "trace", *backend_args,
+                                "-o", "trace.output=l.prof", "late.py"], cwd=tmp_path)
+    assert (rc2, out, err) == (rc, plain_out, plain_err) == (0, "1\nclosed\ndeleted 2\n", "")

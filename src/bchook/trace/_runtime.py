@@ -36,6 +36,7 @@ from ._names import (
     LINES,
     ORIGINAL_MARK,
     OUTPUT_SUFFIXES,
+    PY_LOG,
     PY_NOW,
     PY_WRAP,
     WRAP,
@@ -232,6 +233,7 @@ class Tracer:
             self.finished = True
             for rec in self.recorders.values():
                 rec.set_enabled(False)
+            _keep_probes_at_exit()
         try:
             profile = self.profile()
             if self.outputs:
@@ -257,6 +259,29 @@ class Tracer:
 def _now_ns() -> int:
     import time
     return time.monotonic_ns()
+
+
+_PROBE_NAMES = (CALL, ENTER, LEAVE, WRAP, PY_LOG, PY_NOW, PY_WRAP, LINES)
+
+
+def _keep_probes_at_exit() -> None:
+    """Make the probes outlive the restoring of the builtins at interpreter exit.
+
+    CPython 3.10-3.12 put back the builtins of start-up (a copy taken before any import)
+    before the last objects die, and a generator still suspended then is closed, running
+    its probes: without this they raise NameError ("Exception ignored ..."). The copy is
+    the other dict that holds builtins' own ``__build_class__`` and ``__name__``; adding
+    the (by now inert) probes to it is all this changes."""
+    real = builtins.__dict__
+    probes = {name: real[name] for name in _PROBE_NAMES if name in real}
+    if PY_LOG in probes:
+        probes[PY_LOG] = id  # the pure-Python recorder's log: a C no-op from now on
+    marker = real.get("__build_class__")
+    for ref in gc.get_referrers(marker):
+        if (type(ref) is dict and ref is not real and ref.get("__name__") == "builtins"
+                and ref.get("__build_class__") is marker):
+            for name, value in probes.items():
+                ref.setdefault(name, value)
 
 
 def _set_code(function, code) -> None:
