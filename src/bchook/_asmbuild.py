@@ -452,10 +452,28 @@ def _check_calls(bc: ir.Bytecode, origin: dict[int, Line]) -> None:
     if not _has("PUSH_NULL"):
         return
     first = "PRECALL" if _has("PRECALL") else "CALL"
-    for ins, depth in zip(bc.instructions(), bc.depths()):
+    try:
+        depths = bc.depths()
+    except ir.IRError:
+        depths = _straight_line_depths(bc)  # the missing NULL underflows a later instruction
+    for ins, depth in zip(bc.instructions(), depths):
         if ins.name == first and depth is not None and depth < ins.arg + 2:
             raise BuildError(f"{ins.name} {ins.arg} finds {depth} values on the stack, "
                              f"needs {ins.arg + 2}; {_NULL_HINT}", origin.get(id(ins)))
+
+
+def _straight_line_depths(bc: ir.Bytecode) -> list:
+    """Depths in listing order, as if no instruction jumped: enough to find the first
+    instruction that takes more than the stack holds."""
+    depths = []
+    depth = 0
+    for ins in bc.instructions():
+        depths.append(depth)
+        try:
+            depth += ir.version.stack_effects(ins.op, ins.arg if type(ins.arg) is int else 0)[0]
+        except ValueError:
+            break
+    return depths
 
 
 def _const_value(value, code_ref, line):
