@@ -348,23 +348,17 @@ class Bytecode:
 
     def max_stack_depth(self) -> int:
         """The stack depth the instructions need, from the control-flow graph."""
-        instrs = [x for x in self.items if type(x) is Instr]
-        label_at = {}
-        count = 0
-        for item in self.items:
-            if type(item) is Instr:
-                count += 1
-            else:
-                label_at[id(item)] = count
-        targets = [label_at[id(x.arg)] if x.op in _JUMPS else -1 for x in instrs]
-        handlers = {}
-        for ins in instrs:
-            if ins.handler is not None:
-                handlers[id(ins.handler)] = label_at[id(ins.handler.label)]
-        return stack_depth(instrs, targets, handlers, self.code)
+        return stack_depth(*self._flow(), self.code)
 
     def depths(self) -> list[int | None]:
         """Stack depth before each instruction of :meth:`instructions` (None: unreachable)."""
+        instrs, targets, handlers = self._flow()
+        out: list[int | None] = [None] * len(instrs)
+        stack_depth(instrs, targets, handlers, self.code, out)
+        return out
+
+    def _flow(self):
+        """Instructions, each one's jump target index (-1: none), handler targets by id."""
         instrs = [x for x in self.items if type(x) is Instr]
         label_at = {}
         count = 0
@@ -373,14 +367,14 @@ class Bytecode:
                 count += 1
             else:
                 label_at[id(item)] = count
-        targets = [label_at[id(x.arg)] if x.op in _JUMPS else -1 for x in instrs]
-        handlers = {}
-        for ins in instrs:
-            if ins.handler is not None:
-                handlers[id(ins.handler)] = label_at[id(ins.handler.label)]
-        out: list[int | None] = [None] * len(instrs)
-        stack_depth(instrs, targets, handlers, self.code, out)
-        return out
+        try:
+            targets = [label_at[id(x.arg)] if x.op in _JUMPS else -1 for x in instrs]
+            handlers = {id(x.handler): label_at[id(x.handler.label)]
+                        for x in instrs if x.handler is not None}
+        except KeyError:
+            raise IRError(f"{_where(self.code)}: a jump or handler label is not in the "
+                          "instruction list") from None
+        return instrs, targets, handlers
 
 
 def _const_key(value):
