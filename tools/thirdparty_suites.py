@@ -49,7 +49,9 @@ PACKAGES = {
     "attrs": Package("attrs", ["attr", "attrs"], ["pytest", "hypothesis", "cloudpickle"],
                      pytest_args=["--hypothesis-seed=0"]),
     "more-itertools": Package("more-itertools", ["more_itertools"], ["pytest"]),
-    "packaging": Package("packaging", ["packaging"], ["pytest", "pretend"]),
+    "packaging": Package("packaging", ["packaging"],
+                         ["pytest", "pretend", "hypothesis", "tomli", "tomli_w"],
+                         pytest_args=["--hypothesis-seed=0"]),
 }
 
 
