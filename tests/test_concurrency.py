@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -199,8 +200,8 @@ def _import_everything_at_once(pass_name: str):
                     errors.append((n, problems))
                 got[i] = module
             seen[n] = got
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append((n, repr(exc)))
+        except BaseException:  # noqa: BLE001 - reported below, with where it happened
+            errors.append((n, traceback.format_exc()))
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
     for t in threads:
