@@ -3,10 +3,11 @@
     python tools/conformance.py                       # identity pass, this interpreter
     python tools/conformance.py -p constfold          # another pass chain
     python tools/conformance.py -p identity -o identity.pad=1 --python .venvs/3.13/bin/python
+    python tools/conformance.py -p identity -p constfold -p trace -p goto   # one plain run each
     python tools/conformance.py --modules test_grammar,test_with
 
-Each module runs twice with ``python -m test --junit-xml``: once plain, once as
-``python -m bchook -p PASSES --include '*' -m test``. The outcome of every test case
+Each module runs with ``python -m test --junit-xml`` once plain, then once per chain as
+``python -m bchook -p CHAIN --include '*' -m test``. The outcome of every test case
 (passed, failed, error, skipped) must be the same. bchook must be installed in the
 interpreter under test. Exit status 0 when every module matches.
 """
@@ -70,8 +71,8 @@ def run_module(python: str, module: str, hook_args: list[str] | None, timeout: i
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-p", "--passes", default="identity",
-                        help="pass chain to run under (default: identity)")
+    parser.add_argument("-p", "--passes", action="append", default=[],
+                        help="pass chain to run under (repeatable; default: identity)")
     parser.add_argument("-o", "--option", action="append", default=[],
                         help="pass option PASS.KEY=VALUE (repeatable)")
     parser.add_argument("--python", action="append", default=[],
@@ -81,43 +82,47 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     modules = args.modules.split(",") if args.modules else MODULES
-    hook_args = ["-p", args.passes]
-    for opt in args.option:
-        hook_args += ["-o", opt]
+    chains = args.passes or ["identity"]
+    options = [arg for opt in args.option for arg in ("-o", opt)]
     all_ok = True
     for python in args.python or [sys.executable]:
         version = subprocess.run(
             [python, "-c", "import platform; print(platform.python_version())"],
             capture_output=True, text=True).stdout.strip()
-        print(f"== Python {version} ({python}), passes: {args.passes}", flush=True)
-        matched = cases = 0
+        print(f"== Python {version} ({python}), chains: {' | '.join(chains)}", flush=True)
+        matched = dict.fromkeys(chains, 0)
+        cases = 0
         for module in modules:
             plain, plain_rc, t_plain, _ = run_module(python, module, None, args.timeout)
-            hooked, hook_rc, t_hook, tail = run_module(python, module, hook_args, args.timeout)
-            # a doctest-only module (3.10's test_listcomps) reports no cases: compare exits
-            same = plain == hooked and (bool(plain) or plain_rc == hook_rc == 0)
-            status = "same" if same else "DIFFERENT"
             counts = {s: sum(1 for v in plain.values() if v == s)
                       for s in ("passed", "failed", "error", "skipped")}
-            print(f"  {module:28} {status:9} {len(plain):5} cases "
-                  f"({counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
-                  f"{counts['skipped']} skipped)  plain {t_plain:5.1f}s  hooked {t_hook:5.1f}s",
-                  flush=True)
-            cases += len(plain)
-            if same:
-                matched += 1
-                continue
-            all_ok = False
+            print(f"  {module:28} {len(plain):5} cases ({counts['passed']} passed, "
+                  f"{counts['failed'] + counts['error']} failed, {counts['skipped']} skipped)"
+                  f"  plain {t_plain:5.1f}s", flush=True)
             if not plain:
                 print(f"    no results from the plain run (exit {plain_rc})")
-            diff = sorted(set(plain.items()) ^ set(hooked.items()))
-            for name, outcome in diff[:10]:
-                side = "plain " if plain.get(name) == outcome else "hooked"
-                print(f"    {side}: {name} {outcome}")
-            if not hooked:
-                print(f"    no results under bchook (exit {hook_rc}):\n" +
-                      "\n".join("      " + line for line in tail.splitlines()[-15:]))
-        print(f"  {matched}/{len(modules)} modules identical, {cases} test cases", flush=True)
+            cases += len(plain)
+            for chain in chains:
+                hooked, hook_rc, t_hook, tail = run_module(
+                    python, module, ["-p", chain, *options], args.timeout)
+                # a doctest-only module (3.10's test_listcomps) reports no cases: compare exits
+                same = plain == hooked and (bool(plain) or plain_rc == hook_rc == 0)
+                print(f"    {chain:26} {'same' if same else 'DIFFERENT':9}  {t_hook:5.1f}s",
+                      flush=True)
+                if same:
+                    matched[chain] += 1
+                    continue
+                all_ok = False
+                diff = sorted(set(plain.items()) ^ set(hooked.items()))
+                for name, outcome in diff[:10]:
+                    side = "plain " if plain.get(name) == outcome else "hooked"
+                    print(f"      {side}: {name} {outcome}")
+                if not hooked:
+                    print(f"      no results under bchook (exit {hook_rc}):\n" +
+                          "\n".join("        " + line for line in tail.splitlines()[-15:]))
+        for chain in chains:
+            print(f"  {chain}: {matched[chain]}/{len(modules)} modules identical "
+                  f"({cases} test cases plain)", flush=True)
     return 0 if all_ok else 1
 
 
