@@ -1,6 +1,6 @@
 """Cost of the trace pass against the profilers people use, as ratios to plain Python.
 
-    python benchmarks/trace_bench.py [--rounds N] [--reps N] [--quick]
+    python benchmarks/trace_bench.py [--rounds N] [--reps N] [--quick] [--only VARIANTS]
 
 Workloads: ``fib`` (recursive fib(24): calls and nothing else), ``sim`` (a small
 class-heavy particle simulation: method calls, attribute access, small objects) and
@@ -294,7 +294,17 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="turns of every variant")
     parser.add_argument("--reps", type=int, default=3, help="timed runs per workload")
     parser.add_argument("--quick", action="store_true", help="1 round of 2 reps")
+    parser.add_argument("--only", help="comma-separated variants to run besides plain "
+                        "(e.g. 'trace lines flags,cprofile')")
     args = parser.parse_args(argv)
+    chosen = variants()
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",")}
+        unknown = wanted - set(chosen)
+        if unknown:
+            parser.error(f"unknown variant(s) {', '.join(sorted(unknown))}; "
+                         f"choose from: {', '.join(chosen)}")
+        chosen = [name for name in chosen if name == "plain" or name in wanted]
     reps = 2 if args.quick else args.reps
     rounds = 1 if args.quick else args.rounds
     import bchook.trace
@@ -309,7 +319,7 @@ def main(argv=None) -> int:
             f.write(HARNESS)
         results: dict[str, dict] = {}
         for _ in range(rounds):
-            for variant in variants():
+            for variant in chosen:
                 times = run_variant(folder, variant, reps)
                 best = results.setdefault(variant, times)
                 for name, t in times.items():
