@@ -9,6 +9,13 @@ function that picks the calling thread's list. The lists are folded into the sam
 calling-context tree as the C recorder's off the hot path: when they grow past a limit
 (checked from a garbage collector callback) and whenever results are asked for. The
 snapshot has the C recorder's layout.
+
+Folding is the price of the pure-Python recorder, so it does as little per event as it
+can: an entry finds its node and pushes the caller's node and the entry time; an exit
+adds its elapsed time to its node's total and count and pops. Own times are totals minus
+the children's totals, worked out once per snapshot. In ``timeline`` mode the folded
+lists themselves are the ring buffer: they are kept (the newest ``buffer`` events, with
+the stack each started from) and turned into timeline events only when asked for.
 """
 
 from __future__ import annotations
@@ -60,14 +67,15 @@ def _watch_thread_starts() -> None:
 
 
 class _Thread:
-    __slots__ = ("ident", "root", "index", "stack", "name")
+    __slots__ = ("ident", "root", "index", "stack", "name", "node")
 
     def __init__(self, ident: int, root: int, index: int, name):
         self.ident = ident
         self.root = root
         self.index = index
         self.name = name
-        self.stack: list[list] = []  # [node, t0, sub]
+        self.node = root             # the node of the innermost open call
+        self.stack: list[int] = []   # per open call: the caller's node, the entry time
 
 
 def _thread_name(ident: int):
@@ -88,7 +96,7 @@ class PyRecorder:
         self._enabled = False
         self._timeline = False
         self._handler = None
-        self.ring: deque = deque(maxlen=1)
+        self.buffer = 1
         self.reset()
         self.emit = self._probe_log()
         gc.callbacks.append(self._gc_callback)
@@ -101,8 +109,8 @@ class PyRecorder:
     def configure(self, timeline: bool = False, buffer: int = 1_000_000, handler=None,
                   tsc: bool = True) -> None:
         self._timeline = bool(timeline)
-        if self.ring.maxlen != buffer:
-            self.ring = deque(self.ring, maxlen=buffer)
+        self.buffer = max(1, int(buffer))
+        self._trim()
         self._handler = handler
         self._install()
 
@@ -121,31 +129,44 @@ class PyRecorder:
             log.clear()
         self.funcs: list = []
         self.func_index: dict[tuple, int] = {}
-        self.nodes: list[list] = []       # [parent, func, count, own, total]
+        self.parents: list[int] = []      # per node
+        self.node_funcs: list[int] = []   # per node
+        self.counts: list[int] = []       # per node: finished calls
+        self.totals: list[int] = []       # per node: their time, callees included
         self.children: list[dict] = []    # per node: {key: child node}
         self.threads: dict[int, _Thread] = {}
-        self.ring.clear()
-        self.written = 0
+        self.kept: deque = deque()        # timeline: (thread, folded list, node, stack)
+        self.kept_events = 0
+        self.dropped = 0
 
     def flush(self) -> None:
+        """Fold, then end every open call now (the program is asking for results)."""
         self.fold()
         t = self.now()
-        for th in self.threads.values():
-            while th.stack:
-                self._pop(th, t)
+        with self._lock:
+            for th in list(self.threads.values()):
+                if th.stack:
+                    self._fold(th, [t] * (len(th.stack) // 2))
 
     def snapshot(self) -> dict:
         self.fold()
-        kept = list(self.ring)
-        return {
-            "funcs": list(self.funcs),
-            "nodes": [tuple(n) for n in self.nodes],
-            "threads": [(th.ident, th.root, th.name) for th in self.threads.values()],
-            "events": b"".join(_EVENT.pack(*e) for e in kept),
-            "event_format": "qii",
-            "events_dropped": self.written - len(kept),
-            "ns_per_tick": 1.0,
-        }
+        with self._lock:
+            totals = self.totals
+            own = list(totals)
+            for node, parent in enumerate(self.parents):
+                if parent >= 0:
+                    own[parent] -= totals[node]
+            nodes = list(zip(self.parents, self.node_funcs, self.counts, own, totals))
+            events = self._timeline_events()
+            return {
+                "funcs": list(self.funcs),
+                "nodes": nodes,
+                "threads": [(th.ident, th.root, th.name) for th in self.threads.values()],
+                "events": b"".join([_EVENT.pack(*e) for e in events]),
+                "event_format": "qii",
+                "events_dropped": self.dropped + self.kept_events - len(events),
+                "ns_per_tick": 1.0,
+            }
 
     def close(self) -> None:
         """Stop folding from the garbage collector (the recorder is not used any more)."""
@@ -248,44 +269,40 @@ class PyRecorder:
         return th
 
     def _new_node(self, parent: int, func: int) -> int:
-        self.nodes.append([parent, func, 0, 0, 0])
+        self.parents.append(parent)
+        self.node_funcs.append(func)
+        self.counts.append(0)
+        self.totals.append(0)
         self.children.append({})
-        return len(self.nodes) - 1
+        return len(self.parents) - 1
 
     def _fold(self, th: _Thread, batch: list) -> None:
-        nodes = self.nodes
+        """Fold one thread's events (the lock is held). The hot loop of this recorder."""
+        if self._timeline:
+            self.kept.append((th, batch, th.node, list(th.stack)))
+            self.kept_events += len(batch)
+            self._trim()
         children = self.children
+        counts = self.counts
+        totals = self.totals
         stack = th.stack
-        timeline = self._timeline
-        ring_append = self.ring.append
-        enter_info = (th.index << 1) | 1
-        leave_info = th.index << 1
-        root = th.root
-        written = 0
+        push = stack.append
+        pop = stack.pop
+        node = th.node
         for event in batch:
             if type(event) is tuple:                 # entry: (key, t)
                 key, t = event
-                parent = stack[-1][0] if stack else root
-                node = children[parent].get(key)
-                if node is None:
-                    node = children[parent][key] = self._new_node(parent, self._func(key))
-                stack.append([node, t, 0])
-                if timeline:
-                    ring_append((t, node, enter_info))
-                    written += 1
-            elif stack:                              # exit: t
-                node, t0, sub = stack.pop()
-                elapsed = event - t0
-                n = nodes[node]
-                n[2] += 1
-                n[3] += elapsed - sub
-                n[4] += elapsed
-                if stack:
-                    stack[-1][2] += elapsed
-                if timeline:
-                    ring_append((event, node, leave_info))
-                    written += 1
-        self.written += written
+                callee = children[node].get(key)
+                if callee is None:
+                    callee = children[node][key] = self._new_node(node, self._func(key))
+                push(node)
+                push(t)
+                node = callee
+            elif stack:                              # exit: t (none left: already ended)
+                totals[node] += event - pop()
+                counts[node] += 1
+                node = pop()
+        th.node = node
 
     def _func(self, key) -> int:
         i = self.func_index.get(key)
@@ -294,18 +311,38 @@ class PyRecorder:
             self.funcs.append(key)
         return i
 
-    def _pop(self, th: _Thread, t: int) -> None:
-        node, t0, sub = th.stack.pop()
-        elapsed = t - t0
-        n = self.nodes[node]
-        n[2] += 1
-        n[3] += elapsed - sub
-        n[4] += elapsed
-        if th.stack:
-            th.stack[-1][2] += elapsed
-        if self._timeline:
-            self.ring.append((t, node, th.index << 1))
-            self.written += 1
+    def _trim(self) -> None:
+        """Forget the oldest kept lists that the newest ``buffer`` events do not need."""
+        kept = self.kept
+        while kept and self.kept_events - len(kept[0][1]) >= self.buffer:
+            n = len(kept.popleft()[1])
+            self.kept_events -= n
+            self.dropped += n
+
+    def _timeline_events(self) -> list[tuple[int, int, int]]:
+        """The newest ``buffer`` (t, node, thread << 1 | entering) events, from the kept
+        lists, replayed from the stack each started from."""
+        events = []
+        append = events.append
+        children = self.children
+        for th, batch, node, stack in self.kept:
+            stack = list(stack)
+            enter = (th.index << 1) | 1
+            leave = th.index << 1
+            for event in batch:
+                if type(event) is tuple:
+                    key, t = event
+                    stack.append(node)
+                    stack.append(t)
+                    node = children[node][key]
+                    append((t, node, enter))
+                elif stack:
+                    append((event, node, leave))
+                    stack.pop()
+                    node = stack.pop()
+        if len(events) > self.buffer:
+            del events[:len(events) - self.buffer]
+        return events
 
 
 class Proxy:
