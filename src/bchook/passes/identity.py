@@ -1,13 +1,20 @@
 """The ``identity`` pass: every code object through the IR and back, unchanged in meaning.
 
-With ``pad=1`` it also puts a NOP after every instruction, so every offset, jump, line
-table entry and exception-table range moves: a stress test of the encoder.
+With ``pad=1`` it also puts a NOP before every instruction (after the labels that name it,
+so jumps land on the NOP), so every offset, jump, line table entry and exception-table
+range moves: a stress test of the encoder.
 """
 
 from __future__ import annotations
 
 from .. import ir
 from .._passes import Context, Pass, flag
+
+
+#: Instructions that must stay where they are: FOR_ITER and SEND jump to END_FOR/END_SEND,
+#: GEN_START and RESUME begin the code they belong to.
+_FIXED = frozenset(ir.version.OPMAP[n] for n in (
+    "END_FOR", "END_SEND", "END_ASYNC_FOR", "RESUME", "GEN_START") if n in ir.version.OPMAP)
 
 
 class IdentityPass(Pass):
@@ -20,21 +27,20 @@ class IdentityPass(Pass):
             return True  # re-encode what was decoded: the round trip is the point
         glued = ir.version.GLUED_NEXT
         adjacent = ir.version.KEEP_ADJACENT
-        resume = ir.version.OPMAP.get("RESUME", -1)
-        items = bytecode.items
         padded = []
-        for i, item in enumerate(items):
+        before = None  # the instruction before this one
+        for item in bytecode.items:
+            if type(item) is ir.Instr:
+                kept_together = before is not None and (
+                    before.op in glued or (before.op, item.op) in adjacent)
+                if not kept_together and item.op not in _FIXED:
+                    # The NOP is where the instruction was: its location (so that it, not
+                    # the instruction, begins a line when the instruction did) and its
+                    # handler. CPython 3.12 reports a line event on falling into a jump
+                    # target from an instruction with inline caches: a NOP placed after
+                    # that instruction instead would hide it.
+                    padded.append(ir.Instr("NOP", 0, item.loc, item.handler))
+                before = item
             padded.append(item)
-            after = items[i + 1] if i + 1 < len(items) else None
-            if adjacent and type(after) is ir.Instr and type(item) is ir.Instr and \
-                    (item.op, after.op) in adjacent:
-                continue
-            if type(item) is ir.Instr and item.op not in glued:
-                # 3.12+ report a line event for the first located instruction after the
-                # function's first RESUME (oparg 0): a NOP there with RESUME's location
-                # would add one for the def line. After the other RESUMEs (yield, await)
-                # the NOP must keep the location, or the next line would be reported again.
-                loc = ir.NO_LOCATION if item.op == resume and not item.arg & 3 else item.loc
-                padded.append(ir.Instr("NOP", 0, loc, item.handler))
         bytecode.items = padded
         return True
