@@ -226,7 +226,7 @@ elif variant == "monitoring":
     mon.register_callback(tool, mon.events.PY_START, on_start)
     before = lambda: mon.set_events(tool, mon.events.PY_START)
     after = lambda: mon.set_events(tool, 0)
-elif variant.endswith("stopped"):
+elif variant.endswith("after stop()"):
     import bchook.trace
     bchook.trace.stop()
 
@@ -252,7 +252,7 @@ TRACE_VARIANTS = {
     "trace lines count": ["-o", "trace.lines=count"],
     "trace calls (pure Python)": ["-o", "trace.accel=0"],
     "trace timeline (pure Python)": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
-    "trace calls, stopped": [],
+    "trace calls after stop()": [],
 }
 
 

@@ -279,7 +279,9 @@ class PyRecorder:
     def _fold(self, th: _Thread, batch: list) -> None:
         """Fold one thread's events (the lock is held). The hot loop of this recorder."""
         if self._timeline:
-            self.kept.append((th, batch, th.node, list(th.stack)))
+            # Kept as tuples: the collector untracks a tuple of untracked objects, so a full
+            # collection does not walk a million kept events.
+            self.kept.append((th, tuple(batch), th.node, tuple(th.stack)))
             self.kept_events += len(batch)
             self._trim()
         children = self.children
