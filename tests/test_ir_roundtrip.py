@@ -147,28 +147,13 @@ def test_padded_torture_functions_behave_identically(tmp_path):
     assert padded == plain
 
 
-#: CPython 3.12 reports a line a second time when a jump target on that line comes right
-#: after a call to Python code returns (the instruction before it, as the monitoring
-#: code sees it, is the call's last inline cache, which has no line). Padding moves
-#: jump targets away from calls, so this duplicate comes and goes; 3.11 and 3.13 never
-#: report it. On 3.12 a frame's line event that repeats that frame's previous event is
-#: dropped from both sides before comparing (whatever ran in between: a GC callback may
-#: run Python code at any point, so "a call happened" is not a reliable condition).
-_COLLAPSE_REPEATED_LINES = ir.version.VERSION == (3, 12)
-
-
 def _line_events(func, filename):
     events = []
-    last = {}  # frame -> its previous (event, line)
 
     def tracer(frame, event, arg):
         code = frame.f_code
         if code.co_filename == filename:
             line = frame.f_lineno - code.co_firstlineno
-            if _COLLAPSE_REPEATED_LINES:
-                if event == "line" and last.get(frame) == ("line", line):
-                    return tracer
-                last[frame] = (event, line)
             events.append((code.co_name, event, line))
         return tracer
 
@@ -190,6 +175,32 @@ def test_padded_code_reports_the_same_line_events_to_tracers(tmp_path):
         expected = _line_events(plain_ns[name], filename)
         assert len(expected) > 2, name
         assert _line_events(padded_ns[name], filename) == expected, name
+
+
+#: CPython 3.12 reports a line again when it falls from an instruction with inline caches
+#: (a call) into a jump target of the same line; the padding must keep that event.
+CALL_INTO_JUMP_TARGET = """\
+def value(x):
+    return x
+
+
+def yields(flag):
+    for x in [3, 4]:
+        yield x > (1 if flag else value(x))
+
+
+def t_call_falls_into_a_jump_target():
+    return list(yields(False)), any(x > (1 if False else value(x)) for x in [3])
+"""
+
+
+def test_padding_keeps_the_line_event_after_a_call_into_a_jump_target(tmp_path):
+    filename = str(tmp_path / "jump_target.py")
+    plain = _exec(_compile(CALL_INTO_JUMP_TARGET, filename), filename)
+    padded = _exec(_padded(CALL_INTO_JUMP_TARGET, filename), filename)
+    expected = _line_events(plain["t_call_falls_into_a_jump_target"], filename)
+    assert len(expected) > 10
+    assert _line_events(padded["t_call_falls_into_a_jump_target"], filename) == expected
 
 
 def _frames(exc):

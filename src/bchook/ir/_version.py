@@ -80,6 +80,11 @@ if VERSION == (3, 11):
     GLUED_NEXT[OPMAP["SEND"]] = OPMAP["YIELD_VALUE"]
 if PY313:
     GLUED_NEXT[OPMAP["END_FOR"]] = OPMAP["POP_TOP"]
+#: Instructions nothing may be put before: FOR_ITER and SEND jump to (3.13: past)
+#: END_FOR/END_SEND, END_ASYNC_FOR is found from its handler, and GEN_START and RESUME
+#: begin the code they belong to.
+FIXED_PLACE = frozenset(OPMAP[n] for n in (
+    "END_FOR", "END_SEND", "END_ASYNC_FOR", "RESUME", "GEN_START") if n in OPMAP)
 #: Pairs that, where they occur, nothing may be put between (3.10). The ``f_lineno``
 #: setter (a debugger's jump) misjudges the stack when anything separates a
 #: comprehension's GET_ITER/GET_AITER from the CALL_FUNCTION that consumes the iterator:

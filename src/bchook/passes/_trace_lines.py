@@ -15,10 +15,6 @@ __all__ = ["label_positions", "line_starts", "back_edges"]
 
 V = ir.version
 
-#: Instructions a line probe may not precede (CPython's own list of non-line-starts:
-#: FOR_ITER and SEND jump past END_FOR/END_SEND; RESUME must stay where it is).
-_NO_LINE_PROBE = frozenset(V.OPMAP[n] for n in (
-    "END_FOR", "END_SEND", "END_ASYNC_FOR", "RESUME", "GEN_START") if n in V.OPMAP)
 _GLUED_SECOND = frozenset(V.GLUED_NEXT.values())
 _GLUED_FIRST = frozenset(V.GLUED_NEXT)
 _SETUPS = frozenset(V.OPMAP[n] for n in (
@@ -53,7 +49,7 @@ def line_starts(instrs: list[Instr], items: list, start: int,
     for idx in range(start, len(instrs)):
         ins = instrs[idx]
         line = ins.loc[0]
-        if line is None or line <= 0 or ins.op in _NO_LINE_PROBE:
+        if line is None or line <= 0 or ins.op in V.FIXED_PLACE:
             continue
         if idx and instrs[idx - 1].op in _GLUED_FIRST and ins.op in _GLUED_SECOND:
             continue

@@ -11,15 +11,13 @@ from .. import ir
 from .._passes import Context, Pass, flag
 
 
-#: Instructions that must stay where they are. FOR_ITER and SEND jump to END_FOR/END_SEND;
-#: GEN_START and RESUME begin the code they belong to. And tracers see where FOR_ITER and
-#: SEND are: 3.11 reports no line event for the jump back to a SEND that closes an
-#: ``await``/``yield from`` loop (it would for a NOP there), and 3.12+ run a FOR_ITER or SEND
-#: that begins a line unspecialized, so a generator ending there raises no StopIteration
-#: event (it would if a NOP began the line instead).
-_FIXED = frozenset(ir.version.OPMAP[n] for n in (
-    "END_FOR", "END_SEND", "END_ASYNC_FOR", "RESUME", "GEN_START", "SEND", "FOR_ITER")
-    if n in ir.version.OPMAP)
+#: Where no NOP goes: before the instructions that must stay where they are, and before
+#: those tracers tell apart from a NOP. 3.11 reports no line event for the jump back to a
+#: SEND that closes an ``await``/``yield from`` loop (it would for a NOP there), and 3.12+
+#: run a FOR_ITER or SEND that begins a line unspecialized, so a generator ending there
+#: raises no StopIteration event (it would if a NOP began the line instead).
+_FIXED = ir.version.FIXED_PLACE | frozenset(
+    ir.version.OPMAP[n] for n in ("SEND", "FOR_ITER") if n in ir.version.OPMAP)
 
 
 class IdentityPass(Pass):
