@@ -504,6 +504,27 @@ def test_timeline_ring_buffer_is_bounded(tmp_path, backend):
                                                                      prof.events[1:]))
 
 
+def test_pure_python_timeline_keeps_its_events_out_of_the_collectors_way(tmp_path):
+    """The kept events are tuples the collector untracks: a full collection does not walk a
+    million of them on every run of the program's own garbage."""
+    import gc
+
+    source = "def leaf(i):\n    return i\ndef many(n):\n    return [leaf(i) for i in range(n)]\n"
+    path = tmp_path / "kept_sample.py"
+    path.write_text(source)
+    module = traced(source, path, "kept_sample",
+                    **options_for("py", mode="timeline", buffer="100000"))
+    bchook.trace.reset()
+    module.many(3000)
+    rec = _runtime.tracer().recorders["py"]
+    rec.fold()
+    gc.collect()  # untracks the events (a list holding them stays tracked regardless)...
+    gc.collect()  # ...then the tuple holding them
+    assert rec.kept and rec.kept_events >= 6000
+    assert not any(gc.is_tracked(batch) for _, batch, _, _ in rec.kept)
+    assert len(bchook.trace.profile().events) >= 6000
+
+
 def test_timeline_events_nest(tmp_path, backend):
     source = "def leaf():\n    return 1\ndef top():\n    return leaf() + leaf()\n"
     path = tmp_path / "tl_sample.py"
