@@ -14,8 +14,9 @@ Folding is the price of the pure-Python recorder, so it does as little per event
 can: an entry finds its node and pushes the caller's node and the entry time; an exit
 adds its elapsed time to its node's total and count and pops. Own times are totals minus
 the children's totals, worked out once per snapshot. In ``timeline`` mode the folded
-lists themselves are the ring buffer: they are kept (the newest ``buffer`` events, with
-the stack each started from) and turned into timeline events only when asked for.
+events themselves are the ring buffer: each folded list is kept as a tuple (the newest
+``buffer`` events, with the stack each started from) and turned into timeline events only
+when asked for.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class PyRecorder:
         self.totals: list[int] = []       # per node: their time, callees included
         self.children: list[dict] = []    # per node: {key: child node}
         self.threads: dict[int, _Thread] = {}
-        self.kept: deque = deque()        # timeline: (thread, folded list, node, stack)
+        self.kept: deque = deque()        # timeline: (thread, events, node, stack)
         self.kept_events = 0
         self.dropped = 0
 
