@@ -2,7 +2,7 @@
 
     python benchmarks/trace_bench.py [--rounds N] [--reps N] [--quick] [--only VARIANTS]
 
-Workloads: ``fib`` (recursive fib(24): calls and nothing else), ``sim`` (a small
+Workloads: ``fib`` (recursive fib(25): calls and nothing else), ``sim`` (a small
 class-heavy particle simulation: method calls, attribute access, small objects) and
 ``report`` (a realistic program: parse records, group, sort, evaluate formulas with a
 recursive-descent parser, format a report). ``calls`` below is fib + sim together: the
@@ -15,6 +15,12 @@ against ``plain`` from the same run. Variants: plain, cProfile, viztracer (when 
 a Python callback counting calls, sys.monitoring counting PY_START (3.12+), and the
 trace pass in each mode: calls, timeline, lines flags, lines count, the same with the
 pure-Python recorder, and calls after ``bchook.trace.stop()`` (off means off).
+
+One more variant is a reference, not a mode: ``pure-Python probes alone`` runs the
+pure-Python timeline with its folding switched off in the harness, so the events are made
+and thrown away. It is the floor of that recorder (the probes' bytecode, the two clock
+reads and the two appends per call); the distance from it to ``trace timeline (pure
+Python)`` is what keeping complete aggregates costs.
 
 Targets: calls <= 2.0x, timeline <= 2.5x (C recorder) and <= 6x (pure Python),
 lines flags <= 1.3x, stopped <= 1.01x.
@@ -226,6 +232,9 @@ elif variant == "monitoring":
     mon.register_callback(tool, mon.events.PY_START, on_start)
     before = lambda: mon.set_events(tool, mon.events.PY_START)
     after = lambda: mon.set_events(tool, 0)
+elif variant == "pure-Python probes alone":
+    from bchook.trace import _pyrecorder
+    _pyrecorder.PyRecorder._fold = lambda self, thread, batch: None
 elif variant.endswith("after stop()"):
     import bchook.trace
     bchook.trace.stop()
@@ -253,6 +262,7 @@ TRACE_VARIANTS = {
     "trace calls (pure Python)": ["-o", "trace.accel=0"],
     "trace timeline (pure Python)": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
     "trace calls after stop()": [],
+    "pure-Python probes alone": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
 }
 
 

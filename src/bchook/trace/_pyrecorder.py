@@ -292,8 +292,9 @@ class PyRecorder:
         push = stack.append
         pop = stack.pop
         node = th.node
+        kind, entry = type, tuple                    # locals: 3.10 looks globals up slowly
         for event in batch:
-            if type(event) is tuple:                 # entry: (key, t)
+            if kind(event) is entry:                 # entry: (key, t)
                 key, t = event
                 callee = children[node].get(key)
                 if callee is None:
