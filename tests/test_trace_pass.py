@@ -6,6 +6,7 @@ import cProfile
 import collections
 import inspect
 import pstats
+import signal
 import sys
 import threading
 import traceback
@@ -523,6 +524,63 @@ def test_pure_python_timeline_keeps_its_events_out_of_the_collectors_way(tmp_pat
     assert rec.kept and rec.kept_events >= 6000
     assert not any(gc.is_tracked(batch) for _, batch, _, _ in rec.kept)
     assert len(bchook.trace.profile().events) >= 6000
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="needs SIGUSR1")
+def test_pure_python_recorder_passes_on_what_a_signal_handler_raises_while_it_folds(
+        tmp_path, monkeypatch):
+    """The main thread runs signal handlers. A Ctrl-C that lands while the pure-Python
+    recorder folds (from a collector callback) is raised in the program, at its next traced
+    call, and the fold is not cut short: the calls recorded stay exact."""
+    import gc
+    import os
+
+    from bchook.trace import _pyrecorder
+
+    source = ("CALLS = [0]\ndef fib(n):\n    CALLS[0] += 1\n"
+              "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n")
+    path = tmp_path / "signal_sample.py"
+    path.write_text(source)
+    module = traced(source, path, "signal_sample", **options_for("py"))
+    bchook.trace.reset()
+    rec = _runtime.tracer().recorders["py"]
+
+    class Interrupted(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Interrupted
+
+    original = type(rec).fold
+    folds = []
+
+    def fold(self):
+        if not folds:
+            os.kill(os.getpid(), signal.SIGUSR1)  # lands while this fold runs
+        folds.append(threading.get_ident())
+        original(self)
+
+    unraisable = []
+    previous = signal.signal(signal.SIGUSR1, handler)
+    interrupted = 0
+    try:
+        monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+        monkeypatch.setattr(type(rec), "fold", fold)
+        monkeypatch.setattr(_pyrecorder, "_FOLD_AT", 500)
+        for _ in range(40):
+            try:
+                module.fib(12)
+                gc.collect()
+            except Interrupted:
+                interrupted += 1
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGUSR1, previous)
+    assert interrupted == 1
+    assert not unraisable
+    assert len(folds) > 1 and folds[0] != threading.get_ident()  # folded aside
+    # the call that raised was entered (and counted) but ran none of its body
+    assert own_stats(path)[(str(path), 2, "fib")] == (40, module.CALLS[0] + 1)
 
 
 def test_timeline_events_nest(tmp_path, backend):

@@ -8,7 +8,10 @@ functions of ``_thread`` and ``threading`` are wrapped to notice), ``log`` is a 
 function that picks the calling thread's list. The lists are folded into the same
 calling-context tree as the C recorder's off the hot path: when they grow past a limit
 (checked from a garbage collector callback) and whenever results are asked for. The
-snapshot has the C recorder's layout.
+snapshot has the C recorder's layout. Signal handlers run in the main thread, wherever
+Python code starts or loops, so the collector callback is a generator that catches what
+they raise, and the main thread has a helper thread fold while it waits: a fold is never
+cut short, and a KeyboardInterrupt is raised at the program's next traced call.
 
 Folding is the price of the pure-Python recorder, so it does as little per event as it
 can: an entry finds its node and pushes the caller's node and the entry time; an exit
@@ -21,8 +24,11 @@ when asked for.
 
 from __future__ import annotations
 
+import _thread
 import builtins
+import functools
 import gc
+import os
 import struct
 import sys
 import threading
@@ -40,11 +46,49 @@ _FOLD_AT = 200_000          # events waiting in one thread's list
 _EVENT = struct.Struct("qii")
 _recorders: weakref.WeakSet = weakref.WeakSet()
 _watching = False
+_start_thread = _thread.start_new_thread   # before _watch_thread_starts wraps it
 
 
 def _route_all() -> None:
     for rec in list(_recorders):
         rec.route()
+
+
+def _after_fork_in_child() -> None:
+    # A fold running in another thread of the parent holds a lock that no thread of the
+    # child will release.
+    for rec in list(_recorders):
+        rec._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _watch_collections(recorder_ref):
+    """The body of a recorder's garbage collector callback, a generator: resumed, it
+    carries on inside its ``try``, so what a signal handler raises there (the main thread
+    runs them wherever Python code starts or loops) is caught and raised again later in
+    the program (see PyRecorder._defer). A callback that is a function cannot do that:
+    an exception raised as it starts, before any of its code, would be printed and
+    dropped by the collector."""
+    while True:
+        try:
+            while True:
+                phase = yield 0
+                rec = recorder_ref()
+                if phase == "start" and rec is not None:
+                    rec._collection_starts()
+        except GeneratorExit:  # the callback is gone (the interpreter is exiting)
+            return
+        except BaseException as exc:
+            rec = recorder_ref()
+            if rec is not None and get_ident() == threading.main_thread().ident:
+                rec._defer(exc)
+            else:  # not a signal handler's: report it as the collector would have
+                print("Exception ignored in bchook.trace's garbage collector callback:",
+                      file=sys.stderr)
+                traceback.print_exception(type(exc), exc, exc.__traceback__)
 
 
 def _watch_thread_starts() -> None:
@@ -97,9 +141,15 @@ class PyRecorder:
         self._enabled = False
         self._timeline = False
         self._handler = None
+        self.raised: BaseException | None = None
         self.buffer = 1
         self.reset()
         self.emit = self._probe_log()
+        watcher = _watch_collections(weakref.ref(self))
+        next(watcher)
+        # The collector calls callback(phase, info): max() hands both to watcher.send
+        # and runs no Python code of its own to start with.
+        self._gc_callback = functools.partial(max, key=watcher.send)
         gc.callbacks.append(self._gc_callback)
         _recorders.add(self)
         if not _watching:
@@ -192,7 +242,23 @@ class PyRecorder:
 
     def _install(self) -> None:
         self.emit = self._probe_log()
-        builtins.__dict__[PY_LOG] = self.emit if self._enabled else id  # id: a C no-op
+        log = self.emit if self.raised is None else self._raising_log()
+        builtins.__dict__[PY_LOG] = log if self._enabled else id  # id: a C no-op
+
+    def _raising_log(self):
+        """The probes' log until the main thread's next traced call, which raises what a
+        signal handler raised while that thread waited for a fold (see _fold_aside). The
+        call's entry is logged first, and the exit handler of every traced function
+        reports its exit, so the recorded calls stay balanced."""
+        emit, main = self.emit, threading.main_thread().ident
+
+        def log(event):
+            emit(event)
+            if type(event) is tuple and get_ident() == main:
+                exc, self.raised = self.raised, None
+                self._install()
+                raise exc.with_traceback(None)  # not the fold's frames: the program's
+        return log
 
     def _log_of(self, ident: int) -> list:
         log = self.logs.get(ident)
@@ -241,12 +307,48 @@ class PyRecorder:
         return log_and_call
 
     # -- folding the lists ---------------------------------------------------------------
-    def _gc_callback(self, phase: str, info: dict) -> None:
-        if phase == "start":
-            for log in list(self.logs.values()):
-                if len(log) > _FOLD_AT:
+    def _collection_starts(self) -> None:
+        for log in list(self.logs.values()):
+            if len(log) > _FOLD_AT:
+                if get_ident() == threading.main_thread().ident:
+                    self._fold_aside()
+                else:
                     self.fold()
-                    break
+                break
+
+    def _fold_aside(self) -> None:
+        """Fold in a helper thread while the main thread waits for it.
+
+        The main thread is where Python runs signal handlers: folding there, a
+        KeyboardInterrupt could stop the fold halfway and leave the tree out of step
+        with the stacks. What a handler raises while the main thread waits here is
+        raised again at its next traced call (see _defer)."""
+        done = _thread.allocate_lock()
+        done.acquire()
+        finished = []
+
+        def fold():
+            try:
+                self.fold()
+            finally:
+                finished.append(True)
+                done.release()
+        try:
+            _start_thread(fold, ())
+        except RuntimeError:  # no new threads now (the interpreter is shutting down)
+            return
+        while not finished:
+            try:
+                done.acquire()
+            except BaseException as exc:  # raised by a signal handler (maybe once acquired)
+                self._defer(exc)
+
+    def _defer(self, exc: BaseException) -> None:
+        """Raise ``exc``, which a signal handler raised while this recorder folded, at
+        the main thread's next traced call (a later one is dropped)."""
+        if self.raised is None:
+            self.raised = exc
+            self._install()
 
     def fold(self) -> None:
         if not self._lock.acquire(blocking=False):
