@@ -489,8 +489,11 @@ def test_handler_that_cannot_be_imported_is_reported(tmp_path):
         traced("x = 1\n", path, "h2_sample", handler="no_such_mod:f")
 
 
+MANY_LEAVES = "def leaf(i):\n    return i\ndef many(n):\n    return [leaf(i) for i in range(n)]\n"
+
+
 def test_timeline_ring_buffer_is_bounded(tmp_path, backend):
-    source = "def leaf(i):\n    return i\ndef many(n):\n    return [leaf(i) for i in range(n)]\n"
+    source = MANY_LEAVES
     path = tmp_path / "ring_sample.py"
     path.write_text(source)
     module = traced(source, path, "ring_sample",
@@ -510,7 +513,7 @@ def test_pure_python_timeline_keeps_its_events_out_of_the_collectors_way(tmp_pat
     million of them on every run of the program's own garbage."""
     import gc
 
-    source = "def leaf(i):\n    return i\ndef many(n):\n    return [leaf(i) for i in range(n)]\n"
+    source = MANY_LEAVES
     path = tmp_path / "kept_sample.py"
     path.write_text(source)
     module = traced(source, path, "kept_sample",

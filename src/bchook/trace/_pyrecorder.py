@@ -61,8 +61,9 @@ def _after_fork_in_child() -> None:
         rec._lock = threading.Lock()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+def _in_main_thread() -> bool:
+    """The thread that runs signal handlers."""
+    return get_ident() == threading.main_thread().ident
 
 
 def _watch_collections(recorder_ref):
@@ -83,7 +84,7 @@ def _watch_collections(recorder_ref):
             return
         except BaseException as exc:
             rec = recorder_ref()
-            if rec is not None and get_ident() == threading.main_thread().ident:
+            if rec is not None and _in_main_thread():
                 rec._defer(exc)
             else:  # not a signal handler's: report it as the collector would have
                 print("Exception ignored in bchook.trace's garbage collector callback:",
@@ -152,8 +153,10 @@ class PyRecorder:
         self._gc_callback = functools.partial(max, key=watcher.send)
         gc.callbacks.append(self._gc_callback)
         _recorders.add(self)
-        if not _watching:
+        if not _watching:  # once per process, and only where this recorder is used
             _watch_thread_starts()
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_after_fork_in_child)
             _watching = True
 
     # -- the interface -----------------------------------------------------------------
@@ -250,11 +253,11 @@ class PyRecorder:
         signal handler raised while that thread waited for a fold (see _fold_aside). The
         call's entry is logged first, and the exit handler of every traced function
         reports its exit, so the recorded calls stay balanced."""
-        emit, main = self.emit, threading.main_thread().ident
+        emit = self.emit
 
         def log(event):
             emit(event)
-            if type(event) is tuple and get_ident() == main:
+            if type(event) is tuple and _in_main_thread():
                 exc, self.raised = self.raised, None
                 self._install()
                 raise exc.with_traceback(None)  # not the fold's frames: the program's
@@ -310,7 +313,7 @@ class PyRecorder:
     def _collection_starts(self) -> None:
         for log in list(self.logs.values()):
             if len(log) > _FOLD_AT:
-                if get_ident() == threading.main_thread().ident:
+                if _in_main_thread():
                     self._fold_aside()
                 else:
                     self.fold()
