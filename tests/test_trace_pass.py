@@ -5,6 +5,7 @@ from __future__ import annotations
 import cProfile
 import collections
 import inspect
+import os
 import pstats
 import signal
 import sys
@@ -536,7 +537,6 @@ def test_pure_python_recorder_passes_on_what_a_signal_handler_raises_while_it_fo
     recorder folds (from a collector callback) is raised in the program, at its next traced
     call, and the fold is not cut short: the calls recorded stay exact."""
     import gc
-    import os
 
     from bchook.trace import _pyrecorder
 
@@ -584,6 +584,26 @@ def test_pure_python_recorder_passes_on_what_a_signal_handler_raises_while_it_fo
     assert len(folds) > 1 and folds[0] != threading.get_ident()  # folded aside
     # the call that raised was entered (and counted) but ran none of its body
     assert own_stats(path)[(str(path), 2, "fib")] == (40, module.CALLS[0] + 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_pure_python_recorder_folds_in_a_child_forked_during_a_fold(tmp_path):
+    """A fold in progress in another thread holds the recorder's lock when a thread forks:
+    the child, where nothing will release it, gets a lock of its own."""
+    import warnings
+
+    path = tmp_path / "fork_sample.py"
+    path.write_text(MANY_LEAVES)
+    traced(MANY_LEAVES, path, "fork_sample", **options_for("py"))
+    rec = _runtime.tracer().recorders["py"]
+    with rec._lock:  # as a fold running in another thread would
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+            pid = os.fork()
+        if pid == 0:
+            os._exit(0 if rec._lock.acquire(blocking=False) else 1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_timeline_events_nest(tmp_path, backend):
