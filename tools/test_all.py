@@ -34,7 +34,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
+SUPPORTED = ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENVS = os.path.join(ROOT, ".venvs")
 #: Bump when the way environments are set up changes, to force a reinstall everywhere.

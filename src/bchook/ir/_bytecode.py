@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 from typing import TYPE_CHECKING
 
-from . import _tables
+from . import _borrow, _tables
 from . import _version as V
 from ._model import NO_LOCATION, Handler, Instr, IRError, Label
 
@@ -23,6 +23,8 @@ _JABS = V.JABS
 _EXT = V.EXTENDED_ARG
 _BACKWARD = V.BACKWARD_JUMPS
 _NO_FALLTHROUGH = V.NO_FALLTHROUGH
+_NOT_FLOW = V.NOT_CONTROL_FLOW
+_BORROWS = _borrow.BORROWS
 
 
 def _code_name(code) -> str:
@@ -279,6 +281,13 @@ class Bytecode:
                                       "in the instruction list")
                     handler_targets[id(h)] = t
 
+        depths: list = [None] * n
+        depth = stack_depth(instrs, targets, handler_targets, code, depths)
+        if V.BORROWED_LOADS and any(ins.op in _BORROWS for ins in instrs):
+            starts = set(label_at.values())
+            for idx in _borrow.unsafe_borrows(instrs, starts, depths):
+                instrs[idx].op = _borrow.PLAIN_OF[instrs[idx].op]
+
         sizes, offsets, args = _layout(instrs, targets)
         total = offsets[n]
 
@@ -339,7 +348,6 @@ class Bytecode:
             new = replace[name]
             if len(new) == len(old) and all(a is b for a, b in zip(new, old)):
                 replace[name] = old
-        depth = stack_depth(instrs, targets, handler_targets, code)
         replace["co_stacksize"] = max(depth, code.co_stacksize)
         try:
             return code.replace(**replace)
@@ -498,7 +506,7 @@ def stack_depth(instrs, targets, handler_targets, code, record=None) -> int:
             except ValueError as exc:
                 raise IRError(f"{_where(code, ins)}: {ins.name}: {exc}") from None
             t = targets[idx]
-            if t >= 0:
+            if t >= 0 and op not in _NOT_FLOW:
                 jd = depth + jump
                 if jd < 0:
                     raise IRError(f"{_where(code, ins)}: stack underflow at {ins.name}")

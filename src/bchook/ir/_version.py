@@ -1,22 +1,50 @@
 """Everything bchook knows about the running interpreter's bytecode, in one place.
 
 Every ``sys.version_info`` test of the project lives here; other modules ask for the
-capability they need (``HAS_EXCEPTION_TABLE``, ``CACHES``...) instead of the version.
+capability they need (``HAS_EXCEPTION_TABLE``, ``CACHES``...) or for an instruction
+sequence from :mod:`._builders`, instead of testing the version.
 The tables are derived from the interpreter's own ``opcode``/``dis`` data, never typed in.
+Supporting a new CPython release means teaching this module (and the builders) its
+differences; passes and tools stay as they are.
 """
 
 from __future__ import annotations
 
-import dis
-import opcode
 import sys
 
-PY311 = sys.version_info >= (3, 11)
-PY312 = sys.version_info >= (3, 12)
-PY313 = sys.version_info >= (3, 13)
-VERSION = sys.version_info[:2]
-if not (3, 10) <= VERSION < (3, 14):
-    raise ImportError(f"bchook supports CPython 3.10 to 3.13, not {sys.version.split()[0]}")
+#: The CPython releases whose bytecode bchook knows.
+SUPPORTED = ((3, 10), (3, 11), (3, 12), (3, 13), (3, 14), (3, 15))
+VERSION = tuple(sys.version_info[:2])
+
+
+def unsupported_reason() -> str | None:
+    """Why bchook cannot run on this interpreter (one line), or None if it can."""
+    supported = f"CPython {SUPPORTED[0][0]}.{SUPPORTED[0][1]} to " \
+                f"{SUPPORTED[-1][0]}.{SUPPORTED[-1][1]}"
+    running = "%d.%d.%d" % tuple(sys.version_info[:3])
+    if sys.implementation.name != "cpython":
+        return f"bchook supports {supported}, not {sys.implementation.name} {running}"
+    if VERSION not in SUPPORTED:
+        return f"bchook supports {supported}, not {running}"
+    import sysconfig
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return (f"bchook does not support the free-threaded build of CPython {running} "
+                f"yet; use the default build of {supported}")
+    return None
+
+
+_REASON = unsupported_reason()
+if _REASON is not None:
+    raise ImportError(_REASON)
+
+import dis  # noqa: E402 - only once the interpreter is known
+import opcode  # noqa: E402
+
+PY311 = VERSION >= (3, 11)
+PY312 = VERSION >= (3, 12)
+PY313 = VERSION >= (3, 13)
+PY314 = VERSION >= (3, 14)
+PY315 = VERSION >= (3, 15)
 
 HAS_EXCEPTION_TABLE = PY311
 HAS_POSITIONS = PY311
@@ -38,7 +66,7 @@ def _cache_table() -> list[int]:
     table = [0] * 256
     if entries is None:
         return table
-    if isinstance(entries, dict):  # 3.13 keys by name
+    if hasattr(entries, "items"):  # 3.13+ keys by name (3.15: a frozendict)
         for name, n in entries.items():
             if name in OPMAP:
                 table[OPMAP[name]] = n
@@ -53,8 +81,18 @@ CACHES: list[int] = _cache_table()
 
 JREL = frozenset(op for op in opcode.hasjrel if op < 256)
 JABS = frozenset(op for op in opcode.hasjabs if op < 256)
+#: Instructions whose argument names another instruction (a label in the IR).
 JUMPS = JREL | JABS
-BACKWARD_JUMPS = frozenset(op for op in JREL if "BACKWARD" in OPNAME[op])
+#: 3.14+ END_ASYNC_FOR names the END_SEND its loop came from, for sys.monitoring's
+#: BRANCH events; control never goes there. Its argument is a label, but no edge.
+NOT_CONTROL_FLOW = frozenset(OPMAP[n] for n in ("END_ASYNC_FOR",) if n in OPMAP) \
+    if PY314 else frozenset()
+#: Instructions that really transfer control to their target.
+FLOW_JUMPS = JUMPS - NOT_CONTROL_FLOW
+_BACKWARD_TEST = getattr(dis, "_is_backward_jump", None)
+BACKWARD_JUMPS = frozenset(
+    op for op in JREL
+    if (_BACKWARD_TEST(op) if _BACKWARD_TEST is not None else "BACKWARD" in OPNAME[op]))
 
 _UNCONDITIONAL_NAMES = (
     "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP_ABSOLUTE",
@@ -78,7 +116,10 @@ if VERSION == (3, 11):
     # 3.11 gen.throw() into a delegating generator backs up to the SEND found just
     # before the YIELD_VALUE (genobject.c ``_gen_throw``); anything between them crashes.
     GLUED_NEXT[OPMAP["SEND"]] = OPMAP["YIELD_VALUE"]
-if PY313:
+if PY314:
+    # 3.14: FOR_ITER exits by skipping END_FOR, onto the POP_ITER that drops the iterator
+    GLUED_NEXT[OPMAP["END_FOR"]] = OPMAP["POP_ITER"]
+elif PY313:
     GLUED_NEXT[OPMAP["END_FOR"]] = OPMAP["POP_TOP"]
 #: Instructions nothing may be put before: FOR_ITER and SEND jump to (3.13: past)
 #: END_FOR/END_SEND, END_ASYNC_FOR is found from its handler, and GEN_START and RESUME
@@ -93,6 +134,15 @@ FIXED_PLACE = frozenset(OPMAP[n] for n in (
 #: received an object from __aenter__/__aexit__ ...": BEFORE_ASYNC_WITH, WITH_EXCEPT_START,
 #: DUP_TOP then CALL_FUNCTION).
 KEEP_ADJACENT: frozenset[tuple[int, int]] = frozenset()
+#: 3.14+: sys.monitoring reports a branch not taken from the NOT_TAKEN right after a
+#: conditional jump (or the END_SEND of an ``async for``), naming the instruction before
+#: it as the branch: nothing may come between them.
+NOT_TAKEN = OPMAP.get("NOT_TAKEN", -1)
+BRANCH_SOURCES = frozenset(OPMAP[n] for n in (
+    "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE",
+    "END_SEND") if n in OPMAP) if PY314 else frozenset()
+if PY314:
+    KEEP_ADJACENT = frozenset((op, NOT_TAKEN) for op in BRANCH_SOURCES)
 if not PY311:
     KEEP_ADJACENT = frozenset((OPMAP[a], OPMAP[b]) for a, b in (
         ("GET_ITER", "CALL_FUNCTION"), ("GET_AITER", "CALL_FUNCTION"),
@@ -123,7 +173,11 @@ if PY312:
 NULL_AFTER_CALLABLE = PY313
 #: 3.13 superinstructions whose argument holds two local indexes, 4 bits each.
 LOCAL_PAIRS = frozenset(OPMAP[n] for n in (
-    "LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST") if n in OPMAP)
+    "LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST",
+    "LOAD_FAST_BORROW_LOAD_FAST_BORROW") if n in OPMAP)
+#: 3.14+ loads locals without a new reference where CPython proves it safe
+#: (``LOAD_FAST_BORROW``); the encoder keeps that proof true in edited code (``_borrow``).
+BORROWED_LOADS = PY314
 #: 3.13 POP_JUMP_IF_TRUE/FALSE test for the True/False objects: the compiler puts a
 #: TO_BOOL (or an instruction that makes a bool) before them.
 JUMP_NEEDS_BOOL = PY313
@@ -243,10 +297,13 @@ def _binary_operators() -> dict:
 BINARY_OPERATORS: dict = _binary_operators()
 #: 3.13's fused instructions -> the two plain ones they stand for (4-bit args, first high).
 SUPERINSTRUCTIONS: dict[int, tuple[int, int]] = {}
-if PY313:
-    for _fused in ("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST"):
-        _a, _b = _fused.split("_FAST_")[0], _fused.split("_FAST_")[1]
-        SUPERINSTRUCTIONS[OPMAP[_fused]] = (OPMAP[_a + "_FAST"], OPMAP[_b])
+for _fused, _first, _second in (
+        ("LOAD_FAST_LOAD_FAST", "LOAD_FAST", "LOAD_FAST"),
+        ("STORE_FAST_LOAD_FAST", "STORE_FAST", "LOAD_FAST"),
+        ("STORE_FAST_STORE_FAST", "STORE_FAST", "STORE_FAST"),
+        ("LOAD_FAST_BORROW_LOAD_FAST_BORROW", "LOAD_FAST_BORROW", "LOAD_FAST_BORROW")):
+    if _fused in OPMAP:
+        SUPERINSTRUCTIONS[OPMAP[_fused]] = (OPMAP[_first], OPMAP[_second])
 
 # -- what the trace pass needs to place line probes ----------------------------------------
 #: 3.13 reports a line event whenever an exception handler starts, even when the exception
