@@ -83,7 +83,7 @@ LEGACY_BINARY = {
 
 
 def _compiled_ops(source: str) -> list[tuple[int, int]]:
-    from ._rawdecode import instructions
+    from .ir._raw import instructions
 
     module = compile(source, "<bchook.asm>", "exec", dont_inherit=True)
     code = next(c for c in module.co_consts if isinstance(c, types.CodeType))

@@ -8,7 +8,7 @@ import types
 
 from ._asmsyntax import render_const, render_name_list
 from ._listing import CodeView, flag_names
-from ._rawdecode import check_against_dis, decode
+from .ir._raw import check_against_dis, decode
 from .ir import _version as V
 
 __all__ = ["anatomy", "asm_block", "to_json", "raw_table", "raw_json", "diff"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from ._asmsyntax import Names, operand_kind, render_arg, render_const
-from ._rawdecode import decode as raw_decode
+from .ir._raw import decode as raw_decode
 from .ir import _tables
 from .ir import _version as V
 

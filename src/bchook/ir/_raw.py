@@ -13,7 +13,7 @@ import dis
 import types
 from dataclasses import dataclass
 
-from .ir import _version as V
+from . import _version as V
 
 __all__ = ["RawUnit", "decode", "instructions", "check_against_dis"]
 
