@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bchook import _cfg, _disformat, _listing, _rawdecode, asm, ir
+from bchook import _cfg, _disformat, _listing, asm, ir
+from bchook.ir import _raw
 from bchook._dis import main as dis_main
 from bchook.ir import _version as V
 
@@ -99,7 +100,7 @@ def big_function_code():
 
 def test_decoder_accumulates_extended_args_and_folds_caches():
     code = big_function_code()
-    units = _rawdecode.decode(code.co_code)
+    units = _raw.decode(code.co_code)
     assert [u.offset for u in units] == list(range(0, len(code.co_code), 2))
     prefixes = [u for u in units if u.kind == "extended_arg"]
     assert prefixes, "the sample must need EXTENDED_ARG"
@@ -111,7 +112,7 @@ def test_decoder_accumulates_extended_args_and_folds_caches():
     for op in (u for u in units if u.kind == "op"):
         caches = [u for u in units if u.kind == "cache" and u.owner == op.offset]
         assert len(caches) == V.CACHES[op.opcode]
-    count, problems = _rawdecode.check_against_dis(code)
+    count, problems = _raw.check_against_dis(code)
     assert problems == [] and count == len([u for u in units if u.kind == "op"])
 
 
@@ -124,14 +125,14 @@ def test_decoder_agrees_with_dis_over_stdlib_modules():
         with open(module.__file__, "rb") as f:
             top = compile(f.read(), module.__file__, "exec")
         for code in ir.walk_code(top):
-            count, problems = _rawdecode.check_against_dis(code)
+            count, problems = _raw.check_against_dis(code)
             assert problems == [], (code, problems)
 
 
 def test_self_check_reports_a_disagreement(monkeypatch):
     code = module_code()
-    monkeypatch.setattr(_rawdecode, "_dis_instructions", lambda c: [(0, 0, 0)])
-    count, problems = _rawdecode.check_against_dis(code)
+    monkeypatch.setattr(_raw, "_dis_instructions", lambda c: [(0, 0, 0)])
+    count, problems = _raw.check_against_dis(code)
     assert problems and "dis lists 1" in problems[0]
 
 

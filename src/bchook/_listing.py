@@ -2,7 +2,7 @@
 
 Instructions come from ``bchook.ir`` (jump targets become labels ``L1``, ``L2``... in
 layout order, inline caches and EXTENDED_ARG prefixes are folded into their instruction);
-offsets come from the hand decoder in :mod:`bchook._rawdecode`, and the meaning column
+offsets come from the hand decoder in :mod:`bchook.ir._raw`, and the meaning column
 reuses the standard library's ``dis`` wording where it has one.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 from typing import TYPE_CHECKING
 
-from . import _borrow, _tables
+from . import _borrow, _raw, _tables
 from . import _version as V
 from ._model import NO_LOCATION, Handler, Instr, IRError, Label
 
@@ -59,50 +59,34 @@ class Bytecode:
 
     @classmethod
     def from_code(cls, code: types.CodeType) -> "Bytecode":
-        raw = code.co_code
-        n_units = len(raw) // 2
+        n_units = len(code.co_code) // 2
         # unit index -> index of the Instr starting there (prefix included)
         start_of: dict[int, int] = {}
         instrs: list[Instr] = []
         jumps: list[tuple[Instr, int]] = []
         new = Instr.__new__
-        i = 0
-        ext = 0
-        ext_start = -1
-        caches = _CACHES
-        while i < n_units:
-            op = raw[2 * i]
-            arg = raw[2 * i + 1] | ext
+        for first, op, arg, size in _raw.walk(code.co_code):
             if op == _EXT:
-                if ext_start < 0:
-                    ext_start = i
-                ext = arg << 8
-                i += 1
-                continue
-            first = ext_start if ext_start >= 0 else i
+                raise IRError(f"{_where(code)}: co_code ends with a dangling EXTENDED_ARG")
             ins = new(Instr)
             ins.op = op
             ins.handler = None
-            ins._size = i - first + 1
+            ins._size = size - _CACHES[op]
             ins.loc = NO_LOCATION
             ins.arg = arg  # no-arg opcodes keep their (ignored) byte, to re-encode exactly
             start_of[first] = len(instrs)
-            if first != i:
-                start_of[i] = len(instrs)
-            i += 1 + caches[op]
+            if size - _CACHES[op] > 1:
+                start_of[first + size - 1 - _CACHES[op]] = len(instrs)
             if op in _JUMPS:
+                after = first + size
                 if op in _JABS:
                     target = arg
                 elif op in _BACKWARD:
-                    target = i - arg
+                    target = after - arg
                 else:
-                    target = i + arg
+                    target = after + arg
                 jumps.append((ins, target))
             instrs.append(ins)
-            ext = 0
-            ext_start = -1
-        if ext_start >= 0:
-            raise IRError(f"{_where(code)}: co_code ends with a dangling EXTENDED_ARG")
 
         labels: dict[int, Label] = {}
         for ins, target in jumps:
@@ -283,10 +267,6 @@ class Bytecode:
 
         depths: list = [None] * n
         depth = stack_depth(instrs, targets, handler_targets, code, depths)
-        if V.BORROWED_LOADS and any(ins.op in _BORROWS for ins in instrs):
-            starts = set(label_at.values())
-            for idx in _borrow.unsafe_borrows(instrs, starts, depths):
-                instrs[idx].op = _borrow.PLAIN_OF[instrs[idx].op]
 
         sizes, offsets, args = _layout(instrs, targets)
         total = offsets[n]
@@ -349,6 +329,19 @@ class Bytecode:
             if len(new) == len(old) and all(a is b for a, b in zip(new, old)):
                 replace[name] = old
         replace["co_stacksize"] = max(depth, code.co_stacksize)
+        if V.BORROWED_LOADS and (replace["co_code"] != code.co_code or replace[
+                "co_exceptiontable"] is not code.co_exceptiontable):
+            # Edited code: CPython's proof of its borrowed loads may no longer hold.
+            # (Unchanged code is CPython's own: nothing to check.) A plain load has the
+            # same size, so only the opcode byte changes.
+            starts = set(label_at.values())
+            unsafe = _borrow.unsafe_borrows(instrs, starts, depths)
+            if unsafe:
+                for idx in unsafe:
+                    ins = instrs[idx]
+                    ins.op = _borrow.PLAIN_OF[ins.op]
+                    raw[2 * (offsets[idx] + sizes[idx] - 1 - _CACHES[ins.op])] = ins.op
+                replace["co_code"] = bytes(raw)
         try:
             return code.replace(**replace)
         except (ValueError, TypeError) as exc:

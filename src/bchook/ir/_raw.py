@@ -1,10 +1,14 @@
-"""A small decoder of ``co_code``, written out by hand to show how the bytes work.
+"""The one decoder of raw ``co_code``, written out by hand to show how the bytes work.
 
 ``co_code`` is a string of 2-byte code units: an opcode byte and an argument byte. An
 argument wider than a byte is built by ``EXTENDED_ARG`` prefixes, each shifting what it has
 so far 8 bits left; on 3.11+ some opcodes are followed by inline ``CACHE`` units that the
-specializing interpreter writes into. ``bchook dis --raw`` prints this decoding next to each
-instruction's meaning and checks it against the standard library's ``dis``.
+specializing interpreter writes into.
+
+:func:`walk` is the decoding loop itself; the IR (``Bytecode.from_code``), the cheap scans
+passes make before decoding (:func:`instructions_of`, :func:`opcodes`) and
+``bchook dis --raw`` (:func:`decode`, every unit, checked against the standard library's
+``dis`` by :func:`check_against_dis`) all read ``co_code`` through it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,54 @@ from dataclasses import dataclass
 
 from . import _version as V
 
-__all__ = ["RawUnit", "decode", "instructions", "check_against_dis"]
+__all__ = ["RawUnit", "walk", "instructions_of", "opcodes", "decode", "instructions",
+           "check_against_dis"]
+
+_EXT = V.EXTENDED_ARG
+_CACHES = V.CACHES
+
+
+def walk(raw: bytes):
+    """``(first unit, opcode, argument, units)`` of each instruction of ``raw``.
+
+    ``first unit`` is where the instruction starts, its EXTENDED_ARG prefixes included;
+    ``units`` counts the prefixes, the instruction and its inline caches. An argument is
+    returned for every opcode (the byte is there even when the opcode ignores it). A
+    trailing EXTENDED_ARG with nothing after it is returned as itself (``EXTENDED_ARG``).
+    """
+    n = len(raw) // 2
+    i = 0
+    ext = 0
+    first = -1  # where the pending EXTENDED_ARG prefixes began
+    caches = _CACHES
+    while i < n:
+        op = raw[2 * i]
+        arg = raw[2 * i + 1] | ext
+        if op == _EXT:
+            if first < 0:
+                first = i
+            ext = arg << 8
+            i += 1
+            continue
+        start = i if first < 0 else first
+        i += 1 + caches[op]
+        yield start, op, arg, i - start
+        ext = 0
+        first = -1
+    if first >= 0:
+        yield first, _EXT, ext >> 8, i - first
+
+
+def instructions_of(code: types.CodeType) -> list[tuple[int, int]]:
+    """``(opcode, argument)`` of every instruction of ``code``, without building the IR:
+    for cheap scans that decide whether decoding is worth it."""
+    return [(op, arg) for _, op, arg, _ in walk(code.co_code)]
+
+
+def opcodes(code: types.CodeType) -> bytes:
+    """The opcodes of ``code`` in order as bytes (caches and EXTENDED_ARGs dropped), for
+    searching with ``bytes.find`` or regular expressions."""
+    return bytes(op for _, op, _, _ in walk(code.co_code) if op != _EXT)
 
 
 @dataclass(frozen=True)
@@ -44,33 +95,26 @@ class RawUnit:
 def decode(raw: bytes) -> list[RawUnit]:
     """Every code unit of ``raw`` (a ``co_code``), in order."""
     units: list[RawUnit] = []
-    pending: list[tuple[int, int, int]] = []  # EXTENDED_ARG units waiting for their owner
-    extended = 0
-    offset = 0
-    while offset + 1 < len(raw):
-        opcode, arg_byte = raw[offset], raw[offset + 1]
-        arg = extended | arg_byte
-        if opcode == V.EXTENDED_ARG:
-            pending.append((offset, arg_byte, arg))
-            extended = arg << 8
-            offset += 2
+    for first, opcode, arg, size in walk(raw):
+        if opcode == _EXT:  # a dangling prefix: show it, owning nothing
+            prefixes, own = size, first
+        else:
+            prefixes = size - 1 - _CACHES[opcode]
+            own = first + prefixes
+        offset = 2 * own
+        accumulated = 0
+        for unit in range(first, first + prefixes):
+            accumulated = (accumulated << 8) | raw[2 * unit + 1]
+            units.append(RawUnit(2 * unit, _EXT, raw[2 * unit + 1], "extended_arg",
+                                 "EXTENDED_ARG", accumulated, offset))
+        if opcode == _EXT:
             continue
-        for ext_offset, ext_byte, ext_arg in pending:
-            units.append(RawUnit(ext_offset, V.EXTENDED_ARG, ext_byte, "extended_arg",
-                                 "EXTENDED_ARG", ext_arg, offset))
-        pending.clear()
-        units.append(RawUnit(offset, opcode, arg_byte, "op", V.OPNAME[opcode],
+        units.append(RawUnit(offset, opcode, raw[offset + 1], "op", V.OPNAME[opcode],
                              arg if V.has_arg(opcode) else None, offset))
-        owner = offset
-        offset += 2
-        for _ in range(V.CACHES[opcode]):
-            units.append(RawUnit(offset, raw[offset], raw[offset + 1], "cache", "CACHE",
-                                 None, owner))
-            offset += 2
-        extended = 0
-    for ext_offset, ext_byte, ext_arg in pending:  # a dangling prefix: show it, own nothing
-        units.append(RawUnit(ext_offset, V.EXTENDED_ARG, ext_byte, "extended_arg",
-                             "EXTENDED_ARG", ext_arg, ext_offset))
+        for unit in range(own + 1, first + size):
+            if 2 * unit + 1 < len(raw):
+                units.append(RawUnit(2 * unit, raw[2 * unit], raw[2 * unit + 1], "cache",
+                                     "CACHE", None, offset))
     return units
 
 
