@@ -4,23 +4,65 @@
 >>> bc = ir.Bytecode.from_code(code)
 >>> for item in bc.items: ...          # ir.Instr and ir.Label objects, edit in place
 >>> new_code = bc.to_code()            # EXTENDED_ARGs, tables and co_stacksize laid out
+
+Everything that differs between CPython releases is answered here: ``ir.version`` holds
+the capabilities of the running interpreter, the builders (``ir.call``, ``ir.swap``,
+``ir.jump_if``, ``ir.load_const``...) make the instruction sequences of each idiom and the
+readers (``ir.constant_of``, ``ir.jump_sense``...) say what a decoded instruction means;
+``ir.Flow`` is the control-flow graph and ``ir.raw`` the decoder of raw ``co_code``.
 """
 
+from . import _version as version
 from ._bytecode import Bytecode
 from ._model import NO_LOCATION, Handler, Instr, IRError, Label
-from ._helpers import (
+from ._helpers import mentions, nested_code, replace_nested_code, walk_code
+from ._flow import Flow, drop_unreachable, drop_unused_labels
+from ._builders import (
+    NOT_CONSTANT,
+    binary_op,
+    binary_operator_of,
+    body_start,
     call,
+    call_method,
     callable_from,
+    compare_operator_of,
+    constant_of,
+    copy,
+    dup_top_two,
+    for_loop_exit,
+    import_from,
+    invert_jump,
+    is_subscript,
+    jump,
+    jump_if,
+    jump_sense,
+    load_attr,
+    load_const,
     load_global,
-    mentions,
-    nested_code,
-    replace_nested_code,
-    walk_code,
+    load_method,
+    loads_constant,
+    local_accesses,
+    local_name,
+    name_index_of,
+    pop_top,
+    pushes_null,
+    return_value,
+    returns_values,
+    sink,
+    subscript,
+    swap,
 )
-from . import _version as version
+from . import _raw as raw
 
 __all__ = [
     "Bytecode", "Instr", "Label", "Handler", "IRError", "NO_LOCATION",
-    "call", "callable_from", "load_global", "mentions", "nested_code", "replace_nested_code", "walk_code",
-    "version",
+    "mentions", "nested_code", "replace_nested_code", "walk_code",
+    "Flow", "drop_unreachable", "drop_unused_labels",
+    "NOT_CONSTANT", "binary_op", "binary_operator_of", "body_start", "call", "call_method",
+    "callable_from", "compare_operator_of", "constant_of", "copy", "dup_top_two",
+    "for_loop_exit", "import_from", "invert_jump", "is_subscript", "jump", "jump_if",
+    "jump_sense", "load_attr", "load_const", "load_global", "load_method",
+    "loads_constant", "local_accesses", "local_name", "name_index_of", "pop_top",
+    "pushes_null", "return_value", "returns_values", "sink", "subscript", "swap",
+    "version", "raw",
 ]

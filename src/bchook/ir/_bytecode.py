@@ -6,6 +6,7 @@ import types
 from typing import TYPE_CHECKING
 
 from . import _borrow, _raw, _tables
+from ._flow import Flow, stack_depth
 from . import _version as V
 from ._model import NO_LOCATION, Handler, Instr, IRError, Label
 
@@ -23,7 +24,6 @@ _JABS = V.JABS
 _EXT = V.EXTENDED_ARG
 _BACKWARD = V.BACKWARD_JUMPS
 _NO_FALLTHROUGH = V.NO_FALLTHROUGH
-_NOT_FLOW = V.NOT_CONTROL_FLOW
 _BORROWS = _borrow.BORROWS
 
 
@@ -349,33 +349,15 @@ class Bytecode:
 
     def max_stack_depth(self) -> int:
         """The stack depth the instructions need, from the control-flow graph."""
-        return stack_depth(*self._flow(), self.code)
+        return self.flow().max_depth()
 
     def depths(self) -> list[int | None]:
         """Stack depth before each instruction of :meth:`instructions` (None: unreachable)."""
-        instrs, targets, handlers = self._flow()
-        out: list[int | None] = [None] * len(instrs)
-        stack_depth(instrs, targets, handlers, self.code, out)
-        return out
+        return self.flow().depths()
 
-    def _flow(self):
-        """Instructions, each one's jump target index (-1: none), handler targets by id."""
-        instrs = [x for x in self.items if type(x) is Instr]
-        label_at = {}
-        count = 0
-        for item in self.items:
-            if type(item) is Instr:
-                count += 1
-            else:
-                label_at[id(item)] = count
-        try:
-            targets = [label_at[id(x.arg)] if x.op in _JUMPS else -1 for x in instrs]
-            handlers = {id(x.handler): label_at[id(x.handler.label)]
-                        for x in instrs if x.handler is not None}
-        except KeyError:
-            raise IRError(f"{_where(self.code)}: a jump or handler label is not in the "
-                          "instruction list") from None
-        return instrs, targets, handlers
+    def flow(self) -> Flow:
+        """The control-flow graph of the instructions as they are now."""
+        return Flow(self.items, self.code)
 
 
 def _const_key(value):
@@ -462,58 +444,3 @@ def _layout(instrs: list[Instr], targets: list[int]):
                 changed = True
         if not changed:
             return sizes, offsets, args
-
-
-def stack_depth(instrs, targets, handler_targets, code, record=None) -> int:
-    """Maximum value-stack depth over every path; raises IRError on underflow."""
-    n = len(instrs)
-    depth_at: list = [None] * n if record is None else record
-    effects = V.stack_effects
-    best = V.entry_depth(instrs[0].op)
-    todo = [(0, best)]
-    while todo:
-        idx, depth = todo.pop()
-        while idx < n:
-            seen = depth_at[idx]
-            if seen is not None:
-                if seen != depth:
-                    # CPython's compiler never joins paths of different depths (checked
-                    # over the whole stdlib, 3.10-3.13); a loop that pushes more than it
-                    # pops would otherwise make this walk run forever.
-                    ins = instrs[idx]
-                    raise IRError(f"{_where(code, ins)}: inconsistent stack depth at "
-                                  f"{ins.name} (instruction {idx}): {seen} on one path, "
-                                  f"{depth} on another")
-                break
-            depth_at[idx] = depth
-            ins = instrs[idx]
-            op = ins.op
-            h = ins.handler
-            if h is not None:
-                hd = h.depth + 1 + h.lasti
-                if hd > best:
-                    best = hd
-                todo.append((handler_targets[id(h)], hd))
-            try:
-                fall, jump = effects(op, ins.arg if type(ins.arg) is int else 0)
-            except ValueError as exc:
-                raise IRError(f"{_where(code, ins)}: {ins.name}: {exc}") from None
-            t = targets[idx]
-            if t >= 0 and op not in _NOT_FLOW:
-                jd = depth + jump
-                if jd < 0:
-                    raise IRError(f"{_where(code, ins)}: stack underflow at {ins.name}")
-                if jd > best:
-                    best = jd
-                todo.append((t, jd))
-            if op in _NO_FALLTHROUGH:
-                if depth + fall < 0:  # a return or raise of values that are not there
-                    raise IRError(f"{_where(code, ins)}: stack underflow at {ins.name}")
-                break
-            depth += fall
-            if depth < 0:
-                raise IRError(f"{_where(code, ins)}: stack underflow at {ins.name}")
-            if depth > best:
-                best = depth
-            idx += 1
-    return best

@@ -1,4 +1,4 @@
-"""Small helpers every pass needs, with the version differences hidden."""
+"""Walking and re-linking the tree of code objects a module compiles to."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Callable, Iterator
-
-from . import _version as V
-from ._model import NO_LOCATION, Instr
 
 _CodeType = types.CodeType
 
@@ -66,34 +63,3 @@ def mentions(code: _CodeType, names=(), consts=()) -> bool:
                 if c is value or (type(c) is type(value) and c == value):
                     return True
     return False
-
-
-def load_global(name_index: int, push_null: bool = False, loc=NO_LOCATION) -> list[Instr]:
-    """Load global ``co_names[name_index]``; with ``push_null`` ready for :func:`call`."""
-    if V.PY311:
-        return [Instr("LOAD_GLOBAL", (name_index << 1) | int(push_null), loc)]
-    return [Instr("LOAD_GLOBAL", name_index, loc)]
-
-
-def callable_from(load: list[Instr], loc=NO_LOCATION) -> list[Instr]:
-    """Wrap instructions that push a callable so that :func:`call` can call it.
-
-    3.11 and 3.12 want a NULL below the callable, 3.13 above it, 3.10 none.
-    """
-    if V.PY313:
-        return [*load, Instr("PUSH_NULL", 0, loc)]
-    if V.PY311:
-        return [Instr("PUSH_NULL", 0, loc), *load]
-    return list(load)
-
-
-def call(nargs: int, loc=NO_LOCATION) -> list[Instr]:
-    """Call with ``nargs`` positional arguments: ``CALL_FUNCTION`` on 3.10,
-    ``PRECALL``+``CALL`` on 3.11, ``CALL`` on 3.12+. The callable was pushed with
-    :func:`callable_from` or ``load_global(..., push_null=True)``, then the arguments.
-    """
-    if V.PY312:
-        return [Instr("CALL", nargs, loc)]
-    if V.PY311:
-        return [Instr("PRECALL", nargs, loc), Instr("CALL", nargs, loc)]
-    return [Instr("CALL_FUNCTION", nargs, loc)]

@@ -277,11 +277,18 @@ LOAD_ATTR_SHIFT = 1 if PY312 else 0
 CALL_NULL = "after" if PY313 else "before" if PY311 else None
 
 
+#: 3.11+ BINARY_OP's argument says which operator: ``(name, symbol)`` by argument.
+NB_OPS: list = list(getattr(dis, "_nb_ops", ()))
+BINARY_OP_TAKES_ARG = PY311
+#: COMPARE_OP's operators, by index.
+CMP_OP: tuple = tuple(dis.cmp_op)
+
+
 def _binary_operators() -> dict:
     table = {}
     if PY311:
-        for i, (_name, symbol) in enumerate(dis._nb_ops):  # type: ignore[attr-defined]
-            if not symbol.endswith("="):
+        for i, (_name, symbol) in enumerate(NB_OPS):
+            if not symbol.endswith("=") and symbol != "[]":  # 3.14+: "[]" is a subscript
                 table[(OPMAP["BINARY_OP"], i)] = symbol
         return table
     for name, symbol in (("ADD", "+"), ("SUBTRACT", "-"), ("MULTIPLY", "*"),
@@ -313,3 +320,33 @@ HANDLER_ALWAYS_STARTS_LINE = PY313
 #: GeneratorExit raised at the first instruction; 3.12+ just mark it closed (3.10 too runs
 #: it, but before any instruction: nothing can see it there).
 CLOSE_RUNS_UNSTARTED_GENERATOR = VERSION == (3, 11)
+
+
+# -- what the builders (``_builders``) need ------------------------------------------------
+#: 3.14+ loads ints 0-255 with ``LOAD_SMALL_INT`` (the argument is the value).
+SMALL_INT_LOADS = "LOAD_SMALL_INT" in OPMAP
+#: ``LOAD_COMMON_CONSTANT``'s values, by argument (3.14+).
+COMMON_CONSTANTS: tuple = tuple(getattr(opcode, "_common_constants", ()))
+#: 3.15 also loads None, True, False, '' and -1 with ``LOAD_COMMON_CONSTANT`` (3.14 uses
+#: it only for exception classes).
+COMMON_CONSTANT_LOADS_VALUES = None in COMMON_CONSTANTS
+#: Return instructions -> how many stack values each takes (3.12/3.13 RETURN_CONST: 0).
+RETURNS: dict[int, int] = {OPMAP[n]: k for n, k in (("RETURN_VALUE", 1), ("RETURN_CONST", 0))
+                           if n in OPMAP}
+RESUME = OPMAP.get("RESUME", -1)
+#: What may come before RESUME at the start of a code object (3.11+).
+PROLOGUE = frozenset(OPMAP[n] for n in (
+    "COPY_FREE_VARS", "MAKE_CELL", "RETURN_GENERATOR", "POP_TOP") if n in OPMAP)
+#: 3.11+ code objects know their qualified name (3.10: only ``co_name``).
+HAS_QUALNAME = PY311
+#: 3.10's block stack: the instructions that push a block (they name their handler as a
+#: jump target) and those that pop one.
+BLOCK_SETUPS = frozenset(OPMAP[n] for n in (
+    "SETUP_FINALLY", "SETUP_WITH", "SETUP_ASYNC_WITH") if n in OPMAP)
+BLOCK_POPS = frozenset(OPMAP[n] for n in ("POP_BLOCK", "POP_EXCEPT") if n in OPMAP)
+#: Instructions that push the value of a local variable (``co_varnames``).
+LOCAL_LOADS = frozenset(OPMAP[n] for n in (
+    "LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_BORROW") if n in OPMAP)
+#: Instructions that load a global (or, in a class body or module, a name).
+GLOBAL_LOADS = frozenset(OPMAP[n] for n in (
+    "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS") if n in OPMAP)
