@@ -126,24 +126,31 @@ elif PY313:
 #: begin the code they belong to.
 FIXED_PLACE = frozenset(OPMAP[n] for n in (
     "END_FOR", "END_SEND", "END_ASYNC_FOR", "RESUME", "GEN_START") if n in OPMAP)
-#: Pairs that, where they occur, nothing may be put between (3.10). The ``f_lineno``
-#: setter (a debugger's jump) misjudges the stack when anything separates a
-#: comprehension's GET_ITER/GET_AITER from the CALL_FUNCTION that consumes the iterator:
-#: it refuses legal jumps and, on a backward jump, pops a value that is not there (a
-#: crash). GET_AWAITABLE words its error by the instructions just before it ("'async with'
-#: received an object from __aenter__/__aexit__ ...": BEFORE_ASYNC_WITH, WITH_EXCEPT_START,
-#: DUP_TOP then CALL_FUNCTION).
-KEEP_ADJACENT: frozenset[tuple[int, int]] = frozenset()
+#: Instructions a tracer tells apart from a NOP that begins their line in their place:
+#: 3.11 reports no line event for the jump back to a SEND that closes an
+#: ``await``/``yield from`` loop (it would for a NOP there), and 3.12+ run a FOR_ITER or
+#: SEND that begins a line unspecialized, so a generator ending there raises no
+#: StopIteration event (it would if a NOP began the line instead).
+OWN_LINE_START = frozenset(OPMAP[n] for n in ("SEND", "FOR_ITER") if n in OPMAP)
 #: 3.14+: sys.monitoring reports a branch not taken from the NOT_TAKEN right after a
 #: conditional jump (or the END_SEND of an ``async for``), naming the instruction before
-#: it as the branch: nothing may come between them.
+#: it as the branch.
 NOT_TAKEN = OPMAP.get("NOT_TAKEN", -1)
 BRANCH_SOURCES = frozenset(OPMAP[n] for n in (
     "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE",
     "END_SEND") if n in OPMAP) if PY314 else frozenset()
+#: Pairs that, where they occur, nothing may be put between. 3.14+: a branch and its
+#: NOT_TAKEN (see above). 3.10: the ``f_lineno`` setter (a debugger's jump) misjudges the
+#: stack when anything separates a comprehension's GET_ITER/GET_AITER from the
+#: CALL_FUNCTION that consumes the iterator: it refuses legal jumps and, on a backward
+#: jump, pops a value that is not there (a crash); GET_AWAITABLE words its error by the
+#: instructions just before it ("'async with' received an object from
+#: __aenter__/__aexit__ ...": BEFORE_ASYNC_WITH, WITH_EXCEPT_START, DUP_TOP then
+#: CALL_FUNCTION).
+KEEP_ADJACENT: frozenset[tuple[int, int]] = frozenset()
 if PY314:
     KEEP_ADJACENT = frozenset((op, NOT_TAKEN) for op in BRANCH_SOURCES)
-if not PY311:
+elif not PY311:
     KEEP_ADJACENT = frozenset((OPMAP[a], OPMAP[b]) for a, b in (
         ("GET_ITER", "CALL_FUNCTION"), ("GET_AITER", "CALL_FUNCTION"),
         ("BEFORE_ASYNC_WITH", "GET_AWAITABLE"), ("WITH_EXCEPT_START", "GET_AWAITABLE"),

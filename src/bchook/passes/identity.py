@@ -12,12 +12,8 @@ from .._passes import Context, Pass, flag
 
 
 #: Where no NOP goes: before the instructions that must stay where they are, and before
-#: those tracers tell apart from a NOP. 3.11 reports no line event for the jump back to a
-#: SEND that closes an ``await``/``yield from`` loop (it would for a NOP there), and 3.12+
-#: run a FOR_ITER or SEND that begins a line unspecialized, so a generator ending there
-#: raises no StopIteration event (it would if a NOP began the line instead).
-_FIXED = ir.version.FIXED_PLACE | frozenset(
-    ir.version.OPMAP[n] for n in ("SEND", "FOR_ITER") if n in ir.version.OPMAP)
+#: those tracers tell apart from a NOP that begins their line.
+_FIXED = ir.version.FIXED_PLACE | ir.version.OWN_LINE_START
 
 
 class IdentityPass(Pass):
