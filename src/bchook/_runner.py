@@ -26,7 +26,7 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
-from . import _config
+from . import _config, ir
 from ._errors import UsageError
 from ._passes import Pass
 
@@ -187,8 +187,10 @@ def _set_path0(target: Target) -> None:
 def _fresh_main(**attrs) -> types.ModuleType:
     """A new ``__main__`` module laid out like the interpreter's own."""
     main = types.ModuleType("__main__")
+    if not ir.version.DEFERRED_ANNOTATIONS:  # 3.14+ modules get __annotate__ if annotated
+        main.__dict__["__annotations__"] = {}
     main.__dict__.update(
-        __annotations__={}, __builtins__=builtins, __loader__=importlib.machinery.BuiltinImporter,
+        __builtins__=builtins, __loader__=importlib.machinery.BuiltinImporter,
         __spec__=None, __package__=None)
     main.__dict__.update(attrs)
     sys.modules["__main__"] = main

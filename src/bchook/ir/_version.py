@@ -344,6 +344,9 @@ RESUME = OPMAP.get("RESUME", -1)
 #: What may come before RESUME at the start of a code object (3.11+).
 PROLOGUE = frozenset(OPMAP[n] for n in (
     "COPY_FREE_VARS", "MAKE_CELL", "RETURN_GENERATOR", "POP_TOP") if n in OPMAP)
+#: 3.14+ compile annotations into ``__annotate__`` functions, evaluated when read
+#: (PEP 649/749); a module namespace then starts without ``__annotations__``.
+DEFERRED_ANNOTATIONS = PY314
 #: 3.11+ code objects know their qualified name (3.10: only ``co_name``).
 HAS_QUALNAME = PY311
 #: 3.10's block stack: the instructions that push a block (they name their handler as a
