@@ -262,9 +262,11 @@ def _invert_loops(items: list, ours: set[int]) -> list:
         if label is None:
             label = after[end - 1] = ir.Label()
         ins = instrs[cond]
-        replace[k] = _covered(
-            [x.copy() for x in instrs[start:cond]] + [ir.invert_jump(ins, label)]
-            + [x.copy() for x in instrs[cond + 1:end]] + ir.jump(ins.arg, ins.loc), ins)
+        seq = [x.copy() for x in instrs[start:cond]] + [ir.invert_jump(ins, label)] + [
+            x.copy() for x in instrs[cond + 1:end]]
+        if flow.jump_to[cond] != k + 1:  # where the loop ends is not right after it
+            seq += ir.jump(ins.arg, ins.loc)
+        replace[k] = _covered(seq, ins)
     if not replace:
         return items
     return _rebuild(items, replace, set(), after)
