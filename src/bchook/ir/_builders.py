@@ -157,19 +157,17 @@ def pushes_null(ins: Instr) -> bool:
 def local_name(code: types.CodeType, ins: Instr) -> str | None:
     """The variable a LOAD_FAST/LOAD_DEREF-like instruction names, or None."""
     op = ins.op
-    if op in V.HASLOCAL:
+    if V.LOCALSPLUS and (op in V.HASLOCAL or op in V.HASFREE):
+        # one array for both (3.14's dis lists LOAD_DEREF among the local opcodes)
+        names = code.co_varnames + tuple(
+            c for c in code.co_cellvars if c not in code.co_varnames) + code.co_freevars
+    elif op in V.HASLOCAL:
         names = code.co_varnames
-        return names[ins.arg] if ins.arg < len(names) else None
-    if op in V.HASFREE:
-        if V.LOCALSPLUS:
-            index = ins.arg - code.co_nlocals
-            cells = tuple(c for c in code.co_cellvars if c not in code.co_varnames)
-        else:
-            index = ins.arg
-            cells = code.co_cellvars
-        names = cells + code.co_freevars
-        return names[index] if 0 <= index < len(names) else None
-    return None
+    elif op in V.HASFREE:
+        names = code.co_cellvars + code.co_freevars
+    else:
+        return None
+    return names[ins.arg] if 0 <= ins.arg < len(names) else None
 
 
 def local_accesses(ins: Instr) -> tuple[tuple[int, int], ...]:
