@@ -41,18 +41,16 @@ def write(tmp_path, source: str, mode: str):
 def load(tmp_path, source: str, mode: str) -> types.ModuleType:
     path, text = write(tmp_path, source, mode)
     name = path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
     if mode == "hook":
         code = transform_source(text, str(path), name, [GotoPass()])
-        module = types.ModuleType(name)
-        module.__file__ = str(path)
         sys.modules[name] = module
         try:
             exec(code, module.__dict__)
         finally:
             del sys.modules[name]
         return module
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 

@@ -176,3 +176,33 @@ def test_outer_and_inner_functions_are_both_rewritten():
         "return i, inner(4)",
     ])
     assert func() == (3, 0)
+
+
+def test_goto_and_label_as_local_and_free_variables():
+    # 3.14 loads such locals with LOAD_FAST_BORROW, and its dis lists LOAD_DEREF
+    # among the local opcodes
+    import bchook.goto as words
+
+    text = "\n".join([
+        "def count(n, goto, label):",
+        "    i = 0",
+        "    label .top",
+        "    i += 1",
+        "    if i < n:",
+        "        goto .top",
+        "    return i",
+        "def outer(n):",
+        "    goto, label = words.goto, words.label",
+        "    def count():",
+        "        i = 0",
+        "        label .top",
+        "        i += 1",
+        "        if i < n:",
+        "            goto .top",
+        "        return i",
+        "    return count",
+    ])
+    namespace = {"words": words}
+    exec(text, namespace)
+    assert with_goto(namespace["count"])(5, words.goto, words.label) == 5
+    assert with_goto(namespace["outer"](4))() == 4

@@ -12,7 +12,8 @@ if TYPE_CHECKING:  # typing and ast cost start-up time: the hook imports them on
     import ast
     from typing import Any, Callable, ClassVar, Mapping, Sequence
 
-__all__ = ["Pass", "Context", "flag", "transform_source", "transform_code_tree"]
+__all__ = ["Pass", "Context", "flag", "transform_source", "transform_code_tree",
+           "compile_tree"]
 
 
 def flag(value: Any) -> bool:
@@ -36,10 +37,13 @@ class Context:
     for the bytecode stage); it is new for every module, so passes keep no global state.
     ``module_code`` is the root of the code tree being transformed, set by the driver before
     any code pass runs: code objects come nested-first, so a pass that needs whole-module
-    facts reads them from there.
+    facts reads them from there. ``generated_warnings`` lists ``(category, message, line)``
+    of the warnings the compiler gives for statements an AST pass generated, not the
+    user's: :func:`compile_tree` drops exactly those.
     """
 
-    __slots__ = ("module", "filename", "options", "state", "module_code")
+    __slots__ = ("module", "filename", "options", "state", "module_code",
+                 "generated_warnings")
 
     def __init__(self, module: str, filename: str, options: Mapping[str, Any],
                  state: dict | None = None, module_code: types.CodeType | None = None):
@@ -48,6 +52,7 @@ class Context:
         self.options = options
         self.state = {} if state is None else state
         self.module_code = module_code
+        self.generated_warnings: list = []
 
     def __repr__(self) -> str:
         return f"Context(module={self.module!r}, filename={self.filename!r}, " \
@@ -219,7 +224,30 @@ def transform_source(
                 raise PassFailed(p.name, module, f"<module> at {filename}:1", TypeError(
                     f"transform_ast returned {type(tree).__name__}, not ast.Module"))
         ast.fix_missing_locations(tree)
-        code = compile(tree, filename, "exec", dont_inherit=True, optimize=optimize)
+        code = compile_tree(tree, filename, ctxs, optimize=optimize)
     else:
         code = compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
     return transform_code_tree(code, passes, ctxs)
+
+
+def compile_tree(tree: ast.Module, filename: str, ctxs: Sequence[Context], *, flags: int = 0,
+                 optimize: int = -1) -> types.CodeType:
+    """``compile()`` a transformed tree without the warnings the AST passes declared for the
+    statements they generated (``Context.generated_warnings``, which must name no warning
+    the user's own code gives). Every other warning comes as ``compile()`` gives it (a
+    SyntaxError under ``-W error``)."""
+    generated = [w for ctx in ctxs for w in ctx.generated_warnings]
+    if not generated:
+        return compile(tree, filename, "exec", flags=flags, dont_inherit=True,
+                       optimize=optimize)
+    import re
+    import warnings
+
+    # compile() warns with warn_explicit(), which names the module after the file
+    module = re.escape(filename[:-3] if filename.endswith(".py") else filename) + r"\Z"
+    with warnings.catch_warnings():
+        for category, message, line in generated:
+            warnings.filterwarnings("ignore", re.escape(message) + r"\Z", category, module,
+                                    line)
+        return compile(tree, filename, "exec", flags=flags, dont_inherit=True,
+                       optimize=optimize)

@@ -66,3 +66,8 @@ __all__ = [
     "pushes_null", "return_value", "returns_values", "sink", "subscript", "swap",
     "version", "raw",
 ]
+
+# -- goto --
+from ._builders import exception_regions, jump_if_at  # noqa: E402
+
+__all__ += ["exception_regions", "jump_if_at"]

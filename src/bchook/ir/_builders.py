@@ -29,6 +29,7 @@ __all__ = [
     "callable_from", "call", "call_method", "import_from",
     "jump", "jump_if", "jump_sense", "invert_jump", "for_loop_exit", "return_value",
     "returns_values", "body_start",
+    "jump_if_at", "exception_regions",
 ]
 
 _OP = V.OPMAP
@@ -156,19 +157,17 @@ def pushes_null(ins: Instr) -> bool:
 def local_name(code: types.CodeType, ins: Instr) -> str | None:
     """The variable a LOAD_FAST/LOAD_DEREF-like instruction names, or None."""
     op = ins.op
-    if op in V.HASLOCAL:
+    if V.LOCALSPLUS and (op in V.HASLOCAL or op in V.HASFREE):
+        # one array for both (3.14's dis lists LOAD_DEREF among the local opcodes)
+        names = code.co_varnames + tuple(
+            c for c in code.co_cellvars if c not in code.co_varnames) + code.co_freevars
+    elif op in V.HASLOCAL:
         names = code.co_varnames
-        return names[ins.arg] if ins.arg < len(names) else None
-    if op in V.HASFREE:
-        if V.LOCALSPLUS:
-            index = ins.arg - code.co_nlocals
-            cells = tuple(c for c in code.co_cellvars if c not in code.co_varnames)
-        else:
-            index = ins.arg
-            cells = code.co_cellvars
-        names = cells + code.co_freevars
-        return names[index] if 0 <= index < len(names) else None
-    return None
+    elif op in V.HASFREE:
+        names = code.co_cellvars + code.co_freevars
+    else:
+        return None
+    return names[ins.arg] if 0 <= ins.arg < len(names) else None
 
 
 def local_accesses(ins: Instr) -> tuple[tuple[int, int], ...]:
@@ -404,3 +403,57 @@ def body_start(instrs: list[Instr]) -> int:
                 break
         return 0
     return 1 if instrs and instrs[0].op == V.GEN_START else 0
+
+
+# -- goto --
+
+def jump_if_at(instrs: list[Instr], k: int) -> tuple[int, int] | None:
+    """Read a conditional jump as :func:`jump_if` builds it, starting at ``instrs[k]``:
+    ``(index of the jump, index after the sequence)``; the sequence is 3.13+'s ``TO_BOOL``
+    if there, the jump, and 3.14+'s ``NOT_TAKEN`` (which belongs to the jump: removing the
+    jump removes it too). None if no conditional jump starts at ``k``."""
+    n = len(instrs)
+    if k < n and instrs[k].op == _TO_BOOL:
+        k += 1
+    if k >= n or instrs[k].op not in _SENSE_OF:
+        return None
+    end = k + 1
+    if end < n and instrs[end].op == _NOT_TAKEN:
+        end += 1
+    return k, end
+
+
+#: 3.10: ends the handler it runs in (``async for``'s StopAsyncIteration), as POP_EXCEPT does.
+_END_ASYNC_FOR = _op("END_ASYNC_FOR")
+
+
+def exception_regions(flow) -> list:
+    """For each instruction of ``flow`` (an :class:`ir.Flow`), a key that two instructions
+    share exactly when an exception raised in either goes to the same place: the handler
+    on 3.11+ (handlers of different exception-table entries that agree count as one), the
+    block stack on 3.10 (its ``SETUP_*`` blocks and the handlers being run; None where no
+    path reaches)."""
+    instrs = flow.instrs
+    if V.HAS_EXCEPTION_TABLE:
+        return [None if ins.handler is None else
+                (id(ins.handler.label), ins.handler.depth, ins.handler.lasti)
+                for ins in instrs]
+    out: list = [None] * len(instrs)
+    todo = [(0, ())] if instrs else []
+    while todo:
+        k, blocks = todo.pop()
+        if out[k] is not None:
+            continue
+        out[k] = blocks
+        op = instrs[k].op
+        target = flow.jump_to[k]
+        if op in V.BLOCK_SETUPS:
+            todo.append((target, blocks + (("handler", k),)))
+            blocks = blocks + (("block", k),)
+        elif op in V.BLOCK_POPS or op == _END_ASYNC_FOR:
+            blocks = blocks[:-1]
+        elif target >= 0:
+            todo.append((target, blocks))
+        if flow.falls_through(k):
+            todo.append((k + 1, blocks))
+    return out

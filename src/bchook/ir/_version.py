@@ -360,3 +360,13 @@ LOCAL_LOADS = frozenset(OPMAP[n] for n in (
 #: Instructions that load a global (or, in a class body or module, a name).
 GLOBAL_LOADS = frozenset(OPMAP[n] for n in (
     "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS") if n in OPMAP)
+
+
+# -- goto --
+#: A conditional jump may go backward: 3.10's jumps are absolute, 3.11 has
+#: ``POP_JUMP_BACKWARD_IF_*``; 3.12+ conditional jumps only go forward.
+CONDITIONAL_JUMPS_GO_BACK = HAS_ABSOLUTE_JUMPS or BACKWARD_CONDITIONAL_JUMPS
+#: What 3.14+ (PEP 765) says, as a SyntaxWarning, of a ``break`` that leaves a ``finally``
+#: body, so that a pass which generates such a ``break`` can tell its own warning from the
+#: user's; None where the compiler does not warn.
+BREAK_IN_FINALLY_WARNING = "'break' in a 'finally' block" if PY314 else None

@@ -18,7 +18,7 @@ import inspect
 import types
 
 from .. import ir
-from .._passes import Context, transform_code_tree
+from .._passes import Context, compile_tree, transform_code_tree
 from . import _goto_markers as markers
 from ._goto_bytecode import rewrite_without_source
 from ._goto_lower import lower_module
@@ -47,16 +47,15 @@ def _rewrite_code(func) -> types.CodeType:
         return rewrite_without_source(code, code.co_filename, str(exc))
     goto_pass = GotoPass()
     ctx = Context(func.__module__ or "?", filename, goto_pass.options)
-    module = lower_module(tree, filename, ctx.state)
+    module = lower_module(tree, ctx)
     funcdef = module.body[0]
     chain, qualname_fixed = _scopes(func.__qualname__, funcdef.name, code.co_freevars)
     module.body = [_nest(funcdef, chain, code.co_freevars)]
     ast.fix_missing_locations(module)
-    compiled = compile(module, filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
-                       dont_inherit=True)
+    compiled = compile_tree(module, filename, [ctx], flags=code.co_flags & _FUTURE_FLAGS)
     compiled = transform_code_tree(compiled, [goto_pass], [ctx])
     new = _find(compiled, [name for _, name in chain] + [funcdef.name])
-    if not qualname_fixed and ir.version.PY311:
+    if not qualname_fixed and ir.version.HAS_QUALNAME:
         new = _requalify(new, new.co_qualname, func.__qualname__)
     if new.co_freevars != code.co_freevars or new.co_argcount != code.co_argcount or \
             new.co_kwonlyargcount != code.co_kwonlyargcount:

@@ -1,32 +1,21 @@
 """Bytecode stage of the goto pass: turn the AST stage's markers into jumps.
 
-A jump marker becomes ``POP_TOP`` x n + ``JUMP``, where n is the stack depth at the goto
+A jump marker becomes ``POP_TOP`` x n + a jump, where n is the stack depth at the goto
 minus the depth at its label (the ``for`` iterators the jump leaves behind); a label marker
 becomes an IR label; ``@goto:true``/``@goto:false`` tests become a jump or nothing. The AST
-stage guarantees that the two ends of a jump differ only by ``for`` iterators (same block
-stack on 3.10, same exception handler on 3.11+); the depths and handlers are checked here.
+stage guarantees that the two ends of a jump differ only by ``for`` iterators (same
+exception region: handler or block stack); the depths and regions are checked here.
 """
 
 from __future__ import annotations
 
 from .. import ir
-from ..ir import _version as V
 from . import _goto_markers as markers
 
-_LOADS = frozenset(V.OPMAP[n] for n in (
-    "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS") if n in V.OPMAP)
-_POP_TOP = V.OPMAP["POP_TOP"]
-_TO_BOOL = V.OPMAP.get("TO_BOOL", -1)
-_INVERSE = {
-    "POP_JUMP_IF_TRUE": "POP_JUMP_IF_FALSE",
-    "POP_JUMP_IF_FALSE": "POP_JUMP_IF_TRUE",
-    "POP_JUMP_IF_NONE": "POP_JUMP_IF_NOT_NONE",
-    "POP_JUMP_IF_NOT_NONE": "POP_JUMP_IF_NONE",
-}
-CAN_JUMP_BACK_IF = V.HAS_ABSOLUTE_JUMPS or V.BACKWARD_CONDITIONAL_JUMPS
+_GLOBAL_LOADS = ir.version.GLOBAL_LOADS
+_POP_TOP = ir.version.OPMAP["POP_TOP"]
 #: Longest loop test (in instructions) copied to the bottom of a goto loop.
 _MAX_TEST = 8
-_GLUED = frozenset(V.GLUED_NEXT) | frozenset(V.GLUED_NEXT.values())
 
 
 class GotoInternalError(ir.IRError):
@@ -40,21 +29,22 @@ def wants(code) -> bool:
 
 def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
     """Replace the markers of ``bc``; ``label_info`` maps label ids to (what, line)."""
-    instrs = list(bc.instructions())
+    flow = bc.flow()
+    instrs = flow.instrs
     names = bc.names
     found = []
     for i, ins in enumerate(instrs):
-        if ins.op in _LOADS:
-            index = ins.arg >> V.NAME_ARG_SHIFT.get(ins.op, 0)
+        if ins.op in _GLOBAL_LOADS:
+            index = ir.name_index_of(ins)
             marker = markers.parse(names[index]) if index < len(names) else None
             if marker is not None:
                 found.append((i, marker))
     if not found:
         return False
-    depths = bc.depths()
+    edit = Edit(flow)
     copies: dict[int, list[int]] = {}   # label id -> instruction indexes of its copies
     fins: dict[int, list[int]] = {}     # finally id -> first instruction of each copy
-    jumps, tests = [], []
+    jumps = []
     for i, (kind, first, second) in found:
         if kind in ("jump", "label", "fin"):
             if i + 1 >= len(instrs) or instrs[i + 1].op != _POP_TOP:
@@ -64,22 +54,18 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
             else:
                 (copies if kind == "label" else fins).setdefault(first, []).append(i)
         else:
-            tests.append((i, kind == "true"))
+            edit.settle_test(i, kind == "true", bc.name)
 
-    replace: dict[int, list] = {}
-    drop: set[int] = set()
     labels_at: dict[int, ir.Label] = {}
     for positions in copies.values():
         for i in positions:
-            labels_at[i] = ir.Label()
-            replace[i] = [labels_at[i]]
-            drop.add(i + 1)
+            labels_at[i] = edit.label_at(i, i + 2)
     for positions in fins.values():
         for i in positions:
-            drop.update((i, i + 1))
+            edit.drop.update((i, i + 1))
 
+    regions = edit.regions
     owners: dict[int, dict] = {}
-    ours: set[int] = set()
     for i, label_id, fin in jumps:
         positions = copies.get(label_id)
         if not positions:
@@ -87,102 +73,151 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
             raise SyntaxError(f"{what} (line {line}) is in code the compiler removed as "
                               "unreachable (a branch that can never run), so goto cannot "
                               "jump to it")
-        goto = instrs[i]
         if len(positions) > 1:
             if fin is not None and fin in fins:
                 # the copy of the label in the same copy of the finally body
                 owner = owners.get(fin)
                 if owner is None:
-                    owner = owners[fin] = _copy_owner(bc, instrs, fins[fin])
+                    owner = owners[fin] = _copy_owner(flow, fins[fin])
                 mine = owner.get(i)
                 if mine is not None and mine >= 0:
                     positions = [p for p in positions if owner.get(p) == mine] or positions
             # copies CPython made of a small exit block are all alike: take one the
-            # goto can reach with the same handler
-            fitting = [p for p in positions
-                       if handler_key(instrs[p].handler) == handler_key(goto.handler)]
-            positions = fitting or positions
+            # goto can reach in the same exception region
+            positions = [p for p in positions if regions[p] == regions[i]] or positions
         target = positions[0]
         pops = 0
-        if depths[i] is not None:
-            if depths[target] is None or depths[i] < depths[target]:
+        depth = edit.depths[i]
+        if depth is not None:
+            if edit.depths[target] is None or depth < edit.depths[target]:
                 raise GotoInternalError(
-                    f"{bc.name}: stack depth {depths[i]} at a goto (line {goto.loc[0]}) "
-                    f"but {depths[target]} at its label")
-            if handler_key(goto.handler) != handler_key(instrs[target].handler):
+                    f"{bc.name}: stack depth {depth} at a goto (line {instrs[i].loc[0]}) "
+                    f"but {edit.depths[target]} at its label")
+            if regions[i] != regions[target]:
                 raise GotoInternalError(
-                    f"{bc.name}: a goto (line {goto.loc[0]}) and its label are in different "
-                    "try blocks")
-            pops = depths[i] - depths[target]
-        new = [ir.Instr("POP_TOP", 0, goto.loc, goto.handler) for _ in range(pops)]
-        jump = ir.Instr("JUMP", labels_at[target], goto.loc, goto.handler)
-        if not pops:
-            ours.add(id(jump))
-        replace[i] = new + [jump]
-        drop.add(i + 1)
-
-    for i, truth in tests:
-        j = i + 1
-        if j < len(instrs) and instrs[j].op == _TO_BOOL:
-            j += 1
-        cond = instrs[j] if j < len(instrs) else None
-        sense = _sense(cond)
-        if sense is None:
-            raise GotoInternalError(f"{bc.name}: goto test marker not followed by a "
-                                    "conditional jump")
-        drop.update(range(i, j + 1))
-        if sense is truth:  # the test always jumps
-            replace[i] = [ir.Instr("JUMP", cond.arg, cond.loc, cond.handler)]
-
-    items = []
-    k = 0
-    for item in bc.items:
-        if type(item) is ir.Label:
-            items.append(item)
-            continue
-        new = replace.get(k)
-        if new is not None:
-            items.extend(new)
-        elif k not in drop:
-            items.append(item)
-        k += 1
-    items = fold_jumps(items, ours)
-    if CAN_JUMP_BACK_IF:
-        items = invert_loops(items, ours)
-    bc.items = items
+                    f"{bc.name}: a goto (line {instrs[i].loc[0]}) and its label are in "
+                    "different try blocks")
+            pops = depth - edit.depths[target]
+        edit.goto(i, i + 2, labels_at[target], target, pops)
+    bc.items = edit.apply(bc.items)
     return True
 
 
-def _sense(ins) -> bool | None:
-    """True/False for a jump-if-true/false instruction, else None."""
-    if ins is None:
-        return None
-    base = ins.name.replace("FORWARD_", "").replace("BACKWARD_", "")
-    if base == "POP_JUMP_IF_TRUE":
-        return True
-    if base == "POP_JUMP_IF_FALSE":
-        return False
-    return None
+class Edit:
+    """Replacements for the instructions of one :class:`ir.Flow`, by index, made into a
+    new item list at once by :meth:`apply` (labels stay where they are)."""
+
+    def __init__(self, flow: ir.Flow):
+        self.flow = flow
+        self.replace: dict[int, list] = {}
+        self.drop: set[int] = set()
+        self.depths = flow.depths()
+        self.regions = ir.exception_regions(flow)
+        self.ours: set[int] = set()   # ids of the jumps that pop nothing
+        self._entries: set[int] | None = None
+        self._tests: dict[int, int] | None = None
+
+    def label_at(self, start: int, end: int) -> ir.Label:
+        """A label for what follows the marker ``instrs[start:end]``, which goes."""
+        label = ir.Label()
+        self.replace[start] = [label]
+        self.drop.update(range(start + 1, end))
+        return label
+
+    def settle_test(self, i: int, truth: bool, where: str) -> None:
+        """The test of a marker loaded at ``i`` always comes out ``truth``: its conditional
+        jump becomes a jump or nothing."""
+        found = ir.jump_if_at(self.flow.instrs, i + 1)
+        sense = ir.jump_sense(self.flow.instrs[found[0]]) if found else None
+        if sense not in ("true", "false"):
+            raise GotoInternalError(f"{where}: goto test marker not followed by a "
+                                    "conditional jump")
+        cond, end = found
+        self.drop.update(range(i, end))
+        if (sense == "true") is truth:  # the test always jumps
+            ins = self.flow.instrs[cond]
+            self.replace[i] = _covered(ir.jump(ins.arg, ins.loc), ins)
+
+    def goto(self, start: int, end: int, label: ir.Label, target: int, pops: int) -> None:
+        """Replace the goto ``instrs[start:end]`` by ``pops`` POP_TOPs and a jump to
+        ``label`` (at instruction ``target``). ``if c: goto x`` compiles to
+        ``POP_JUMP_IF_FALSE next; <goto>; next:``: that becomes ``POP_JUMP_IF_TRUE x``, as
+        CPython compiles a loop (one instruction less per pass)."""
+        flow = self.flow
+        goto = flow.instrs[start]
+        self.drop.update(range(start + 1, end))
+        if not pops:
+            cond = self._test_before(start)
+            if (cond is not None and flow.jump_to[cond] == end and cond not in self.replace
+                    and cond not in self.drop and start not in self._jumped_to()
+                    and self.regions[cond] == self.regions[start]
+                    and (target > cond or ir.version.CONDITIONAL_JUMPS_GO_BACK)):
+                self.replace[cond] = [ir.invert_jump(flow.instrs[cond], label)]
+                self.drop.add(start)
+                return
+        seq = [ins for _ in range(pops) for ins in ir.pop_top(goto.loc)]
+        jump = ir.jump(label, goto.loc)
+        if not pops:
+            self.ours.add(id(jump[0]))
+        self.replace[start] = _covered(seq + jump, goto)
+
+    def _test_before(self, k: int) -> int | None:
+        """The conditional jump whose sequence ends right before instruction ``k``."""
+        if self._tests is None:
+            instrs = self.flow.instrs
+            self._tests = {}
+            for c, ins in enumerate(instrs):
+                if ir.jump_sense(ins) is not None:
+                    self._tests[ir.jump_if_at(instrs, c)[1]] = c
+        return self._tests.get(k)
+
+    def _jumped_to(self) -> set[int]:
+        if self._entries is None:
+            self._entries = self.flow.entries()
+        return self._entries
+
+    def apply(self, items: list) -> list:
+        """``items`` with the replacements made, then (where conditional jumps may go
+        backward) backward goto loops laid out as CPython lays out ``while`` loops."""
+        items = _rebuild(items, self.replace, self.drop)
+        if self.ours and ir.version.CONDITIONAL_JUMPS_GO_BACK:
+            items = _invert_loops(items, self.ours)
+        return items
 
 
-def handler_key(handler):
-    return None if handler is None else (id(handler.label), handler.depth, handler.lasti)
+def _covered(seq: list, like: ir.Instr) -> list:
+    """``seq`` in the exception region of ``like``."""
+    for ins in seq:
+        ins.handler = like.handler
+    return seq
 
 
-def _copy_owner(bc: ir.Bytecode, instrs: list, starts: list[int]) -> dict[int, int]:
+def _rebuild(items: list, replace: dict, drop: set, after: dict | None = None) -> list:
+    """``items`` with instruction ``k`` (counting instructions only) replaced by
+    ``replace[k]``, left out if ``k`` is in ``drop``, and followed by ``after[k]``."""
+    out = []
+    k = 0
+    for item in items:
+        if type(item) is not ir.Instr:
+            out.append(item)
+            continue
+        new = replace.get(k)
+        if new is not None:
+            out.extend(new)
+        elif k not in drop:
+            out.append(item)
+        if after and k in after:
+            out.append(after[k])
+        k += 1
+    return out
+
+
+def _copy_owner(flow: ir.Flow, starts: list[int]) -> dict[int, int]:
     """Which copy of a ``finally`` body each instruction belongs to (-1: several).
 
     A copy is what control reaches from its first instruction without entering another
     copy; copies of a body are disjoint, so this holds wherever the compiler laid them out.
     """
-    label_at = {}
-    count = 0
-    for item in bc.items:
-        if type(item) is ir.Label:
-            label_at[id(item)] = count
-        else:
-            count += 1
-    n = len(instrs)
     start_set = set(starts)
     owner: dict[int, int] = {}
     for copy, start in enumerate(starts):
@@ -192,108 +227,46 @@ def _copy_owner(bc: ir.Bytecode, instrs: list, starts: list[int]) -> dict[int, i
             k = todo.pop()
             previous = owner.get(k)
             owner[k] = copy if previous is None or previous == copy else -1
-            ins = instrs[k]
-            successors = []
-            if ins.op not in V.NO_FALLTHROUGH and k + 1 < n:
-                successors.append(k + 1)
-            if ins.op in V.JUMPS:
-                successors.append(label_at[id(ins.arg)])
-            if ins.handler is not None:
-                successors.append(label_at[id(ins.handler.label)])
-            for t in successors:
+            for t in flow.successors(k):
                 if t not in seen and t not in start_set:
                     seen.add(t)
                     todo.append(t)
     return owner
 
 
-def fold_jumps(items: list, ours: set[int]) -> list:
-    """``if c: goto x`` compiles to ``POP_JUMP_IF_FALSE next; JUMP x; next:``: make it
-    ``POP_JUMP_IF_TRUE x``, as CPython does for loops (one instruction less per pass)."""
-    position = {id(item): p for p, item in enumerate(items) if type(item) is ir.Label}
-    n = len(items)
-    for p in range(n - 1):
-        cond = items[p]
-        jump = items[p + 1]
-        if type(jump) is not ir.Instr or id(jump) not in ours or type(cond) is not ir.Instr:
-            continue
-        base = cond.name.replace("FORWARD_", "").replace("BACKWARD_", "")
-        inverse = _INVERSE.get(base)
-        if inverse is None or type(cond.arg) is not ir.Label:
-            continue
-        q = p + 2
-        following = set()
-        while q < n and type(items[q]) is ir.Label:
-            following.add(id(items[q]))
-            q += 1
-        if id(cond.arg) not in following:
-            continue
-        if handler_key(cond.handler) != handler_key(jump.handler):
-            continue
-        if position[id(jump.arg)] <= p and not CAN_JUMP_BACK_IF:
-            continue
-        try:
-            folded = ir.Instr(inverse, jump.arg, cond.loc, cond.handler)
-        except ir.IRError:
-            continue
-        items[p] = folded
-        items[p + 1] = None
-    return [item for item in items if item is not None]
-
-
-def invert_loops(items: list, ours: set[int]) -> list:
+def _invert_loops(items: list, ours: set[int]) -> list:
     """A backward goto to a test (``label .top; if i >= n: goto .done``) becomes a copy of
     the test that jumps back while it fails, as CPython lays out ``while`` loops:
-    ``JUMP top`` -> ``<test>; POP_JUMP_IF_FALSE after_test; JUMP done``. Only where
-    conditional jumps may go backward (3.10, 3.11)."""
-    position = {id(item): p for p, item in enumerate(items) if type(item) is ir.Label}
-    plans = {}   # item index of a JUMP -> its replacement
-    after = {}   # id(conditional jump) -> label to put after it
-    for p, jump in enumerate(items):
-        if type(jump) is not ir.Instr or id(jump) not in ours:
+    ``JUMP top`` -> ``<test>; POP_JUMP_IF_FALSE after_test; JUMP done``."""
+    flow = ir.Flow(items)
+    instrs = flow.instrs
+    regions = ir.exception_regions(flow)
+    replace = {}
+    after = {}   # index of the end of a copied test -> label to put after it
+    for k, jump in enumerate(instrs):
+        start = flow.jump_to[k]
+        if id(jump) not in ours or start > k:
             continue
-        start = position[id(jump.arg)]
-        if start > p:
-            continue
-        test = []
-        q = start + 1
-        while q < len(items) and len(test) <= _MAX_TEST:
-            item = items[q]
+        q = start
+        while q < len(instrs) and q - start <= _MAX_TEST and regions[q] == regions[k]:
+            test = ir.jump_if_at(instrs, q)
+            if test is not None or flow.jump_to[q] >= 0 or not flow.falls_through(q):
+                break
             q += 1
-            if type(item) is ir.Label:
-                continue
-            if handler_key(item.handler) != handler_key(jump.handler) or item.op in _GLUED:
-                break
-            if item.op in V.JUMPS:
-                base = item.name.replace("FORWARD_", "").replace("BACKWARD_", "")
-                if base in _INVERSE and test:
-                    test.append(item)
-                break
-            if item.op in V.NO_FALLTHROUGH:
-                break
-            test.append(item)
         else:
             continue
-        if not test or not test[-1].is_jump:
+        if test is None or q == start or regions[test[0]] != regions[k]:
             continue
-        cond = test[-1]
-        label = after.get(id(cond))
+        cond, end = test
+        label = after.get(end - 1)
         if label is None:
-            label = after[id(cond)] = ir.Label()
-        base = cond.name.replace("FORWARD_", "").replace("BACKWARD_", "")
-        plans[p] = [ins.copy() for ins in test[:-1]] + [
-            ir.Instr(_INVERSE[base], label, cond.loc, cond.handler),
-            ir.Instr("JUMP", cond.arg, cond.loc, cond.handler),
-        ]
-    if not plans:
+            label = after[end - 1] = ir.Label()
+        ins = instrs[cond]
+        seq = [x.copy() for x in instrs[start:cond]] + [ir.invert_jump(ins, label)] + [
+            x.copy() for x in instrs[cond + 1:end]]
+        if flow.jump_to[cond] != k + 1:  # where the loop ends is not right after it
+            seq += ir.jump(ins.arg, ins.loc)
+        replace[k] = _covered(seq, ins)
+    if not replace:
         return items
-    out = []
-    for p, item in enumerate(items):
-        new = plans.get(p)
-        if new is not None:
-            out.extend(new)
-            continue
-        out.append(item)
-        if type(item) is ir.Instr and id(item) in after:
-            out.append(after[id(item)])
-    return out
+    return _rebuild(items, replace, set(), after)

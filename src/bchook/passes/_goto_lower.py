@@ -21,10 +21,15 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from .. import ir
 from . import _goto_markers as markers
 from ._goto_scan import (SCOPE_NODES, TRY_NODES, Route, Scope, child_blocks, plan_routes,
                          scan_module)
+
+if TYPE_CHECKING:
+    from .._passes import Context
 
 #: Statements after which the compiler always continues with the next one.
 _FALLS_THROUGH = (
@@ -79,6 +84,7 @@ class _Lowering:
         self.wraps: dict[int, _Wrap] = {}
         self.jump_nodes: dict[int, int] = {}   # id(Name) -> label id
         self.label_nodes: dict[int, int] = {}  # id(Name) -> label id
+        self.breaks: list = []  # (waypoint break, whether it leaves a finally body)
         for route in routes:
             self._plan(route)
 
@@ -184,6 +190,7 @@ class _Lowering:
             for key, (label_id, loc) in items:
                 body.append(self._label(label_id, loc))
                 body.extend(leave(key, loc))  # _reach keeps the next waypoint reachable
+                self.breaks.append((body[-1], block.field == "finalbody"))
             stmts = getattr(block.owner, block.field)
             first = stmts[0]
             guard = _at(ast.If(test=_at(_name(markers.FALSE), first), body=body, orelse=[]),
@@ -336,14 +343,32 @@ def _at(node, loc):
     return ast.copy_location(node, loc)
 
 
-def lower_module(tree: ast.Module, filename: str, state: dict) -> ast.Module:
+def lower_module(tree: ast.Module, ctx: Context) -> ast.Module:
     """Check every goto and label of ``tree`` and lower them in place (SyntaxError if a
-    jump is not allowed); ``state`` collects what the bytecode stage needs."""
-    scopes = scan_module(tree, filename)
+    jump is not allowed); ``ctx.state`` collects what the bytecode stage needs."""
+    scopes = scan_module(tree, ctx.filename)
     if not scopes:
         return tree
-    plans = [(scope, plan_routes(scope, filename)) for scope in scopes]
-    ids = Ids(state)
+    plans = [(scope, plan_routes(scope, ctx.filename)) for scope in scopes]
+    ids = Ids(ctx.state)
+    breaks = []
     for scope, routes in plans:
-        _Lowering(scope, routes, ids).run()
+        lowering = _Lowering(scope, routes, ids)
+        lowering.run()
+        breaks += lowering.breaks
+    _declare_finally_breaks(tree, breaks, ctx)
     return tree
+
+
+def _declare_finally_breaks(tree: ast.Module, breaks: list, ctx: Context) -> None:
+    """Where the compiler warns of a ``break`` leaving a ``finally`` body (PEP 765), tell
+    the driver which of these warnings are for our waypoints' breaks: on lines where the
+    user's code has a ``break`` of its own, none are, so that the user's warning stays."""
+    message = ir.version.BREAK_IN_FINALLY_WARNING
+    lines = {node.lineno for node, leaves_finally in breaks if leaves_finally}
+    if message is None or not lines:
+        return
+    ours = {id(node) for node, _ in breaks}
+    lines -= {node.lineno for node in ast.walk(tree)
+              if type(node) is ast.Break and id(node) not in ours}
+    ctx.generated_warnings += [(SyntaxWarning, message, line) for line in sorted(lines)]

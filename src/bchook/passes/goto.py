@@ -25,7 +25,7 @@ class GotoPass(Pass):
     version = "1"
 
     def transform_ast(self, tree: ast.Module, ctx: Context) -> ast.Module:
-        return lower_module(tree, ctx.filename, ctx.state)
+        return lower_module(tree, ctx)
 
     def wants(self, code: types.CodeType, ctx: Context) -> bool:
         return _goto_ir.wants(code)
