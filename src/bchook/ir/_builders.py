@@ -29,6 +29,7 @@ __all__ = [
     "callable_from", "call", "call_method", "import_from",
     "jump", "jump_if", "jump_sense", "invert_jump", "for_loop_exit", "return_value",
     "returns_values", "body_start",
+    "resumes_after", "block_setup", "block_pop", "lift", "call_on_top",
 ]
 
 _OP = V.OPMAP
@@ -404,3 +405,47 @@ def body_start(instrs: list[Instr]) -> int:
                 break
         return 0
     return 1 if instrs and instrs[0].op == V.GEN_START else 0
+
+
+# -- trace --------------------------------------------------------------------------------
+
+def resumes_after(ins: Instr) -> str | None:
+    """Where a ``RESUME`` takes up again: ``"start"``, ``"yield"``, ``"yield from"`` or
+    ``"await"``; None for any other instruction (3.10 has no RESUME: a frame resumes
+    right after its YIELD_VALUE or inside its YIELD_FROM)."""
+    if ins.op != V.RESUME:
+        return None
+    return V.RESUME_WHERE[ins.arg & V.RESUME_WHERE_MASK]
+
+
+def block_setup(label: Label, loc=NO_LOCATION) -> list[Instr]:
+    """3.10: push a block whose exceptions go to ``label`` (``SETUP_FINALLY``); the
+    code there starts with the exception's three values pushed. Other releases have an
+    exception table instead (give instructions a :class:`Handler`)."""
+    if V.HAS_EXCEPTION_TABLE:
+        raise IRError("block_setup: this Python has an exception table, not a block stack")
+    return [Instr("SETUP_FINALLY", label, loc)]
+
+
+def block_pop(loc=NO_LOCATION) -> list[Instr]:
+    """3.10: pop the block :func:`block_setup` pushed (``POP_BLOCK``)."""
+    if V.HAS_EXCEPTION_TABLE:
+        raise IRError("block_pop: this Python has an exception table, not a block stack")
+    return [Instr("POP_BLOCK", 0, loc)]
+
+
+def lift(n: int, loc=NO_LOCATION) -> list[Instr]:
+    """Move the ``n``-th value to the top: ``[a, b, c] -> [b, c, a]`` for 3 (the inverse
+    of :func:`sink`)."""
+    if V.PY311:
+        return [Instr("SWAP", k, loc) for k in range(2, n + 1)]
+    return [ins for _ in range(n - 1) for ins in sink(n, loc)]
+
+
+def call_on_top(load: list[Instr], args: list[Instr], nargs: int,
+                loc=NO_LOCATION) -> list[Instr]:
+    """``[x] -> [f(x, *args)]``: call what ``load`` pushes with the value on top of the
+    stack as its first argument, then the ``nargs`` values ``args`` pushes."""
+    callable_values = 1 + len(callable_from([], loc))  # its NULL too, on 3.11+
+    return [*callable_from(load, loc), *lift(callable_values + 1, loc), *args,
+            *call(nargs + 1, loc)]

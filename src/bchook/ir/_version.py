@@ -350,3 +350,30 @@ LOCAL_LOADS = frozenset(OPMAP[n] for n in (
 #: Instructions that load a global (or, in a class body or module, a name).
 GLOBAL_LOADS = frozenset(OPMAP[n] for n in (
     "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS") if n in OPMAP)
+
+
+# -- trace --------------------------------------------------------------------------------
+#: 3.10 frames hold at most this many blocks (CO_MAXBLOCKS): a pass that pushes blocks of
+#: its own must leave room; 0 on 3.11+, which have no block stack.
+MAX_BLOCKS = 0 if HAS_EXCEPTION_TABLE else 20
+#: Instructions that hand a sent value to the iterator a ``yield from``/``await``
+#: delegates to (3.10 YIELD_FROM, 3.11+ SEND).
+DELEGATES = frozenset(OPMAP[n] for n in ("YIELD_FROM", "SEND") if n in OPMAP)
+#: 3.10 and 3.11 suspend a delegating frame where no instruction can be put: inside
+#: YIELD_FROM (3.10), or between SEND, YIELD_VALUE and RESUME, which are glued (3.11).
+#: Code that must see those suspensions wraps the delegate instead.
+SEALED_DELEGATION = not PY312
+#: The jumps the compiler makes inside one ``yield from``/``await``: back to its SEND for
+#: the next value, and (3.12+) from CLEANUP_THROW to its END_SEND. Going round is one
+#: delegation, no new pass of a loop (no new line event).
+DELEGATION_JUMPS = frozenset(OPMAP[n] for n in ("JUMP_BACKWARD_NO_INTERRUPT",)
+                             if n in OPMAP)
+#: 3.11 closes (or collects) a generator that never started by raising GeneratorExit in
+#: its frame at the instruction that created it (RETURN_GENERATOR): code there is a call
+#: for profilers. Empty elsewhere (3.12+ mark it closed; 3.10 raises before any
+#: instruction).
+UNSTARTED_CLOSE_RAISES_AT = frozenset(
+    (OPMAP["RETURN_GENERATOR"],) if CLOSE_RUNS_UNSTARTED_GENERATOR else ())
+#: RESUME's argument, low two bits (3.14+ use the others as flags): where it resumes.
+RESUME_WHERE = ("start", "yield", "yield from", "await")
+RESUME_WHERE_MASK = 3
