@@ -57,6 +57,7 @@ from ._builders import (
     call_on_top,
     lift,
     resumes_after,
+    run_frame_on_close,
 )
 from . import _raw as raw
 
@@ -71,5 +72,6 @@ __all__ = [
     "loads_constant", "local_accesses", "local_name", "name_index_of", "pop_top",
     "pushes_null", "return_value", "returns_values", "sink", "subscript", "swap",
     "block_pop", "block_setup", "call_on_top", "lift", "resumes_after",
+    "run_frame_on_close",
     "version", "raw",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "jump", "jump_if", "jump_sense", "invert_jump", "for_loop_exit", "return_value",
     "returns_values", "body_start",
     "resumes_after", "block_setup", "block_pop", "lift", "call_on_top",
+    "run_frame_on_close",
 ]
 
 _OP = V.OPMAP
@@ -305,9 +306,12 @@ def call_method(nargs: int, loc=NO_LOCATION) -> list[Instr]:
 
 
 def import_from(bc: Bytecode, module: str, name: str, loc=NO_LOCATION) -> list[Instr]:
-    """Push ``name`` as ``from module import name`` would bind it (nothing is stored)."""
+    """Push ``name`` as ``from module import name`` would bind it (nothing is stored),
+    importing now even where imports are lazy (3.15 ``-X lazy_imports=all``)."""
+    import_name = _op("IMPORT_NAME")
+    namei = bc.add_name(module) << V.NAME_ARG_SHIFT.get(import_name, 0)
     return [load_const(bc, 0, loc), Instr("LOAD_CONST", bc.add_const((name,)), loc),
-            Instr("IMPORT_NAME", bc.add_name(module), loc),
+            Instr(import_name, namei | V.IMPORT_EAGER, loc),
             Instr("IMPORT_FROM", bc.add_name(name), loc), *swap(2, loc), *pop_top(loc)]
 
 
@@ -398,10 +402,16 @@ def body_start(instrs: list[Instr]) -> int:
     """Index of the first instruction after CPython's prologue (``RESUME`` and what
     comes before it; 3.10: ``GEN_START``), where a function's own code begins."""
     if V.PY311:
+        genexpr = False  # 3.15: a generator expression gets its iterator before RESUME 0
         for idx, ins in enumerate(instrs):
             if ins.op == V.RESUME:
-                return idx + 1
-            if ins.op not in V.PROLOGUE:
+                where = resumes_after(ins)
+                if where == "start":
+                    return idx + 1
+                if genexpr or where != "generator expression start":
+                    break
+                genexpr = True
+            elif ins.op not in V.PROLOGUE and not genexpr:
                 break
         return 0
     return 1 if instrs and instrs[0].op == V.GEN_START else 0
@@ -449,3 +459,11 @@ def call_on_top(load: list[Instr], args: list[Instr], nargs: int,
     callable_values = 1 + len(callable_from([], loc))  # its NULL too, on 3.11+
     return [*callable_from(load, loc), *lift(callable_values + 1, loc), *args,
             *call(nargs + 1, loc)]
+
+
+def run_frame_on_close(ins: Instr) -> None:
+    """Make a generator suspended at the RESUME ``ins`` (after a yield) run its frame
+    when it is closed, GeneratorExit raised at the yield, instead of being finished
+    without it (3.13+ do that after a yield in no try block; the flag says so)."""
+    if ins.op == V.RESUME:
+        ins.arg &= ~V.RESUME_DEPTH1

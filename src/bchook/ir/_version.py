@@ -374,6 +374,24 @@ DELEGATION_JUMPS = frozenset(OPMAP[n] for n in ("JUMP_BACKWARD_NO_INTERRUPT",)
 #: instruction).
 UNSTARTED_CLOSE_RAISES_AT = frozenset(
     (OPMAP["RETURN_GENERATOR"],) if CLOSE_RUNS_UNSTARTED_GENERATOR else ())
-#: RESUME's argument, low two bits (3.14+ use the others as flags): where it resumes.
-RESUME_WHERE = ("start", "yield", "yield from", "await")
-RESUME_WHERE_MASK = 3
+#: RESUME's argument says where the frame takes up, in its low bits (by value), and
+#: (3.13+) in one more bit that the yield before it is in no try block. 3.15 starts a
+#: generator expression with a RESUME of its own, before it creates the generator.
+RESUME_WHERE: tuple = ("start", "yield", "yield from", "await") + (
+    ("generator expression start",) if PY315 else ())
+RESUME_WHERE_MASK = 7 if PY315 else 3
+RESUME_DEPTH1 = 8 if PY315 else 4 if PY313 else 0
+#: 3.13+ finish a generator closed (or collected) at a yield in no try block without
+#: running its frame; 3.14+ run it all the same (raising GeneratorExit at the yield)
+#: when a sys.monitoring tool watches unwinding, as cProfile, profiling.tracing,
+#: coverage and debuggers do: for them that close is a resumption and an unwind.
+WATCHED_CLOSE_RUNS_FRAME = PY314
+#: 3.15: IMPORT_NAME's argument is ``namei << 2 | flags`` (PEP 810): 1 asks for a lazy
+#: import, 2 for an eager one whatever the lazy-imports mode (``-X lazy_imports=all``).
+if PY315:
+    NAME_ARG_SHIFT[OPMAP["IMPORT_NAME"]] = 2
+IMPORT_EAGER = 2 if PY315 else 0
+#: 3.13+ sys.monitoring counts lines from the line of the code's RESUME: an instruction
+#: after it on that same line begins no line (no LINE event for ``lambda: x``), unless
+#: something without a location comes between them. 3.11/3.12 begin a line there.
+RESUME_LINE_IS_CURRENT = PY313

@@ -250,10 +250,7 @@ class _Instrumenter:
         twin = None if self.is_module else self._untraced_twin()
 
         start = ir.body_start(instrs)
-        # What goes before the body has no location: the first line event then comes after
-        # it, where the stack (the token) and the blocks (3.10) are those of the body, so a
-        # debugger's jump from the first line lands where the code expects it to be.
-        body_loc = NO_LOCATION
+        body_loc = self._head_location(instrs, start)
         before: dict[int, list[Instr]] = {}
         after: dict[int, list[Instr]] = {}
         leaves: set[int] = set()  # leave probes keep the handler of what they precede
@@ -310,6 +307,19 @@ class _Instrumenter:
             bc.add_const((ORIGINAL_MARK, twin))
         return True
 
+    def _head_location(self, instrs: list[Instr], start: int) -> tuple:
+        """Where the probes before the body are. Nowhere, as a rule: the first line event
+        then comes after them, where the stack (the token) and the blocks (3.10) are
+        those of the body, so a debugger's jump from the first line lands where the code
+        expects it to be. But where the body begins on the line of the RESUME before it,
+        3.13+ report no line there (``lambda: x``) unless something without a location
+        comes between them: there the probes are on that line too."""
+        if start and start < len(instrs) and V.RESUME_LINE_IS_CURRENT:
+            resume = instrs[start - 1]
+            if resume.loc[0] is not None and resume.loc[0] == instrs[start].loc[0]:
+                return resume.loc
+        return NO_LOCATION
+
     def _plan_token(self, instrs, start, add, before) -> None:
         """Pop the token before each return; exception handlers now start one deeper."""
         bumped = set()
@@ -349,6 +359,10 @@ class _Instrumenter:
             elif ir.resumes_after(ins) in _RESUMPTIONS:
                 if sealed and ir.resumes_after(ins) != "yield":
                     continue
+                if V.WATCHED_CLOSE_RUNS_FRAME:
+                    # as for the profilers, that are sys.monitoring tools: closing the
+                    # generator here resumes it (to raise GeneratorExit), one more call
+                    ir.run_frame_on_close(ins)
                 nxt = instrs[idx + 1] if idx + 1 < len(instrs) else ins
                 add(after, ins, self._event(True, nxt.loc))
             elif sealed and ins.op in V.DELEGATES:
