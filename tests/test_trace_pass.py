@@ -945,3 +945,41 @@ def test_deeply_nested_blocks(tmp_path, backend):
     next(g)
     g.close()
     assert own_stats(path)[(str(path), len(lines) - 1, "shallow")] == (2, 2)
+
+
+@pytest.mark.skipif(not hasattr(sys, "set_lazy_imports"), reason="3.15+: lazy imports")
+def test_prologue_import_is_eager_where_imports_are_lazy():
+    """The module prologue gets ``attach`` with ``ir.import_from`` and calls it at once:
+    under ``-X lazy_imports=all`` that import must still bind the function itself, not
+    a lazy stand-in for it (3.15 IMPORT_NAME's eager flag)."""
+    bc = ir.Bytecode.from_code(compile("x = None", "<lazy>", "exec"))
+    items = bc.items
+    store = next(k for k, x in enumerate(items) if type(x) is ir.Instr and x.name == "STORE_NAME")
+    items[store - 1:store] = ir.import_from(bc, "colorsys", "rgb_to_hsv")
+    code = bc.to_code()
+    previous = sys.get_lazy_imports()
+    saved = sys.modules.pop("colorsys", None)
+    sys.set_lazy_imports("all")
+    try:
+        namespace = {}
+        exec(code, namespace)
+    finally:
+        sys.set_lazy_imports(previous)
+        if saved is not None:
+            sys.modules["colorsys"] = saved
+    assert type(namespace["x"]) is types.FunctionType
+
+
+@pytest.mark.skipif(V.VERSION < (3, 13) or not accelerated(),
+                    reason="3.13+ specialize no call to a function whose code was replaced")
+def test_stop_keeps_calls_to_the_original_code_specializable(tmp_path):
+    import dis
+    source = "def leaf(x):\n    return x + 1\ndef caller():\n    return leaf(1)\n"
+    path = tmp_path / "spec_sample.py"
+    path.write_text(source)
+    module = traced(source, path, "spec_sample")
+    bchook.trace.stop()
+    for _ in range(2000):
+        module.caller()
+    names = {i.opname for i in dis.get_instructions(module.caller, adaptive=True)}
+    assert "CALL_PY_EXACT_ARGS" in names, names

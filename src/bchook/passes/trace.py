@@ -117,7 +117,7 @@ class TracePass(Pass):
     """
 
     name = "trace"
-    version = "1"
+    version = "2"
     option_types = {
         "mode": _mode,
         "lines": _lines,
