@@ -166,7 +166,9 @@ _CO_NEWLOCALS = 0x0002
 #: CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200
 _YIELD_VALUE = V.OPMAP["YIELD_VALUE"]
-_RESUMPTIONS = ("yield", "yield from", "await")
+#: Where a resumption gets an enter probe: after every yield, and after the suspensions of
+#: ``yield from``/``await`` unless their proxy reports those (3.10, 3.11).
+_PROBED_RESUMPTIONS = ("yield",) if V.SEALED_DELEGATION else ("yield", "yield from", "await")
 
 
 class _Instrumenter:
@@ -356,9 +358,7 @@ class _Instrumenter:
                     self.throw_labels.append(label)
                     add(before, ins, ir.block_setup(label, ins.loc))
                     add(after, ins, [*ir.block_pop(ins.loc), *self._event(True, ins.loc)])
-            elif ir.resumes_after(ins) in _RESUMPTIONS:
-                if sealed and ir.resumes_after(ins) != "yield":
-                    continue
+            elif ir.resumes_after(ins) in _PROBED_RESUMPTIONS:
                 if V.WATCHED_CLOSE_RUNS_FRAME:
                     # as for the profilers, that are sys.monitoring tools: closing the
                     # generator here resumes it (to raise GeneratorExit), one more call
