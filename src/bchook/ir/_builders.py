@@ -420,9 +420,10 @@ def body_start(instrs: list[Instr]) -> int:
 # -- trace --------------------------------------------------------------------------------
 
 def resumes_after(ins: Instr) -> str | None:
-    """Where a ``RESUME`` takes up again: ``"start"``, ``"yield"``, ``"yield from"`` or
-    ``"await"``; None for any other instruction (3.10 has no RESUME: a frame resumes
-    right after its YIELD_VALUE or inside its YIELD_FROM)."""
+    """Where a ``RESUME`` takes up again: ``"start"``, ``"yield"``, ``"yield from"``,
+    ``"await"`` or (3.15) ``"generator expression start"``, before the generator exists;
+    None for any other instruction (3.10 has no RESUME: a frame resumes right after its
+    YIELD_VALUE or inside its YIELD_FROM)."""
     if ins.op != V.RESUME:
         return None
     return V.RESUME_WHERE[ins.arg & V.RESUME_WHERE_MASK]
