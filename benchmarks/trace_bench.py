@@ -11,10 +11,14 @@ call-heavy workload the targets are about.
 Each variant runs in a fresh interpreter that times every workload ``--reps`` times
 (CPU time, after one warm-up run); the variants take turns for ``--rounds`` rounds and
 each keeps its best time, so that a busy machine disturbs all of them alike. Ratios are
-against ``plain`` from the same run. Variants: plain, cProfile, viztracer (when installed), sys.setprofile with
-a Python callback counting calls, sys.monitoring counting PY_START (3.12+), and the
-trace pass in each mode: calls, timeline, lines flags, lines count, the same with the
-pure-Python recorder, and calls after ``bchook.trace.stop()`` (off means off).
+against ``plain`` from the same run. Variants: plain, cProfile, viztracer (when installed),
+sys.setprofile with a Python callback counting calls, sys.monitoring counting PY_START
+(3.12+), the standard library's ``profiling`` package (3.15+: ``profiling.tracing``,
+cProfile's new home, and ``profiling.sampling``, the statistical profiler, at its default
+rate: it samples the program from another process, so its column is the program's own
+slowdown), and the trace pass in each mode: calls, timeline, lines flags, lines count,
+the same with the pure-Python recorder, and calls after ``bchook.trace.stop()`` (off
+means off).
 
 One more variant is a reference, not a mode: ``pure-Python probes alone`` runs the
 pure-Python timeline with its folding switched off in the harness, so the events are made
@@ -211,6 +215,10 @@ if variant == "cprofile":
     import cProfile
     prof = cProfile.Profile()
     before, after = prof.enable, prof.disable
+elif variant == "profiling.tracing":
+    import profiling.tracing
+    prof = profiling.tracing.Profile()
+    before, after = prof.enable, prof.disable
 elif variant == "viztracer":
     from viztracer import VizTracer
     tracer = VizTracer(verbose=0, tracer_entries=1000000)
@@ -276,8 +284,18 @@ def variants() -> list[str]:
     names.append("setprofile")
     if hasattr(sys, "monitoring"):
         names.append("monitoring")
+    names += [name for name in ("profiling.tracing", "profiling.sampling")
+              if _has_module(name)]
     names += list(TRACE_VARIANTS)
     return names
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
 
 
 def run_variant(folder: str, variant: str, reps: int) -> dict:
@@ -288,6 +306,10 @@ def run_variant(folder: str, variant: str, reps: int) -> dict:
         out = os.path.join(folder, "out.prof")
         cmd = [sys.executable, "-m", "bchook", "-p", "trace", "--include", "bw_*",
                *TRACE_VARIANTS[variant], "-o", f"trace.output={out}",
+               harness, variant, str(reps), names]
+    elif variant == "profiling.sampling":  # samples the harness from another process
+        out = os.path.join(folder, "sampled.pstats")
+        cmd = [sys.executable, "-m", "profiling.sampling", "run", "--pstats", "-o", out,
                harness, variant, str(reps), names]
     else:
         cmd = [sys.executable, harness, variant, str(reps), names]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pstats
@@ -94,6 +95,34 @@ def test_outputs_by_extension_with_cprofile_counts(app, run_python, backend_args
     assert threads == {"MainThread", "helper"}
     speedscope = json.loads((app / "t.speedscope.json").read_text())
     assert speedscope["profiles"][0]["type"] == "evented"
+
+
+def _has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
+@pytest.mark.skipif(not _has_module("profiling.tracing"),
+                    reason="3.15+: profiling.tracing is cProfile's new home")
+def test_prof_counts_equal_profiling_tracing(tmp_path, run_python, backend_args):
+    """The same calls as the standard library's tracing profiler, over the corpus of
+    closures, generators driven by send/throw/close, coroutines and async generators."""
+    script = tmp_path / "sample.py"
+    script.write_text(CORPUS + "\nmain()\n")
+    rc, _, err = run_python(["-m", "profiling.tracing", "-o", "ref.prof", str(script)],
+                            cwd=tmp_path)
+    assert rc == 0, err
+    rc, _, err = run_python(["-m", "bchook", "-p", "trace", *backend_args,
+                             "-o", "trace.output=t.prof", "sample.py"], cwd=tmp_path)
+    assert rc == 0, err
+    counts = {}
+    for name in ("ref.prof", "t.prof"):
+        stats = pstats.Stats(str(tmp_path / name)).stats
+        counts[name] = {k: v[:2] for k, v in stats.items() if k[0] == str(script)}
+    assert len(counts["ref.prof"]) > 30
+    assert counts["t.prof"] == counts["ref.prof"]
 
 
 def test_child_processes_write_files_with_their_pid(tmp_path, run_python):

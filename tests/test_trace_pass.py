@@ -159,6 +159,62 @@ def test_settrace_events_unchanged(corpus_path, backend, extra):
     assert probed == plain
 
 
+def _line_at(code, offset):
+    for start, end, line in code.co_lines():
+        if start <= offset < end:
+            return line
+    return "?"
+
+
+def _monitoring_events(path, passes):
+    """sys.monitoring's LINE, JUMP and branch events in ``path``, offsets as lines (the
+    probes move every offset; the lines they stand for must stay)."""
+    mon = sys.monitoring
+    events = mon.events
+    tool = next(t for t in range(6) if mon.get_tool(t) is None)
+    out = []
+
+    def where(kind):
+        def callback(code, source, destination):
+            if code.co_filename == str(path):
+                out.append((kind, code.co_name, _line_at(code, source),
+                            _line_at(code, destination)))
+        return callback
+
+    callbacks = {events.LINE: lambda code, line: out.append(("line", code.co_name, line))
+                 if code.co_filename == str(path) else None,
+                 events.JUMP: where("jump")}
+    if hasattr(events, "BRANCH_LEFT"):  # 3.14+
+        callbacks[events.BRANCH_LEFT] = where("left")
+        callbacks[events.BRANCH_RIGHT] = where("right")
+    else:
+        callbacks[events.BRANCH] = where("branch")
+    module = load(CORPUS, path, "corpus_sample", passes)
+    mon.use_tool_id(tool, "trace-test")
+    try:
+        for event, callback in callbacks.items():
+            mon.register_callback(tool, event, callback)
+        mon.set_events(tool, sum(callbacks))
+        module.main()
+    finally:
+        mon.set_events(tool, 0)
+        mon.free_tool_id(tool)
+    return out
+
+
+@pytest.mark.skipif(not hasattr(sys, "monitoring"), reason="sys.monitoring is 3.12+")
+@pytest.mark.parametrize("extra", [{}, {"mode": "timeline", "lines": "count"},
+                                   {"lines": "1"}])
+def test_monitoring_events_unchanged(corpus_path, backend, extra):
+    """Line, jump and branch events (3.14: BRANCH_LEFT/BRANCH_RIGHT, what coverage
+    measures branches with) are those of the code without probes. 3.13+ report no line
+    event for a body on its ``def`` line (``lambda: x``): the probes before it keep that."""
+    plain = _monitoring_events(corpus_path, [])
+    probed = _monitoring_events(corpus_path, [TracePass(**options_for(backend, **extra))])
+    assert len(plain) > 400 and {e[0] for e in plain} > {"line", "jump"}
+    assert probed == plain
+
+
 def test_tracebacks_unchanged(tmp_path, backend):
     source = (
         "def a(x):\n"
@@ -192,6 +248,103 @@ def test_tracebacks_unchanged(tmp_path, backend):
         expected = failure(plain, call)
         assert failure(probed, call) == expected
         assert [line for _, line, _ in expected[0]][-1] == 7
+
+
+BORROWS = """\
+import gc
+LOG = []
+
+
+class Tracked:
+    def __init__(self, name):
+        self.name = name
+
+    def __del__(self):
+        gc.collect()  # walks every frame's stack: a freed value still there is a crash
+        LOG.append(self.name)
+
+
+def rebind(n):
+    x = Tracked(f"a{n}")
+    y = (x,
+         x := Tracked(f"b{n}"))
+    return [t.name for t in y]
+
+
+def delete(n):
+    x = Tracked(f"c{n}")
+    y = [x,
+         len(LOG)]
+    del x
+    return y[0].name
+
+
+def returned(n):
+    x = Tracked(f"d{n}")
+    return x
+
+
+def suspended(n):
+    x = Tracked(f"e{n}")
+    y = yield x
+    x = y
+    del y
+    yield x.name
+
+
+def loop(n):
+    out = []
+    for i in range(n):
+        t = Tracked(f"f{i}")
+        out.append(t.name if i else
+                   t.name.upper())
+        t = None
+    return out
+
+
+def handled(n):
+    try:
+        x = Tracked(f"g{n}")
+        return x.name + (
+            1 / 0)
+    except ZeroDivisionError:
+        x = None
+        return "caught"
+
+
+def main():
+    out = [rebind(1), delete(2), returned(3).name, loop(3), handled(4)]
+    g = suspended(5)
+    first = next(g)
+    out.append(first.name)
+    del first
+    out.append(g.send(Tracked("h5")))
+    g.close()
+    del g
+    gc.collect()
+    return out, list(LOG)
+"""
+
+
+@pytest.mark.parametrize("extra", [{}, {"mode": "timeline", "lines": "count"},
+                                   {"lines": "1"}])
+def test_borrowed_loads_stay_safe(tmp_path, backend, extra):
+    """3.14+ load locals without a reference where CPython proves the local outlives the
+    value on the stack. Probes between such a load and its use, the token popped before a
+    return, the handlers around the body: none may leave a value on the stack whose local
+    was rebound or deleted. Objects that run the collector when freed make such a value a
+    crash (the collector walks the frame's stack) or a wrong result."""
+    path = tmp_path / "borrow_sample.py"
+    path.write_text(BORROWS)
+    plain = load(BORROWS, path, "borrow_sample").main()
+    probed = traced(BORROWS, path, "borrow_sample", **options_for(backend, **extra))
+    assert probed.main() == plain
+    assert plain[0] == [["a1", "b1"], "c2", "d3", ["F0", "f1", "f2"], "caught", "e5",
+                        "h5"]
+    if V.BORROWED_LOADS:  # probes sit next to loads that stay borrowed where it is safe
+        names = {ir.version.OPNAME[op] for c in ir.walk_code(probed.suspended.__code__)
+                 for op in ir.raw.opcodes(c)}
+        assert "LOAD_FAST_BORROW" in names
 
 
 # -- what is recorded -------------------------------------------------------------------
@@ -243,6 +396,48 @@ def test_recursion_counts_like_cprofile(tmp_path, backend):
     assert (cc, nc) == (2, 182)          # 177 + 5 calls, 2 of them primitive
     assert callers[(str(path), 1, "fib")][:2] == (180, 4)
     assert 0 <= tt <= ct
+
+
+def test_generators_count_like_cprofile(tmp_path, backend):
+    """A generator expression starts at its first ``next`` (3.15 gets its iterator in
+    its own code before the generator exists: that is no call yet); a generator closed or
+    collected while suspended outside any try block is resumed to raise GeneratorExit,
+    one more call, as cProfile counts it (3.14+ run that frame only when a tool watches,
+    as cProfile does, and the probes ask for the same)."""
+    source = (
+        "def leaf():\n"
+        "    return 1\n"
+        "def gen(n):\n"
+        "    for i in range(n):\n"
+        "        yield i\n"
+        "def make(n):\n"
+        "    g = (x + leaf() for x in range(n))\n"
+        "    leaf()\n"
+        "    return list(g)\n"
+        "def main():\n"
+        "    make(3)\n"
+        "    g = gen(5)\n"
+        "    next(g)\n"
+        "    g.close()\n"
+        "    next(gen(2))\n"
+        "    return any(x > 1 for x in range(9))\n"
+    )
+    path = tmp_path / "gx_sample.py"
+    path.write_text(source)
+    plain = load(source, path, "gx_sample")
+    profiler = cProfile.Profile()
+    profiler.runcall(plain.main)
+    reference = _counts_with_callers(pstats.Stats(profiler).stats, path)
+    module = traced(source, path, "gx_sample", **options_for(backend))
+    bchook.trace.reset()
+    module.main()
+    ours = _counts_with_callers(bchook.trace.profile().stats(), path)
+    # callers only where no C function (next, list, any) stands between, as for cProfile
+    leaf = (str(path), 1, "leaf")
+    assert ours[leaf] == reference[leaf]
+    assert reference[leaf][2] == {(str(path), 6, "make"): (1, 1),
+                                  (str(path), 7, "<genexpr>"): (3, 3)}
+    assert {k: v[:2] for k, v in ours.items()} == {k: v[:2] for k, v in reference.items()}
 
 
 def test_exit_by_exception_closes_the_call(tmp_path, backend):
@@ -750,3 +945,41 @@ def test_deeply_nested_blocks(tmp_path, backend):
     next(g)
     g.close()
     assert own_stats(path)[(str(path), len(lines) - 1, "shallow")] == (2, 2)
+
+
+@pytest.mark.skipif(not hasattr(sys, "set_lazy_imports"), reason="3.15+: lazy imports")
+def test_prologue_import_is_eager_where_imports_are_lazy():
+    """The module prologue gets ``attach`` with ``ir.import_from`` and calls it at once:
+    under ``-X lazy_imports=all`` that import must still bind the function itself, not
+    a lazy stand-in for it (3.15 IMPORT_NAME's eager flag)."""
+    bc = ir.Bytecode.from_code(compile("x = None", "<lazy>", "exec"))
+    items = bc.items
+    store = next(k for k, x in enumerate(items) if type(x) is ir.Instr and x.name == "STORE_NAME")
+    items[store - 1:store] = ir.import_from(bc, "colorsys", "rgb_to_hsv")
+    code = bc.to_code()
+    previous = sys.get_lazy_imports()
+    saved = sys.modules.pop("colorsys", None)
+    sys.set_lazy_imports("all")
+    try:
+        namespace = {}
+        exec(code, namespace)
+    finally:
+        sys.set_lazy_imports(previous)
+        if saved is not None:
+            sys.modules["colorsys"] = saved
+    assert type(namespace["x"]) is types.FunctionType
+
+
+@pytest.mark.skipif(V.VERSION < (3, 13) or not accelerated(),
+                    reason="3.13+ specialize no call to a function whose code was replaced")
+def test_stop_keeps_calls_to_the_original_code_specializable(tmp_path):
+    import dis
+    source = "def leaf(x):\n    return x + 1\ndef caller():\n    return leaf(1)\n"
+    path = tmp_path / "spec_sample.py"
+    path.write_text(source)
+    module = traced(source, path, "spec_sample")
+    bchook.trace.stop()
+    for _ in range(2000):
+        module.caller()
+    names = {i.opname for i in dis.get_instructions(module.caller, adaptive=True)}
+    assert "CALL_PY_EXACT_ARGS" in names, names

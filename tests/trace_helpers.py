@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import types
 
@@ -320,6 +321,9 @@ def load(source: str, path, name: str = "traced_sample", passes=()) -> types.Mod
     code = transform_source(source, path, name, list(passes))
     module = types.ModuleType(name)
     module.__file__ = path
+    # linecache (tracebacks) finds the source through the loader (3.15 warns without one)
+    module.__spec__ = importlib.util.spec_from_file_location(name, path)
+    module.__loader__ = module.__spec__.loader
     sys.modules[name] = module
     try:
         exec(code, module.__dict__)

@@ -51,6 +51,13 @@ from ._builders import (
     sink,
     subscript,
     swap,
+    # trace
+    block_pop,
+    block_setup,
+    call_on_top,
+    lift,
+    resumes_after,
+    run_frame_on_close,
 )
 from . import _raw as raw
 
@@ -64,6 +71,8 @@ __all__ = [
     "jump_sense", "load_attr", "load_const", "load_global", "load_method",
     "loads_constant", "local_accesses", "local_name", "name_index_of", "pop_top",
     "pushes_null", "return_value", "returns_values", "sink", "subscript", "swap",
+    "block_pop", "block_setup", "call_on_top", "lift", "resumes_after",
+    "run_frame_on_close",
     "version", "raw",
 ]
 

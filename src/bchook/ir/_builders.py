@@ -30,6 +30,8 @@ __all__ = [
     "jump", "jump_if", "jump_sense", "invert_jump", "for_loop_exit", "return_value",
     "returns_values", "body_start",
     "jump_if_at", "exception_regions",
+    "resumes_after", "block_setup", "block_pop", "lift", "call_on_top",
+    "run_frame_on_close",
 ]
 
 _OP = V.OPMAP
@@ -303,9 +305,12 @@ def call_method(nargs: int, loc=NO_LOCATION) -> list[Instr]:
 
 
 def import_from(bc: Bytecode, module: str, name: str, loc=NO_LOCATION) -> list[Instr]:
-    """Push ``name`` as ``from module import name`` would bind it (nothing is stored)."""
+    """Push ``name`` as ``from module import name`` would bind it (nothing is stored),
+    importing now even where imports are lazy (3.15 ``-X lazy_imports=all``)."""
+    import_name = _op("IMPORT_NAME")
+    namei = bc.add_name(module) << V.NAME_ARG_SHIFT.get(import_name, 0)
     return [load_const(bc, 0, loc), Instr("LOAD_CONST", bc.add_const((name,)), loc),
-            Instr("IMPORT_NAME", bc.add_name(module), loc),
+            Instr(import_name, namei | V.IMPORT_EAGER, loc),
             Instr("IMPORT_FROM", bc.add_name(name), loc), *swap(2, loc), *pop_top(loc)]
 
 
@@ -396,10 +401,16 @@ def body_start(instrs: list[Instr]) -> int:
     """Index of the first instruction after CPython's prologue (``RESUME`` and what
     comes before it; 3.10: ``GEN_START``), where a function's own code begins."""
     if V.PY311:
+        genexpr = False  # 3.15: a generator expression gets its iterator before RESUME 0
         for idx, ins in enumerate(instrs):
             if ins.op == V.RESUME:
-                return idx + 1
-            if ins.op not in V.PROLOGUE:
+                where = resumes_after(ins)
+                if where == "start":
+                    return idx + 1
+                if genexpr or where != "generator expression start":
+                    break
+                genexpr = True
+            elif ins.op not in V.PROLOGUE and not genexpr:
                 break
         return 0
     return 1 if instrs and instrs[0].op == V.GEN_START else 0
@@ -457,3 +468,54 @@ def exception_regions(flow) -> list:
         if flow.falls_through(k):
             todo.append((k + 1, blocks))
     return out
+# -- trace --------------------------------------------------------------------------------
+
+def resumes_after(ins: Instr) -> str | None:
+    """Where a ``RESUME`` takes up again: ``"start"``, ``"yield"``, ``"yield from"``,
+    ``"await"`` or (3.15) ``"generator expression start"``, before the generator exists;
+    None for any other instruction (3.10 has no RESUME: a frame resumes right after its
+    YIELD_VALUE or inside its YIELD_FROM)."""
+    if ins.op != V.RESUME:
+        return None
+    return V.RESUME_WHERE[ins.arg & V.RESUME_WHERE_MASK]
+
+
+def block_setup(label: Label, loc=NO_LOCATION) -> list[Instr]:
+    """3.10: push a block whose exceptions go to ``label`` (``SETUP_FINALLY``); the
+    code there starts with the exception's three values pushed. Other releases have an
+    exception table instead (give instructions a :class:`Handler`)."""
+    if V.HAS_EXCEPTION_TABLE:
+        raise IRError("block_setup: this Python has an exception table, not a block stack")
+    return [Instr("SETUP_FINALLY", label, loc)]
+
+
+def block_pop(loc=NO_LOCATION) -> list[Instr]:
+    """3.10: pop the block :func:`block_setup` pushed (``POP_BLOCK``)."""
+    if V.HAS_EXCEPTION_TABLE:
+        raise IRError("block_pop: this Python has an exception table, not a block stack")
+    return [Instr("POP_BLOCK", 0, loc)]
+
+
+def lift(n: int, loc=NO_LOCATION) -> list[Instr]:
+    """Move the ``n``-th value to the top: ``[a, b, c] -> [b, c, a]`` for 3 (the inverse
+    of :func:`sink`)."""
+    if V.PY311:
+        return [Instr("SWAP", k, loc) for k in range(2, n + 1)]
+    return [ins for _ in range(n - 1) for ins in sink(n, loc)]
+
+
+def call_on_top(load: list[Instr], args: list[Instr], nargs: int,
+                loc=NO_LOCATION) -> list[Instr]:
+    """``[x] -> [f(x, *args)]``: call what ``load`` pushes with the value on top of the
+    stack as its first argument, then the ``nargs`` values ``args`` pushes."""
+    callable_values = 1 + len(callable_from([], loc))  # its NULL too, on 3.11+
+    return [*callable_from(load, loc), *lift(callable_values + 1, loc), *args,
+            *call(nargs + 1, loc)]
+
+
+def run_frame_on_close(ins: Instr) -> None:
+    """Make a generator suspended at the RESUME ``ins`` (after a yield) run its frame
+    when it is closed, GeneratorExit raised at the yield, instead of being finished
+    without it (3.13+ do that after a yield in no try block; the flag says so)."""
+    if ins.op == V.RESUME:
+        ins.arg &= ~V.RESUME_DEPTH1

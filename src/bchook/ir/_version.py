@@ -370,3 +370,46 @@ CONDITIONAL_JUMPS_GO_BACK = HAS_ABSOLUTE_JUMPS or BACKWARD_CONDITIONAL_JUMPS
 #: body, so that a pass which generates such a ``break`` can tell its own warning from the
 #: user's; None where the compiler does not warn.
 BREAK_IN_FINALLY_WARNING = "'break' in a 'finally' block" if PY314 else None
+# -- trace --------------------------------------------------------------------------------
+#: 3.10 frames hold at most this many blocks (CO_MAXBLOCKS): a pass that pushes blocks of
+#: its own must leave room; 0 on 3.11+, which have no block stack.
+MAX_BLOCKS = 0 if HAS_EXCEPTION_TABLE else 20
+#: Instructions that hand a sent value to the iterator a ``yield from``/``await``
+#: delegates to (3.10 YIELD_FROM, 3.11+ SEND).
+DELEGATES = frozenset(OPMAP[n] for n in ("YIELD_FROM", "SEND") if n in OPMAP)
+#: 3.10 and 3.11 suspend a delegating frame where no instruction can be put: inside
+#: YIELD_FROM (3.10), or between SEND, YIELD_VALUE and RESUME, which are glued (3.11).
+#: Code that must see those suspensions wraps the delegate instead.
+SEALED_DELEGATION = not PY312
+#: The jumps the compiler makes inside one ``yield from``/``await``: back to its SEND for
+#: the next value, and (3.12+) from CLEANUP_THROW to its END_SEND. Going round is one
+#: delegation, no new pass of a loop (no new line event).
+DELEGATION_JUMPS = frozenset(OPMAP[n] for n in ("JUMP_BACKWARD_NO_INTERRUPT",)
+                             if n in OPMAP)
+#: 3.11 closes (or collects) a generator that never started by raising GeneratorExit in
+#: its frame at the instruction that created it (RETURN_GENERATOR): code there is a call
+#: for profilers. Empty elsewhere (3.12+ mark it closed; 3.10 raises before any
+#: instruction).
+UNSTARTED_CLOSE_RAISES_AT = frozenset(
+    (OPMAP["RETURN_GENERATOR"],) if CLOSE_RUNS_UNSTARTED_GENERATOR else ())
+#: RESUME's argument says where the frame takes up, in its low bits (by value), and
+#: (3.13+) in one more bit that the yield before it is in no try block. 3.15 starts a
+#: generator expression with a RESUME of its own, before it creates the generator.
+RESUME_WHERE: tuple = ("start", "yield", "yield from", "await") + (
+    ("generator expression start",) if PY315 else ())
+RESUME_WHERE_MASK = 7 if PY315 else 3
+RESUME_DEPTH1 = 8 if PY315 else 4 if PY313 else 0
+#: 3.13+ finish a generator closed (or collected) at a yield in no try block without
+#: running its frame; 3.14+ run it all the same (raising GeneratorExit at the yield)
+#: when a sys.monitoring tool watches unwinding, as cProfile, profiling.tracing,
+#: coverage and debuggers do: for them that close is a resumption and an unwind.
+WATCHED_CLOSE_RUNS_FRAME = PY314
+#: 3.15: IMPORT_NAME's argument is ``namei << 2 | flags`` (PEP 810): 1 asks for a lazy
+#: import, 2 for an eager one whatever the lazy-imports mode (``-X lazy_imports=all``).
+if PY315:
+    NAME_ARG_SHIFT[OPMAP["IMPORT_NAME"]] = 2
+IMPORT_EAGER = 2 if PY315 else 0
+#: 3.13+ sys.monitoring counts lines from the line of the code's RESUME: an instruction
+#: after it on that same line begins no line (no LINE event for ``lambda: x``), unless
+#: something without a location comes between them. 3.11/3.12 begin a line there.
+RESUME_LINE_IS_CURRENT = PY313

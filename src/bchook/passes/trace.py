@@ -117,7 +117,7 @@ class TracePass(Pass):
     """
 
     name = "trace"
-    version = "1"
+    version = "2"
     option_types = {
         "mode": _mode,
         "lines": _lines,
@@ -163,43 +163,12 @@ class TracePass(Pass):
 # -- instrumentation of one code object ---------------------------------------------------
 
 _CO_NEWLOCALS = 0x0002
-_RESUME = V.OPMAP.get("RESUME", -1)
-_GEN_START = V.GEN_START
-_PROLOGUE = frozenset(V.OPMAP[n] for n in (
-    "COPY_FREE_VARS", "MAKE_CELL", "RETURN_GENERATOR", "POP_TOP") if n in V.OPMAP)
-_RETURNS = frozenset(V.OPMAP[n] for n in ("RETURN_VALUE", "RETURN_CONST") if n in V.OPMAP)
-_RETURN_CONST = V.OPMAP.get("RETURN_CONST", -1)
-_RETURN_GENERATOR = V.OPMAP.get("RETURN_GENERATOR", -1)
 #: CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200
 _YIELD_VALUE = V.OPMAP["YIELD_VALUE"]
-_YIELD_FROM = V.OPMAP.get("YIELD_FROM", -1)
-_SEND = V.OPMAP.get("SEND", -1)
-_LOAD_CONST = V.OPMAP["LOAD_CONST"]
-_SETUPS = frozenset(V.OPMAP[n] for n in (
-    "SETUP_FINALLY", "SETUP_WITH", "SETUP_ASYNC_WITH") if n in V.OPMAP)
-#: 3.10 frames hold at most 20 blocks (CO_MAXBLOCKS); the probes add up to two.
-_MAX_BLOCKS = 20
-_BACKWARD_UNCONDITIONAL = frozenset(V.OPMAP[n] for n in (
-    "JUMP_BACKWARD", "JUMP_ABSOLUTE") if n in V.OPMAP)
-#: On 3.10 and 3.11 ``yield from`` and ``await`` go through a proxy that reports the
-#: suspensions (3.10's YIELD_FROM suspends inside one instruction; 3.11 glues SEND to
-#: YIELD_VALUE and YIELD_VALUE to RESUME).
-_PROXY_DELEGATION = not V.PY312
-
-
-def _add_op() -> tuple[int, int]:
-    for (op, arg), symbol in V.BINARY_OPERATORS.items():
-        if symbol == "+":
-            return op, (0 if arg is None else arg)
-    raise ir.IRError("no binary '+' operator in this interpreter's tables")
-
-
-def _swap(n: int, loc) -> list[Instr]:
-    """Exchange the top of the stack with the n-th item (n = 2 or 3)."""
-    if V.PY311:
-        return [Instr("SWAP", n, loc)]
-    return [Instr("ROT_TWO" if n == 2 else "ROT_THREE", 0, loc)]
+#: Where a resumption gets an enter probe: after every yield, and after the suspensions of
+#: ``yield from``/``await`` unless their proxy reports those (3.10, 3.11).
+_PROBED_RESUMPTIONS = ("yield",) if V.SEALED_DELEGATION else ("yield", "yield from", "await")
 
 
 class _Instrumenter:
@@ -216,79 +185,59 @@ class _Instrumenter:
 
     # -- probe builders ---------------------------------------------------------------
     def _const(self, value, loc) -> Instr:
-        return Instr("LOAD_CONST", self.bc.add_const(value), loc)
+        return ir.load_const(self.bc, value, loc)
+
+    def _global(self, name: str, loc, push_null: bool = False) -> list[Instr]:
+        return ir.load_global(self.bc.add_name(name), push_null=push_null, loc=loc)
 
     def _subscript(self, name: str, loc) -> list[Instr]:
         """``PROBE[KEY]``: the C recorder's probes are subscripts, not calls. A
-        BINARY_SUBSCR neither checks for pending signals (CPython checks none on the way
+        subscript neither checks for pending signals (CPython checks none on the way
         back into a yield from/await, so that a KeyboardInterrupt reaches the innermost
         generator) nor counts towards the recursion limit (3.10 and 3.11 count C calls),
         so both behave as without the probes."""
-        return [*ir.load_global(self.bc.add_name(name), loc=loc), self._const(self.key, loc),
-                Instr("BINARY_SUBSCR", 0, loc)]
-
-    def _call_global(self, name: str, nargs: int, args: list[Instr], loc) -> list[Instr]:
-        load = ir.load_global(self.bc.add_name(name), push_null=True, loc=loc)
-        return [*load, *args, *ir.call(nargs, loc)]
+        return [*self._global(name, loc), self._const(self.key, loc), *ir.subscript(loc)]
 
     def _event(self, enter: bool, loc) -> list[Instr]:
         if self.p._backend == "c":
-            return [*self._subscript(ENTER if enter else LEAVE, loc),
-                    Instr("POP_TOP", 0, loc)]
+            return [*self._subscript(ENTER if enter else LEAVE, loc), *ir.pop_top(loc)]
         # Pure Python: two C calls per event, ``log((KEY, now()))`` on entry and
         # ``log(now())`` on exit; the recorder knows which thread logged (see _pyrecorder).
-        now = self._call_global(PY_NOW, 0, [], loc)
+        now = [*self._global(PY_NOW, loc, push_null=True), *ir.call(0, loc)]
         event = [self._const(self.key, loc), *now, Instr("BUILD_TUPLE", 2, loc)] if enter \
             else now
-        return [*self._call_global(PY_LOG, 1, event, loc), Instr("POP_TOP", 0, loc)]
+        return [*self._global(PY_LOG, loc, push_null=True), *event, *ir.call(1, loc),
+                *ir.pop_top(loc)]
 
     def _wrap_delegate(self, loc) -> list[Instr]:
         """The iterator on top of the stack -> a proxy that reports suspend/resume."""
         key = self._const(self.key, loc)
         if self.p._backend == "c":  # WRAP[(iterator, KEY)] (see _subscript)
-            wrap = ir.load_global(self.bc.add_name(WRAP), loc=loc)
-            return [*wrap, *_swap(2, loc), key, Instr("BUILD_TUPLE", 2, loc),
-                    Instr("BINARY_SUBSCR", 0, loc)]
-        name = self.bc.add_name(PY_WRAP)
-        if not V.PY311:
-            return [*ir.load_global(name, loc=loc), *_swap(2, loc), key, *ir.call(2, loc)]
-        # 3.11: [it] -> [NULL, wrap, it, key]
-        return [Instr("PUSH_NULL", 0, loc), *_swap(2, loc), *ir.load_global(name, loc=loc),
-                *_swap(2, loc), key, *ir.call(2, loc)]
+            return [*self._global(WRAP, loc), *ir.swap(2, loc), key,
+                    Instr("BUILD_TUPLE", 2, loc), *ir.subscript(loc)]
+        return ir.call_on_top(self._global(PY_WRAP, loc), [key], 1, loc)
 
     def _line_probe(self, line: int, loc) -> list[Instr]:
-        lines = self.bc.add_name(LINES)
+        hits = self._global(LINES, loc)
         index = self._const(line, loc)
         if self.p._lines == "flags":
-            return [self._const(True, loc), *ir.load_global(lines, loc=loc), index,
-                    Instr("STORE_SUBSCR", 0, loc)]
-        op, arg = _add_op()
+            return [self._const(True, loc), *hits, index, Instr("STORE_SUBSCR", 0, loc)]
         # [hits, n] -> [hits, n, hits[n] + 1] -> [hits[n] + 1, hits, n] -> STORE_SUBSCR
-        if V.PY311:
-            dup = [Instr("COPY", 2, loc), Instr("COPY", 2, loc)]
-            sink = [Instr("SWAP", 3, loc), Instr("SWAP", 2, loc)]
-        else:
-            dup = [Instr("DUP_TOP_TWO", 0, loc)]
-            sink = [Instr("ROT_THREE", 0, loc)]
-        return [*ir.load_global(lines, loc=loc), index, *dup, Instr("BINARY_SUBSCR", 0, loc),
-                self._const(1, loc), Instr(op, arg, loc), *sink, Instr("STORE_SUBSCR", 0, loc)]
+        return [*hits, index, *ir.dup_top_two(loc), *ir.subscript(loc), self._const(1, loc),
+                *ir.binary_op("+", loc), *ir.sink(3, loc), Instr("STORE_SUBSCR", 0, loc)]
 
     def _prologue(self, loc) -> list[Instr]:
         """``bchook.trace._runtime.attach(config)``, importing only from sys.modules once
         the runtime is loaded (no Python-level import machinery runs)."""
-        bc = self.bc
-        load = [Instr("LOAD_CONST", bc.add_const(0), loc),
-                Instr("LOAD_CONST", bc.add_const(("attach",)), loc),
-                Instr("IMPORT_NAME", bc.add_name(RUNTIME_MODULE), loc),
-                Instr("IMPORT_FROM", bc.add_name("attach"), loc),
-                *_swap(2, loc), Instr("POP_TOP", 0, loc)]
-        return [*ir.callable_from(load, loc), self._const(self.p.runtime_config(), loc),
-                *ir.call(1, loc), Instr("POP_TOP", 0, loc)]
+        attach = ir.import_from(self.bc, RUNTIME_MODULE, "attach", loc)
+        return [*ir.callable_from(attach, loc), self._const(self.p.runtime_config(), loc),
+                *ir.call(1, loc), *ir.pop_top(loc)]
 
     # -- the transformation -------------------------------------------------------------
     def run(self) -> bool:
         bc = self.bc
-        instrs = [x for x in bc.items if type(x) is Instr]
+        flow = ir.Flow(bc.items, self.code)
+        instrs = flow.instrs
         if not instrs:
             return False
         calls = self.p._calls
@@ -296,17 +245,14 @@ class _Instrumenter:
         # stack instead of calling a leave probe: popping it (before a return, or by the
         # unwinding of an exception) is the exit event.
         token = calls and self.p._backend == "c" and not self.code.co_flags & _SUSPENDS
-        if not V.PY311 and calls and not token:
-            setups = sum(1 for x in instrs if x.op in _SETUPS)
-            if setups + 2 > _MAX_BLOCKS:
+        if V.MAX_BLOCKS and calls and not token:
+            setups = sum(1 for x in instrs if x.op in V.BLOCK_SETUPS)
+            if setups + 2 > V.MAX_BLOCKS:
                 calls = False  # no room on the block stack: leave the calls of this one out
         twin = None if self.is_module else self._untraced_twin()
 
-        start = self._body_start(instrs)
-        # What goes before the body has no location: the first line event then comes after
-        # it, where the stack (the token) and the blocks (3.10) are those of the body, so a
-        # debugger's jump from the first line lands where the code expects it to be.
-        body_loc = NO_LOCATION
+        start = ir.body_start(instrs)
+        body_loc = self._head_location(instrs, start)
         before: dict[int, list[Instr]] = {}
         after: dict[int, list[Instr]] = {}
         leaves: set[int] = set()  # leave probes keep the handler of what they precede
@@ -318,12 +264,12 @@ class _Instrumenter:
             if leave:
                 leaves.update(id(x) for x in seq)
 
-        line_probes = self._line_starts(instrs, start) if self.p._lines else {}
+        line_probes = self._line_starts(flow, start) if self.p._lines else {}
         for ins, seq in line_probes.values():
             add(before, ins, seq)
         trampolines = []
         if self.p._lines == "count":
-            trampolines = self._loop_backedges(instrs, line_probes, add, before)
+            trampolines = self._loop_backedges(flow, line_probes, add, before)
 
         prologue = self._prologue(body_loc) if self.is_module else []
         enter: list[Instr] = []
@@ -334,8 +280,8 @@ class _Instrumenter:
             self._plan_token(instrs, start, add, before)
         elif calls:
             inherited = instrs[start - 1].handler if start else None
-            if not V.PY311:
-                enter.append(Instr("SETUP_FINALLY", exit_label, body_loc))
+            if not V.HAS_EXCEPTION_TABLE:
+                enter += ir.block_setup(exit_label, body_loc)
             enter += self._event(True, body_loc)
             for x in enter:
                 x.handler = inherited
@@ -354,14 +300,27 @@ class _Instrumenter:
                 out += head  # after the prologue, before the labels of the first line
         out += trampolines
         if calls and not token:
-            if V.PY311:
-                out = self._handlers_311(out, enter[0], leaves, exit_label, yields)
+            if V.HAS_EXCEPTION_TABLE:
+                out = self._table_handlers(out, enter[0], leaves, exit_label, yields)
             else:
-                out = self._handlers_310(out, exit_label)
+                out = self._block_handlers(out, exit_label)
         bc.items = out
         if twin is not None:
             bc.add_const((ORIGINAL_MARK, twin))
         return True
+
+    def _head_location(self, instrs: list[Instr], start: int) -> tuple:
+        """Where the probes before the body are. Nowhere, as a rule: the first line event
+        then comes after them, where the stack (the token) and the blocks (3.10) are
+        those of the body, so a debugger's jump from the first line lands where the code
+        expects it to be. But where the body begins on the line of the RESUME before it,
+        3.13+ report no line there (``lambda: x``) unless something without a location
+        comes between them: there the probes are on that line too."""
+        if start and start < len(instrs) and V.RESUME_LINE_IS_CURRENT:
+            resume = instrs[start - 1]
+            if resume.loc[0] is not None and resume.loc[0] == instrs[start].loc[0]:
+                return resume.loc
+        return NO_LOCATION
 
     def _plan_token(self, instrs, start, add, before) -> None:
         """Pop the token before each return; exception handlers now start one deeper."""
@@ -372,84 +331,71 @@ class _Instrumenter:
                 bumped.add(id(h))
                 h.depth += 1
         for ins in instrs[start:]:
-            if ins.op == _RETURN_CONST:
-                add(before, ins, [Instr("POP_TOP", 0, ins.loc)], leave=True)
-            elif ins.op in _RETURNS:
-                add(before, ins, [*_swap(2, ins.loc), Instr("POP_TOP", 0, ins.loc)],
-                    leave=True)
+            returned = ir.returns_values(ins)
+            if returned >= 0:  # [token, value] -> [value]; or [token] -> []
+                drop = ir.swap(2, ins.loc) if returned else []
+                add(before, ins, [*drop, *ir.pop_top(ins.loc)], leave=True)
 
     def _plan_events(self, instrs, start, add, before, after, yields) -> None:
         """Leave probes before returns and yields, enter probes after resumptions."""
-        consts = self.bc.consts
+        sealed = V.SEALED_DELEGATION
         for idx in range(start, len(instrs)):
             ins = instrs[idx]
-            op = ins.op
-            if op in _RETURNS:
+            if ir.returns_values(ins) >= 0:
                 seq = self._event(False, ins.loc)
-                if not V.PY311:
-                    seq.insert(0, Instr("POP_BLOCK", 0, ins.loc))
+                if not V.HAS_EXCEPTION_TABLE:
+                    seq[:0] = ir.block_pop(ins.loc)
                 add(before, ins, seq, leave=True)
-            elif op == _YIELD_VALUE:
-                if _PROXY_DELEGATION and instrs[idx - 1].op == _SEND:
+            elif ins.op == _YIELD_VALUE:
+                if sealed and instrs[idx - 1].op in V.DELEGATES:
                     continue  # 3.11 yield from / await: the proxy reports
                 add(before, ins, self._event(False, ins.loc), leave=True)
                 yields.append(ins)
-                if not V.PY311:
+                if not V.HAS_EXCEPTION_TABLE:
                     # an exception thrown in at the yield reports the resumption first;
                     # one handler per yield, since the stack depth differs between them
                     label = Label("trace-throw")
                     self.throw_labels.append(label)
-                    add(before, ins, [Instr("SETUP_FINALLY", label, ins.loc)])
-                    add(after, ins, [Instr("POP_BLOCK", 0, ins.loc),
-                                     *self._event(True, ins.loc)])
-            elif op == _RESUME and ins.arg & 3:
-                if _PROXY_DELEGATION and ins.arg & 3 >= 2:
-                    continue
+                    add(before, ins, ir.block_setup(label, ins.loc))
+                    add(after, ins, [*ir.block_pop(ins.loc), *self._event(True, ins.loc)])
+            elif ir.resumes_after(ins) in _PROBED_RESUMPTIONS:
+                if V.WATCHED_CLOSE_RUNS_FRAME:
+                    # as for the profilers, that are sys.monitoring tools: closing the
+                    # generator here resumes it (to raise GeneratorExit), one more call
+                    ir.run_frame_on_close(ins)
                 nxt = instrs[idx + 1] if idx + 1 < len(instrs) else ins
                 add(after, ins, self._event(True, nxt.loc))
-            elif _PROXY_DELEGATION and op in (_YIELD_FROM, _SEND):
+            elif sealed and ins.op in V.DELEGATES:
                 prev = instrs[idx - 1]
-                if prev.op == _LOAD_CONST and consts[prev.arg] is None:
+                if ir.constant_of(self.bc, prev) is None:  # the delegation starts
                     add(before, prev, self._wrap_delegate(prev.loc))
 
-    def _body_start(self, instrs: list[Instr]) -> int:
-        """Index of the first instruction after CPython's prologue."""
-        if V.PY311:
-            for idx, ins in enumerate(instrs):
-                if ins.op == _RESUME:
-                    return idx + 1
-                if ins.op not in _PROLOGUE:
-                    break
-            return 0
-        return 1 if instrs[0].op == _GEN_START else 0
-
-    def _line_starts(self, instrs: list[Instr], start: int) -> dict[int, tuple]:
+    def _line_starts(self, flow: ir.Flow, start: int) -> dict[int, tuple]:
         """{id(instr): (instr, probe)} for the instructions where a line begins."""
         count = self.p._lines == "count"
         return {id(ins): (ins, self._line_probe(line, ins.loc))
-                for ins, line in _trace_lines.line_starts(instrs, self.bc.items, start,
-                                                          count)}
+                for ins, line in _trace_lines.line_starts(flow, start, count)}
 
-    def _loop_backedges(self, instrs, line_probes, add, before) -> list:
+    def _loop_backedges(self, flow: ir.Flow, line_probes, add, before) -> list:
         """Count mode: a jump back to an instruction that does not begin its line (a
         ``for`` loop's FOR_ITER, a comprehension's) begins it again; count it on the jump.
         A conditional jump back (3.10, 3.11) goes through a trampoline at the end of the
         code instead: [label, probe, JUMP target], without a location so that the line
         events stay as they were. Returns the trampolines."""
         tails: list = []
-        for ins, line in _trace_lines.back_edges(instrs, self.bc.items, set(line_probes)):
-            if ins.op in _BACKWARD_UNCONDITIONAL:
+        for ins, line in _trace_lines.back_edges(flow, set(line_probes)):
+            if ins.op in V.UNCONDITIONAL_JUMPS:
                 add(before, ins, self._line_probe(line, ins.loc))
                 continue
             trampoline = Label("trace-line")
-            seq = [*self._line_probe(line, NO_LOCATION), Instr("JUMP", ins.arg, NO_LOCATION)]
+            seq = [*self._line_probe(line, NO_LOCATION), *ir.jump(ins.arg)]
             for x in seq:
                 x.handler = ins.handler
             tails += [trampoline, *seq]
             ins.arg = trampoline
         return tails
 
-    def _handlers_310(self, out, exit_label):
+    def _block_handlers(self, out, exit_label):
         """3.10: the SETUP_FINALLY blocks are instructions; their handlers go at the end.
         ``RERAISE 1`` puts back the frame's last instruction (kept by the EXCEPT_HANDLER
         block), so the frame reports the line it raised at, as it did without us."""
@@ -459,7 +405,7 @@ class _Instrumenter:
         tail += [exit_label, *self._event(False, NO_LOCATION), Instr("RERAISE", 1)]
         return out + tail
 
-    def _handlers_311(self, out, first_enter, leaves, exit_label, yields):
+    def _table_handlers(self, out, first_enter, leaves, exit_label, yields):
         """Cover the body with the exit handler (an exception-table entry whose code
         reports the exit and re-raises); give each yield a handler that reports the
         resumption when an exception is thrown in, then goes where it went before."""
@@ -472,12 +418,10 @@ class _Instrumenter:
                 x.handler = exit_handler
         inserts: dict[int, list[ir.Handler]] = {}
         throw_handlers: dict[tuple, ir.Handler] = {}
-        if V.CLOSE_RUNS_UNSTARTED_GENERATOR:
-            # 3.11 runs a generator that never started when it is closed (or collected),
-            # raising at its first instruction: a call, for cProfile; report one
-            starts = [x for x in out if type(x) is Instr and x.op == _RETURN_GENERATOR]
-            yields = yields + starts
-        for y in yields:
+        # 3.11 runs a generator that never started when it is closed (or collected),
+        # raising where it was created: a call, for cProfile; report one
+        starts = [x for x in out if type(x) is Instr and x.op in V.UNSTARTED_CLOSE_RAISES_AT]
+        for y in yields + starts:
             original = y.handler
             if original is None or original is exit_handler:
                 target, depth, lasti = exit_label, 0, True
@@ -501,7 +445,8 @@ class _Instrumenter:
                 loc = NO_LOCATION if x is exit_label or nxt is None else nxt.loc
                 prev = next((i for i in reversed(result) if type(i) is Instr), None)
                 if prev is not None and prev.op not in V.NO_FALLTHROUGH:
-                    result.append(Instr("JUMP", x, NO_LOCATION, prev.handler))
+                    result += ir.jump(x)
+                    result[-1].handler = prev.handler
                 for h in inserts[id(x)]:
                     result.append(h.label)
                     result += self._event(True, loc)

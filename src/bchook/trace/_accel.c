@@ -1144,8 +1144,8 @@ error:
     return NULL;
 }
 
-/* set_code(func, code): func.__code__ = code, and on 3.13 give the function the version
- * it would have had if made from that code: 3.13 never specializes calls to a function
+/* set_code(func, code): func.__code__ = code, and on 3.13+ give the function the version
+ * it would have had if made from that code: 3.13+ never specialize calls to a function
  * whose code was replaced (version 0), which would make stop() cost 10-20 %. */
 static PyObject *
 set_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
