@@ -26,7 +26,7 @@ __all__ = [
     "local_name", "local_accesses",
     "pop_top", "swap", "copy", "sink", "dup_top_two",
     "subscript", "is_subscript", "binary_op", "binary_operator_of", "compare_operator_of",
-    "callable_from", "call", "call_method", "import_from",
+    "callable_from", "call", "call_method", "import_from", "import_name",
     "jump", "jump_if", "jump_sense", "invert_jump", "for_loop_exit", "return_value",
     "returns_values", "body_start",
 ]
@@ -141,7 +141,9 @@ def load_method(name_index: int, loc=NO_LOCATION) -> list[Instr]:
 
 def name_index_of(ins: Instr) -> int:
     """The ``co_names`` index an instruction that uses a name refers to (the flag bits of
-    3.11+ LOAD_GLOBAL, 3.12+ LOAD_ATTR and LOAD_SUPER_ATTR taken off)."""
+    3.11+ LOAD_GLOBAL, 3.12+ LOAD_ATTR and LOAD_SUPER_ATTR, 3.15+ IMPORT_NAME taken off)."""
+    if ins.op == _IMPORT_NAME:
+        return ins.arg >> V.IMPORT_NAME_SHIFT
     return ins.arg >> V.NAME_ARG_SHIFT.get(ins.op, 0)
 
 
@@ -306,7 +308,7 @@ def call_method(nargs: int, loc=NO_LOCATION) -> list[Instr]:
 def import_from(bc: Bytecode, module: str, name: str, loc=NO_LOCATION) -> list[Instr]:
     """Push ``name`` as ``from module import name`` would bind it (nothing is stored)."""
     return [load_const(bc, 0, loc), Instr("LOAD_CONST", bc.add_const((name,)), loc),
-            Instr("IMPORT_NAME", bc.add_name(module), loc),
+            *import_name(bc, module, loc),
             Instr("IMPORT_FROM", bc.add_name(name), loc), *swap(2, loc), *pop_top(loc)]
 
 
@@ -404,3 +406,18 @@ def body_start(instrs: list[Instr]) -> int:
                 break
         return 0
     return 1 if instrs and instrs[0].op == V.GEN_START else 0
+
+
+# -- the front ends: imports bchook adds ---------------------------------------------------
+_IMPORT_NAME = _OP["IMPORT_NAME"]
+
+
+def import_name(bc: Bytecode, module: str, loc=NO_LOCATION) -> list[Instr]:
+    """``IMPORT_NAME module`` (its level and fromlist already pushed), never lazy.
+
+    An import a pass adds is bchook's machinery: it must run where it stands even under
+    ``-X lazy_imports=all`` (3.15), and a program's ``sys.set_lazy_imports_filter`` must
+    not be asked about it, as it never is without bchook.
+    """
+    return [Instr(_IMPORT_NAME, bc.add_name(module) << V.IMPORT_NAME_SHIFT | V.IMPORT_EAGER,
+                  loc)]

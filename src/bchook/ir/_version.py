@@ -350,3 +350,24 @@ LOCAL_LOADS = frozenset(OPMAP[n] for n in (
 #: Instructions that load a global (or, in a class body or module, a name).
 GLOBAL_LOADS = frozenset(OPMAP[n] for n in (
     "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS") if n in OPMAP)
+
+
+# -- the front ends: how the interpreter starts a program ----------------------------------
+#: 3.10-3.13 give a new ``__main__`` module an empty ``__annotations__`` dict; from 3.14
+#: module annotations are evaluated lazily (PEP 649) and it has none.
+MAIN_HAS_ANNOTATIONS = not PY314
+#: ``python script.py`` (and ``runpy``) set ``__main__.__cached__`` up to 3.14; 3.15 sets
+#: ``__cached__`` on no module that was not loaded from a cache.
+MAIN_HAS_CACHED = not PY315
+#: 3.15+ (PEP 810): ``lazy import``, ``-X lazy_imports``, ``PYTHON_LAZY_IMPORTS`` and
+#: ``sys.set_lazy_imports[_filter]``; a lazy import is found and executed when its name is
+#: first used, not where the statement stands.
+HAS_LAZY_IMPORTS = hasattr(sys, "set_lazy_imports")
+#: 3.15+ (PEP 829): ``site`` calls the ``module:function`` entry points listed in
+#: ``<name>.start`` files, and ``import`` lines in ``.pth`` files are deprecated (ignored
+#: from 3.18; a ``.start`` file of the same name already silences them).
+HAS_START_FILES = PY315
+#: 3.15+ IMPORT_NAME's argument is ``namei << 2 | mode``: mode 1 is ``lazy import``, 2 an
+#: import that is never lazy, 0 one that ``-X lazy_imports=all`` makes lazy at module level.
+IMPORT_NAME_SHIFT = 2 if HAS_LAZY_IMPORTS else 0
+IMPORT_EAGER = 2 if HAS_LAZY_IMPORTS else 0
