@@ -328,7 +328,7 @@ def _rewrite_spawned_main(environ, handle) -> None:
         current = sys.modules["__main__"]
         if getattr(current, "__file__", None) == main_path:
             return None
-        from ._runner import compile_main
+        from ._runner import compile_main, file_attrs
 
         try:
             code = compile_main(main_path, handle)
@@ -339,9 +339,9 @@ def _rewrite_spawned_main(environ, handle) -> None:
         # What runpy.run_path(main_path, run_name="__mp_main__") does, with our code.
         spawn.old_main_modules.append(current)
         main_module = types.ModuleType("__mp_main__")
-        main_module.__dict__.update(
-            __file__=main_path, __cached__=None, __doc__=None, __loader__=None,
-            __package__="", __spec__=None, __builtins__=builtins)
+        main_module.__dict__.update(file_attrs(main_path))
+        main_module.__dict__.update(__doc__=None, __loader__=None, __package__="", __spec__=None,
+                                    __builtins__=builtins)
         sys.modules["__main__"] = sys.modules["__mp_main__"] = main_module
         saved_argv0 = sys.argv[0] if sys.argv else None
         if sys.argv:

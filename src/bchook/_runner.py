@@ -29,8 +29,10 @@ from typing import Sequence
 from . import _config
 from ._errors import UsageError
 from ._passes import Pass
+from .ir import version
 
-__all__ = ["Target", "resolve_target", "run", "run_script_in_place", "compile_main", "ENV_MAIN"]
+__all__ = ["Target", "resolve_target", "run", "run_script_in_place", "compile_main",
+           "file_attrs", "ENV_MAIN"]
 
 #: The main script the runner rewrote; multiprocessing children rewrite it too (see
 #: ``_autoload``), so that functions of ``__main__`` behave the same in parent and child.
@@ -185,14 +187,23 @@ def _set_path0(target: Target) -> None:
 
 
 def _fresh_main(**attrs) -> types.ModuleType:
-    """A new ``__main__`` module laid out like the interpreter's own."""
+    """A new ``__main__`` module laid out like the interpreter's own (same keys, same
+    order: a program may list its globals)."""
     main = types.ModuleType("__main__")
-    main.__dict__.update(
-        __annotations__={}, __builtins__=builtins, __loader__=importlib.machinery.BuiltinImporter,
-        __spec__=None, __package__=None)
+    main.__dict__.update(__loader__=importlib.machinery.BuiltinImporter, __spec__=None,
+                         __package__=None)
+    if version.MAIN_HAS_ANNOTATIONS:
+        main.__annotations__ = {}
+    main.__builtins__ = builtins
     main.__dict__.update(attrs)
     sys.modules["__main__"] = main
     return main
+
+
+def file_attrs(filename: str) -> dict:
+    """What the interpreter sets on ``__main__`` when it runs a file (or stdin)."""
+    return {"__file__": filename, "__cached__": None} if version.MAIN_HAS_CACHED \
+        else {"__file__": filename}
 
 
 def compile_main(filename: str, hook=None) -> types.CodeType:
@@ -253,7 +264,7 @@ def _run_target(target: Target, hook) -> None:
             main = _fresh_main()
             sys.argv, filename = ["-c", *target.args], "<string>"
         else:
-            main = _fresh_main(__file__="<stdin>", __cached__=None)
+            main = _fresh_main(**file_attrs("<stdin>"))
             sys.argv, filename = ["-", *target.args], "<stdin>"
         if hook is not None and hook.targets.by_name("__main__") is not False:
             code = hook.compile(target.value, filename, "__main__")
@@ -262,9 +273,8 @@ def _run_target(target: Target, hook) -> None:
         exec(code, main.__dict__)
     else:
         filename = os.path.abspath(target.value)
-        main = _fresh_main(
-            __file__=filename, __cached__=None,
-            __loader__=importlib.machinery.SourceFileLoader("__main__", filename))
+        main = _fresh_main(**file_attrs(filename))
+        main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
         sys.argv = [target.value, *target.args]
         if hook is not None and not hook.targets.wants("__main__", filename):
             hook = None
@@ -278,9 +288,8 @@ def run_script_in_place(filename: str, hook) -> int:
     interpreter's own ``__main__`` (the ``.pth`` autoload's path; see ``_autoload``).
     Returns the exit status; the program's SystemExit propagates."""
     main = sys.modules["__main__"]
-    main.__dict__.update(
-        __file__=filename, __cached__=None,
-        __loader__=importlib.machinery.SourceFileLoader("__main__", filename))
+    main.__dict__.update(file_attrs(filename))
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
     os.environ[ENV_MAIN] = filename
     try:
         exec(compile_main(filename, hook), main.__dict__)
