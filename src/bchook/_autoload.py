@@ -288,6 +288,9 @@ def start(environ=None) -> None:
     if _attempted or _config.is_disabled(environ) or _launched_by_bchook():
         return
     _attempted = True
+    from . import _lazy
+
+    _lazy.hold()
     try:
         from . import _install, _registry
 
@@ -310,6 +313,8 @@ def start(environ=None) -> None:
     except Exception as exc:
         sys.stderr.write(f"bchook: autoload failed, running without the hook: "
                          f"{type(exc).__name__}: {exc}\n")
+    finally:
+        _lazy.release()
 
 
 def stop() -> None:
@@ -367,6 +372,9 @@ def _rewrite_main_script(script: str, hook) -> None:
         state["done"] = True
         if not args or _norm(os.fspath(args[0])) != _norm(script):
             return
+        from . import _lazy
+
+        _lazy.hold()  # given back by run_script_in_place, before the script runs
         from ._runner import run_script_in_place
 
         raise SystemExit(run_script_in_place(script, hook))

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Sequence
 
-from . import _config
+from . import _config, _lazy
 from ._errors import PluginError, UsageError
 
 __all__ = ["main"]
@@ -287,6 +287,7 @@ _COMMANDS = {"run": _run, "passes": _passes_command, "pth": _pth_command, "dis":
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bchook`` script and ``python -m bchook``; returns the status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _lazy.hold()  # bchook's setup imports eagerly; the runner gives the program its mode back
     try:
         if argv and argv[0] in _COMMANDS:
             return _COMMANDS[argv[0]](argv[1:])
@@ -297,3 +298,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(exc).split("\n"))
         sys.stderr.write(f"{PROG}: error: {message}\n")
         return 2
+    finally:
+        _lazy.release()

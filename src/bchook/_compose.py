@@ -186,7 +186,9 @@ def _class_identity(cls: type) -> str:
 def _version_of(cls: type) -> str | None:
     top = cls.__module__.partition(".")[0]
     for name in (top, top.lstrip("_")):
-        version = getattr(sys.modules.get(name), "__version__", None)
+        # vars(), not getattr(): a ``__version__`` bound by a lazy import (3.15) must stay
+        # lazy; it is not a str then, and the distribution's metadata says the same
+        version = getattr(sys.modules.get(name), "__dict__", {}).get("__version__")
         if isinstance(version, str):
             return version
     try:

@@ -26,7 +26,7 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
-from . import _config
+from . import _config, _lazy
 from ._errors import UsageError
 from ._passes import Pass
 from .ir import version
@@ -237,6 +237,7 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
     if passes:
         hook = _install.install(list(passes), include=include, exclude=settings.exclude,
                                 cache=settings.cache, roots=roots)
+    _lazy.release()  # bchook is set up: the program's lazy imports mode from here on
     try:
         _run_target(target, hook)
     except SystemExit:
@@ -287,6 +288,7 @@ def run_script_in_place(filename: str, hook) -> int:
     """Run the main script Python was about to run, rewritten by ``hook``, in the
     interpreter's own ``__main__`` (the ``.pth`` autoload's path; see ``_autoload``).
     Returns the exit status; the program's SystemExit propagates."""
+    _lazy.release()  # held by the autoload while it loaded this module
     main = sys.modules["__main__"]
     main.__dict__.update(file_attrs(filename))
     main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
