@@ -31,6 +31,7 @@ import types
 from typing import Any
 
 from . import _config
+from ._launch import launched_by_bchook
 from .ir import version
 
 __all__ = ["PTH_NAME", "START_NAME", "START_MODULE", "pth_text", "start_text",
@@ -285,7 +286,7 @@ def start(environ=None) -> None:
     warning line on stderr and the program runs without the hook."""
     global _started, _attempted
     environ = os.environ if environ is None else environ
-    if _attempted or _config.is_disabled(environ) or _launched_by_bchook():
+    if _attempted or _config.is_disabled(environ) or launched_by_bchook():
         return
     _attempted = True
     from . import _lazy
@@ -380,33 +381,6 @@ def _rewrite_main_script(script: str, hook) -> None:
         raise SystemExit(run_script_in_place(script, hook))
 
     sys.addaudithook(on_audit)
-
-
-def _launched_by_bchook() -> bool:
-    """``python -m bchook`` or the ``bchook`` script: its runner installs the hook itself."""
-    argv = list(getattr(sys, "orig_argv", ()) or ())
-    if len(argv) > 1 and os.path.splitext(os.path.basename(argv[1]))[0] == "bchook":
-        return True
-    i = 1
-    while i < len(argv):
-        arg = argv[i]
-        if not arg.startswith("-") or arg in ("-", "--"):
-            return False  # a script (or stdin): not us
-        if arg.startswith("--"):
-            i += 2 if arg == "--check-hash-based-pycs" else 1
-            continue
-        letters = arg[1:]
-        for j, letter in enumerate(letters):
-            rest = letters[j + 1:]
-            if letter in "cm":
-                value = rest or (argv[i + 1] if i + 1 < len(argv) else "")
-                return letter == "m" and value == "bchook"
-            if letter in "WX":
-                if not rest:
-                    i += 1  # the value is the next argument
-                break
-        i += 1
-    return False
 
 
 def _is_multiprocessing_child() -> bool:

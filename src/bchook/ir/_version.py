@@ -35,7 +35,7 @@ def unsupported_reason() -> str | None:
 
 _REASON = unsupported_reason()
 if _REASON is not None:
-    raise ImportError(_REASON)
+    raise ImportError(_REASON, name=__name__)  # bchook/__init__.py says it in one line
 
 import dis  # noqa: E402 - only once the interpreter is known
 import opcode  # noqa: E402
