@@ -9,6 +9,7 @@ environment's site-packages is never written to.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import subprocess
@@ -307,7 +308,7 @@ def test_child_processes_of_the_runner_are_rewritten(installed, tmp_path):
 
 
 SPAWN = """\
-import dis, multiprocessing as mp
+import dis, multiprocessing as mp, sys
 import lib
 
 def nop_share(func):
@@ -319,19 +320,23 @@ def report(_):
     return (nop_share(report) > 0.3, type(lib.__loader__).__name__)
 
 if __name__ == "__main__":
-    with mp.get_context("spawn").Pool(1) as pool:
+    with mp.get_context(sys.argv[1]).Pool(1) as pool:
         print(pool.map(report, [0]), report(0))
 """
 
 
-def test_multiprocessing_spawn_children_are_rewritten(installed, tmp_path):
+# forkserver: the default on Linux from 3.14; its children fork from a server process
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_multiprocessing_spawn_children_are_rewritten(installed, tmp_path, method):
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} start method here")
     write(tmp_path / "lib.py", "x = 1\n")
     write(tmp_path / "spawner.py", SPAWN)
-    rc, out, err = installed.bchook(["-p", "identity", "-o", "identity.pad=1", "spawner.py"],
-                                    tmp_path)
+    rc, out, err = installed.bchook(["-p", "identity", "-o", "identity.pad=1", "spawner.py",
+                                     method], tmp_path)
     assert (rc, err) == (0, "")
     assert out == "[(True, 'BchookLoader')] (True, 'BchookLoader')\n"
-    rc, out, err = installed.run(["spawner.py"], tmp_path)
+    rc, out, err = installed.run(["spawner.py", method], tmp_path)
     assert out == "[(False, 'SourceFileLoader')] (False, 'SourceFileLoader')\n", err
 
 
