@@ -258,7 +258,7 @@ def test_key_covers_composed_loader():
     from bchook._compose import SourceToCode
 
     class OtherLoader(importlib.machinery.SourceFileLoader):
-        def source_to_code(self, data, path, *, _optimize=-1):
+        def source_to_code(self, data, path, fullname=None, *, _optimize=-1):
             return super().source_to_code(data, path)
 
     composer = SourceToCode(OtherLoader("m", "m.py"))

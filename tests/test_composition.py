@@ -63,7 +63,7 @@ CHAIN = [AstStage(), CodeStage()]
 class RewritingLoader(importlib.machinery.SourceFileLoader):
     """Another project's AST-rewriting loader: "s1" -> "s2"."""
 
-    def source_to_code(self, data, path, *, _optimize=-1):
+    def source_to_code(self, data, path, fullname=None, *, _optimize=-1):
         tree = data if isinstance(data, ast.AST) else ast.parse(data, path)
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and node.value == "s1":
@@ -280,7 +280,7 @@ class Log(Pass):
 
 def rewriter(old, new, qualname, key=None):
     class Loader(importlib.machinery.SourceFileLoader):
-        def source_to_code(self, data, path, *, _optimize=-1):
+        def source_to_code(self, data, path, fullname=None, *, _optimize=-1):
             return compile(data.replace(old, new), path, "exec", dont_inherit=True)
     if key is not None:
         Loader.bchook_cache_key = lambda self: key

@@ -8,7 +8,8 @@ are read back with coverage's API and compared:
 * no line is reported executed that a plain run does not execute;
 * a line a plain run executes may be reported as not executed only if the pass removed all
   of its code (dead code: checked against the rewritten code's line table). ``identity`` and
-  ``trace`` must report exactly the plain lines.
+  ``trace`` must report exactly the plain lines, and with ``--branch`` exactly the plain
+  arcs (coverage's default core is sys.monitoring from 3.14: both cores are compared).
 
 ``goto`` is compared with the same functions rewritten by ``@with_goto`` (code using goto
 cannot run without being rewritten). Lines marked ``# never`` must never be reported.
@@ -220,6 +221,8 @@ MODULES = ("app.py", "shapes.py", "flags.py")
 EXACT = {"identity", "trace"}
 PASSES = ["identity", "constfold", "goto", "trace"]
 
+#: coverage run's flags with and without branch measurement.
+BRANCH = {False: [], True: ["--branch"]}
 CORES = [
     "ctrace",
     pytest.param("sysmon", marks=pytest.mark.skipif(
@@ -250,9 +253,10 @@ def environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def measure(folder, args, env) -> dict[str, tuple[set[int], set[int]]]:
+def measure(folder, args, env) -> dict[str, tuple[set[int], set[int], set | None]]:
     """Run ``python args`` in ``folder`` with the environment given (coverage's data file
-    named by COVERAGE_FILE); ``{file name: (executed lines, missing statements)}``."""
+    named by COVERAGE_FILE); ``{file name: (executed lines, missing statements, executed
+    arcs or None without --branch)}``."""
     data_file = str(folder / f".coverage.run{next(_runs)}")
     env = {**env, "COVERAGE_FILE": data_file}
     proc = subprocess.run([sys.executable, *args], cwd=folder, env=env, capture_output=True,
@@ -267,7 +271,8 @@ def measure(folder, args, env) -> dict[str, tuple[set[int], set[int]]]:
         if os.path.dirname(os.path.realpath(path)) == os.path.realpath(folder) and \
                 name in SAMPLE:
             missing = cov.analysis2(path)[3]
-            result[name] = (set(data.lines(path) or ()), set(missing))
+            arcs = set(data.arcs(path) or ()) if data.has_arcs() else None
+            result[name] = (set(data.lines(path) or ()), set(missing), arcs)
     return result
 
 
@@ -301,8 +306,8 @@ def never_lines(folder, name: str) -> set[int]:
 def assert_same_coverage(folder, plain, rewritten, pass_name, names):
     for name in names:
         assert name in plain and name in rewritten, (name, sorted(plain), sorted(rewritten))
-        plain_lines, plain_missing = plain[name]
-        lines, missing = rewritten[name]
+        plain_lines, plain_missing, plain_arcs = plain[name]
+        lines, missing, arcs = rewritten[name]
         never = never_lines(folder, name)
         assert not never & plain_lines, f"{name}: sample broken, ran {sorted(never & plain_lines)}"
         extra = lines - plain_lines
@@ -316,6 +321,10 @@ def assert_same_coverage(folder, plain, rewritten, pass_name, names):
             assert not kept, (f"{name} under {pass_name}: lines that ran and whose code the "
                               f"pass kept are reported as not executed: {sorted(kept)}")
         assert missing == plain_missing | lost, name
+        if plain_arcs is not None and pass_name in EXACT:
+            assert arcs == plain_arcs, (f"{name} under {pass_name}: arcs differ: "
+                                        f"only plain {sorted(plain_arcs - arcs)}, "
+                                        f"only rewritten {sorted(arcs - plain_arcs)}")
 
 
 @pytest.fixture(scope="module")
@@ -323,11 +332,12 @@ def plain_run(sample):
     """The plain ``coverage run`` of the sample, once per (core, goto mode)."""
     runs = {}
 
-    def get(core, goto=""):
-        key = (core, goto)
+    def get(core, goto="", branch=False):
+        key = (core, goto, branch)
         if key not in runs:
             env = environment(COVERAGE_CORE=core, SAMPLE_GOTO=goto)
-            runs[key] = measure(sample, ["-m", "coverage", "run", "app.py"], env)
+            runs[key] = measure(sample, ["-m", "coverage", "run", *BRANCH[branch], "app.py"],
+                                env)
         return runs[key]
 
     return get
@@ -348,6 +358,18 @@ def test_runner_reports_the_lines_of_a_plain_run(sample, plain_run, pass_name, c
     assert_same_coverage(sample, plain, rewritten, pass_name, names)
 
 
+@pytest.mark.parametrize("core", CORES)
+@pytest.mark.parametrize("pass_name", sorted(EXACT))
+def test_runner_reports_the_branches_of_a_plain_run(sample, plain_run, pass_name, core):
+    require_pass(pass_name)
+    env = environment(COVERAGE_CORE=core)
+    rewritten = measure(sample, ["-m", "coverage", "run", "--branch", "-m", "bchook", "-p",
+                                 pass_name, "--no-cache", "app.py"], env)
+    plain = plain_run(core, branch=True)
+    assert all(plain[name][2] for name in MODULES)  # the sample has branches to compare
+    assert_same_coverage(sample, plain, rewritten, pass_name, MODULES)
+
+
 def test_code_from_bchooks_cache_reports_the_same_lines(sample, plain_run, tmp_path):
     require_pass("constfold")
     moved = write_tree(tmp_path / "moved", SAMPLE)  # its own cache, warmed up below
@@ -365,18 +387,28 @@ def test_code_from_bchooks_cache_reports_the_same_lines(sample, plain_run, tmp_p
 
 @pytest.fixture(scope="module")
 def plain_pytest_run(sample):
-    env = environment()
-    return measure(sample, ["-m", "coverage", "run", "-m", "pytest", "-q", "-p",
-                            "no:cacheprovider", "test_sample.py"], env)
+    """The plain ``coverage run -m pytest`` of the sample (the default core), with and
+    without branch measurement."""
+    runs = {}
+
+    def get(branch=False):
+        if branch not in runs:
+            runs[branch] = measure(sample, ["-m", "coverage", "run", *BRANCH[branch], "-m",
+                                            "pytest", "-q", "-p", "no:cacheprovider",
+                                            "test_sample.py"], environment())
+        return runs[branch]
+
+    return get
 
 
+@pytest.mark.parametrize("branch", [False, True], ids=["lines", "branches"])
 @pytest.mark.parametrize("pass_name", ["identity", "constfold", "trace"])
-def test_coverage_run_of_pytest_with_bchook_pass(sample, plain_pytest_run, pass_name):
+def test_coverage_run_of_pytest_with_bchook_pass(sample, plain_pytest_run, pass_name, branch):
     require_pass(pass_name)
-    rewritten = measure(sample, ["-m", "coverage", "run", "-m", "pytest", "-q", "-p",
-                                 "no:cacheprovider", "--bchook-pass", pass_name,
+    rewritten = measure(sample, ["-m", "coverage", "run", *BRANCH[branch], "-m", "pytest",
+                                 "-q", "-p", "no:cacheprovider", "--bchook-pass", pass_name,
                                  "--bchook-no-cache", "test_sample.py"], environment())
-    assert_same_coverage(sample, plain_pytest_run, rewritten, pass_name,
+    assert_same_coverage(sample, plain_pytest_run(branch), rewritten, pass_name,
                          ("shapes.py", "flags.py", "test_sample.py"))
 
 
@@ -388,5 +420,5 @@ def test_pytest_cov_with_bchook_pass(sample, plain_pytest_run, pass_name):
                                  f"--cov={sample}", "--cov-report=", "--bchook-pass",
                                  pass_name, "--bchook-no-cache", "test_sample.py"],
                         environment())
-    assert_same_coverage(sample, plain_pytest_run, rewritten, pass_name,
+    assert_same_coverage(sample, plain_pytest_run(), rewritten, pass_name,
                          ("shapes.py", "flags.py", "test_sample.py"))

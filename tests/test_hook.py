@@ -68,7 +68,7 @@ class Explode(Pass):
 class OtherLoader(importlib.machinery.SourceFileLoader):
     """Another project's source-rewriting loader (AST-based, like typeguard's)."""
 
-    def source_to_code(self, data, path, *, _optimize=-1):
+    def source_to_code(self, data, path, fullname=None, *, _optimize=-1):
         tree = data if isinstance(data, ast.AST) else ast.parse(data, path)
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and node.value == "s1":
@@ -79,7 +79,7 @@ class OtherLoader(importlib.machinery.SourceFileLoader):
 class BytesLoader(importlib.machinery.SourceFileLoader):
     """A textual rewriter: only understands bytes."""
 
-    def source_to_code(self, data, path, *, _optimize=-1):
+    def source_to_code(self, data, path, fullname=None, *, _optimize=-1):
         return compile(data.replace(b"s1", b"s2"), path, "exec", dont_inherit=True)
 
 
@@ -330,6 +330,33 @@ def test_loader_source_to_code_runs_the_passes(project):
     namespace = {}
     exec(code, namespace)
     assert (namespace["X"], namespace["Y"]) == ("s1", "s3")
+
+
+def test_loader_source_to_code_takes_the_module_name_as_3_15_importlib_passes_it(project):
+    # 3.15's SourceLoader.get_code calls source_to_code(data, path, fullname)
+    with install([AstStage(), CodeStage()], include=["app"], cache=False):
+        import app.mod
+    code = app.mod.__loader__.source_to_code(b"X = 's0'\n", "virtual.py", "app.mod")
+    namespace = {}
+    exec(code, namespace)
+    assert namespace["X"] == "s1"
+
+
+def test_composed_loader_gets_the_module_name_as_its_own_get_code_gives_it(project):
+    seen = []
+
+    class NamingLoader(importlib.machinery.SourceFileLoader):
+        def source_to_code(self, data, path, fullname=None, *, _optimize=-1):
+            seen.append(fullname)
+            return compile(data, path, "exec", dont_inherit=True)
+
+    sys.meta_path.insert(0, OtherFinder("app", NamingLoader))
+    import app  # noqa: F401 - not targeted: importlib's own get_code calls the loader
+    with install([CodeStage()], include=["app.mod"], cache=False):
+        import app.mod
+    assert type(app.mod.__loader__) is BchookLoader
+    expected = "app" if sys.version_info >= (3, 15) else None
+    assert seen == [expected, expected and "app.mod"]
 
 
 def test_hook_compiles_and_loads_for_the_runner(project):

@@ -138,20 +138,26 @@ def fake_site(tmp_path, monkeypatch):
 
 
 @needs_symlinks
-@pytest.mark.parametrize("where", ["pth file", "temporary file"])
-def test_pth_install_never_follows_a_planted_link(fake_site, tmp_path, where):
+@pytest.mark.parametrize("name", list(_autoload.autoload_files()))
+@pytest.mark.parametrize("where", ["file", "temporary file"])
+def test_pth_install_never_follows_a_planted_link(fake_site, tmp_path, where, name):
+    # every file the autoload of this interpreter consists of (3.15+: a .start and a module)
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
-    pth = fake_site / _autoload.PTH_NAME
-    link = pth if where == "pth file" else Path(f"{pth}.{os.getpid()}.tmp")
+    planted = fake_site / name
+    link = planted if where == "file" else Path(f"{planted}.{os.getpid()}.tmp")
     link.symlink_to(victim)
+    files = _autoload.autoload_files()
+    main = fake_site / list(files)[-1]
     path, changed = _autoload.install_pth()
-    assert (path, changed) == (str(pth), True)
+    assert (path, changed) == (str(main), True)
     assert victim.read_text() == "precious"
-    assert pth.is_file() and not pth.is_symlink()
-    assert pth.read_text() == _autoload.pth_text()
-    assert sorted(p.name for p in fake_site.iterdir()) == [_autoload.PTH_NAME]
-    assert _autoload.uninstall_pth() == [str(pth)]
+    for file_name, text in files.items():
+        written = fake_site / file_name
+        assert written.is_file() and not written.is_symlink()
+        assert written.read_text() == text
+    assert sorted(p.name for p in fake_site.iterdir()) == sorted(files)
+    assert _autoload.uninstall_pth() == [str(main)]
     assert victim.read_text() == "precious"
 
 
@@ -197,9 +203,10 @@ def test_many_installs_at_once_leave_one_whole_file(tmp_path):
         p.stdout.close()
         p.stderr.close()
     assert all(rc == 0 and err == "" for rc, _, err in results), results
-    assert Path(purelib, _autoload.PTH_NAME).read_text() == _autoload.pth_text()
-    assert sorted(n for n in os.listdir(purelib) if n.startswith("bchook")) == \
-        [_autoload.PTH_NAME]
+    files = _autoload.autoload_files()
+    for name, text in files.items():
+        assert Path(purelib, name).read_text() == text
+    assert sorted(n for n in os.listdir(purelib) if "bchook" in n) == sorted(files)
 
 
 # -- permissions ------------------------------------------------------------------------------

@@ -14,7 +14,16 @@ from ._errors import (
     UnknownPassError,
     UsageError,
 )
-from ._passes import Context, Pass, flag
+try:
+    from ._passes import Context, Pass, flag
+except ImportError as _gate:
+    # bchook.ir refuses an interpreter whose bytecode bchook does not know: one line, not
+    # the traceback of the tables
+    if type(_gate) is not ImportError or _gate.name != f"{__name__}.ir._version":
+        raise
+    from ._launch import refuse
+
+    refuse(_gate)
 
 __version__ = "0.1.0"
 

@@ -1,17 +1,23 @@
 """Start-up autoload: the hook in every Python process that sets ``BCHOOK_PASSES``.
 
-``bchook pth install`` writes ``bchook-autoload.pth`` into the environment's site-packages
-(or, with ``--user``, the user site). ``site`` runs its one ``import`` line at every
-interpreter start-up; the line only reads ``os.environ`` (already imported), so unless
+``bchook pth install`` writes a start-up file into the environment's site-packages (or,
+with ``--user``, the user site), which ``site`` reads at every interpreter start-up:
+
+* up to Python 3.14, ``bchook-autoload.pth``, whose one ``import`` line ``site`` runs;
+* from 3.15, where ``import`` lines in ``.pth`` files are deprecated (PEP 829),
+  ``bchook-autoload.start``, naming the entry point ``_bchook_autoload:start`` that
+  ``site`` calls, and next to it the small module ``_bchook_autoload.py`` that holds it.
+  The entry point is not in the ``bchook`` package: importing that costs more than a
+  start-up should, and a ``.start`` file naming a module that is gone (after
+  ``pip uninstall bchook``) would make ``site`` print a traceback at every start-up.
+
+Either way the code only reads ``os.environ`` (already imported), so unless
 ``BCHOOK_PASSES`` is set, bchook is not even imported. When it is set (and
 ``BCHOOK_DISABLE`` is not), :func:`start` installs the hook with the settings of
 :mod:`bchook._config`, before the program's own imports, once per process, and arranges for
-the main script to be rewritten as well (see :func:`_rewrite_main_script`). The line never
+the main script to be rewritten as well (see :func:`_rewrite_main_script`). It never
 raises: if bchook was uninstalled, or the settings are wrong, the program runs without the
 hook after one warning line on stderr.
-
-PEP 829 deprecates ``import`` lines in ``.pth`` files from Python 3.15: everything about
-the mechanism lives in this module so that it can move (to a start-up entry point) alone.
 """
 
 from __future__ import annotations
@@ -25,14 +31,25 @@ import types
 from typing import Any
 
 from . import _config
+from ._launch import launched_by_bchook
+from .ir import version
 
-__all__ = ["PTH_NAME", "pth_text", "site_dir", "install_pth", "uninstall_pth", "status",
-           "start", "stop", "active"]
+__all__ = ["PTH_NAME", "START_NAME", "START_MODULE", "pth_text", "start_text",
+           "start_module_text", "autoload_files", "site_dir", "install_pth", "uninstall_pth",
+           "status", "start", "stop", "active"]
 
 PTH_NAME = "bchook-autoload.pth"
+START_NAME = "bchook-autoload.start"
+#: The module ``START_NAME`` names, written next to it.
+START_MODULE = "_bchook_autoload"
+_START_MODULE_FILE = START_MODULE + ".py"
 
-# The .pth line may run twice in one process (site reads lib/ and its lib64 symlink as two
-# folders): start() guards the hook, and the marker on sys keeps a failure to one warning.
+_HEADER = ("# bchook autoload: installs bchook's import hook in processes where BCHOOK_PASSES "
+           "is set; remove with `bchook pth uninstall`\n")
+_WANTED = ("os.environ.get('BCHOOK_PASSES') and os.environ.get('BCHOOK_DISABLE', '')"
+           ".strip().lower() not in ('1', 'true', 'yes', 'on')")
+# The start-up code may run twice in one process (site reads lib/ and its lib64 symlink as
+# two folders): start() guards the hook, and the marker on sys keeps a failure to one warning.
 _START = (
     "try:\n"
     " import bchook._autoload as a\n"
@@ -44,23 +61,56 @@ _START = (
     "  sys.stderr.write('bchook: autoload failed, running without the hook: %s: %s\\n'"
     " % (type(e).__name__, e))\n"
 )
-_LINE = (
-    "import os; os.environ.get('BCHOOK_PASSES') and "
-    "os.environ.get('BCHOOK_DISABLE', '').strip().lower() not in ('1', 'true', 'yes', 'on')"
-    f" and exec({_START!r})\n"
-)
 
 
 def pth_text() -> str:
-    """The whole ``.pth`` file: a comment saying what it is, then the start-up line."""
-    return ("# bchook autoload: installs bchook's import hook in processes where BCHOOK_PASSES "
-            "is set; remove with `bchook pth uninstall`\n" + _LINE)
+    """The ``.pth`` file: a comment saying what it is, then the start-up line."""
+    return f"{_HEADER}import os; {_WANTED} and exec({_START!r})\n"
 
 
-# -- the .pth file -----------------------------------------------------------------------
+def start_text() -> str:
+    """The ``.start`` file: the same comment, then the entry point."""
+    return f"{_HEADER}{START_MODULE}:start\n"
+
+
+def start_module_text() -> str:
+    """The module the ``.start`` file names: what the ``.pth`` line does, as a function."""
+    return f'''"""{_HEADER.lstrip("# ").strip()}."""
+
+import os
+
+
+def start():
+    if not ({_WANTED}):
+        return
+    try:
+        import bchook._autoload as a
+        a.start()
+    except Exception as e:
+        import sys
+        if not hasattr(sys, '_bchook_autoload_failed'):
+            sys._bchook_autoload_failed = True
+            sys.stderr.write('bchook: autoload failed, running without the hook: %s: %s\\n'
+                             % (type(e).__name__, e))
+'''
+
+
+def autoload_files() -> dict[str, str]:
+    """File name -> text of the autoload this interpreter reads, in the order to write them
+    (the module before the ``.start`` file that names it)."""
+    if version.HAS_START_FILES:
+        return {_START_MODULE_FILE: start_module_text(), START_NAME: start_text()}
+    return {PTH_NAME: pth_text()}
+
+
+#: Every file an install may have left, for this interpreter or another.
+_ALL_FILES = (PTH_NAME, START_NAME, _START_MODULE_FILE)
+
+
+# -- the files ---------------------------------------------------------------------------
 
 def site_dir(user: bool = False) -> str:
-    """Where the ``.pth`` goes: the environment's site-packages, or the user site.
+    """Where the files go: the environment's site-packages, or the user site.
 
     Raises UsageError when that folder is not one ``site`` reads at start-up (a ``.pth``
     anywhere else would do nothing, and bchook writes nowhere else).
@@ -85,24 +135,40 @@ def _norm(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
-def _locations() -> list[str]:
-    places = []
+def _folders() -> list[str]:
+    folders = []
     for user in (False, True):
         try:
-            places.append(os.path.join(site_dir(user), PTH_NAME))
+            folders.append(site_dir(user))
         except Exception:  # that location does not exist for this interpreter
             pass
-    return places
+    return folders
+
+
+def _main_file() -> str:
+    """The file that says the autoload is there: the ``.start`` file, or the ``.pth``."""
+    return list(autoload_files())[-1]
 
 
 def install_pth(user: bool = False) -> tuple[str, bool]:
-    """Write the ``.pth``; returns ``(path, changed)``. Idempotent: an up-to-date file is
-    left as it is. The write is atomic (a temporary file, then ``os.replace``)."""
+    """Write the autoload's files; returns ``(path of the .pth or .start file, changed)``.
+    Idempotent: up-to-date files are left as they are. Each write is atomic (a temporary
+    file, then ``os.replace``). A file of the other form in that folder is removed."""
     folder = site_dir(user)
-    path = os.path.join(folder, PTH_NAME)
-    text = pth_text()
-    if _read(path) == text:
-        return path, False
+    files = autoload_files()
+    changed = False
+    for name, text in files.items():
+        path = os.path.join(folder, name)
+        if _read(path) != text:
+            _write(folder, path, text)
+            changed = True
+    for name in _ALL_FILES:
+        if name not in files:
+            changed = _remove(os.path.join(folder, name)) or changed
+    return os.path.join(folder, _main_file()), changed
+
+
+def _write(folder: str, path: str, text: str) -> None:
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
@@ -119,16 +185,37 @@ def install_pth(user: bool = False) -> tuple[str, bool]:
         except OSError:
             pass
         raise
-    return path, True
+
+
+def _remove(path: str) -> bool:
+    """Remove ``path`` (and, for the entry point's module, its compiled copies)."""
+    if not os.path.isfile(path):
+        return False
+    os.unlink(path)
+    if path.endswith(_START_MODULE_FILE):
+        cache = os.path.join(os.path.dirname(path), "__pycache__")
+        try:
+            names = os.listdir(cache)
+        except OSError:
+            names = []
+        for name in names:
+            if name.startswith(START_MODULE + ".") and name.endswith(".pyc"):
+                try:
+                    os.unlink(os.path.join(cache, name))
+                except OSError:
+                    pass
+    return True
 
 
 def uninstall_pth() -> list[str]:
-    """Remove the ``.pth`` from every location it may be in; returns the paths removed."""
+    """Remove the autoload's files, of either form, from every location; returns the paths
+    of the ``.pth`` and ``.start`` files removed."""
     removed = []
-    for path in _locations():
-        if os.path.isfile(path):
-            os.unlink(path)
-            removed.append(path)
+    for folder in _folders():
+        for name in _ALL_FILES:
+            path = os.path.join(folder, name)
+            if _remove(path) and name != _START_MODULE_FILE:
+                removed.append(path)
     return removed
 
 
@@ -140,20 +227,37 @@ def _read(path: str) -> str | None:
         return None
 
 
+def _state(folder: str) -> tuple[str, str] | None:
+    """``(path, state)`` of the autoload in ``folder``, or None if there is none."""
+    files = autoload_files()
+    main = os.path.join(folder, _main_file())
+    found = [name for name in (PTH_NAME, START_NAME) if os.path.isfile(os.path.join(folder, name))]
+    if not found:
+        return None
+    if all(_read(os.path.join(folder, name)) == text for name, text in files.items()) and \
+            found == [_main_file()]:
+        return main, "up to date"
+    if _main_file() not in found:  # only the other form: e.g. a .pth, where .start is read
+        return os.path.join(folder, found[0]), \
+            "outdated: not the start-up file this Python reads; run `bchook pth install`"
+    return main, "outdated: run `bchook pth install`"
+
+
 def status(environ=None) -> list[str]:
-    """Lines for ``bchook pth status``: where the file is, and whether it is active."""
+    """Lines for ``bchook pth status``: where the files are, and whether they are active."""
     environ = os.environ if environ is None else environ
     lines = []
-    found = [p for p in _locations() if os.path.isfile(p)]
-    for path in found:
-        state = "up to date" if _read(path) == pth_text() else "outdated: run `bchook pth install`"
+    found = [state for state in map(_state, _folders()) if state is not None]
+    for path, state in found:
         lines.append(f"installed: {path} ({state})")
     if not found:
-        where = ", ".join(_locations()) or "(no site-packages)"
+        where = ", ".join(os.path.join(f, _main_file()) for f in _folders()) \
+            or "(no site-packages)"
         lines.append(f"not installed (would go to {where})")
     passes = environ.get(_config.ENV_PASSES, "")
     if not found:
-        lines.append("active: no (the .pth file is not installed)")
+        lines.append(f"active: no (the {os.path.splitext(_main_file())[1]} file is not "
+                     f"installed)")
     elif _config.is_disabled(environ):
         lines.append(f"active: no ({_config.ENV_DISABLE} is set)")
     elif not passes:
@@ -165,7 +269,7 @@ def status(environ=None) -> list[str]:
     return lines
 
 
-# -- what the .pth line runs -------------------------------------------------------------
+# -- what the start-up code runs ----------------------------------------------------------
 
 #: The hook installed at start-up (an ``_install.Hook``): one per process, see start().
 _started: Any = None
@@ -182,9 +286,12 @@ def start(environ=None) -> None:
     warning line on stderr and the program runs without the hook."""
     global _started, _attempted
     environ = os.environ if environ is None else environ
-    if _attempted or _config.is_disabled(environ) or _launched_by_bchook():
+    if _attempted or _config.is_disabled(environ) or launched_by_bchook():
         return
     _attempted = True
+    from . import _lazy
+
+    _lazy.hold()
     try:
         from . import _install, _registry
 
@@ -207,6 +314,8 @@ def start(environ=None) -> None:
     except Exception as exc:
         sys.stderr.write(f"bchook: autoload failed, running without the hook: "
                          f"{type(exc).__name__}: {exc}\n")
+    finally:
+        _lazy.release()
 
 
 def stop() -> None:
@@ -264,38 +373,14 @@ def _rewrite_main_script(script: str, hook) -> None:
         state["done"] = True
         if not args or _norm(os.fspath(args[0])) != _norm(script):
             return
+        from . import _lazy
+
+        _lazy.hold()  # given back by run_script_in_place, before the script runs
         from ._runner import run_script_in_place
 
         raise SystemExit(run_script_in_place(script, hook))
 
     sys.addaudithook(on_audit)
-
-
-def _launched_by_bchook() -> bool:
-    """``python -m bchook`` or the ``bchook`` script: its runner installs the hook itself."""
-    argv = list(getattr(sys, "orig_argv", ()) or ())
-    if len(argv) > 1 and os.path.splitext(os.path.basename(argv[1]))[0] == "bchook":
-        return True
-    i = 1
-    while i < len(argv):
-        arg = argv[i]
-        if not arg.startswith("-") or arg in ("-", "--"):
-            return False  # a script (or stdin): not us
-        if arg.startswith("--"):
-            i += 2 if arg == "--check-hash-based-pycs" else 1
-            continue
-        letters = arg[1:]
-        for j, letter in enumerate(letters):
-            rest = letters[j + 1:]
-            if letter in "cm":
-                value = rest or (argv[i + 1] if i + 1 < len(argv) else "")
-                return letter == "m" and value == "bchook"
-            if letter in "WX":
-                if not rest:
-                    i += 1  # the value is the next argument
-                break
-        i += 1
-    return False
 
 
 def _is_multiprocessing_child() -> bool:
@@ -328,7 +413,7 @@ def _rewrite_spawned_main(environ, handle) -> None:
         current = sys.modules["__main__"]
         if getattr(current, "__file__", None) == main_path:
             return None
-        from ._runner import compile_main
+        from ._runner import compile_main, file_attrs
 
         try:
             code = compile_main(main_path, handle)
@@ -339,9 +424,9 @@ def _rewrite_spawned_main(environ, handle) -> None:
         # What runpy.run_path(main_path, run_name="__mp_main__") does, with our code.
         spawn.old_main_modules.append(current)
         main_module = types.ModuleType("__mp_main__")
-        main_module.__dict__.update(
-            __file__=main_path, __cached__=None, __doc__=None, __loader__=None,
-            __package__="", __spec__=None, __builtins__=builtins)
+        main_module.__dict__.update(file_attrs(main_path))
+        main_module.__dict__.update(__doc__=None, __loader__=None, __package__="", __spec__=None,
+                                    __builtins__=builtins)
         sys.modules["__main__"] = sys.modules["__mp_main__"] = main_module
         saved_argv0 = sys.argv[0] if sys.argv else None
         if sys.argv:

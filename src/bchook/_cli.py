@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Sequence
 
-from . import _config
+from . import _config, _lazy
 from ._errors import PluginError, UsageError
 
 __all__ = ["main"]
@@ -42,9 +42,10 @@ commands:
   run ...               run a program (the default when the first argument is not a command)
   passes                list every pass found (built-in and plugins) with versions and
                         distributions; a plugin that fails to load is shown with its error
-  pth install [--user]  install the .pth autoload into this environment's site-packages (or
-                        the user site): every Python process that sets BCHOOK_PASSES is rewritten
-  pth uninstall         remove it
+  pth install [--user]  install the start-up autoload into this environment's site-packages
+                        (or the user site): every Python process that sets BCHOOK_PASSES is
+                        rewritten (a .pth file; from Python 3.15 a .start file and its module)
+  pth uninstall         remove it, in either form
   pth status            where it is installed and whether it is active
   dis ...               disassemble with bchook's IR (see `bchook dis --help`)
 
@@ -56,7 +57,7 @@ configuration (flags > environment > pyproject.toml):
   BCHOOK_OPTIONS='trace.out=a.log;constfold.x=1'         BCHOOK_CACHE=0     BCHOOK_DISABLE=1
   BCHOOK_ROOTS=dir:dir (folders targeted without --include)   BCHOOK_CONFIG=path/pyproject.toml
   The runner exports its settings in these variables, so child processes are rewritten too
-  wherever the .pth autoload is installed. BCHOOK_DISABLE=1 turns bchook off everywhere.
+  wherever the autoload is installed. BCHOOK_DISABLE=1 turns bchook off everywhere.
 
 exit status: the program's own; 2 for a usage error (one line on stderr, nothing run)."""
 
@@ -235,20 +236,21 @@ def _passes_command(argv: Sequence[str]) -> int:
 
 
 def _pth_command(argv: Sequence[str]) -> int:
+    from . import _autoload
+
     parser = _Parser(prog=f"{PROG} pth",
-                     description="Manage the .pth autoload: with it installed, every Python "
+                     description="Manage the start-up autoload: with it installed, every Python "
                                  "process of this environment that sets BCHOOK_PASSES runs "
                                  "under the hook (BCHOOK_DISABLE=1 turns it off).")
     sub = parser.add_subparsers(dest="action", metavar="{install,uninstall,status}")
     sub.required = True
-    install = sub.add_parser("install", help="write bchook-autoload.pth into site-packages")
+    install = sub.add_parser(
+        "install", help=f"write {' and '.join(_autoload.autoload_files())} into site-packages")
     install.add_argument("--user", action="store_true",
                          help="into the user site-packages instead")
-    sub.add_parser("uninstall", help="remove bchook-autoload.pth")
+    sub.add_parser("uninstall", help="remove the autoload's files (.pth or .start)")
     sub.add_parser("status", help="where it is and whether it is active")
     ns = parser.parse_args(argv)
-    from . import _autoload
-
     try:
         if ns.action == "install":
             path, changed = _autoload.install_pth(user=ns.user)
@@ -285,6 +287,7 @@ _COMMANDS = {"run": _run, "passes": _passes_command, "pth": _pth_command, "dis":
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bchook`` script and ``python -m bchook``; returns the status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _lazy.hold()  # bchook's setup imports eagerly; the runner gives the program its mode back
     try:
         if argv and argv[0] in _COMMANDS:
             return _COMMANDS[argv[0]](argv[1:])
@@ -295,3 +298,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(exc).split("\n"))
         sys.stderr.write(f"{PROG}: error: {message}\n")
         return 2
+    finally:
+        _lazy.release()

@@ -66,14 +66,25 @@ class Composer:
         return f"<{type(self).__name__} {self.identity}>"
 
 
+#: 3.15's ``SourceLoader.get_code`` passes the module name to ``source_to_code`` as a third
+#: argument: a loader written for it may need it, one written before cannot take it.
+_GETS_FULLNAME = "fullname" in SourceLoader.source_to_code.__code__.co_varnames
+
+
 class SourceToCode(Composer):
-    """A loader with ``source_to_code``: give it bchook's tree, or the source bytes."""
+    """A loader with ``source_to_code``: give it bchook's tree, or the source bytes, as its
+    own ``get_code`` would."""
+
+    def _source_to_code(self, data, path, fullname):
+        if _GETS_FULLNAME:
+            return self.loader.source_to_code(data, path, fullname)
+        return self.loader.source_to_code(data, path)
 
     def compile(self, fullname, path, source, tree):
         if tree is None:
-            return _checked(self.loader.source_to_code(source, path), self.loader)
+            return _checked(self._source_to_code(source, path, fullname), self.loader)
         try:
-            code = self.loader.source_to_code(tree, path)
+            code = self._source_to_code(tree, path, fullname)
         except (TypeError, AttributeError, ValueError) as exc:
             raise BchookError(
                 f"cannot compose with {type(self.loader).__qualname__} for module "
@@ -175,7 +186,9 @@ def _class_identity(cls: type) -> str:
 def _version_of(cls: type) -> str | None:
     top = cls.__module__.partition(".")[0]
     for name in (top, top.lstrip("_")):
-        version = getattr(sys.modules.get(name), "__version__", None)
+        # vars(), not getattr(): a ``__version__`` bound by a lazy import (3.15) must stay
+        # lazy; it is not a str then, and the distribution's metadata says the same
+        version = getattr(sys.modules.get(name), "__dict__", {}).get("__version__")
         if isinstance(version, str):
             return version
     try:

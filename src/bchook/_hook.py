@@ -213,9 +213,13 @@ class BchookLoader(SourceFileLoader):
                 return get_data(path)
         return super().get_data(path)
 
-    def source_to_code(self, data, path, *, _optimize=-1):
-        """Compile ``data`` (bytes, str or a tree) through the passes, without the cache."""
-        return self.rewriter.compile(data, path, self.name, self.composer, optimize=_optimize)
+    def source_to_code(self, data, path, fullname=None, *, _optimize=-1):
+        """Compile ``data`` (bytes, str or a tree) through the passes, without the cache.
+
+        ``fullname``: 3.15's ``SourceLoader.get_code`` passes the module's name; it is this
+        loader's own name anyway."""
+        return self.rewriter.compile(data, path, fullname or self.name, self.composer,
+                                     optimize=_optimize)
 
     def __repr__(self) -> str:
         via = f" via {type(self.composer.loader).__qualname__}" if self.composer else ""

@@ -17,6 +17,7 @@ from _thread import RLock
 from importlib.machinery import SOURCE_SUFFIXES
 from typing import Any, Iterable, Mapping
 
+from . import _lazy
 from ._hook import BchookFinder, BchookLoader, Rewriter
 from ._passes import Pass
 from ._registry import create_passes
@@ -126,8 +127,13 @@ def install(
     later is otherwise passed again at the next import bchook is asked about).
     Raises UsageError (UnknownPassError, OptionError) or PluginError for bad arguments.
     """
-    chain = create_passes(passes, options)
-    hook = Hook(chain, Targets(include, exclude, roots), cache)
+    held = _lazy.hold()  # bchook's own imports are not the program's lazy imports
+    try:
+        chain = create_passes(passes, options)
+        hook = Hook(chain, Targets(include, exclude, roots), cache)
+    finally:
+        if held:
+            _lazy.release()
     global _current
     with _lock:
         current = _current

@@ -26,11 +26,13 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
-from . import _config, ir
+from . import _config, _lazy
 from ._errors import UsageError
 from ._passes import Pass
+from .ir import version
 
-__all__ = ["Target", "resolve_target", "run", "run_script_in_place", "compile_main", "ENV_MAIN"]
+__all__ = ["Target", "resolve_target", "run", "run_script_in_place", "compile_main",
+           "file_attrs", "ENV_MAIN"]
 
 #: The main script the runner rewrote; multiprocessing children rewrite it too (see
 #: ``_autoload``), so that functions of ``__main__`` behave the same in parent and child.
@@ -185,16 +187,23 @@ def _set_path0(target: Target) -> None:
 
 
 def _fresh_main(**attrs) -> types.ModuleType:
-    """A new ``__main__`` module laid out like the interpreter's own."""
+    """A new ``__main__`` module laid out like the interpreter's own (same keys, same
+    order: a program may list its globals)."""
     main = types.ModuleType("__main__")
-    if not ir.version.DEFERRED_ANNOTATIONS:  # 3.14+ modules get __annotate__ if annotated
-        main.__dict__["__annotations__"] = {}
-    main.__dict__.update(
-        __builtins__=builtins, __loader__=importlib.machinery.BuiltinImporter,
-        __spec__=None, __package__=None)
+    main.__dict__.update(__loader__=importlib.machinery.BuiltinImporter, __spec__=None,
+                         __package__=None)
+    if version.MAIN_HAS_ANNOTATIONS:
+        main.__annotations__ = {}
+    main.__builtins__ = builtins
     main.__dict__.update(attrs)
     sys.modules["__main__"] = main
     return main
+
+
+def file_attrs(filename: str) -> dict:
+    """What the interpreter sets on ``__main__`` when it runs a file (or stdin)."""
+    return {"__file__": filename, "__cached__": None} if version.MAIN_HAS_CACHED \
+        else {"__file__": filename}
 
 
 def compile_main(filename: str, hook=None) -> types.CodeType:
@@ -228,6 +237,7 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
     if passes:
         hook = _install.install(list(passes), include=include, exclude=settings.exclude,
                                 cache=settings.cache, roots=roots)
+    _lazy.release()  # bchook is set up: the program's lazy imports mode from here on
     try:
         _run_target(target, hook)
     except SystemExit:
@@ -255,7 +265,7 @@ def _run_target(target: Target, hook) -> None:
             main = _fresh_main()
             sys.argv, filename = ["-c", *target.args], "<string>"
         else:
-            main = _fresh_main(__file__="<stdin>", __cached__=None)
+            main = _fresh_main(**file_attrs("<stdin>"))
             sys.argv, filename = ["-", *target.args], "<stdin>"
         if hook is not None and hook.targets.by_name("__main__") is not False:
             code = hook.compile(target.value, filename, "__main__")
@@ -264,9 +274,8 @@ def _run_target(target: Target, hook) -> None:
         exec(code, main.__dict__)
     else:
         filename = os.path.abspath(target.value)
-        main = _fresh_main(
-            __file__=filename, __cached__=None,
-            __loader__=importlib.machinery.SourceFileLoader("__main__", filename))
+        main = _fresh_main(**file_attrs(filename))
+        main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
         sys.argv = [target.value, *target.args]
         if hook is not None and not hook.targets.wants("__main__", filename):
             hook = None
@@ -279,10 +288,10 @@ def run_script_in_place(filename: str, hook) -> int:
     """Run the main script Python was about to run, rewritten by ``hook``, in the
     interpreter's own ``__main__`` (the ``.pth`` autoload's path; see ``_autoload``).
     Returns the exit status; the program's SystemExit propagates."""
+    _lazy.release()  # held by the autoload while it loaded this module
     main = sys.modules["__main__"]
-    main.__dict__.update(
-        __file__=filename, __cached__=None,
-        __loader__=importlib.machinery.SourceFileLoader("__main__", filename))
+    main.__dict__.update(file_attrs(filename))
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
     os.environ[ENV_MAIN] = filename
     try:
         exec(compile_main(filename, hook), main.__dict__)

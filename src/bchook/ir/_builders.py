@@ -26,7 +26,7 @@ __all__ = [
     "local_name", "local_accesses",
     "pop_top", "swap", "copy", "sink", "dup_top_two",
     "subscript", "is_subscript", "binary_op", "binary_operator_of", "compare_operator_of",
-    "callable_from", "call", "call_method", "import_from",
+    "callable_from", "call", "call_method", "import_from", "import_name",
     "jump", "jump_if", "jump_sense", "invert_jump", "for_loop_exit", "return_value",
     "returns_values", "body_start",
     "jump_if_at", "exception_regions",
@@ -117,6 +117,9 @@ _LOAD_GLOBAL = _op("LOAD_GLOBAL")
 _LOAD_ATTR = _op("LOAD_ATTR")
 _LOAD_METHOD = _op("LOAD_METHOD")
 _LOAD_SUPER_ATTR = _op("LOAD_SUPER_ATTR")
+#: Name loads whose argument's low bit asks for a NULL (or ``self``) pushed after them
+#: (3.15's IMPORT_NAME has flag bits there too, which mean something else).
+_NULL_PUSHERS = frozenset(op for op in (_LOAD_GLOBAL, _LOAD_ATTR, _LOAD_SUPER_ATTR) if op >= 0)
 
 
 def load_global(name_index: int, push_null: bool = False, loc=NO_LOCATION) -> list[Instr]:
@@ -144,7 +147,7 @@ def load_method(name_index: int, loc=NO_LOCATION) -> list[Instr]:
 
 def name_index_of(ins: Instr) -> int:
     """The ``co_names`` index an instruction that uses a name refers to (the flag bits of
-    3.11+ LOAD_GLOBAL, 3.12+ LOAD_ATTR and LOAD_SUPER_ATTR taken off)."""
+    3.11+ LOAD_GLOBAL, 3.12+ LOAD_ATTR and LOAD_SUPER_ATTR, 3.15+ IMPORT_NAME taken off)."""
     return ins.arg >> V.NAME_ARG_SHIFT.get(ins.op, 0)
 
 
@@ -153,7 +156,7 @@ def pushes_null(ins: Instr) -> bool:
     op = ins.op
     if op == _LOAD_METHOD:
         return True
-    return bool(V.NAME_ARG_SHIFT.get(op, 0) and ins.arg & 1)
+    return op in _NULL_PUSHERS and bool(V.NAME_ARG_SHIFT.get(op, 0) and ins.arg & 1)
 
 
 def local_name(code: types.CodeType, ins: Instr) -> str | None:
@@ -307,10 +310,8 @@ def call_method(nargs: int, loc=NO_LOCATION) -> list[Instr]:
 def import_from(bc: Bytecode, module: str, name: str, loc=NO_LOCATION) -> list[Instr]:
     """Push ``name`` as ``from module import name`` would bind it (nothing is stored),
     importing now even where imports are lazy (3.15 ``-X lazy_imports=all``)."""
-    import_name = _op("IMPORT_NAME")
-    namei = bc.add_name(module) << V.NAME_ARG_SHIFT.get(import_name, 0)
     return [load_const(bc, 0, loc), Instr("LOAD_CONST", bc.add_const((name,)), loc),
-            Instr(import_name, namei | V.IMPORT_EAGER, loc),
+            *import_name(bc, module, loc),
             Instr("IMPORT_FROM", bc.add_name(name), loc), *swap(2, loc), *pop_top(loc)]
 
 
@@ -519,3 +520,16 @@ def run_frame_on_close(ins: Instr) -> None:
     without it (3.13+ do that after a yield in no try block; the flag says so)."""
     if ins.op == V.RESUME:
         ins.arg &= ~V.RESUME_DEPTH1
+# -- the front ends: imports bchook adds ---------------------------------------------------
+_IMPORT_NAME = _OP["IMPORT_NAME"]
+
+
+def import_name(bc: Bytecode, module: str, loc=NO_LOCATION) -> list[Instr]:
+    """``IMPORT_NAME module`` (its level and fromlist already pushed), never lazy.
+
+    An import a pass adds is bchook's machinery: it must run where it stands even under
+    ``-X lazy_imports=all`` (3.15), and a program's ``sys.set_lazy_imports_filter`` must
+    not be asked about it, as it never is without bchook.
+    """
+    return [Instr(_IMPORT_NAME, bc.add_name(module) << V.IMPORT_NAME_SHIFT | V.IMPORT_EAGER,
+                  loc)]

@@ -35,7 +35,7 @@ def unsupported_reason() -> str | None:
 
 _REASON = unsupported_reason()
 if _REASON is not None:
-    raise ImportError(_REASON)
+    raise ImportError(_REASON, name=__name__)  # bchook/__init__.py says it in one line
 
 import dis  # noqa: E402 - only once the interpreter is known
 import opcode  # noqa: E402
@@ -344,9 +344,6 @@ RESUME = OPMAP.get("RESUME", -1)
 #: What may come before RESUME at the start of a code object (3.11+).
 PROLOGUE = frozenset(OPMAP[n] for n in (
     "COPY_FREE_VARS", "MAKE_CELL", "RETURN_GENERATOR", "POP_TOP") if n in OPMAP)
-#: 3.14+ compile annotations into ``__annotate__`` functions, evaluated when read
-#: (PEP 649/749); a module namespace then starts without ``__annotations__``.
-DEFERRED_ANNOTATIONS = PY314
 #: 3.11+ code objects know their qualified name (3.10: only ``co_name``).
 HAS_QUALNAME = PY311
 #: 3.10's block stack: the instructions that push a block (they name their handler as a
@@ -408,8 +405,26 @@ WATCHED_CLOSE_RUNS_FRAME = PY314
 #: import, 2 for an eager one whatever the lazy-imports mode (``-X lazy_imports=all``).
 if PY315:
     NAME_ARG_SHIFT[OPMAP["IMPORT_NAME"]] = 2
-IMPORT_EAGER = 2 if PY315 else 0
 #: 3.13+ sys.monitoring counts lines from the line of the code's RESUME: an instruction
 #: after it on that same line begins no line (no LINE event for ``lambda: x``), unless
 #: something without a location comes between them. 3.11/3.12 begin a line there.
 RESUME_LINE_IS_CURRENT = PY313
+# -- the front ends: how the interpreter starts a program ----------------------------------
+#: 3.10-3.13 give a new ``__main__`` module an empty ``__annotations__`` dict; from 3.14
+#: module annotations are evaluated lazily (PEP 649) and it has none.
+MAIN_HAS_ANNOTATIONS = not PY314
+#: ``python script.py`` (and ``runpy``) set ``__main__.__cached__`` up to 3.14; 3.15 sets
+#: ``__cached__`` on no module that was not loaded from a cache.
+MAIN_HAS_CACHED = not PY315
+#: 3.15+ (PEP 810): ``lazy import``, ``-X lazy_imports``, ``PYTHON_LAZY_IMPORTS`` and
+#: ``sys.set_lazy_imports[_filter]``; a lazy import is found and executed when its name is
+#: first used, not where the statement stands.
+HAS_LAZY_IMPORTS = hasattr(sys, "set_lazy_imports")
+#: 3.15+ (PEP 829): ``site`` calls the ``module:function`` entry points listed in
+#: ``<name>.start`` files, and ``import`` lines in ``.pth`` files are deprecated (ignored
+#: from 3.18; a ``.start`` file of the same name already silences them).
+HAS_START_FILES = PY315
+#: 3.15+ IMPORT_NAME's argument is ``namei << 2 | mode``: mode 1 is ``lazy import``, 2 an
+#: import that is never lazy, 0 one that ``-X lazy_imports=all`` makes lazy at module level.
+IMPORT_NAME_SHIFT = 2 if HAS_LAZY_IMPORTS else 0
+IMPORT_EAGER = 2 if HAS_LAZY_IMPORTS else 0
