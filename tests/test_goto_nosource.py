@@ -158,7 +158,8 @@ def test_goto_into_a_sibling_for_loop_is_refused():
 
 
 def test_goto_into_a_sibling_inner_loop_is_refused():
-    with pytest.raises(SyntaxError, match=r"goto \.inner jumps into a for loop body \(line 6\)"):
+    message = r"goto \.inner jumps into a for loop body \(line 6\)"
+    with pytest.raises(SyntaxError, match=message):
         make_function([
             "for a in range(2):",
             "    for b in range(2):",
