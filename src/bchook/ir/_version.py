@@ -427,11 +427,11 @@ _TAKES_TOP_NAMES = (
     "GET_YIELD_FROM_ITER", "LOAD_ATTR", "LOAD_METHOD", "LOAD_SPECIAL", "PUSH_EXC_INFO",
     "SETUP_ASYNC_WITH", "SETUP_WITH", "UNPACK_EX", "UNPACK_SEQUENCE",
 )
-#: Instructions that change values deeper than their stack effect says.
+#: Instructions that change values deeper than their stack effect says, by argument.
 _DEEP_REACH = {
-    "CHECK_EG_MATCH": lambda arg: 2,    # replaces the exception and the type
-    "CLEANUP_THROW": lambda arg: 3,
-    "LOAD_SUPER_ATTR": lambda arg: 3,
+    "CHECK_EG_MATCH": lambda arg: 2,    # the exception and the type: rest, match
+    "CLEANUP_THROW": lambda arg: 3,     # sub-iterator, last sent value, exception: 2 out
+    "LOAD_SUPER_ATTR": lambda arg: 3,   # super, class, self: the attribute (and self)
     "MATCH_CLASS": lambda arg: 3,       # 3.10 leaves two results in place of three
     "PRECALL": lambda arg: arg + 2,     # 3.11 may fill in the method and self
     "ROT_FOUR": lambda arg: 4,
