@@ -137,6 +137,101 @@ def test_goto_in_a_finally_body_on_the_exception_path():
     assert func() == [3, "caught"]
 
 
+def test_goto_into_a_sibling_for_loop_is_refused():
+    # the same stack depth at both ends, but the iterator on the stack at the goto is not
+    # the one the label's loop needs (accepted, this gave ['x', 'b', 'b'])
+    with pytest.raises(SyntaxError) as info:
+        make_function([
+            "out = []",
+            "for a in ['x', 'y']:",
+            "    out.append(a)",
+            "    goto .inside",
+            "for b in ['b', 'c']:",
+            "    label .inside",
+            "    out.append(b)",
+            "return out",
+        ])
+    assert str(info.value).startswith(
+        "goto .inside jumps into a for loop body (line 6) from outside it; label .inside "
+        "is at line 7")
+    assert (info.value.filename, info.value.lineno) == ("<string>", 5)
+
+
+def test_goto_into_a_sibling_inner_loop_is_refused():
+    message = r"goto \.inner jumps into a for loop body \(line 6\)"
+    with pytest.raises(SyntaxError, match=message):
+        make_function([
+            "for a in range(2):",
+            "    for b in range(2):",
+            "        if b:",
+            "            goto .inner",
+            "    for c in range(2):",
+            "        label .inner",
+        ])
+
+
+def test_goto_from_an_outer_loop_into_its_inner_loop_is_refused():
+    with pytest.raises(SyntaxError) as info:
+        make_function([
+            "for a in range(2):",
+            "    goto .inner",
+            "    for b in range(2):",
+            "        label .inner",
+        ])
+    assert "goto .inner jumps into a for loop body (line 4)" in str(info.value)
+    assert info.value.lineno == 3
+
+
+def test_goto_from_an_inner_loop_into_the_outer_loop_body():
+    # the jump pops the inner iterator and goes on with the outer one
+    forward = make_function([
+        "out = []",
+        "for a in 'xy':",
+        "    for b in '123':",
+        "        if b == '2':",
+        "            goto .after_inner",
+        "        out.append(a + b)",
+        "    out.append('not here')",
+        "    label .after_inner",
+        "    out.append('after ' + a)",
+        "return out",
+    ])
+    assert forward() == ["x1", "after x", "y1", "after y"]
+    backward = make_function([
+        "out = []",
+        "n = 0",
+        "for a in 'xy':",
+        "    label .again",
+        "    n += 1",
+        "    for b in '12':",
+        "        out.append(a + b)",
+        "        if n % 2:",
+        "            goto .again",
+        "    out.append('end ' + a)",
+        "return out",
+    ])
+    assert backward() == ["x1", "x1", "x2", "end x", "y1", "y1", "y2", "end y"]
+
+
+def test_goto_within_one_loop():
+    func = make_function([
+        "out = []",
+        "for a in 'xyz':",
+        "    if a == 'y':",
+        "        goto .skip",
+        "    out.append(a)",
+        "    label .skip",
+        "    out.append('-')",
+        "    for b in '12':",
+        "        label .inner",
+        "        out.append(b)",
+        "        if len(out) % 4 == 0:",
+        "            goto .inner",
+        "return ''.join(out)",
+    ])
+    assert func() == "x-122-122z-112"
+
+
 @pytest.mark.parametrize("lines, message, line", [
     (["goto .nowhere"], "there is no label .nowhere", 2),
     (["label .x", "label .x"], "duplicate label .x (first defined at line 2)", 3),

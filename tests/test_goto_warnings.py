@@ -138,3 +138,97 @@ def test_the_users_own_break_and_continue_in_a_finally_body_still_warn(tmp_path)
     assert (FINALLY_BREAK, line("# SAME LINE")) in found
     assert ("'continue' in a 'finally' block", line("# USER CONTINUE")) in found
     assert {w for w in found if w[1] == line("goto .out")} == set()
+
+
+#: A user's ``continue`` that the wrapper of a block a goto leaves turns into a ``break``,
+#: in a ``finally`` body of the wrapped block (``in_u``) or only in one around it (``around``).
+CONTINUE_IN_FINALLY = {
+    "in_u": """
+        @rewrite
+        def f(items, log):
+            for x in items:
+                try:
+                    log.append(x)
+                finally:
+                    if x == 9:
+                        goto .out
+                    continue  # USER CONTINUE
+                log.append("not here")
+            label .out
+            return log
+    """,
+    "in_u_twice": """
+        @rewrite
+        def f(items, log):
+            for x in items:
+                try:
+                    log.append(x)
+                finally:
+                    try:
+                        pass
+                    finally:
+                        if x == 9:
+                            goto .out
+                        continue  # USER CONTINUE
+                log.append("not here")
+            label .out
+            return log
+    """,
+    "around": """
+        @rewrite
+        def f(items, log):
+            for x in items:
+                try:
+                    log.append(x)
+                finally:
+                    with open(__file__):
+                        if x == 9:
+                            goto .out
+                        continue  # USER CONTINUE
+                log.append("not here")
+            label .out
+            return log
+    """,
+    "in_u_and_around": """
+        @rewrite
+        def f(items, log):
+            for x in items:
+                try:
+                    log.append(x)
+                finally:
+                    with open(__file__):
+                        try:
+                            pass
+                        finally:
+                            if x == 9:
+                                goto .out
+                            continue  # USER CONTINUE
+                log.append("not here")
+            label .out
+            return log
+    """,
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTINUE_IN_FINALLY))
+def test_the_users_continue_left_by_a_wrapper_still_warns_as_a_continue(tmp_path, case):
+    source = CONTINUE_IN_FINALLY[case]
+    path, text = write(tmp_path, source, "hook")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compile(text, str(path), "exec")  # the user's own warnings, without the goto pass
+    users = [(str(w.message), w.lineno) for w in caught]
+    line = text.splitlines().index(next(t for t in text.splitlines()
+                                         if t.endswith("# USER CONTINUE"))) + 1
+    assert users == ([("'continue' in a 'finally' block", line)] if PEP765 else [])
+    assert compile_warnings(tmp_path, source) == users
+    if PEP765:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(SyntaxError, match="'continue' in a 'finally' block") as info:
+                transform_source(text, str(path), path.stem, [GotoPass()])
+            assert info.value.lineno == line
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        for mode in MODES:
+            assert load(tmp_path, source, mode).f([1, 2, 9, 3], []) == [1, 2, 9]

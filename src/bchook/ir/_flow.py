@@ -1,5 +1,6 @@
 """Control flow over an instruction list: where each instruction can go next, basic
-blocks, reachability, "surely set here" and the value-stack depth.
+blocks, reachability, "surely set here", the value-stack depth and where each stack
+value comes from.
 
 Edges are falling through (not after a return, raise or unconditional jump), jumps
 (3.10's ``SETUP_*`` jump to their handler, which is what its block stack does; 3.14's
@@ -178,6 +179,64 @@ class Flow:
         if self.instrs:
             self.max_depth(out)
         return out
+
+    def stack_sources(self) -> list[tuple | None]:
+        """Where each value on the stack before each instruction comes from, bottom first:
+        the index of the instruction that pushed or last overwrote it, ``~t`` for a value
+        the unwinding to the handler at ``t`` pushed, None where paths disagree (None for
+        the whole of an unreachable instruction).
+
+        Wherever two instructions name the same source for a slot, control arrives at
+        either with that source's latest value in the slot, so a jump between them keeps
+        it (goto checks the ``for`` iterators a jump keeps this way). Follows
+        ``ir.version.stack_reach``: what an instruction may change becomes its own.
+        """
+        instrs = self.instrs
+        n = len(instrs)
+        state: list[tuple | None] = [None] * n
+        if not n:
+            return state
+        effects, reach_of = V.stack_effects, V.stack_reach
+        jump_to, handler_to = self.jump_to, self.handler_to
+        state[0] = (None,) * V.entry_depth(instrs[0].op)
+        todo = [0]
+
+        def reach(target: int, stack: tuple, ins: Instr) -> None:
+            seen = state[target]
+            if seen is None:
+                state[target] = stack
+                todo.append(target)
+                return
+            if len(seen) != len(stack):
+                raise IRError(f"{_where(self.code, ins)}: inconsistent stack depth at "
+                              f"instruction {target}: {len(seen)} on one path, "
+                              f"{len(stack)} on another")
+            merged = tuple(a if a == b else None for a, b in zip(seen, stack))
+            if merged != seen:
+                state[target] = merged
+                todo.append(target)
+
+        while todo:
+            k = todo.pop()
+            stack = state[k]
+            ins = instrs[k]
+            arg = ins.arg if type(ins.arg) is int else 0
+            h = ins.handler
+            if h is not None:
+                # the unwinding pops down to the handler's depth, then pushes its values
+                reach(handler_to[k], stack[:h.depth] + (~handler_to[k],) * (1 + h.lasti), ins)
+            kept = len(stack) - reach_of(ins.op, arg)
+            fall, jump = effects(ins.op, arg)
+            for target, effect in ((jump_to[k], jump),
+                                   (k + 1 if self.falls_through(k) else -1, fall)):
+                if target >= 0:
+                    depth = len(stack) + effect
+                    if depth < 0:
+                        raise IRError(f"{_where(self.code, ins)}: stack underflow at "
+                                      f"{ins.name}")
+                    below = max(0, min(kept, depth))
+                    reach(target, stack[:below] + (k,) * (depth - below), ins)
+        return state
 
     def max_depth(self, record: list | None = None) -> int:
         """Maximum value-stack depth over every path; IRError on underflow or on paths

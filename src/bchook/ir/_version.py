@@ -428,3 +428,115 @@ HAS_START_FILES = PY315
 #: import that is never lazy, 0 one that ``-X lazy_imports=all`` makes lazy at module level.
 IMPORT_NAME_SHIFT = 2 if HAS_LAZY_IMPORTS else 0
 IMPORT_EAGER = 2 if HAS_LAZY_IMPORTS else 0
+
+
+# -- which values of the stack an instruction changes (goto's check of a jump) ------------
+#: Instructions that push and leave every value below where it was, the same object
+#: (those that change nothing on the stack too).
+_PUSH_ONLY_NAMES = (
+    "CACHE", "COPY", "COPY_FREE_VARS", "DELETE_DEREF", "DELETE_FAST", "DELETE_GLOBAL",
+    "DELETE_NAME", "DUP_TOP", "DUP_TOP_TWO", "EXTENDED_ARG", "GET_ANEXT", "GET_LEN",
+    "IMPORT_FROM", "JUMP_ABSOLUTE", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
+    "JUMP_FORWARD", "KW_NAMES", "LOAD_ASSERTION_ERROR", "LOAD_BUILD_CLASS",
+    "LOAD_CLASSDEREF", "LOAD_CLOSURE", "LOAD_COMMON_CONSTANT", "LOAD_CONST", "LOAD_DEREF",
+    "LOAD_FAST", "LOAD_FAST_AND_CLEAR", "LOAD_FAST_BORROW",
+    "LOAD_FAST_BORROW_LOAD_FAST_BORROW", "LOAD_FAST_CHECK", "LOAD_FAST_LOAD_FAST",
+    "LOAD_GLOBAL", "LOAD_LOCALS", "LOAD_NAME", "LOAD_SMALL_INT", "MAKE_CELL", "MATCH_KEYS",
+    "MATCH_MAPPING", "MATCH_SEQUENCE", "NOP", "NOT_TAKEN", "POP_BLOCK", "PUSH_NULL",
+    "RESUME", "RETURN_GENERATOR", "SETUP_ANNOTATIONS", "SETUP_FINALLY", "WITH_EXCEPT_START",
+)
+#: Instructions that pop values and leave those below where they were, the same objects
+#: (a list they append to is changed, not replaced).
+_POP_ONLY_NAMES = (
+    "DELETE_ATTR", "DELETE_SUBSCR", "DICT_MERGE", "DICT_UPDATE", "END_ASYNC_FOR", "END_FOR",
+    "EXIT_INIT_CHECK", "GEN_START", "IMPORT_STAR", "INTERPRETER_EXIT",
+    "JUMP_IF_FALSE_OR_POP", "JUMP_IF_NOT_EXC_MATCH", "JUMP_IF_TRUE_OR_POP", "LIST_APPEND",
+    "LIST_EXTEND", "MAP_ADD", "POP_EXCEPT", "POP_ITER", "POP_JUMP_BACKWARD_IF_FALSE",
+    "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_TRUE",
+    "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_FORWARD_IF_NONE", "POP_JUMP_FORWARD_IF_NOT_NONE",
+    "POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_IF_FALSE", "POP_JUMP_IF_NONE",
+    "POP_JUMP_IF_NOT_NONE", "POP_JUMP_IF_TRUE", "POP_TOP", "PRINT_EXPR", "RAISE_VARARGS",
+    "RERAISE", "RETURN_CONST", "RETURN_VALUE", "SET_ADD", "SET_UPDATE", "STORE_ATTR",
+    "STORE_DEREF", "STORE_FAST", "STORE_FAST_STORE_FAST", "STORE_GLOBAL", "STORE_NAME",
+    "STORE_SLICE", "STORE_SUBSCR",
+)
+#: Instructions that take their inputs and push one value in their place.
+_MAKES_ONE_NAMES = (
+    "BINARY_ADD", "BINARY_AND", "BINARY_FLOOR_DIVIDE", "BINARY_LSHIFT",
+    "BINARY_MATRIX_MULTIPLY", "BINARY_MODULO", "BINARY_MULTIPLY", "BINARY_OP", "BINARY_OR",
+    "BINARY_POWER", "BINARY_RSHIFT", "BINARY_SLICE", "BINARY_SUBSCR", "BINARY_SUBTRACT",
+    "BINARY_TRUE_DIVIDE", "BINARY_XOR", "BUILD_CONST_KEY_MAP", "BUILD_INTERPOLATION",
+    "BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_SLICE", "BUILD_STRING", "BUILD_TEMPLATE",
+    "BUILD_TUPLE", "CALL", "CALL_FUNCTION", "CALL_FUNCTION_EX", "CALL_FUNCTION_KW",
+    "CALL_INTRINSIC_1", "CALL_INTRINSIC_2", "CALL_KW", "CALL_METHOD", "COMPARE_OP",
+    "CONTAINS_OP", "CONVERT_VALUE", "END_SEND", "FORMAT_SIMPLE", "FORMAT_VALUE",
+    "FORMAT_WITH_SPEC", "IMPORT_NAME", "INPLACE_ADD", "INPLACE_AND", "INPLACE_FLOOR_DIVIDE",
+    "INPLACE_LSHIFT", "INPLACE_MATRIX_MULTIPLY", "INPLACE_MODULO", "INPLACE_MULTIPLY",
+    "INPLACE_OR", "INPLACE_POWER", "INPLACE_RSHIFT", "INPLACE_SUBTRACT",
+    "INPLACE_TRUE_DIVIDE", "INPLACE_XOR", "IS_OP", "LIST_TO_TUPLE", "LOAD_FROM_DICT_OR_DEREF",
+    "LOAD_FROM_DICT_OR_GLOBALS", "MAKE_FUNCTION", "PREP_RERAISE_STAR", "SEND",
+    "SET_FUNCTION_ATTRIBUTE", "STORE_FAST_LOAD_FAST", "TO_BOOL", "UNARY_INVERT",
+    "UNARY_NEGATIVE", "UNARY_NOT", "UNARY_POSITIVE", "YIELD_FROM", "YIELD_VALUE",
+)
+#: Instructions that take the top value and push their results in its place.
+_TAKES_TOP_NAMES = (
+    "ASYNC_GEN_WRAP", "BEFORE_ASYNC_WITH", "BEFORE_WITH", "CHECK_EXC_MATCH",
+    "COPY_DICT_WITHOUT_KEYS", "FOR_ITER", "GET_AITER", "GET_AWAITABLE", "GET_ITER",
+    "GET_YIELD_FROM_ITER", "LOAD_ATTR", "LOAD_METHOD", "LOAD_SPECIAL", "PUSH_EXC_INFO",
+    "SETUP_ASYNC_WITH", "SETUP_WITH", "UNPACK_EX", "UNPACK_SEQUENCE",
+)
+#: Instructions that change values deeper than their stack effect says, by argument.
+_DEEP_REACH = {
+    "CHECK_EG_MATCH": lambda arg: 2,    # the exception and the type: rest, match
+    "CLEANUP_THROW": lambda arg: 3,     # sub-iterator, last sent value, exception: 2 out
+    "LOAD_SUPER_ATTR": lambda arg: 3,   # super, class, self: the attribute (and self)
+    "MATCH_CLASS": lambda arg: 3,       # 3.10 leaves two results in place of three
+    "PRECALL": lambda arg: arg + 2,     # 3.11 may fill in the method and self
+    "ROT_FOUR": lambda arg: 4,
+    "ROT_N": lambda arg: arg,
+    "ROT_THREE": lambda arg: 3,
+    "ROT_TWO": lambda arg: 2,
+    "SWAP": lambda arg: arg,
+}
+#: What an instruction no list names may change: all of the stack.
+UNKNOWN_REACH = 1 << 30
+
+
+def _reach_table(counts: dict) -> dict:
+    """``{opcode: reach(arg, lowest stack effect)}`` from the lists above, overridden by
+    ``counts`` (``{name: (popped, pushed)}`` expressions of ``oparg``): CPython's own
+    numbers, right by construction (bchook has them for 3.14+, see ``_stack_metadata``)."""
+    kinds = (
+        (_PUSH_ONLY_NAMES, lambda arg, low: 0),
+        (_POP_ONLY_NAMES, lambda arg, low: max(0, -low)),
+        (_MAKES_ONE_NAMES, lambda arg, low: 1 - low),
+        (_TAKES_TOP_NAMES, lambda arg, low: max(1, -low)),
+    )
+    table = {}
+    for names, reach in kinds:
+        table.update((OPMAP[n], reach) for n in names if n in OPMAP)
+    table.update((OPMAP[n], lambda arg, low, f=f: f(arg))
+                 for n, f in _DEEP_REACH.items() if n in OPMAP)
+    for name, (popped, _) in counts.items():
+        if name in OPMAP:
+            table[OPMAP[name]] = eval(f"lambda oparg, low: {popped}")
+    return table
+
+
+_REACH: dict | None = None
+
+
+def stack_reach(op: int, arg: int | None) -> int:
+    """How many values at the top of the stack instruction ``op`` may take or overwrite:
+    an upper bound; every value below stays where it was, the same object. It tells which
+    values a jump can keep (goto keeps the ``for`` iterators a jump does not leave). An
+    instruction bchook does not know may change them all (:data:`UNKNOWN_REACH`)."""
+    global _REACH
+    if _REACH is None:
+        from ._stack_metadata import TABLES
+        _REACH = _reach_table(TABLES.get(VERSION, {}))
+    reach = _REACH.get(op)
+    if reach is None:
+        return UNKNOWN_REACH
+    arg = arg if type(arg) is int else 0
+    return reach(arg, min(stack_effects(op, arg)))

@@ -2,8 +2,9 @@
 
 Without the syntax tree there is no way to run ``__exit__``/``finally`` code on the way
 out of a block, so this works on the bytecode alone and accepts only jumps whose two ends
-are in the same ``try``/``with``/``except`` block: the jump then only has to pop the ``for``
-iterators it leaves. Anything else is a SyntaxError that says the source is needed. Labels
+are in the same ``try``/``with``/``except`` block and whose label is in no ``for`` loop the
+goto is not in (the iterators below the label's stack depth are the same at both ends,
+``ir.Flow.stack_sources``): the jump then only has to pop the iterators it leaves. Anything else is a SyntaxError that says the source is needed. Labels
 CPython dropped as unreachable cannot be brought back either.
 """
 
@@ -112,13 +113,27 @@ def _rewrite(bc, sites, filename: str, why: str, labels_elsewhere: dict) -> None
             raise _error(f"goto .{name} jumps into or out of a with, try, except or finally "
                          "block; running their cleanup needs the function's source code, "
                          f"which with_goto cannot find ({why})", filename, line)
-        target = min(fitting, key=lambda c: abs(c - i))
-        pops = depths[i] - depths[target]
-        if pops < 0:
-            raise _error(f"goto .{name} jumps into a for loop body (label .{name} is at "
-                         f"line {instrs[target].loc[0]})", filename, line)
-        edit.goto(i, i + 3, at[target], target, pops)
+        keeping = [c for c in fitting if edit.keeps(i, c)]
+        if not keeping:
+            target = min(fitting, key=lambda c: abs(c - i))
+            raise _error(f"goto .{name} jumps into a for loop body"
+                         f"{_loop_line(edit, i, target)} from outside it; label .{name} is "
+                         f"at line {instrs[target].loc[0]}. Move the label out of the loop",
+                         filename, line)
+        target = min(keeping, key=lambda c: abs(c - i))
+        edit.goto(i, i + 3, at[target], target, depths[i] - depths[target])
     bc.items = edit.apply(bc.items)
+
+
+def _loop_line(edit: Edit, goto: int, label: int) -> str:
+    """`` (line N)`` of the outermost loop the label is in and the goto is not."""
+    at_goto, at_label = edit.sources[goto], edit.sources[label]
+    for k, source in enumerate(at_label):
+        if k >= len(at_goto) or source != at_goto[k]:
+            if source is not None and source >= 0 and edit.flow.instrs[source].loc[0]:
+                return f" (line {edit.flow.instrs[source].loc[0]})"
+            break
+    return ""
 
 
 def _error(message: str, filename: str, line: int | None) -> SyntaxError:

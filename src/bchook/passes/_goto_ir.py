@@ -4,7 +4,8 @@ A jump marker becomes ``POP_TOP`` x n + a jump, where n is the stack depth at th
 minus the depth at its label (the ``for`` iterators the jump leaves behind); a label marker
 becomes an IR label; ``@goto:true``/``@goto:false`` tests become a jump or nothing. The AST
 stage guarantees that the two ends of a jump differ only by ``for`` iterators (same
-exception region: handler or block stack); the depths and regions are checked here.
+exception region: handler or block stack, same iterators below the label's depth); the
+depths, regions and kept iterators are checked here.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
                 raise GotoInternalError(
                     f"{bc.name}: a goto (line {instrs[i].loc[0]}) and its label are in "
                     "different try blocks")
+            if not edit.keeps(i, target):
+                raise GotoInternalError(
+                    f"{bc.name}: a goto (line {instrs[i].loc[0]}) and its label are in "
+                    "different for loops")
             pops = depth - edit.depths[target]
         edit.goto(i, i + 2, labels_at[target], target, pops)
     bc.items = edit.apply(bc.items)
@@ -116,6 +121,27 @@ class Edit:
         self.ours: set[int] = set()   # ids of the jumps that pop nothing
         self._entries: set[int] | None = None
         self._tests: dict[int, int] | None = None
+        self._sources: list | None = None
+
+    @property
+    def sources(self) -> list:
+        """Where each stack value before each instruction comes from
+        (:meth:`ir.Flow.stack_sources`)."""
+        if self._sources is None:
+            self._sources = self.flow.stack_sources()
+        return self._sources
+
+    def keeps(self, goto: int, label: int) -> bool:
+        """Does a jump from instruction ``goto`` to ``label`` keep the stack values the label
+        needs: the ones below its depth (``for`` iterators) the same at both ends? The goto's
+        values above that depth are the ones the jump pops."""
+        depth = self.depths[label]
+        if depth is None or self.depths[goto] is None or depth > self.depths[goto]:
+            return False
+        if not depth:
+            return True
+        at_label = self.sources[label]
+        return None not in at_label and self.sources[goto][:depth] == at_label
 
     def label_at(self, start: int, end: int) -> ir.Label:
         """A label for what follows the marker ``instrs[start:end]``, which goes."""

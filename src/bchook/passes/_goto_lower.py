@@ -84,7 +84,9 @@ class _Lowering:
         self.wraps: dict[int, _Wrap] = {}
         self.jump_nodes: dict[int, int] = {}   # id(Name) -> label id
         self.label_nodes: dict[int, int] = {}  # id(Name) -> label id
-        self.breaks: list = []  # (waypoint break, whether it leaves a finally body)
+        # (a break of ours: a waypoint's or one standing for a continue, whether it
+        # leaves a finally body)
+        self.breaks: list = []
         for route in routes:
             self._plan(route)
 
@@ -135,7 +137,9 @@ class _Lowering:
 
     # -- gotos, labels and wrapped blocks ---------------------------------------------
 
-    def _lower(self, stmts: list) -> list:
+    def _lower(self, stmts: list, in_finally: bool = False) -> list:
+        """``stmts`` with gotos, labels and wrapped blocks lowered; ``in_finally``: a
+        ``break``/``continue`` among them would leave a ``finally`` body (PEP 765)."""
         out = []
         for stmt in stmts:
             key = id(stmt)
@@ -151,20 +155,25 @@ class _Lowering:
                 out.append(stmt)
                 continue
             for block in child_blocks(stmt):
-                setattr(block.owner, block.field, self._lower(getattr(block.owner, block.field)))
+                setattr(block.owner, block.field, self._lower(
+                    getattr(block.owner, block.field), _leaves_finally(block, in_finally)))
             wrap = self.wraps.get(key)
             if wrap is None:
                 out.append(stmt)
             else:
-                out.extend(self._wrap(wrap))
+                out.extend(self._wrap(wrap, in_finally))
         return out
 
-    def _wrap(self, wrap: _Wrap) -> list:
+    def _wrap(self, wrap: _Wrap, in_finally: bool) -> list:
+        """The wrapper loop around ``wrap.stmt`` and its dispatch; ``in_finally``: where
+        the statement is, a ``break``/``continue`` would leave a ``finally`` body."""
         stmt = wrap.stmt
-        found: list = []
+        found: list = []  # (loop exit, whether it leaves a finally body of stmt)
         for block in child_blocks(stmt):
-            _map_loop_exits(getattr(block.owner, block.field), lambda s: found.append(s))
-        for node in found:
+            _map_loop_exits(getattr(block.owner, block.field),
+                            lambda node, fin: found.append((node, fin)),
+                            _leaves_finally(block, False))
+        for node, _ in found:
             key = ("break",) if type(node) is ast.Break else ("continue",)
             wrap.exits.setdefault(key, _Exit(key, node))
         keys = list(wrap.exits)
@@ -177,12 +186,26 @@ class _Lowering:
                 return [brk]
             return [_assign_exit(number[key], loc), brk]
 
+        replaced = {}
+        for node, leaves_finally in found:
+            if type(node) is ast.Break:
+                replaced[id(node)] = leave(("break",), node)
+                continue
+            seq = leave(("continue",), node)
+            # Where the break standing for a continue leaves a finally body, the compiler
+            # warns of a break (PEP 765): that warning is ours. The user's, of a continue,
+            # comes from the continue re-issued after the wrapper if that one leaves a
+            # finally body too, or else from a continue here that never runs.
+            self.breaks.append((seq[-1], leaves_finally))
+            if (leaves_finally and not in_finally
+                    and ir.version.BREAK_IN_FINALLY_WARNING is not None):
+                seq[-1:-1] = [_at(ast.If(test=_at(_name(markers.FALSE), node),
+                                         body=[_at(ast.Continue(), node)], orelse=[]), node)]
+            replaced[id(node)] = seq
         if found:
-            replaced = {id(n): leave(("break",) if type(n) is ast.Break else ("continue",), n)
-                        for n in found}
             for block in child_blocks(stmt):
                 setattr(block.owner, block.field, _map_loop_exits(
-                    getattr(block.owner, block.field), lambda s: replaced[id(s)]))
+                    getattr(block.owner, block.field), lambda s, _: replaced[id(s)]))
 
         for block, entries in wrap.waypoints.values():
             body = []
@@ -300,14 +323,16 @@ class _Lowering:
                                 jumps, fins)
 
 
-def _map_loop_exits(stmts: list, visit) -> list:
-    """Call ``visit`` on each break/continue of ``stmts`` that leaves the loop around
-    them (not one inside a loop of their own); it returns the replacement list or None."""
+def _map_loop_exits(stmts: list, visit, in_finally: bool = False) -> list:
+    """Call ``visit(statement, leaves_finally)`` on each break/continue of ``stmts`` that
+    leaves the loop around them (not one inside a loop of their own), ``leaves_finally``
+    if it leaves a ``finally`` body of ``stmts`` (``in_finally``: ``stmts`` are one); it
+    returns the replacement list or None."""
     out = []
     for stmt in stmts:
         t = type(stmt)
         if t is ast.Break or t is ast.Continue:
-            new = visit(stmt)
+            new = visit(stmt, in_finally)
             if new is None:
                 out.append(stmt)
             else:
@@ -320,9 +345,18 @@ def _map_loop_exits(stmts: list, visit) -> list:
             if block.kind in ("for", "while"):
                 continue  # their break/continue stay theirs
             setattr(block.owner, block.field, _map_loop_exits(
-                getattr(block.owner, block.field), visit))
+                getattr(block.owner, block.field), visit, _leaves_finally(block, in_finally)))
         out.append(stmt)
     return out
+
+
+def _leaves_finally(block, outside: bool) -> bool:
+    """Would a ``break``/``continue`` in ``block`` leave a ``finally`` body, as the compiler
+    sees it for PEP 765 (``outside``: one around the block would)? A loop body is where
+    they stop."""
+    if block.field == "finalbody":
+        return True
+    return False if block.kind in ("for", "while") else outside
 
 
 def _name(identifier: str) -> ast.Name:
@@ -362,8 +396,9 @@ def lower_module(tree: ast.Module, ctx: Context) -> ast.Module:
 
 def _declare_finally_breaks(tree: ast.Module, breaks: list, ctx: Context) -> None:
     """Where the compiler warns of a ``break`` leaving a ``finally`` body (PEP 765), tell
-    the driver which of these warnings are for our waypoints' breaks: on lines where the
-    user's code has a ``break`` of its own, none are, so that the user's warning stays."""
+    the driver which of these warnings are for our breaks (waypoints', and those standing
+    for a ``continue``): on lines where the user's code has a ``break`` of its own, none
+    are, so that the user's warning stays."""
     message = ir.version.BREAK_IN_FINALLY_WARNING
     lines = {node.lineno for node, leaves_finally in breaks if leaves_finally}
     if message is None or not lines:
