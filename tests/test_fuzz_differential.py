@@ -444,8 +444,8 @@ def test_grammar_generated_programs_compile_and_run_alike():
 class ChangesAConstant(Pass):
     name = "changes_a_constant"
 
-    def transform_code(self, code, ctx):
-        return code.replace(co_consts=tuple(3 if c == 2 and type(c) is int else c
+    def transform_code(self, code, ctx):  # (3.14+ load small ints without co_consts)
+        return code.replace(co_consts=tuple("START" if c == "start" else c
                                             for c in code.co_consts))
 
 
