@@ -51,6 +51,19 @@ from ._builders import (
     sink,
     subscript,
     swap,
+    # tools (bchook dis, bchook.asm)
+    compare_makes_bool,
+    compare_op,
+    follower_of,
+    import_name,
+    jump_back_if,
+    makes_bool,
+    name_arg,
+    name_flags_of,
+    operator,
+    operator_of,
+    prologue,
+    return_const,
 )
 from . import _raw as raw
 
@@ -64,5 +77,7 @@ __all__ = [
     "jump_sense", "load_attr", "load_const", "load_global", "load_method",
     "loads_constant", "local_accesses", "local_name", "name_index_of", "pop_top",
     "pushes_null", "return_value", "returns_values", "sink", "subscript", "swap",
+    "compare_makes_bool", "compare_op", "follower_of", "import_name", "jump_back_if",
+    "makes_bool", "name_arg", "name_flags_of", "operator", "operator_of", "prologue", "return_const",
     "version", "raw",
 ]
