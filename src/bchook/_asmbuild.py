@@ -456,7 +456,8 @@ class _Builder:
 def _next_is_not_taken(body: list, k: int) -> bool:
     """Does the listing write a NOT_TAKEN right after instruction ``k``?"""
     nxt = body[k + 1] if k + 1 < len(body) else None
-    return isinstance(nxt, _Step) and nxt.opname == "NOT_TAKEN" and nxt.idiom is None
+    return isinstance(nxt, _Step) and nxt.idiom is None and \
+        V.opcode_of(nxt.opname) == V.NOT_TAKEN
 
 
 def _const_value(value, code_ref, line):

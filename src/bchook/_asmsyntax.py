@@ -454,9 +454,10 @@ def resolve(op: int, operand: Operand, ns: Names, add_const, add_name) -> int:
     if kind == "pair":
         table = ns.local_table()
         first, second = (_index(V.OPNAME[op], table, n) for n in operand.value)
-        if first > 15 or second > 15:
-            raise SyntaxProblem(f"{V.OPNAME[op]} can only name locals 0-15")
-        return (first << 4) | second
+        try:
+            return ir.local_pair_arg(first, second)
+        except ir.IRError as exc:
+            raise SyntaxProblem(f"{V.OPNAME[op]}: {exc}") from None
     if kind == "compare":
         return ir.compare_op(operand.value, bool(operand.flag))[0].arg
     if kind == "binary":
@@ -535,7 +536,7 @@ def _symbolic(ins: ir.Instr, kind: str, code, ns: Names, code_names) -> str | No
             return ns.deref_table()[arg]
         if kind == "pair":
             table = ns.local_table()
-            return f"{table[arg >> 4]}, {table[arg & 15]}"
+            return ", ".join(table[index] for _, index in ir.local_accesses(ins))
         if kind == "binary":
             return ir.operator_of(ins)
         if kind == "compare":

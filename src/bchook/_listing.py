@@ -121,10 +121,8 @@ def _meaning(ins: ir.Instr, arg: int, code: types.CodeType, ns: Names, dis_repr:
             table = ns.deref_table() if kind == "free" else ns.local_table()
             where = "localsplus" if V.LOCALSPLUS else (
                 "cells+frees" if kind == "free" else "co_varnames")
-            if kind == "pair":
-                return (f"{where}[{arg >> 4}] = {table[arg >> 4]!r}, "
-                        f"{where}[{arg & 15}] = {table[arg & 15]!r}")
-            return f"{where}[{arg}] = {table[arg]!r}"
+            return ", ".join(f"{where}[{index}] = {table[index]!r}"
+                             for _, index in ir.local_accesses(ins))
     except IndexError:
         return f"out of range: {arg}"
     return dis_repr

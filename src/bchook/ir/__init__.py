@@ -57,6 +57,7 @@ from ._builders import (
     follower_of,
     import_name,
     jump_back_if,
+    local_pair_arg,
     makes_bool,
     name_arg,
     name_flags_of,
@@ -78,6 +79,6 @@ __all__ = [
     "loads_constant", "local_accesses", "local_name", "name_index_of", "pop_top",
     "pushes_null", "return_value", "returns_values", "sink", "subscript", "swap",
     "compare_makes_bool", "compare_op", "follower_of", "import_name", "jump_back_if",
-    "makes_bool", "name_arg", "name_flags_of", "operator", "operator_of", "prologue", "return_const",
+    "local_pair_arg", "makes_bool", "name_arg", "name_flags_of", "operator", "operator_of", "prologue", "return_const",
     "version", "raw",
 ]

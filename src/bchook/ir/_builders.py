@@ -33,7 +33,7 @@ __all__ = [
     "returns_values", "body_start",
     "operator", "operator_of", "compare_op", "compare_makes_bool", "makes_bool",
     "return_const", "import_name", "prologue", "follower_of", "jump_back_if", "name_arg",
-    "name_flags_of",
+    "name_flags_of", "local_pair_arg",
 ]
 
 _OP = V.OPMAP
@@ -561,3 +561,12 @@ def name_arg(op: int, name_index: int, flags: int = 0) -> int:
 def name_flags_of(ins: Instr) -> int:
     """The flag bits below the name index of ``ins``'s argument (0 for most)."""
     return ins.arg & ((1 << V.NAME_ARG_SHIFT.get(ins.op, 0)) - 1)
+
+
+def local_pair_arg(first: int, second: int) -> int:
+    """The argument of a 3.13+ superinstruction (``LOAD_FAST_LOAD_FAST``...) naming locals
+    ``first`` and ``second`` (the inverse of :func:`local_accesses`); IRError if either
+    does not fit its 4 bits."""
+    if not (0 <= first < 16 and 0 <= second < 16):
+        raise IRError("a superinstruction can only name locals 0-15")
+    return (first << 4) | second
