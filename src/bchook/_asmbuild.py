@@ -593,27 +593,15 @@ def _check_calls(bc: ir.Bytecode, builder: _Builder) -> None:
     crash when run."""
     if V.CALL_NULL is None or not builder.calls:
         return
+    flow = bc.flow()
+    depths: list = [None] * len(flow.instrs)
     try:
-        depths = bc.depths()
+        flow.max_depth(depths)
     except ir.IRError:
-        depths = _straight_line_depths(bc)  # the missing NULL underflows a later instruction
-    depth_of = {id(ins): d for ins, d in zip(bc.instructions(), depths)}
+        pass  # the missing NULL underflows a later instruction: the depths before it do
+    depth_of = {id(ins): d for ins, d in zip(flow.instrs, depths)}
     for first, n in builder.calls:
         depth = depth_of.get(id(first))
         if depth is not None and depth < n + 2:
             raise BuildError(f"{first.name} {n} finds {depth} values on the stack, "
                              f"needs {n + 2}; {_NULL_HINT}", builder.origin.get(id(first)))
-
-
-def _straight_line_depths(bc: ir.Bytecode) -> list:
-    """Depths in listing order, as if no instruction jumped: enough to find the first
-    instruction that takes more than the stack holds."""
-    depths = []
-    depth = 0
-    for ins in bc.instructions():
-        depths.append(depth)
-        try:
-            depth += V.stack_effects(ins.op, ins.arg if type(ins.arg) is int else 0)[0]
-        except ValueError:
-            break
-    return depths
