@@ -529,3 +529,15 @@ def test_passes_with_asm_shows_the_rewritten_code(app):
     rebuilt = asm.assemble(out)
     countdown = types.FunctionType(rebuilt, {})
     assert countdown(3) == 3  # the goto loop runs: nothing looks up a global `goto`
+
+
+def test_whole_stdlib_command_runs_and_reports_counts(run_python):
+    root = Path(__file__).resolve().parents[1]
+    rc, out, err = run_python([root / "tools" / "dis_stdlib_all.py", "--sample", "4"],
+                              cwd=root)
+    assert rc == 0, out + err
+    assert "(raw, listing, asm): 4 files" in out and "0 failures" in out
+    assert "Python %d.%d." % sys.version_info[:2] in out
+    rc, out, err = run_python([root / "tools" / "dis_stdlib_all.py", "--check", "nope"],
+                              cwd=root)
+    assert rc == 2 and "unknown check 'nope'" in err
