@@ -572,8 +572,8 @@ _IDIOMS_ELSEWHERE = {
                      "JUMP_BACKWARD_NO_INTERRUPT"), "jump"),
 }
 #: Words of other releases that stand for nothing where the instruction does not exist:
-#: the prologue is added by itself, 3.10 needs no NULL
-#: for a call, and what follows a loop's exit or a branch is added as this release needs.
+#: the prologue is added by itself, 3.10 needs no NULL for a call, and what follows a
+#: loop's exit or a branch is added as this release needs it.
 _NOTHING_ELSEWHERE = frozenset((
     "RESUME", "GEN_START", "MAKE_CELL", "COPY_FREE_VARS", "PUSH_NULL",
     "END_FOR", "POP_ITER", "NOT_TAKEN"))
