@@ -1,17 +1,21 @@
-"""``bchook.asm``: functions written by hand on 3.10-3.13, clear errors, and the round trip
+"""``bchook.asm``: functions written by hand on 3.10-3.15, clear errors, and the round trip
 ``bchook dis --asm`` listing -> ``asm.assemble`` -> an equivalent code object."""
 
 from __future__ import annotations
 
 import asyncio
 import dis
+import os
 import traceback
 import types
 
 import pytest
 
-from bchook import asm
+from bchook import asm, ir
 from bchook.ir import _version as V
+
+import dis_stdlib
+import ir_stdlib
 
 
 def fn(name, body, **kw):
@@ -84,19 +88,19 @@ def test_method_calls():
     assert push2([], "a") == ["a"]
 
 
-def test_for_loop_with_end_for():
+@pytest.mark.parametrize("exit", [[], ["END_FOR"], ["END_FOR", "POP_ITER"]],
+                         ids=["3.10", "3.12", "3.14"])
+def test_for_loop_in_any_version_spelling(exit):
     total = fn("total", ["LOAD_CONST 0", "STORE_FAST t", "LOAD_FAST xs", "GET_ITER", "loop:",
                          "FOR_ITER done", "LOAD_FAST t", "BINARY_OP +", "STORE_FAST t",
-                         "JUMP loop", "done:", "END_FOR", "LOAD_FAST t", "RETURN_VALUE"],
+                         "JUMP loop", "done:", *exit, "LOAD_FAST t", "RETURN_VALUE"],
                args=["xs"])
-    assert total([1, 2, 3]) == 6 and total([]) == 0
-
-
-def test_for_loop_without_end_for():
-    total = fn("total", ["LOAD_CONST 0", "STORE_FAST t", "LOAD_FAST xs", "GET_ITER", "loop:",
-                         "FOR_ITER done", "LOAD_FAST t", "BINARY_OP +", "STORE_FAST t",
-                         "JUMP loop", "done:", "LOAD_FAST t", "RETURN_VALUE"], args=["xs"])
-    assert total(range(5)) == 10
+    assert total([1, 2, 3]) == 6 and total([]) == 0 and total(range(5)) == 10
+    ops = [i.opname for i in dis.get_instructions(total)]
+    wanted = [ins.name for ins in ir.for_loop_exit()]  # END_FOR, then POP_TOP or POP_ITER
+    if wanted:
+        at = ops.index(wanted[0])
+        assert ops[at:at + len(wanted)] == wanted
 
 
 def test_generator_gets_its_prologue():
@@ -165,6 +169,97 @@ def test_handler_directive_catches():
         "cleanup:", "COPY 3", "POP_EXCEPT", "RERAISE 1",
     ], args=["d"])
     assert safe(2) == 0.5 and safe(0) == "failed"
+
+
+def test_conditional_jumps_get_what_the_version_needs():
+    """3.13+: TO_BOOL before a jump on a value that may not be a bool, none after a
+    comparison; 3.14+: NOT_TAKEN after the jump, once even when the listing writes it."""
+    body = ["LOAD_FAST x", "POP_JUMP_IF_FALSE no", "LOAD_FAST x", "LOAD_CONST 3",
+            "COMPARE_OP <", "POP_JUMP_IF_TRUE no", "NOT_TAKEN", "RETURN_CONST 'big'",
+            "no:", "RETURN_CONST 'small'"]
+    pick = fn("pick", body, args=["x"])
+    assert [pick(v) for v in (0, 1, 5)] == ["small", "small", "big"]
+    ops = [i.opname for i in dis.get_instructions(pick)]
+    jumps = [k for k, op in enumerate(ops) if op.startswith("POP_JUMP")]
+    assert len(jumps) == 2
+    if V.JUMP_NEEDS_BOOL:
+        assert ops[jumps[0] - 1] == "TO_BOOL" and ops[jumps[1] - 1] == "COMPARE_OP"
+    assert ops.count("TO_BOOL") == (1 if V.JUMP_NEEDS_BOOL else 0)
+    if V.NOT_TAKEN >= 0:
+        assert [ops[k + 1] for k in jumps] == ["NOT_TAKEN", "NOT_TAKEN"]
+    assert ops.count("NOT_TAKEN") == (2 if V.NOT_TAKEN >= 0 else 0)
+
+
+@pytest.mark.parametrize("spelling", ["BINARY_SUBSCR", "BINARY_OP []"])
+def test_subscript_in_any_version_spelling(spelling):
+    second = fn("second", ["LOAD_FAST xs", "LOAD_CONST 1", spelling, "RETURN_VALUE"],
+                args=["xs"])
+    assert second("abc") == "b" and second({1: "one"}) == "one"
+
+
+def test_constants_in_any_version_spelling():
+    """3.14's LOAD_SMALL_INT and 3.15's LOAD_COMMON_CONSTANT load the constant before;
+    3.12's RETURN_CONST is a load and a return elsewhere."""
+    seven = fn("seven", ["LOAD_SMALL_INT 7", "RETURN_VALUE"])
+    nothing = fn("nothing", ["LOAD_COMMON_CONSTANT None", "RETURN_VALUE"])
+    empty = fn("empty", ["RETURN_CONST ''"])
+    assert seven() == 7 and nothing() is None and empty() == ""
+    ops = [i.opname for i in dis.get_instructions(seven)]
+    assert ops[-2:] == ["LOAD_SMALL_INT" if V.SMALL_INT_LOADS else "LOAD_CONST",
+                        "RETURN_VALUE"]
+
+
+def test_borrowed_and_paired_loads_in_any_version_spelling():
+    add = fn("add", ["LOAD_FAST_BORROW_LOAD_FAST_BORROW a, b", "BINARY_OP +",
+                     "LOAD_FAST_BORROW a", "BINARY_OP *", "RETURN_VALUE"], args="a, b")
+    assert add(2, 3) == 10
+
+
+@pytest.mark.skipif(not V.SMALL_INT_LOADS, reason="3.14+ instructions")
+def test_instructions_of_314_by_hand():
+    events = []
+
+    class Manager:
+        def __enter__(self):
+            events.append("enter")
+            return "value"
+
+        def __exit__(self, *exc):
+            events.append(exc)
+
+    # with cm as v: return v, written out: the exit and its self stay below
+    use = fn("use", [
+        "LOAD_FAST cm", "COPY 1", "LOAD_SPECIAL __exit__", "SWAP 2", "SWAP 3",
+        "LOAD_SPECIAL __enter__", "CALL 0", "STORE_FAST v",
+        "LOAD_COMMON_CONSTANT None", "LOAD_COMMON_CONSTANT None", "LOAD_CONST None",
+        "CALL 3", "POP_TOP", "LOAD_FAST_BORROW v", "RETURN_VALUE"], args=["cm"])
+    assert use(Manager()) == "value" and events == ["enter", (None, None, None)]
+    # t"a{x}b": strings, then each interpolation's value and text
+    template = fn("template", ["LOAD_CONST ('a', 'b')", "LOAD_FAST x", "LOAD_CONST 'x'",
+                               "BUILD_INTERPOLATION 2", "BUILD_TUPLE 1", "BUILD_TEMPLATE",
+                               "RETURN_VALUE"], args=["x"])
+    t = template(42)
+    assert t.strings == ("a", "b") and t.interpolations[0].value == 42
+    assert t.interpolations[0].expression == "x"
+    error = fn("error", ["LOAD_COMMON_CONSTANT AssertionError", "RETURN_VALUE"])
+    assert error() is AssertionError
+    tail = fn("tail", ["LOAD_FAST xs", "LOAD_CONST slice(1, None, None)", "BINARY_OP []",
+                       "RETURN_VALUE"], args=["xs"])
+    assert tail([1, 2, 3]) == [2, 3]
+
+
+def test_import_names_a_module():
+    """The imported name's index is not the argument everywhere: 3.15 keeps the lazy and
+    eager bits below it."""
+    load = asm.code(["LOAD_CONST 0", "LOAD_CONST None", "IMPORT_NAME os.path",
+                     "RETURN_VALUE"], name="load", names=["unused", "other"])
+    assert types.FunctionType(load, {"__builtins__": __builtins__})().__name__ == "os"
+    assert load.co_names.index("os.path") == 2
+    bc = ir.Bytecode.from_code(load)
+    built = ir.import_from(bc, "os", "sep")
+    body = [i for i in bc.instructions()]
+    bc.items = body[:ir.body_start(body)] + built + ir.return_value()
+    assert types.FunctionType(bc.to_code(), {})() == os.sep
 
 
 # -- errors ----------------------------------------------------------------------------
@@ -310,6 +405,39 @@ async def helper(i):
     return i * 2
 
 
+class AsyncSource:
+    def __init__(self, items):
+        self.items = list(items)
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        if not self.items:
+            raise StopAsyncIteration
+        return self.items.pop(0)
+
+    async def __aenter__(self):
+        return "entered"
+
+    async def __aexit__(self, *exc):
+        return False
+
+
+async def async_loops(items):
+    out = []
+    source = AsyncSource(items)
+    async for item in source:
+        out.append(item)
+    async with source as entered:
+        out.append(entered)
+    return out
+
+
+def slices(xs):
+    return xs[1:2], xs[::2], xs[:-1], xs[1:]
+
+
 def matching(command):
     match command:
         case ["go", direction] if direction in ("north", "south"):
@@ -432,6 +560,8 @@ def test_round_trip_of_a_sample_of_functions():
         gen.send("sent")
     assert stop.value.value == "sent"
     assert asyncio.run(after["coroutine"](4)) == 12
+    assert asyncio.run(after["async_loops"]([1, 2])) == [1, 2, "entered"]
+    assert after["slices"]("abcd") == ("b", "ac", "abc", "bcd")
     assert after["Child"]().greet() == "child of base" and after["Child"].make().double == 6
 
 
@@ -444,6 +574,34 @@ def test_round_trip_of_stdlib_modules(module_name):
     with open(module.__file__, "rb") as f:
         original = compile(f.read(), module.__file__, "exec", dont_inherit=True)
     _assert_equivalent(original, asm.assemble(asm.listing(original)))
+
+
+ASM_SAMPLE = ir_stdlib.stdlib_files(10)
+
+
+@pytest.mark.parametrize("path", ASM_SAMPLE,
+                         ids=[os.path.relpath(p, ir_stdlib.stdlib_dir()) for p in ASM_SAMPLE])
+def test_round_trip_of_a_stdlib_sample(path):
+    """Files spread over the standard library (``tools/dis_stdlib_all.py`` does them all)."""
+    module = ir_stdlib.compile_file(path)
+    if module is None:
+        pytest.skip("not compilable on this interpreter")
+    assert dis_stdlib.asm_problems(module) == []
+
+
+@pytest.mark.skipif(not V.SMALL_INT_LOADS, reason="t-strings are 3.14+")
+def test_round_trip_of_template_strings():
+    source = ("def render(name, width):\n"
+              "    return t'{name!r:>{width}} is {width:#x} {name.upper()}'\n")
+    original = compile(source, "tstrings.py", "exec", dont_inherit=True)
+    rebuilt = asm.assemble(asm.listing(original))
+    _assert_equivalent(original, rebuilt)
+    namespace: dict = {}
+    exec(rebuilt, namespace)
+    t = namespace["render"]("ab", 6)
+    assert t.strings == ("", " is ", " ", "")
+    assert [i.value for i in t.interpolations] == ["ab", 6, "AB"]
+    assert t.interpolations[0].conversion == "r" and t.interpolations[0].format_spec == ">6"
 
 
 def test_listing_of_a_function_reassembles_to_the_same_function():

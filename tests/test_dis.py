@@ -20,9 +20,15 @@ from pathlib import Path
 import pytest
 
 from bchook import _cfg, _disformat, _listing, asm, ir
-from bchook.ir import _raw
 from bchook._dis import main as dis_main
+from bchook.ir import _raw
 from bchook.ir import _version as V
+
+import dis_stdlib
+import ir_stdlib
+
+#: Files of the standard library every run checks (a different spread per interpreter).
+STDLIB_SAMPLE = ir_stdlib.stdlib_files(24)
 
 APP = '''\
 """A small module."""
@@ -54,19 +60,20 @@ g = lambda: 1
 h = lambda: 2
 '''
 
-FOLDABLE = '''\
-from typing import Final
-N: Final = 4
+JUMPY = '''\
+from bchook.goto import goto, label
 
-
-def area(r):
-    return r * N
-
+def countdown(n):
+    steps = 0
+    label .top
+    steps += 1
+    if steps < n:
+        goto .top
+    return steps
 
 def untouched(x):
     return x + 1
 '''
-
 
 @pytest.fixture(autouse=True)
 def _no_bchook_env(monkeypatch):
@@ -78,7 +85,7 @@ def _no_bchook_env(monkeypatch):
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     (tmp_path / "app.py").write_text(APP)
-    (tmp_path / "foldable.py").write_text(FOLDABLE)
+    (tmp_path / "jumpy.py").write_text(JUMPY)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -116,17 +123,15 @@ def test_decoder_accumulates_extended_args_and_folds_caches():
     assert problems == [] and count == len([u for u in units if u.kind == "op"])
 
 
-def test_decoder_agrees_with_dis_over_stdlib_modules():
-    import json.decoder
-    import argparse
-    import asyncio.tasks
-
-    for module in (json.decoder, argparse, asyncio.tasks):
-        with open(module.__file__, "rb") as f:
-            top = compile(f.read(), module.__file__, "exec")
-        for code in ir.walk_code(top):
-            count, problems = _raw.check_against_dis(code)
-            assert problems == [], (code, problems)
+@pytest.mark.parametrize("path", STDLIB_SAMPLE,
+                         ids=[os.path.relpath(p, ir_stdlib.stdlib_dir()) for p in STDLIB_SAMPLE])
+def test_stdlib_sample_raw_and_listing_agree_with_dis(path):
+    """The --raw self-check and the listing, on files spread over the standard library
+    (``tools/dis_stdlib_all.py`` runs every file)."""
+    report = dis_stdlib.Report()
+    dis_stdlib.check_file(path, report, checks=("raw", "listing"))
+    assert report.failures == []
+    assert report.skipped_files or report.instructions > 0
 
 
 def test_self_check_reports_a_disagreement(monkeypatch):
@@ -222,6 +227,98 @@ def test_cfg_blocks_and_edges():
     assert dot.startswith("digraph") and dot.count("->") == sum(len(b.edges) for b in blocks)
 
 
+def view_of(source, name):
+    """The listing view of function ``name`` defined in ``source``."""
+    module = compile(textwrap.dedent(source), "sample.py", "exec", dont_inherit=True)
+    tree = _listing.code_tree(module)
+    names = {id(c): i for i, c in tree}
+    return _listing.view(name, dict(tree)[name], names)
+
+
+def rows_by_name(view):
+    out: dict = {}
+    for row in view.rows:
+        out.setdefault(row.opname, []).append(row)
+    return out
+
+
+def test_names_read_as_dis_reads_them():
+    """Flag bits below a name index (LOAD_GLOBAL's NULL, 3.15 IMPORT_NAME's lazy/eager
+    bits) are taken off before the name is looked up."""
+    source = "import a\nimport b.c\nfrom d import e\nlen(e)\nb.c.x\n"
+    module = compile(source, "names.py", "exec", dont_inherit=True)
+    cv = _listing.view("<module>", module, {})
+    theirs = dis_instructions(module)
+    checked = 0
+    for row, ins in zip(cv.rows, theirs):
+        if ins.opcode in dis.hasname:
+            parts = row.text.split(" + ")
+            assert parts[1 if parts[0].startswith("NULL") else 0] == ins.argval
+            assert f"= {ins.argval!r}" in row.meaning
+            checked += 1
+    assert checked >= 6
+    imports = [row.text for row in cv.rows if row.opname == "IMPORT_NAME"]
+    assert imports == ["a", "b.c", "d"]
+
+
+@pytest.mark.skipif(not V.NOT_CONTROL_FLOW, reason="END_ASYNC_FOR names no END_SEND "
+                    "before 3.14")
+def test_end_async_for_names_its_send_without_a_jump():
+    cv = view_of("""\
+        async def g(source):
+            async for item in source:
+                print(item)
+        """, "g")
+    (row,) = rows_by_name(cv)["END_ASYNC_FOR"]
+    ins = next(i for i in dis_instructions(cv.code) if i.opname == "END_ASYNC_FOR")
+    assert ins.argrepr.startswith("from L")
+    assert row.meaning == f"from {row.target} (offset {ins.argval})"
+    assert cv.label_offsets[row.target] == ins.argval
+    sends = rows_by_name(cv)["END_SEND"]
+    assert any(cv.label_offsets[row.target] == send.offset for send in sends)
+    blocks = _cfg.basic_blocks(cv)
+    block = next(b for b in blocks if b.rows[-1] is row)
+    assert [kind for _, kind in block.edges if kind == "jump"] == []
+    assert f"END_ASYNC_FOR {row.target}" in "\n".join(_disformat.asm_block(cv, {}))
+
+
+@pytest.mark.skipif(not V.SMALL_INT_LOADS, reason="3.14+ instructions")
+def test_instructions_of_314_written_by_meaning():
+    cv = view_of("""\
+        def f(xs, name):
+            x = 5
+            assert xs, "empty"
+            with open(name) as fh:
+                pass
+            t = t"hi {name!r:>{x}}"
+            return xs[1] + xs[1:2], t
+        """, "f")
+    asm_text = {row.asm for row in cv.rows}
+    assert {"LOAD_SMALL_INT 5", "LOAD_COMMON_CONSTANT AssertionError",
+            "LOAD_SPECIAL __enter__", "LOAD_SPECIAL __exit__", "BINARY_OP []",
+            "LOAD_CONST slice(1, 2, None)", "BUILD_TEMPLATE", "NOT_TAKEN",
+            "LOAD_FAST_BORROW xs"} <= asm_text, asm_text
+    assert any(a.startswith("BUILD_INTERPOLATION ") for a in asm_text)
+    rebuilt = asm.assemble("\n".join(_disformat.asm_block(cv, {})))
+    assert rebuilt.co_code == cv.code.co_code
+    assert rebuilt.co_consts[cv.code.co_consts.index(slice(1, 2, None))] == slice(1, 2)
+
+
+@pytest.mark.skipif(not V.COMMON_CONSTANT_LOADS_VALUES, reason="3.15+")
+def test_common_constants_of_315_written_as_literals():
+    cv = view_of("""\
+        def f():
+            a = None
+            b = True
+            c = False
+            d = ''
+            e = -1
+        """, "f")
+    loads = [row.text for row in rows_by_name(cv).get("LOAD_COMMON_CONSTANT", [])]
+    assert set(loads) == {"None", "True", "False", "''", "-1"}
+    assert asm.assemble("\n".join(_disformat.asm_block(cv, {}))).co_code == cv.code.co_code
+
+
 # -- end to end ------------------------------------------------------------------------
 
 def bchook_script():
@@ -290,12 +387,15 @@ def test_stdlib_module_by_name(tmp_path):
 
 
 def test_passes_diff_changed_and_unchanged(app):
-    rc, out, err = run_dis(["-p", "constfold", "foldable.py"], app)
+    rc, out, err = run_dis(["-p", "goto", "jumpy.py"], app)
     assert rc == 0, err
-    assert "unchanged: untouched (foldable.py:9)" in out
-    assert "changed: area (foldable.py:5)" in out
-    assert "--- area (before)" in out and "+++ area (after constfold)" in out
-    assert "-    LOAD_GLOBAL N" in out and "+    LOAD_CONST 4" in out
+    lines = out.splitlines()
+    assert lines[0] == "# jumpy.py: before and after passes goto"
+    assert "unchanged: untouched (jumpy.py:11)" in lines
+    assert "changed: countdown (jumpy.py:3)" in lines
+    assert "--- countdown (before)" in lines and "+++ countdown (after goto)" in lines
+    assert "-    LOAD_GLOBAL goto" in lines
+    assert any(line.startswith("+    ") and "JUMP" in line for line in lines)
 
 
 def test_passes_with_options_and_json(app):
@@ -342,6 +442,7 @@ def test_json_anatomy(app):
     rc, out, err = run_dis(["--format", "json", "app.py"], app)
     assert rc == 0, err
     doc = json.loads(out)
+    assert doc["python"] == "%d.%d" % sys.version_info[:2]
     by_name = {o["name"]: o for o in doc["code_objects"]}
     method = by_name["Klass.method"]
     assert method["fields"]["co_varnames"][:5] == ["self", "x", "key", "rest", "kw"]
@@ -422,10 +523,21 @@ def test_errors_end_to_end(app):
 
 
 def test_passes_with_asm_shows_the_rewritten_code(app):
-    rc, out, err = run_dis(["-p", "constfold", "--asm", "foldable.py:area"], app)
+    rc, out, err = run_dis(["-p", "goto", "--asm", "jumpy.py:countdown"], app)
     assert rc == 0, err
+    assert "LOAD_GLOBAL goto" not in out and "JUMP" in out
     rebuilt = asm.assemble(out)
-    assert "N" in rebuilt.co_names and 4 in rebuilt.co_consts
-    namespace = {"N": 100}
-    area = types.FunctionType(rebuilt, namespace)
-    assert area(3) == 12  # the folded constant, not the global
+    countdown = types.FunctionType(rebuilt, {})
+    assert countdown(3) == 3  # the goto loop runs: nothing looks up a global `goto`
+
+
+def test_whole_stdlib_command_runs_and_reports_counts(run_python):
+    root = Path(__file__).resolve().parents[1]
+    rc, out, err = run_python([root / "tools" / "dis_stdlib_all.py", "--sample", "4"],
+                              cwd=root)
+    assert rc == 0, out + err
+    assert "(raw, listing, asm): 4 files" in out and "0 failures" in out
+    assert "Python %d.%d." % sys.version_info[:2] in out
+    rc, out, err = run_python([root / "tools" / "dis_stdlib_all.py", "--check", "nope"],
+                              cwd=root)
+    assert rc == 2 and "unknown check 'nope'" in err

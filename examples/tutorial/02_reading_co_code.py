@@ -22,7 +22,7 @@ def caches_after(op):
     entries = getattr(opcode, "_inline_cache_entries", None)
     if entries is None:
         return 0
-    if isinstance(entries, dict):  # 3.13 keys the table by name
+    if hasattr(entries, "get"):  # 3.13+ key the table by name (3.15: a frozendict)
         return entries.get(opcode.opname[op], 0)
     return entries[op]
 

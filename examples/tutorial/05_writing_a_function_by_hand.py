@@ -1,6 +1,6 @@
 """Step 5: writing functions by hand with bchook.asm.
 
-The same listing works on Python 3.10 to 3.13: bchook.asm spells ``BINARY_OP +``,
+The same listing works on Python 3.10 to 3.15: bchook.asm spells ``BINARY_OP +``,
 ``CALL``, ``RESUME`` & co. the way the running interpreter wants them, computes the stack
 size and turns labels into jumps.
 """

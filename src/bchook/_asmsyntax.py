@@ -2,36 +2,45 @@
 
 One instruction per line, ``OPNAME ARGUMENT``, the argument written by what it means:
 
-=====================  ===========================================================
-``LOAD_CONST 1``       a constant, as a Python literal (``<code QUALNAME>`` for code)
-``LOAD_FAST x``        a local, cell or free variable by name
-``LOAD_GLOBAL print``  a name; ``NULL + print`` (or ``print + NULL``) also pushes the
-                       NULL a call needs, ``NULL|self + append`` loads a method
-``BINARY_OP +``        an operator (``+=`` for the in-place form)
-``COMPARE_OP <``       a comparison (``bool(<)``: 3.13's form that makes a bool)
-``JUMP loop``          a label, defined by a line ``loop:``
-``CALL 2``             any other argument, as a number
-``LOAD_ATTR !3``       a raw argument, when the meaning cannot be written
-=====================  ===========================================================
+===========================  =====================================================
+``LOAD_CONST 1``             a constant, as a Python literal (``<code QUALNAME>`` for
+                             code, ``slice(1, None, None)``, ``frozenset({...})``)
+``LOAD_FAST x``              a local, cell or free variable by name
+``LOAD_GLOBAL print``        a name; ``NULL + print`` (or ``print + NULL``) also pushes
+                             the NULL a call needs, ``NULL|self + append`` loads a method
+``BINARY_OP +``              an operator (``+=`` for the in-place form, ``[]`` subscript)
+``COMPARE_OP <``             a comparison (``bool(<)``: the form a jump tests, 3.13+)
+``LOAD_COMMON_CONSTANT None``  one of the interpreter's common constants (3.14+), by
+                             value or name (``AssertionError``, ``all``)
+``LOAD_SPECIAL __enter__``   the method of a ``with`` (3.14+)
+``JUMP loop``                a label, defined by a line ``loop:``
+``CALL 2``                   any other argument, as a number
+``LOAD_ATTR !3``             a raw argument, when the meaning cannot be written
+===========================  =====================================================
 
-The operator tables are read from the running interpreter's own compiler output.
+What the arguments mean on this interpreter (flag bits, operator numbers...) is asked of
+``bchook.ir``. :func:`idiom_of` names the words of other releases a listing may use, and the
+idiom each stands for, which ``bchook.asm`` builds with ``bchook.ir``'s builders.
 """
 
 from __future__ import annotations
 
+import __future__
 import ast
-import functools
+import dis
 import math
 import re
 import types
 from dataclasses import dataclass, field
 
+from . import ir
 from .ir import _version as V
 
 __all__ = [
-    "SyntaxProblem", "Names", "Operand", "CodeRef", "render_arg", "parse_arg",
-    "render_const", "parse_const", "split_top_level", "strip_comment",
-    "binary_ops", "compare_ops", "LEGACY_BINARY",
+    "SyntaxProblem", "Names", "Operand", "CodeRef", "render_arg", "parse_arg", "resolve",
+    "render_const", "parse_const", "same_const", "split_top_level", "strip_comment",
+    "render_name_list", "parse_name_list", "operand_kind", "idiom_of", "OPERATORS",
+    "flag_names", "flags_from_names",
 ]
 
 
@@ -70,65 +79,43 @@ class Names:
         return self.deref_table() if V.LOCALSPLUS else self.varnames
 
 
-# -- operator tables, from the compiler ------------------------------------------------
+#: The operators ``BINARY_OP`` can be written with, on every release.
+OPERATORS: tuple[str, ...] = tuple(dict.fromkeys(V.OPERATOR_NAMES.values()))
 
-_OPERATORS = ("+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^", "@")
+# -- flags -----------------------------------------------------------------------------
 
-#: 3.10's one-opcode-per-operator names, accepted on every version.
-LEGACY_BINARY = {
-    "ADD": "+", "SUBTRACT": "-", "MULTIPLY": "*", "TRUE_DIVIDE": "/", "FLOOR_DIVIDE": "//",
-    "MODULO": "%", "POWER": "**", "LSHIFT": "<<", "RSHIFT": ">>", "AND": "&", "OR": "|",
-    "XOR": "^", "MATRIX_MULTIPLY": "@",
-}
-
-
-def _compiled_ops(source: str) -> list[tuple[int, int]]:
-    from .ir._raw import instructions
-
-    module = compile(source, "<bchook.asm>", "exec", dont_inherit=True)
-    code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
-    return [(u.opcode, u.arg or 0) for u in instructions(code.co_code)]
+_FLAG_VALUES = {name: value for value, name in dis.COMPILER_FLAG_NAMES.items()}
+for _feature in __future__.all_feature_names:
+    _FLAG_VALUES.setdefault("FUTURE_" + _feature.upper(),
+                            getattr(__future__, _feature).compiler_flag)
 
 
-@functools.lru_cache(maxsize=None)
-def binary_ops() -> dict[str, tuple[int, int]]:
-    """``{"+": (opcode, arg), "+=": ...}`` as this interpreter's compiler emits them."""
-    table = {}
-    for sym in _OPERATORS:
-        for text, body in ((sym, f"return a {sym} b"), (sym + "=", f"a {sym}= b")):
-            for op, arg in _compiled_ops(f"def f(a, b):\n    {body}\n"):
-                name = V.OPNAME[op]
-                if name == "BINARY_OP" or (name.startswith(("BINARY_", "INPLACE_"))
-                                           and name != "BINARY_SUBSCR"):
-                    table[text] = (op, arg if V.has_arg(op) else 0)
-                    break
-    return table
+def flag_names(flags: int) -> list[str]:
+    """The names of the bits set in ``co_flags`` (unknown bits as hex)."""
+    names = []
+    rest = flags
+    for name, value in _FLAG_VALUES.items():
+        if value and flags & value == value and rest & value:
+            names.append(name)
+            rest &= ~value
+    if rest:
+        names.append(hex(rest))
+    return names
 
 
-@functools.lru_cache(maxsize=None)
-def compare_ops() -> dict[str, int]:
-    """``{"<": arg, "bool(<)": arg}``: COMPARE_OP arguments; the ``bool()`` forms exist
-    where the compiler encodes "and make it a bool" in the argument (3.13)."""
-    import dis
-
-    compare = V.OPMAP["COMPARE_OP"]
-    table = {}
-    for sym in dis.cmp_op:
-        plain = [a for op, a in _compiled_ops(f"def f(a, b):\n    return a {sym} b\n")
-                 if op == compare][0]
-        branch = [a for op, a in _compiled_ops(
-            f"def f(a, b):\n    if a {sym} b:\n        return 1\n") if op == compare][0]
-        table[sym] = plain
-        if branch != plain:
-            table[f"bool({sym})"] = branch
-    return table
-
-
-def _binary_symbol(op: int, arg: int) -> str | None:
-    for sym, pair in binary_ops().items():
-        if pair == (op, arg if V.has_arg(op) else 0):
-            return sym
-    return None
+def flags_from_names(names: list[str]) -> int:
+    value = 0
+    for name in names:
+        key = name.upper().removeprefix("CO_")
+        if key in _FLAG_VALUES:
+            value |= _FLAG_VALUES[key]
+        else:
+            try:
+                value |= int(name, 0)
+            except ValueError:
+                known = ", ".join(_FLAG_VALUES)
+                raise ValueError(f"unknown flag {name!r} (known: {known})") from None
+    return value
 
 
 # -- constants -------------------------------------------------------------------------
@@ -152,18 +139,19 @@ def _evaluate(node: ast.AST):
         left, right = _evaluate(node.left), _evaluate(node.right)
         if isinstance(left, (int, float)) and isinstance(right, complex):
             return left + right if isinstance(node.op, ast.Add) else left - right
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == "complex" and not node.keywords and len(node.args) == 2):
-        real, imag = (_evaluate(a) for a in node.args)
-        if all(isinstance(x, float) for x in (real, imag)):
-            return complex(real, imag)
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == "frozenset" and not node.keywords and len(node.args) <= 1):
-        if not node.args:
-            return frozenset()
-        arg = node.args[0]
-        if isinstance(arg, (ast.Set, ast.Tuple, ast.List)):
-            return frozenset(_evaluate(e) for e in arg.elts)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        func, args = node.func.id, node.args
+        if func == "complex" and len(args) == 2:
+            real, imag = (_evaluate(a) for a in args)
+            if all(isinstance(x, float) for x in (real, imag)):
+                return complex(real, imag)
+        if func == "frozenset" and len(args) <= 1:
+            if not args:
+                return frozenset()
+            if isinstance(args[0], (ast.Set, ast.Tuple, ast.List)):
+                return frozenset(_evaluate(e) for e in args[0].elts)
+        if func == "slice" and 1 <= len(args) <= 3:  # 3.14+ keep constant slices
+            return slice(*(_evaluate(a) for a in args))
     raise SyntaxProblem(f"not a constant: {ast.unparse(node)}")
 
 
@@ -171,8 +159,8 @@ _CODE_REF = re.compile(r"<code (.+)>\Z")
 
 
 def parse_const(text: str):
-    """A constant written as a Python literal, ``frozenset({...})``, ``inf``, ``nan``, or
-    ``<code NAME>`` (returns a :class:`CodeRef`)."""
+    """A constant written as a Python literal, ``frozenset({...})``, ``slice(...)``,
+    ``inf``, ``nan``, or ``<code NAME>`` (returns a :class:`CodeRef`)."""
     text = text.strip()
     match = _CODE_REF.match(text)
     if match:
@@ -194,6 +182,9 @@ def same_const(a, b) -> bool:
         if isinstance(a, tuple):
             return all(same_const(x, y) for x, y in zip(a, b))
         return sorted(map(repr, a)) == sorted(map(repr, b))
+    if isinstance(a, slice):
+        return all(same_const(x, y) for x, y in ((a.start, b.start), (a.stop, b.stop),
+                                                 (a.step, b.step)))
     if isinstance(a, (float, complex)):
         return repr(a) == repr(b)
     return a == b
@@ -223,16 +214,17 @@ def _const_text(value, code_names) -> str | None:
         except SyntaxProblem:
             pass
         return f"complex({value.real!r}, {value.imag!r})"  # e.g. (-0-1j) reads back wrong
-    if type(value) is tuple:
-        parts = [_const_text(v, code_names) for v in value]
+    if type(value) in (tuple, frozenset, slice):
+        items = (value.start, value.stop, value.step) if type(value) is slice else value
+        parts = [_const_text(v, code_names) for v in items]
         if None in parts:
             return None
-        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"  # type: ignore
-    if type(value) is frozenset:
-        parts = [_const_text(v, code_names) for v in value]
-        if None in parts:
-            return None
-        return "frozenset({" + ", ".join(parts) + "})" if parts else "frozenset()"  # type: ignore
+        inner = ", ".join(parts)  # type: ignore[arg-type]
+        if type(value) is slice:
+            return f"slice({inner})"
+        if type(value) is frozenset:
+            return "frozenset({" + inner + "})" if parts else "frozenset()"
+        return "(" + inner + ("," if len(parts) == 1 else "") + ")"
     if isinstance(value, types.CodeType):
         return render_const(value, code_names)
     return repr(value)
@@ -313,8 +305,10 @@ class Operand:
     """An argument as written, before it becomes an int.
 
     ``kind``: ``int`` (value), ``raw`` (value, written ``!N``), ``label`` (value: name),
-    ``const`` (value), ``name`` (value, flag), ``local``/``free`` (value: name),
-    ``pair`` (value: two local names), ``binary`` (value: symbol), ``compare`` (value: text).
+    ``const`` (value), ``name`` (value, flag: 1 for a NULL form), ``local``/``free``
+    (value: name), ``pair`` (value: two local names), ``binary`` (value: symbol),
+    ``compare`` (value: symbol, flag: 1 for ``bool()``), ``common`` and ``special``
+    (value: index into the interpreter's table).
     """
 
     kind: str
@@ -323,16 +317,16 @@ class Operand:
 
 
 _NULL_FORMS = (
-    (re.compile(r"NULL\s*\+\s*(.+)\Z"), 1),
-    (re.compile(r"(.+?)\s*\+\s*NULL\Z"), 1),
-    (re.compile(r"NULL\|self\s*\+\s*(.+)\Z"), 1),
-    (re.compile(r"(.+?)\s*\+\s*NULL\|self\Z"), 1),
+    re.compile(r"NULL(?:\|self)?\s*\+\s*(.+)\Z"),
+    re.compile(r"(.+?)\s*\+\s*NULL(?:\|self)?\Z"),
 )
+#: A BINARY_OP and a COMPARE_OP of this interpreter, to recognize the opcodes by.
+_BINARY_OP = ir.operator("+")[0].op if V.BINARY_OP_TAKES_ARG else -1
+_COMPARE_OP = ir.compare_op("<")[0].op
 
 
 def operand_kind(op: int) -> str:
     """How the argument of ``op`` is written."""
-    name = V.OPNAME[op]
     if not V.has_arg(op):
         return "none"
     if op in V.JUMPS:
@@ -343,15 +337,34 @@ def operand_kind(op: int) -> str:
         return "name"
     if op in V.LOCAL_PAIRS:
         return "pair"
-    if op in V.HASLOCAL:
-        return "local"
-    if op in V.HASFREE:
+    if op in V.DEREF_ARGS:
         return "free"
-    if name == "BINARY_OP":
+    if op in V.LOCAL_ARGS:
+        return "local"
+    if op == _BINARY_OP:
         return "binary"
-    if name == "COMPARE_OP":
+    if op == _COMPARE_OP:
         return "compare"
+    if op == V.LOAD_COMMON_CONSTANT:
+        return "common"
+    if op == V.LOAD_SPECIAL:
+        return "special"
     return "int"
+
+
+def _common_text(value) -> str:
+    """A common constant as written: a literal, or the name of a builtin."""
+    return render_const(value) or getattr(value, "__name__", repr(value))
+
+
+def _table_index(kind: str, text: str) -> int | None:
+    if kind == "common":
+        for i, value in enumerate(V.COMMON_CONSTANTS):
+            if _common_text(value) == text:
+                return i
+    elif text in V.SPECIAL_METHODS:
+        return V.SPECIAL_METHODS.index(text)
+    return None
 
 
 def parse_arg(op: int, text: str) -> Operand | None:
@@ -366,19 +379,11 @@ def parse_arg(op: int, text: str) -> Operand | None:
             raise SyntaxProblem(f"a raw argument is !NUMBER, not {text!r}") from None
     kind = operand_kind(op)
     if kind == "label":
-        if text.startswith("to "):
-            text = text[3:].strip()
-        if not re.fullmatch(r"[\w.]+", text):
-            raise SyntaxProblem(f"expected a label name, got {text!r}")
-        return Operand("label", text)
+        return parse_label(text)
     if kind == "const":
         return Operand("const", parse_const(text))
     if kind == "name":
-        for pattern, flag in _NULL_FORMS:
-            match = pattern.match(text)
-            if match:
-                return Operand("name", match.group(1).strip(), flag)
-        return Operand("name", text)
+        return parse_name(text)
     if kind == "pair":
         parts = [p.strip() for p in text.split(",")]
         if len(parts) != 2 or not all(parts):
@@ -386,37 +391,62 @@ def parse_arg(op: int, text: str) -> Operand | None:
         return Operand("pair", tuple(parts))
     if kind in ("local", "free"):
         return Operand(kind, text)
-    if kind == "binary":
-        if text in binary_ops():
-            return Operand("binary", text)
+    if kind == "binary" and text in OPERATORS:
+        return Operand("binary", text)
     if kind == "compare":
-        if text in compare_ops():
-            return Operand("compare", text)
-        if text.startswith("bool(") and text.endswith(")") and text[5:-1] in compare_ops():
-            return Operand("compare", text[5:-1])  # before 3.13: jumps test truth anyway
+        to_bool = text.startswith("bool(") and text.endswith(")")
+        symbol = text[5:-1] if to_bool else text
+        if symbol in V.CMP_OP:
+            return Operand("compare", symbol, int(to_bool))
+    if kind in ("common", "special"):
+        index = _table_index(kind, text)
+        if index is not None:
+            return Operand(kind, index)
     try:
         return Operand("int", int(text, 0))
     except ValueError:
         pass
     if kind == "binary":
-        raise SyntaxProblem(f"expected an operator ({' '.join(binary_ops())}), got {text!r}")
+        raise SyntaxProblem(f"expected an operator ({' '.join(OPERATORS)}), got {text!r}")
     if kind == "compare":
-        raise SyntaxProblem(f"expected a comparison ({' '.join(compare_ops())}), got {text!r}")
+        raise SyntaxProblem(f"expected a comparison ({' '.join(V.CMP_OP)}, or bool(<) "
+                            f"& co.), got {text!r}")
+    if kind == "common":
+        known = ", ".join(_common_text(v) for v in V.COMMON_CONSTANTS)
+        raise SyntaxProblem(f"expected one of the common constants ({known}), got {text!r}")
+    if kind == "special":
+        raise SyntaxProblem(f"expected one of {', '.join(V.SPECIAL_METHODS)}, got {text!r}")
     raise SyntaxProblem(f"{V.OPNAME[op]} takes a number, got {text!r}")
 
 
-def resolve(op: int, operand: Operand, consts: list, names: list[str], ns: Names,
-            add_const, add_name) -> int:
-    """The int argument of ``operand`` (labels are resolved by the caller)."""
+def parse_label(text: str) -> Operand:
+    if text.startswith(("to ", "from ")):  # as dis writes them
+        text = text.split(None, 1)[1].strip()
+    if not re.fullmatch(r"[\w.]+", text):
+        raise SyntaxProblem(f"expected a label name, got {text!r}")
+    return Operand("label", text)
+
+
+def parse_name(text: str) -> Operand:
+    for pattern in _NULL_FORMS:
+        match = pattern.match(text)
+        if match:
+            return Operand("name", match.group(1).strip(), 1)
+    return Operand("name", text)
+
+
+def resolve(op: int, operand: Operand, ns: Names, add_const, add_name) -> int:
+    """The int argument of ``operand`` for ``op`` (labels are resolved by the caller)."""
     kind = operand.kind
-    if kind in ("int", "raw"):
+    if kind in ("int", "raw", "common", "special"):
         return operand.value  # type: ignore[return-value]
     if kind == "const":
         return add_const(operand.value)
     if kind == "name":
-        index = add_name(operand.value)
-        shift = V.NAME_ARG_SHIFT.get(op, 0)
-        return (index << shift) | (operand.flag if shift else 0)
+        try:
+            return ir.name_arg(op, add_name(operand.value), operand.flag)
+        except ir.IRError:
+            raise SyntaxProblem(f"{V.OPNAME[op]} cannot push a NULL on this Python") from None
     if kind == "local":
         return _index(V.OPNAME[op], ns.local_table(), operand.value)
     if kind == "free":
@@ -424,13 +454,17 @@ def resolve(op: int, operand: Operand, consts: list, names: list[str], ns: Names
     if kind == "pair":
         table = ns.local_table()
         first, second = (_index(V.OPNAME[op], table, n) for n in operand.value)
-        if first > 15 or second > 15:
-            raise SyntaxProblem(f"{V.OPNAME[op]} can only name locals 0-15")
-        return (first << 4) | second
-    if kind == "binary":
-        return binary_ops()[operand.value][1]
+        try:
+            return ir.local_pair_arg(first, second)
+        except ir.IRError as exc:
+            raise SyntaxProblem(f"{V.OPNAME[op]}: {exc}") from None
     if kind == "compare":
-        return compare_ops()[operand.value]
+        return ir.compare_op(operand.value, bool(operand.flag))[0].arg
+    if kind == "binary":
+        built = ir.operator(operand.value)
+        if len(built) == 1 and built[0].op == op:
+            return built[0].arg
+        raise SyntaxProblem(f"{V.OPNAME[op]} cannot apply {operand.value} on this Python")
     raise SyntaxProblem(f"{V.OPNAME[op]}: cannot use a {kind} argument")
 
 
@@ -442,15 +476,16 @@ def _index(opname: str, table: list[str], name: str) -> int:
                             f"{', '.join(table) or 'none'})") from None
 
 
-def render_arg(op: int, arg, code: types.CodeType, ns: Names, label_names: dict[int, str],
+def render_arg(ins: ir.Instr, code: types.CodeType, ns: Names, label_names: dict[int, str],
                code_names: dict[int, str] | None = None) -> str:
-    """The argument text of one instruction (``arg`` is an int or an ir.Label)."""
+    """The argument text of one instruction (its ``arg`` is an int or an ir.Label)."""
+    op, arg = ins.op, ins.arg
     kind = operand_kind(op)
     if kind == "none":
         return "" if not arg else str(arg)
     if kind == "label":
         return label_names[id(arg)]
-    text = _symbolic(op, arg, kind, code, ns, code_names)
+    text = _symbolic(ins, kind, code, ns, code_names)
     if text is None:
         return f"!{arg}"
     if kind == "int":
@@ -460,9 +495,8 @@ def render_arg(op: int, arg, code: types.CodeType, ns: Names, label_names: dict[
         operand = parse_arg(op, text)
         if operand is None:
             return f"!{arg}"
-        consts, names = list(code.co_consts), list(code.co_names)
-        back = resolve(op, operand, consts, names, ns, _finder(consts, code_names),
-                       _finder(names, None))
+        back = resolve(op, operand, ns, _finder(list(code.co_consts), code_names),
+                       _finder(list(code.co_names), None))
     except (SyntaxProblem, LookupError):
         return f"!{arg}"
     return text if back == arg else f"!{arg}"
@@ -482,19 +516,19 @@ def _finder(table: list, code_names):
     return find
 
 
-def _symbolic(op, arg, kind, code, ns, code_names) -> str | None:
+def _symbolic(ins: ir.Instr, kind: str, code, ns: Names, code_names) -> str | None:
+    arg = ins.arg
     try:
         if kind == "const":
             return render_const(code.co_consts[arg], code_names)
         if kind == "name":
-            shift = V.NAME_ARG_SHIFT.get(op, 0)
-            name = code.co_names[arg >> shift]
-            flags = arg & ((1 << shift) - 1)
+            name = code.co_names[ir.name_index_of(ins)]
+            flags = ir.name_flags_of(ins)
             if not flags:
                 return name
-            if flags != 1 or shift != 1:
+            if flags != 1 or not ir.pushes_null(ins):
                 return None
-            null = "NULL" if V.OPNAME[op] == "LOAD_GLOBAL" else "NULL|self"
+            null = "NULL" if ins.op in V.GLOBAL_LOADS else "NULL|self"
             return f"{name} + {null}" if V.NULL_AFTER_CALLABLE else f"{null} + {name}"
         if kind == "local":
             return ns.local_table()[arg]
@@ -502,14 +536,88 @@ def _symbolic(op, arg, kind, code, ns, code_names) -> str | None:
             return ns.deref_table()[arg]
         if kind == "pair":
             table = ns.local_table()
-            return f"{table[arg >> 4]}, {table[arg & 15]}"
+            return ", ".join(table[index] for _, index in ir.local_accesses(ins))
         if kind == "binary":
-            return _binary_symbol(op, arg)
+            return ir.operator_of(ins)
         if kind == "compare":
-            for text, value in compare_ops().items():
-                if value == arg:
-                    return text
-            return None
+            symbol = ir.compare_operator_of(ins)
+            if symbol is None:
+                return None
+            return f"bool({symbol})" if ir.compare_makes_bool(ins) else symbol
+        if kind == "common":
+            return _common_text(V.COMMON_CONSTANTS[arg])
+        if kind == "special":
+            return V.SPECIAL_METHODS[arg]
     except IndexError:
         return None
     return str(arg)
+
+
+# -- words of other releases -----------------------------------------------------------
+
+_CONDITIONAL = re.compile(r"POP_JUMP_(?:FORWARD_|BACKWARD_)?IF_(TRUE|FALSE|NONE|NOT_NONE)\Z")
+#: Words that stand for an idiom whatever the release the listing was written for:
+#: ``bchook.asm`` builds it with the ``bchook.ir`` builder of the same name (a call is
+#: PRECALL and CALL on 3.11, a NULL load differs everywhere, a conditional jump brings a
+#: TO_BOOL or NOT_TAKEN where the release needs them...).
+_IDIOMS = {
+    "CALL": "call", "CALL_FUNCTION": "call", "LOAD_GLOBAL": "load_global",
+    "LOAD_ATTR": "load_attr", "BINARY_OP": "operator", "RETURN_CONST": "return_const",
+    "LOAD_SMALL_INT": "load_const", "LOAD_COMMON_CONSTANT": "load_const",
+}
+#: Words of other releases for an idiom, where this interpreter has no such instruction.
+_IDIOMS_ELSEWHERE = {
+    "CALL_METHOD": "call_method", "LOAD_METHOD": "load_method",
+    **dict.fromkeys(("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_ABSOLUTE",
+                     "JUMP_BACKWARD_NO_INTERRUPT"), "jump"),
+}
+#: Words of other releases that stand for nothing where the instruction does not exist:
+#: the prologue is added by itself, 3.10 needs no NULL for a call, and what follows a
+#: loop's exit or a branch is added as this release needs it.
+_NOTHING_ELSEWHERE = frozenset((
+    "RESUME", "GEN_START", "MAKE_CELL", "COPY_FREE_VARS", "PUSH_NULL",
+    "END_FOR", "POP_ITER", "NOT_TAKEN"))
+#: Words of other releases for plain local variable instructions: 3.13's LOAD_CLOSURE is
+#: a LOAD_FAST of the cell, 3.14's borrowed loads are plain loads elsewhere, and 3.13's
+#: pairs are two instructions.
+_PLAIN_LOCALS = {
+    "LOAD_CLOSURE": ("LOAD_FAST",), "LOAD_FAST_BORROW": ("LOAD_FAST",),
+    "LOAD_FAST_LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
+    "LOAD_FAST_BORROW_LOAD_FAST_BORROW": ("LOAD_FAST", "LOAD_FAST"),
+    "STORE_FAST_LOAD_FAST": ("STORE_FAST", "LOAD_FAST"),
+    "STORE_FAST_STORE_FAST": ("STORE_FAST", "STORE_FAST"),
+}
+
+
+def exists(opname: str) -> bool:
+    """Is ``opname`` an instruction of this interpreter (or a version-neutral alias)?"""
+    try:
+        V.opcode_of(opname)
+    except KeyError:
+        return False
+    return True
+
+
+def idiom_of(opname: str) -> tuple[str, object] | None:
+    """``(idiom, detail)`` for a word that needs more than its own opcode here, else None:
+    ``("call", None)``, ``("jump_if", "false")``, ``("operator", "+=")``,
+    ``("nothing", None)``, ``("locals", ("LOAD_FAST", "LOAD_FAST"))``...
+    """
+    match = _CONDITIONAL.match(opname)
+    if match:
+        return "jump_if", match.group(1).lower()
+    if opname in V.OPERATOR_NAMES:
+        return "operator", V.OPERATOR_NAMES[opname]
+    if opname in _IDIOMS:
+        return _IDIOMS[opname], None
+    if opname == "PRECALL":  # ir.call brings 3.11's
+        return "nothing", None
+    if exists(opname):
+        return None
+    if opname in _IDIOMS_ELSEWHERE:
+        return _IDIOMS_ELSEWHERE[opname], None
+    if opname in _NOTHING_ELSEWHERE:
+        return "nothing", None
+    if opname in _PLAIN_LOCALS:
+        return "locals", _PLAIN_LOCALS[opname]
+    return None

@@ -1,8 +1,10 @@
 """The control-flow graph of code objects as Graphviz ``dot`` text (and SVG via ``dot``).
 
-A basic block starts at a label, after a jump or an instruction that does not fall
-through, and where the exception handler changes. Edges: falling through (solid), jumps
-(bold, "jump"), and exceptions (dashed, to the handler).
+The blocks and edges are ``bchook.ir.Flow``'s (a block starts at a jump target or handler,
+after a jump or an instruction that does not fall through, and where the exception
+handler changes). Edges: falling through (solid), jumps (bold, "jump"), and exceptions
+(dashed, to the handler). A reference that is no jump (3.14's END_ASYNC_FOR naming its
+END_SEND) makes no edge.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import subprocess
 from dataclasses import dataclass, field
 
 from ._listing import CodeView, Row
-from .ir import _version as V
 
 __all__ = ["Block", "basic_blocks", "to_dot", "to_svg", "have_graphviz"]
 
@@ -24,25 +25,20 @@ class Block:
 
 
 def basic_blocks(cv: CodeView) -> list[Block]:
-    blocks: list[Block] = []
-    starts_block = True
-    handler = None
-    for row in cv.rows:
-        if starts_block or row.labels or row.handler != handler:
-            blocks.append(Block())
-        blocks[-1].rows.append(row)
-        handler = row.handler
-        starts_block = row.target is not None or row.opcode in V.NO_FALLTHROUGH
-    block_of_label = {label: i for i, b in enumerate(blocks) for label in b.rows[0].labels}
-    for i, block in enumerate(blocks):
-        last = block.rows[-1]
-        if last.target is not None:
-            block.edges.append((block_of_label[last.target], "jump"))
-        if last.opcode not in V.NO_FALLTHROUGH and i + 1 < len(blocks):
-            block.edges.append((i + 1, "next"))
-        if block.rows[0].handler:
-            block.edges.append((block_of_label[block.rows[0].handler.split()[0]],
-                                "exception"))
+    flow = cv.flow
+    spans = flow.blocks()
+    block_of = {start: i for i, (start, _) in enumerate(spans)}
+    blocks = []
+    for start, end in spans:
+        block = Block(cv.rows[start:end])
+        last = end - 1
+        if flow.jump_to[last] >= 0:
+            block.edges.append((block_of[flow.jump_to[last]], "jump"))
+        if flow.falls_through(last):
+            block.edges.append((block_of[end], "next"))
+        if flow.handler_to[start] >= 0:  # one handler for the whole block
+            block.edges.append((block_of[flow.handler_to[start]], "exception"))
+        blocks.append(block)
     return blocks
 
 

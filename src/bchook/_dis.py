@@ -255,7 +255,7 @@ def _show(args, views, names, what) -> int:
                 detail = detail.decode(errors="replace").strip()
             raise UsageError(f"Graphviz could not write {args.cfg_svg}: {detail}") from None
     if args.format == "json":
-        doc = {"target": what, "python": f"{V.VERSION[0]}.{V.VERSION[1]}",
+        doc = {"target": what, "python": V.PYTHON,
                "code_objects": [_disformat.to_json(v, names, with_raw=args.raw)
                                 for v in views]}
         if dot is not None:
@@ -326,7 +326,7 @@ def _show_diff(args, before, after, qualname, what, passes) -> int:
                         if status != "unchanged" else []))
     if args.format == "json":
         print(json.dumps({
-            "target": what, "python": f"{V.VERSION[0]}.{V.VERSION[1]}", "passes": chain,
+            "target": what, "python": V.PYTHON, "passes": chain,
             "code_objects": [{"name": ident, "status": status,
                               "filename": code.co_filename, "firstlineno": code.co_firstlineno,
                               "diff": "\n".join(lines)}

@@ -6,8 +6,8 @@ import difflib
 import inspect
 import types
 
-from ._asmsyntax import render_const, render_name_list
-from ._listing import CodeView, flag_names
+from ._asmsyntax import flag_names, render_const, render_name_list
+from ._listing import CodeView
 from .ir._raw import check_against_dis, decode
 from .ir import _version as V
 
@@ -260,7 +260,7 @@ def diff(before: list[str], after: list[str], ident: str, passes: str) -> list[s
 
 
 def version_note() -> str:
-    return f"Python {V.VERSION[0]}.{V.VERSION[1]}"
+    return f"Python {V.PYTHON}"
 
 
 def asm_listing(code: types.CodeType, qualname: str | None = None) -> str:

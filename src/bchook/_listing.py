@@ -8,13 +8,15 @@ reuses the standard library's ``dis`` wording where it has one.
 
 from __future__ import annotations
 
-import __future__
 import dis
+import inspect
 import types
 from dataclasses import dataclass, field
 
 from . import ir
-from ._asmsyntax import Names, operand_kind, render_arg, render_const
+from ._asmsyntax import (
+    Names, flag_names, flags_from_names, operand_kind, render_arg, render_const,
+)
 from .ir._raw import decode as raw_decode
 from .ir import _tables
 from .ir import _version as V
@@ -57,6 +59,8 @@ class CodeView:
     exception_table: list[dict] = field(default_factory=list)
     lines: list[tuple[int | None, int, int]] = field(default_factory=list)
     nested: list[str] = field(default_factory=list)
+    #: the control-flow graph; its instructions are ``rows``, in order
+    flow: ir.Flow | None = None
 
 
 # -- names -----------------------------------------------------------------------------
@@ -76,7 +80,7 @@ def code_tree(code: types.CodeType, root_qualname: str | None = None
         out.append((qual if count == 1 else f"{qual}[{count}]", co))
         if co.co_name == "<module>" and not prefix:
             inner_prefix = ""
-        elif co.co_flags & _FLAG_VALUES["NEWLOCALS"]:
+        elif co.co_flags & inspect.CO_NEWLOCALS:
             inner_prefix = qual + ".<locals>."
         else:
             inner_prefix = qual + "."
@@ -85,42 +89,6 @@ def code_tree(code: types.CodeType, root_qualname: str | None = None
 
     visit(code, "")
     return out
-
-
-# -- flags -----------------------------------------------------------------------------
-
-_FLAG_VALUES = {name: value for value, name in dis.COMPILER_FLAG_NAMES.items()}
-for _feature in __future__.all_feature_names:
-    _FLAG_VALUES.setdefault("FUTURE_" + _feature.upper(),
-                            getattr(__future__, _feature).compiler_flag)
-
-
-def flag_names(flags: int) -> list[str]:
-    """The names of the bits set in ``co_flags`` (unknown bits as hex)."""
-    names = []
-    rest = flags
-    for name, value in _FLAG_VALUES.items():
-        if value and flags & value == value and rest & value:
-            names.append(name)
-            rest &= ~value
-    if rest:
-        names.append(hex(rest))
-    return names
-
-
-def flags_from_names(names: list[str]) -> int:
-    value = 0
-    for name in names:
-        key = name.upper().removeprefix("CO_")
-        if key in _FLAG_VALUES:
-            value |= _FLAG_VALUES[key]
-        else:
-            try:
-                value |= int(name, 0)
-            except ValueError:
-                known = ", ".join(_FLAG_VALUES)
-                raise ValueError(f"unknown flag {name!r} (known: {known})") from None
-    return value
 
 
 # -- the view --------------------------------------------------------------------------
@@ -137,27 +105,24 @@ def _meanings(code: types.CodeType) -> dict[int, str]:
     return {ins.offset: ins.argrepr for ins in dis.get_instructions(code)}
 
 
-def _meaning(op: int, arg: int, code: types.CodeType, ns: Names, dis_repr: str,
+def _meaning(ins: ir.Instr, arg: int, code: types.CodeType, ns: Names, dis_repr: str,
              code_names: dict[int, str]) -> str:
-    kind = operand_kind(op)
+    kind = operand_kind(ins.op)
     try:
         if kind == "const":
             value = code.co_consts[arg]
             shown = render_const(value, code_names) or repr(value)
             return f"co_consts[{arg}] = {_short(shown)}"
         if kind == "name":
-            shift = V.NAME_ARG_SHIFT.get(op, 0)
-            flags = arg & ((1 << shift) - 1)
-            how = f" (arg {arg} = {arg >> shift} << {shift} | {flags})" if flags else ""
-            return f"co_names[{arg >> shift}] = {code.co_names[arg >> shift]!r}{how}"
+            index, flags = ir.name_index_of(ins), ir.name_flags_of(ins)
+            how = f" (arg {arg}: flag bits {flags:#x} below the index)" if flags else ""
+            return f"co_names[{index}] = {code.co_names[index]!r}{how}"
         if kind in ("local", "free", "pair"):
             table = ns.deref_table() if kind == "free" else ns.local_table()
             where = "localsplus" if V.LOCALSPLUS else (
                 "cells+frees" if kind == "free" else "co_varnames")
-            if kind == "pair":
-                return (f"{where}[{arg >> 4}] = {table[arg >> 4]!r}, "
-                        f"{where}[{arg & 15}] = {table[arg & 15]!r}")
-            return f"{where}[{arg}] = {table[arg]!r}"
+            return ", ".join(f"{where}[{index}] = {table[index]!r}"
+                             for _, index in ir.local_accesses(ins))
     except IndexError:
         return f"out of range: {arg}"
     return dis_repr
@@ -180,10 +145,9 @@ def view(ident: str, code: types.CodeType, code_names: dict[int, str]) -> CodeVi
         sizes[u.owner] = sizes.get(u.owner, 0) + 2
         starts.setdefault(u.owner, u.offset)
     dis_reprs = _meanings(code)
-    out = CodeView(ident, code)
+    out = CodeView(ident, code, flow=bc.flow())
     pending: list[str] = []
     index = 0
-    instr_at_offset: dict[int, str] = {}
     for item in bc.items:
         if type(item) is ir.Label:
             pending.append(label_names[id(item)])
@@ -194,14 +158,13 @@ def view(ident: str, code: types.CodeType, code_names: dict[int, str]) -> CodeVi
             out.label_offsets[name] = starts[unit.offset]
         op = item.op
         arg = unit.arg
-        text = render_arg(op, item.arg, code, ns, label_names, code_names)
+        text = render_arg(item, code, ns, label_names, code_names)
         target = label_names[id(item.arg)] if op in V.JUMPS else None
-        if target is not None:
-            meaning = f"to {target}"
-        elif arg is None:
-            meaning = ""
+        if target is not None or arg is None:
+            meaning = ""  # a target's offset is known once every label is placed
         else:
-            meaning = _meaning(op, arg, code, ns, dis_reprs.get(unit.offset, ""), code_names)
+            meaning = _meaning(item, arg, code, ns, dis_reprs.get(unit.offset, ""),
+                               code_names)
         handler = None
         if item.handler is not None:
             h = item.handler
@@ -214,11 +177,12 @@ def view(ident: str, code: types.CodeType, code_names: dict[int, str]) -> CodeVi
         needed = 0 if arg is None or op in V.JUMPS else (max(arg, 1).bit_length() - 1) // 8
         out.rows.append(Row(unit.offset, item.loc[0], pending, V.OPNAME[op], op, arg, text,
                             meaning, size, target, handler, max(prefixes - needed, 0)))
-        instr_at_offset[unit.offset] = V.OPNAME[op]
         pending = []
-    for row in out.rows:  # "to L2" reads better with the offset it lands on
+    for row in out.rows:
         if row.target is not None:
-            row.meaning = f"to {row.target} (offset {out.label_offsets[row.target]})"
+            # 3.14's END_ASYNC_FOR names the END_SEND it came from: no jump goes there
+            where = "from" if row.opcode in V.NOT_CONTROL_FLOW else "to"
+            row.meaning = f"{where} {row.target} (offset {out.label_offsets[row.target]})"
     out.exception_table = _exception_table(code, out)
     out.lines = _line_ranges(code)
     return out

@@ -1,4 +1,4 @@
-"""``bchook.asm``: write code objects and functions by hand, on any of Python 3.10–3.13.
+"""``bchook.asm``: write code objects and functions by hand, on any of Python 3.10–3.15.
 
 >>> from bchook import asm
 >>> add_one = asm.function("add_one", ["LOAD_FAST x", "LOAD_CONST 1", "BINARY_OP +",
@@ -20,25 +20,31 @@ Python object as a constant); lines ``"name:"`` define labels that jumps name::
     ], args=["n"])
 
 Arguments are written by meaning (constants as literals, variables and names by name,
-``BINARY_OP +``, ``COMPARE_OP <``, labels); see :mod:`bchook._asmsyntax`. The stack size,
-jump offsets and directions, ``EXTENDED_ARG`` prefixes and the line and exception tables
-are computed. Differences between versions are hidden where a listing can say the same
-thing everywhere:
+``BINARY_OP +``, ``COMPARE_OP <``, ``LOAD_COMMON_CONSTANT None``, labels); see
+:mod:`bchook._asmsyntax`. The stack size, jump offsets and directions, ``EXTENDED_ARG``
+prefixes and the line and exception tables are computed. The idioms releases spell
+differently are built with ``bchook.ir``'s builders, so a listing can say the same thing
+everywhere:
 
-- ``BINARY_OP +`` and ``BINARY_ADD``/``INPLACE_ADD`` are one another on every version;
-- ``CALL n`` is ``CALL_FUNCTION n`` on 3.10 and ``PRECALL n`` + ``CALL n`` on 3.11;
-  ``CALL_METHOD n`` after ``LOAD_METHOD`` (which is ``LOAD_ATTR NULL|self + m`` on 3.12+);
-- ``LOAD_GLOBAL NULL + f`` pushes the NULL a call needs (nothing on 3.10);
+- ``BINARY_OP +`` (``+=``, ``[]``), ``BINARY_ADD``, ``INPLACE_ADD`` and ``BINARY_SUBSCR``
+  are one another on every version;
+- ``CALL n`` is ``CALL_FUNCTION n`` on 3.10 (``CALL_METHOD n`` for a method) and
+  ``PRECALL n`` + ``CALL n`` on 3.11; ``LOAD_METHOD m`` and ``LOAD_ATTR NULL|self + m``
+  load a method everywhere; ``LOAD_GLOBAL NULL + f`` pushes the NULL a call needs
+  (nothing on 3.10);
 - ``RESUME``, ``MAKE_CELL``, ``COPY_FREE_VARS``, the generator prologue and ``GEN_START``
   are added when the listing has none, and dropped where the version has no such opcode;
-  so are ``RESUME`` after ``YIELD_VALUE`` (3.11+) and ``POP_TOP`` after ``END_FOR`` (3.13);
+  so is what must follow an instruction (``RESUME`` after ``YIELD_VALUE``, ``POP_TOP``
+  (3.13) or ``POP_ITER`` (3.14+) after ``END_FOR``) and a loop's ``END_FOR`` exit;
 - ``JUMP``, ``POP_JUMP_IF_FALSE`` & co. go either way (a backward conditional jump hops
-  over a ``JUMP`` on 3.12+); on 3.13 a ``TO_BOOL`` goes before ``POP_JUMP_IF_TRUE/FALSE``
-  unless the value is already a bool; ``RETURN_CONST x`` is ``LOAD_CONST x; RETURN_VALUE``
-  before 3.12.
+  over a ``JUMP`` on 3.12+); on 3.13+ a ``TO_BOOL`` goes before ``POP_JUMP_IF_TRUE/FALSE``
+  unless the value is already a bool (a comparison's counts as one), and on 3.14+ a
+  ``NOT_TAKEN`` after a conditional jump; ``RETURN_CONST x`` is a load and
+  ``RETURN_VALUE`` outside 3.12/3.13; ``LOAD_SMALL_INT`` and ``LOAD_COMMON_CONSTANT`` load
+  the constant before 3.14, 3.14's ``LOAD_FAST_BORROW`` is a ``LOAD_FAST`` before it.
 
 Where a difference cannot be hidden (``PUSH_NULL`` goes before the callable on 3.11/3.12
-and after it on 3.13; keyword calls; ``JUMP_IF_FALSE_OR_POP`` after 3.11) you get an
+and after it on 3.13+; keyword calls; ``JUMP_IF_FALSE_OR_POP`` after 3.11) you get an
 :class:`AsmError` naming the instruction. ``bchook dis --asm`` prints listings in this form,
 with header directives (``.args``, ``.varnames``, ``.consts``...), that :func:`assemble`
 reads back into an equivalent code object.

@@ -59,6 +59,19 @@ from ._builders import (
     lift,
     resumes_after,
     run_frame_on_close,
+    # tools (bchook dis, bchook.asm)
+    compare_makes_bool,
+    compare_op,
+    follower_of,
+    jump_back_if,
+    local_pair_arg,
+    makes_bool,
+    name_arg,
+    name_flags_of,
+    operator,
+    operator_of,
+    prologue,
+    return_const,
 )
 from . import _raw as raw
 
@@ -74,6 +87,8 @@ __all__ = [
     "pushes_null", "return_value", "returns_values", "sink", "subscript", "swap",
     "block_pop", "block_setup", "call_on_top", "lift", "resumes_after",
     "run_frame_on_close",
+    "compare_makes_bool", "compare_op", "follower_of", "jump_back_if",
+    "local_pair_arg", "makes_bool", "name_arg", "name_flags_of", "operator", "operator_of", "prologue", "return_const",
     "version", "raw",
 ]
 

@@ -10,6 +10,8 @@ and covered by ``handler``.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import types
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,9 @@ __all__ = [
     "jump_if_at", "exception_regions",
     "resumes_after", "block_setup", "block_pop", "lift", "call_on_top",
     "run_frame_on_close",
+    "operator", "operator_of", "compare_op", "compare_makes_bool", "makes_bool",
+    "return_const", "prologue", "follower_of", "jump_back_if", "name_arg",
+    "name_flags_of", "local_pair_arg",
 ]
 
 _OP = V.OPMAP
@@ -533,3 +538,156 @@ def import_name(bc: Bytecode, module: str, loc=NO_LOCATION) -> list[Instr]:
     """
     return [Instr(_IMPORT_NAME, bc.add_name(module) << V.IMPORT_NAME_SHIFT | V.IMPORT_EAGER,
                   loc)]
+# -- tools (bchook dis, bchook.asm) -------------------------------------------------------
+
+_NB_ARG = {symbol: i for i, (_, symbol) in enumerate(V.NB_OPS)}
+
+
+def operator(symbol: str, loc=NO_LOCATION) -> list[Instr]:
+    """Any binary operator, in-place ones (``"+="``) and the subscript (``"[]"``)
+    included: ``BINARY_OP`` on 3.11+, one opcode per operator on 3.10."""
+    if symbol == "[]":
+        return subscript(loc)
+    arg = _NB_ARG.get(symbol)
+    if arg is not None and _BINARY_OP >= 0:
+        return [Instr(_BINARY_OP, arg, loc)]
+    for name, sym in V.OPERATOR_NAMES.items():
+        if sym == symbol and name in _OP:
+            return [Instr(_OP[name], 0, loc)]
+    raise IRError(f"no binary operator {symbol!r}")
+
+
+def operator_of(ins: Instr) -> str | None:
+    """The symbol of the binary operator ``ins`` applies (``"+"``, ``"+="``, ``"[]"``...),
+    or None."""
+    if ins.op == _BINARY_OP:
+        return V.NB_OPS[ins.arg][1] if type(ins.arg) is int and ins.arg < len(V.NB_OPS) \
+            else None
+    return V.OPERATOR_NAMES.get(V.OPNAME[ins.op])
+
+
+@functools.lru_cache(maxsize=None)
+def _compare_args() -> dict[tuple[str, bool], int]:
+    """``{(symbol, to_bool): argument}`` of COMPARE_OP as this interpreter's compiler
+    writes it (3.12+ add a specialization mask to the operator index; 3.13+ a bit that
+    makes the result a bool), read from its own output rather than typed in."""
+    from . import _raw
+
+    table = {}
+    for symbol in V.CMP_OP:
+        for to_bool, body in ((False, f"return a {symbol} b"),
+                              (True, f"if a {symbol} b:\n        return 1")):
+            module = compile(f"def f(a, b):\n    {body}\n", "<bchook.ir>", "exec",
+                             dont_inherit=True)
+            code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+            table[(symbol, to_bool)] = next(arg for op, arg in _raw.instructions_of(code)
+                                            if op == _COMPARE_OP)
+    return table
+
+
+def compare_op(symbol: str, to_bool: bool = False, loc=NO_LOCATION) -> list[Instr]:
+    """COMPARE_OP applying ``symbol`` (``"<"``, ``"=="``...) as the compiler writes it;
+    ``to_bool``: the form a conditional jump tests, whose result 3.13+ make a bool (the
+    same instruction before 3.13)."""
+    arg = _compare_args().get((symbol, bool(to_bool)))
+    if arg is None:
+        raise IRError(f"no comparison {symbol!r} (choose from {' '.join(V.CMP_OP)})")
+    return [Instr(_COMPARE_OP, arg, loc)]
+
+
+def compare_makes_bool(ins: Instr) -> bool:
+    """Is ``ins`` a COMPARE_OP in the form that makes its result a bool (3.13+)?"""
+    return ins.op == _COMPARE_OP and bool(V.COMPARE_OP_TO_BOOL) and bool(
+        ins.arg & V.COMPARE_OP_TO_BOOL)
+
+
+def makes_bool(ins: Instr) -> bool:
+    """Does ``ins`` push a bool, so that a 3.13+ conditional jump after it needs no
+    TO_BOOL (see ``version.BOOL_RESULTS``)?"""
+    return ins.op in V.BOOL_RESULTS
+
+
+def return_const(bc: Bytecode, value, loc=NO_LOCATION) -> list[Instr]:
+    """Return the constant ``value``: ``RETURN_CONST`` on 3.12/3.13, else the load of
+    :func:`load_const` and :func:`return_value`."""
+    if _RETURN_CONST >= 0:
+        return [Instr(_RETURN_CONST, bc.add_const(value), loc)]
+    return [load_const(bc, value, loc), *return_value(loc)]
+
+
+_RETURN_CONST = _op("RETURN_CONST")
+_IMPORT_NAME = _op("IMPORT_NAME")
+_GENERATOR_KINDS = (inspect.CO_GENERATOR, inspect.CO_COROUTINE, inspect.CO_ASYNC_GENERATOR)
+
+
+def prologue(flags: int, nfree: int = 0, cells=(), loc=NO_LOCATION) -> list[Instr]:
+    """What CPython puts before the body of a code object with these ``co_flags``, free
+    variables and cells (``cells``: their MAKE_CELL arguments): on 3.11+ COPY_FREE_VARS,
+    MAKE_CELL for each cell, RETURN_GENERATOR and POP_TOP for a generator or coroutine,
+    then RESUME; on 3.10 GEN_START for a generator or coroutine, nothing else. ``loc`` is
+    where the body starts (the free-variable and cell set-up has no location)."""
+    kind = next((i for i, flag in enumerate(_GENERATOR_KINDS) if flags & flag), None)
+    if V.RESUME < 0:
+        return [] if kind is None else [Instr(V.GEN_START, kind, loc)]
+    out = []
+    if nfree:
+        out.append(Instr("COPY_FREE_VARS", nfree))
+    out.extend(Instr("MAKE_CELL", index) for index in cells)
+    if kind is not None:
+        out += [Instr("RETURN_GENERATOR", 0, loc), *pop_top(loc)]
+    out.append(Instr(V.RESUME, 0, loc))
+    return out
+
+
+def follower_of(ins: Instr) -> list[Instr]:
+    """The instruction the interpreter expects right after ``ins`` (``version.GLUED_NEXT``),
+    at its location: RESUME after YIELD_VALUE (resumed after a yield), 3.11's CALL after
+    PRECALL, 3.13+'s POP_TOP/POP_ITER after END_FOR...; [] if ``ins`` needs none."""
+    follower = V.GLUED_NEXT.get(ins.op)
+    if follower is None:
+        return []
+    if follower == V.RESUME:
+        arg = 1  # RESUME's argument 1: after a yield
+    elif follower in V.HASARG:
+        arg = ins.arg
+    else:
+        arg = 0
+    return [Instr(follower, arg, ins.loc, ins.handler)]
+
+
+def jump_back_if(sense: str, label: Label, loc=NO_LOCATION, handler: Handler | None = None,
+                 value_is_bool: bool = False) -> list:
+    """:func:`jump_if` to a ``label`` placed before it. 3.12+ conditional jumps go forward
+    only: there the opposite jump hops over an unconditional one (a fresh label after it
+    is part of the returned items)."""
+    if V.HAS_ABSOLUTE_JUMPS or V.BACKWARD_CONDITIONAL_JUMPS:
+        return jump_if(sense, label, loc, handler, value_is_bool)
+    from ._model import Label
+
+    skip = Label()
+    seq = jump_if(_INVERSE.get(sense, sense), skip, loc, handler, value_is_bool)
+    return [*seq, *_at(jump(label, loc), handler), skip]
+
+
+def name_arg(op: int, name_index: int, flags: int = 0) -> int:
+    """The argument of name instruction ``op`` for ``co_names[name_index]``, with the flag
+    bits that 3.11+ LOAD_GLOBAL, 3.12+ LOAD_ATTR/LOAD_SUPER_ATTR and 3.15 IMPORT_NAME keep
+    below the index (the inverse of :func:`name_index_of` and :func:`name_flags_of`)."""
+    shift = V.NAME_ARG_SHIFT.get(op, 0)
+    if flags >> shift:
+        raise IRError(f"{V.OPNAME[op]} has no flag bits {flags:#x} on this Python")
+    return (name_index << shift) | flags
+
+
+def name_flags_of(ins: Instr) -> int:
+    """The flag bits below the name index of ``ins``'s argument (0 for most)."""
+    return ins.arg & ((1 << V.NAME_ARG_SHIFT.get(ins.op, 0)) - 1)
+
+
+def local_pair_arg(first: int, second: int) -> int:
+    """The argument of a 3.13+ superinstruction (``LOAD_FAST_LOAD_FAST``...) naming locals
+    ``first`` and ``second`` (the inverse of :func:`local_accesses`); IRError if either
+    does not fit its 4 bits."""
+    if not (0 <= first < 16 and 0 <= second < 16):
+        raise IRError("a superinstruction can only name locals 0-15")
+    return (first << 4) | second

@@ -540,3 +540,45 @@ def stack_reach(op: int, arg: int | None) -> int:
         return UNKNOWN_REACH
     arg = arg if type(arg) is int else 0
     return reach(arg, min(stack_effects(op, arg)))
+
+
+# -- what the tools (``bchook dis``, ``bchook.asm``) need -----------------------------------
+#: The running release as people write it ("3.14"), for headers and messages.
+PYTHON = f"{VERSION[0]}.{VERSION[1]}"
+#: Instructions whose argument names a cell or free variable. (3.14+ list LOAD_DEREF in
+#: ``opcode.haslocal``, so ``HASFREE`` alone misses it.)
+DEREF_ARGS = HASFREE | frozenset(OPMAP[n] for n in ("LOAD_DEREF",) if n in OPMAP)
+#: Instructions whose argument names a local variable (LOAD_FAST & co.).
+LOCAL_ARGS = HASLOCAL - DEREF_ARGS
+#: Opcodes that take an argument here and none on some other release (or whose argument
+#: is optional in spirit: RESUME at the start): a listing may leave it out, meaning 0.
+OPTIONAL_ARGS = frozenset(OPMAP[n] for n in (
+    "RESUME", "YIELD_VALUE", "GET_ITER", "MAKE_FUNCTION", "CALL_FUNCTION_EX")
+    if n in OPMAP and OPMAP[n] in HASARG)
+#: Instructions whose result 3.13+ conditional jumps test without a TO_BOOL first: they
+#: push a bool. COMPARE_OP in its plain form counts too: the compiler jumps on it directly
+#: where it compares ints (``match`` length tests, 3.14's ``__annotate__`` functions), as
+#: every comparison of built-in types gives a bool.
+BOOL_RESULTS = frozenset(OPMAP[n] for n in (
+    "TO_BOOL", "COMPARE_OP", "IS_OP", "CONTAINS_OP", "UNARY_NOT", "CHECK_EXC_MATCH",
+    "MATCH_MAPPING", "MATCH_SEQUENCE") if n in OPMAP)
+#: 3.14+: a function's ``co_consts[0]`` is its docstring only when this ``co_flags`` bit is
+#: set (0 before: there the first constant always is, None for no docstring).
+DOCSTRING_FLAG = next((bit for bit, name in dis.COMPILER_FLAG_NAMES.items()
+                       if name == "HAS_DOCSTRING"), 0)
+#: ``LOAD_SPECIAL``'s argument: which method of a ``with`` it loads (3.14+).
+SPECIAL_METHODS: tuple = tuple(getattr(opcode, "_special_method_names", ()))
+#: The one-opcode-per-operator names of earlier releases (3.10's ``BINARY_ADD``,
+#: ``INPLACE_ADD``...; ``BINARY_SUBSCR`` until 3.13), by the operator they apply, on every
+#: release: so that code or listings written for another release can still be read.
+OPERATOR_NAMES: dict[str, str] = {"BINARY_SUBSCR": "[]"}
+for _stem, _symbol in (
+        ("ADD", "+"), ("SUBTRACT", "-"), ("MULTIPLY", "*"), ("TRUE_DIVIDE", "/"),
+        ("FLOOR_DIVIDE", "//"), ("MODULO", "%"), ("POWER", "**"), ("LSHIFT", "<<"),
+        ("RSHIFT", ">>"), ("AND", "&"), ("OR", "|"), ("XOR", "^"), ("MATRIX_MULTIPLY", "@")):
+    OPERATOR_NAMES["BINARY_" + _stem] = _symbol
+    OPERATOR_NAMES["INPLACE_" + _stem] = _symbol + "="
+#: The instruction that loads ``COMMON_CONSTANTS[arg]`` and the one that loads the method
+#: ``SPECIAL_METHODS[arg]`` of a ``with`` (3.14+; -1 before).
+LOAD_COMMON_CONSTANT = OPMAP.get("LOAD_COMMON_CONSTANT", -1)
+LOAD_SPECIAL = OPMAP.get("LOAD_SPECIAL", -1)
