@@ -76,8 +76,10 @@ CONSTANT_LOADS = ("LOAD_CONST", "LOAD_SMALL_INT", "LOAD_COMMON_CONSTANT")
 
 
 def loaded_constants(code: types.CodeType) -> list:
-    """The values the constant loads of ``code`` push, in order."""
-    return [i.argval for i in dis.get_instructions(code) if i.opname in CONSTANT_LOADS]
+    """The values the constant loads of ``code`` push (or 3.12/3.13's RETURN_CONST
+    returns), in order."""
+    return [i.argval for i in dis.get_instructions(code)
+            if i.opname in CONSTANT_LOADS or i.opname == "RETURN_CONST"]
 
 
 def _members(names) -> set:
