@@ -138,3 +138,18 @@ def test_raw_opcodes_are_the_instructions_opcodes():
                          if i.opname not in ("EXTENDED_ARG", "CACHE"))
         assert ir.raw.opcodes(code) == expected
         assert [op for op, _ in ir.raw.instructions_of(code)] == list(expected)
+
+
+def test_raw_instructions_of_puts_wide_arguments_together():
+    # 3 and 2 EXTENDED_ARG prefixes, next to instructions with inline caches
+    bc = ir.Bytecode.from_code(code_of("def f(a):\n    return a.x(a)"))
+    instrs = list(bc.instructions())
+    start = ir.body_start(instrs)
+    wide = [ir.Instr("LOAD_CONST", 0x010203), ir.Instr("POP_TOP"),
+            ir.Instr("LOAD_CONST", 0x0405), ir.Instr("POP_TOP")]
+    bc.items = instrs[:start] + wide + instrs[start:]
+    code = bc.to_code()
+    walked = [(op, arg) for _, op, arg, _ in ir.raw.walk(code.co_code)]
+    assert ir.raw.instructions_of(code) == walked
+    assert (V.OPMAP["LOAD_CONST"], 0x010203) in walked and (V.OPMAP["LOAD_CONST"], 0x0405) in walked
+    assert ir.raw.opcodes(code) == bytes(op for op, _ in walked)

@@ -65,6 +65,7 @@ class ConstFoldPass(Pass):
 
     def _worth_decoding(self, code: types.CodeType, facts: _module.ModuleFacts) -> bool:
         names = code.co_names
+        ops = facts.opcodes(code)
         decoded = None
 
         def instrs():
@@ -78,14 +79,14 @@ class ConstFoldPass(Pass):
             if code.co_name == "<module>":
                 usable = facts.globals.keys()
             for name in usable:
-                if name in names and _scan.global_feeds_fold(code, instrs(), name,
+                if name in names and _scan.global_feeds_fold(code, ops, instrs, name,
                                                               facts.attrs_of(name)):
                     return True
-        ops = ir.raw.opcodes(code)
         if _scan.may_fold(ops) or _scan.may_propagate(ops, instrs):
             return True
         if self.options.get("builtins") and facts.builtins and not facts.builtins.isdisjoint(
-                names) and _scan.builtin_called_with_constants(code, instrs(), facts.builtins):
+                names) and _scan.builtin_called_with_constants(code, ops, instrs,
+                                                               facts.builtins):
             return True
         if self.options.get("membership_sets") and _scan.CONST_CONTAINS.search(ops) and any(
                 type(c) is tuple and len(c) >= _members.MIN_ITEMS for c in code.co_consts):

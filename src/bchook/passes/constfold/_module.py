@@ -40,8 +40,7 @@ _IMPORT_NAME = V.OPMAP["IMPORT_NAME"]
 _IMPORT_FROM = V.OPMAP["IMPORT_FROM"]
 _STORE_SUBSCR = V.OPMAP["STORE_SUBSCR"]
 _BUILD_MAP = V.OPMAP["BUILD_MAP"]
-_GLOBAL_WRITES = re.compile(re.escape(bytes((_STORE_GLOBAL,))) + b"|" +
-                            re.escape(bytes((_DELETE_GLOBAL,))))
+_STORE_GLOBAL_OP, _DELETE_GLOBAL_OP = bytes((_STORE_GLOBAL,)), bytes((_DELETE_GLOBAL,))
 
 #: Names whose use means globals may change behind our back.
 _DYNAMIC = frozenset(("globals", "vars", "exec", "eval"))
@@ -76,6 +75,17 @@ class ModuleFacts:
     dynamic: bool = False
     #: names folded under ``guard=1``: the module must be able to undo them at run time
     guarded: frozenset = frozenset()
+    _opcodes: dict = field(default_factory=dict, repr=False)
+
+    def opcodes(self, code: types.CodeType) -> bytes:
+        """``ir.raw.opcodes(code)``, read once per code object (the module's analysis and
+        the pass's scans both want them)."""
+        seen = self._opcodes.get(id(code))
+        if seen is not None and seen[0] is code:
+            return seen[1]
+        ops = ir.raw.opcodes(code)
+        self._opcodes[id(code)] = (code, ops)
+        return ops
 
     def names_for(self, code: types.CodeType) -> frozenset:
         return self.eligible.get(code_key(code), frozenset())
@@ -86,10 +96,11 @@ class ModuleFacts:
         return _values.STDLIB_CONSTANTS[fact.value] if fact.kind == "module" else None
 
 
-def _global_writes(codes) -> set[str]:
+def _global_writes(codes, facts: ModuleFacts) -> set[str]:
     written = set()
     for code in codes:
-        if _GLOBAL_WRITES.search(ir.raw.opcodes(code)):
+        ops = facts.opcodes(code)
+        if _STORE_GLOBAL_OP in ops or _DELETE_GLOBAL_OP in ops:
             names = code.co_names
             for op, arg in ir.raw.instructions_of(code):
                 if op == _STORE_GLOBAL or op == _DELETE_GLOBAL:
@@ -108,19 +119,20 @@ def analyse(root: types.CodeType | None, options) -> ModuleFacts:
     if ("*",) in root.co_consts:  # the fromlist of every "from m import *"
         facts.dynamic = True
         return facts
-    written = _global_writes(codes)
     want_builtins = options.get("builtins") or options.get("membership_sets")
     needs_decode = (_mentions_final(root) or options.get("caps") or options.get("stdlib")
                     or options.get("guard"))
+    if not (needs_decode or want_builtins):
+        return facts
+    written = _global_writes(codes, facts)
     store_count: dict[str, int] = {}
-    if needs_decode or want_builtins:
-        names = root.co_names
-        for op, arg in ir.raw.instructions_of(root):
-            if op == _STORE_NAME or op == _DELETE_NAME or op == _STORE_GLOBAL or (
-                    op == _DELETE_GLOBAL):
-                name = names[arg]
-                # a deletion counts twice: it never qualifies
-                store_count[name] = store_count.get(name, 0) + (1 if op == _STORE_NAME else 2)
+    names = root.co_names
+    for op, arg in ir.raw.instructions_of(root):
+        if op == _STORE_NAME or op == _DELETE_NAME or op == _STORE_GLOBAL or (
+                op == _DELETE_GLOBAL):
+            name = names[arg]
+            # a deletion counts twice: it never qualifies
+            store_count[name] = store_count.get(name, 0) + (1 if op == _STORE_NAME else 2)
     if want_builtins:
         bound = set(store_count) | written
         if "__builtins__" not in bound:
