@@ -59,7 +59,9 @@ def walk(raw: bytes):
 
 def instructions_of(code: types.CodeType) -> list[tuple[int, int]]:
     """``(opcode, argument)`` of every instruction of ``code``, without building the IR:
-    for cheap scans that decide whether decoding is worth it."""
+    for cheap scans that decide whether decoding is worth it. Item ``k`` is the
+    instruction whose opcode is byte ``k`` of :func:`opcodes`, so a scan can search the
+    opcodes and read the arguments only where it found something."""
     raw = _without_caches(code.co_code)
     ops = raw[::2]
     units = list(zip(ops, raw[1::2]))

@@ -7,8 +7,9 @@ had before folding. ``install`` gives the module a ``ModuleType`` subclass whose
 ``setattr``, ``del mod.DEBUG``); the first such write puts the unfolded code back into every
 function of the module (``func.__code__``), so the next call sees the new value, and the
 module gets its old class back. On Python 3.12+ the module's dict is also watched
-(``PyDict_AddWatcher``), which catches writes through ``mod.__dict__``/``vars(mod)``; on
-3.10 and 3.11 such writes are not seen. Generators already running keep the code they
+(``PyDict_AddWatcher``), which catches writes through ``mod.__dict__``/``vars(mod)``; if
+the interpreter has no watcher slot left (it has a few: 3.15 leaves five to programs),
+the module runs unfolded from the start. On 3.10 and 3.11 such writes are not seen. Generators already running keep the code they
 started with.
 
 This module is imported by guarded modules: it imports nothing beyond the standard library.

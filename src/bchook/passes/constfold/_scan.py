@@ -32,7 +32,8 @@ _ON_TWO = _one_of(_opcodes("binary", "subscript", "compare", "contains", "is"))
 _ON_ONE = _one_of(_opcodes("to_bool", "unary", "jump_if", "jump_if_or_pop"))
 _ATTR = _one_of(_opcodes("attr"))
 _CALL = _one_of(_opcodes("call", "call_prefix"))
-_SUBSCRIPT = _one_of(_opcodes("binary", "subscript"))
+#: What a subscript is compiled to (3.14+: BINARY_OP, which is also every operator).
+_SUBSCRIPT = _one_of({ins.op for ins in ir.subscript()})
 
 #: Opcode sequences where a fold can start (the alternatives after a constant are grouped:
 #: the search is more than twice as fast so).
@@ -136,10 +137,20 @@ def global_feeds_fold(code: types.CodeType, ops: bytes, instrs, name: str,
     return False
 
 
+#: Whether a LOAD_GLOBAL says that the global is loaded to be called (3.11+: it pushes
+#: the call's NULL too); a LOAD_NAME never does.
+_CALLEES_MARKED = ir.pushes_null(ir.load_global(0, True)[-1])
+
+
 def builtin_called_with_constants(code: types.CodeType, ops: bytes, instrs,
                                   builtins) -> bool:
-    """One of the builtins is loaded right before a constant (or a list) that may be its
-    first argument."""
+    """One of the builtins is loaded to be called right before a constant (or a list)
+    that may be its first argument."""
     names = code.co_names
-    return any(_global_load(instrs(), m.start(), names)[0] in builtins
-               for m in _GLOBAL_CALL.finditer(ops))
+    for m in _GLOBAL_CALL.finditer(ops):
+        k = m.start()
+        name, with_null = _global_load(instrs(), k, names)
+        if name in builtins and (with_null or not _CALLEES_MARKED
+                                 or V.OPERATIONS.get(instrs()[k][0]) != "global"):
+            return True
+    return False
