@@ -393,9 +393,10 @@ def _prove_globals(root, single: set, options, facts: ModuleFacts) -> None:
     state = ir.Flow(bc.items, root).surely_set(gens, everything)
     eligible_bits: dict[tuple, int] = {}
     for k, ins in enumerate(stores.instrs):
-        const = stores.constant(ins)
-        if type(const) is types.CodeType:
-            _mark(const, state[k], eligible_bits)
+        if ins.op in V.CONSTANT_LOADS:  # (cheap first: the module code may be long)
+            const = stores.constant(ins)
+            if type(const) is types.CodeType:
+                _mark(const, state[k], eligible_bits)
     guard_bits = sum(bit for name, bit in bits.items() if chosen[name].origin == "guard")
     if guard_bits:
         facts.guarded = frozenset(n for n, f in chosen.items() if f.origin == "guard")
