@@ -52,7 +52,7 @@ CONST_CONTAINS = re.compile(_CONSTANT + _one_of(_opcodes("contains")), re.S)
 _FOLLOWERS = _one_of(V.CONSTANT_LOADS | _opcodes(
     "copy", "slice", "build_tuple", "binary", "subscript", "compare", "contains", "is",
     "to_bool", "unary", "jump_if", "jump_if_or_pop", "attr"))
-_FUSED = {op for op in V.SUPERINSTRUCTIONS}
+_FUSED = set(V.SUPERINSTRUCTIONS)
 #: A constant, then an instruction whose first (or only) local access is a store.
 _CONST_STORE = re.compile(_CONSTANT + _one_of(
     {_STORE_FAST} | {op for op in _FUSED if V.SUPERINSTRUCTIONS[op][0] == _STORE_FAST}), re.S)
