@@ -256,7 +256,8 @@ def _show(args, views, names, what) -> int:
             raise UsageError(f"Graphviz could not write {args.cfg_svg}: {detail}") from None
     if args.format == "json":
         doc = {"target": what, "python": V.PYTHON,
-               "code_objects": [_disformat.to_json(v, names, with_raw=args.raw)
+               "code_objects": [_disformat.to_json(v, names, with_raw=args.raw,
+                                                   with_cfg=dot is not None)
                                 for v in views]}
         if dot is not None:
             doc["dot"] = dot

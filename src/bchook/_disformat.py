@@ -170,7 +170,8 @@ def _jsonable(value, code_names):
     return repr(value)
 
 
-def to_json(cv: CodeView, code_names: dict[int, str], with_raw: bool = False) -> dict:
+def to_json(cv: CodeView, code_names: dict[int, str], with_raw: bool = False,
+            with_cfg: bool = False) -> dict:
     code = cv.code
     fields = {}
     for name in _fields(code):
@@ -200,6 +201,10 @@ def to_json(cv: CodeView, code_names: dict[int, str], with_raw: bool = False) ->
     }
     if with_raw:
         out["raw"] = raw_json(cv)
+    if with_cfg:
+        from ._cfg import to_json as cfg_json
+
+        out["cfg"] = cfg_json(cv)
     return out
 
 
