@@ -223,7 +223,7 @@ def raw_table(cv: CodeView) -> tuple[list[str], bool]:
             decoded = f"EXTENDED_ARG {unit.arg_byte:<4} arg so far {unit.arg:#x}"
             meaning = f"(prefix of offset {unit.owner})"
         elif unit.kind == "cache":
-            decoded = "CACHE"
+            decoded = unit.name
             meaning = f"(inline cache of offset {unit.owner})"
         else:
             arg = "" if unit.arg is None else f"arg {unit.arg}"
