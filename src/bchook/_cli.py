@@ -108,6 +108,14 @@ def _runner_parser() -> _Parser:
     parser.add_argument(
         "-c", dest="code", metavar="code",
         help="run a program passed as a string, like `python -c code` (ends the options)")
+    # Read by _split_runner_args, not by argparse: listed so that --help names them.
+    parser.add_argument(
+        "target", nargs="?", metavar="script|folder|module|-",
+        help="what to run: a Python file, a folder with a __main__.py, a module name (as "
+             "with -m) or - for a program on stdin; ends the options")
+    parser.add_argument(
+        "args", nargs="*", metavar="args",
+        help="the program's own arguments (its sys.argv[1:]), never read by bchook")
     return parser
 
 
@@ -242,7 +250,8 @@ def _pth_command(argv: Sequence[str]) -> int:
                      description="Manage the start-up autoload: with it installed, every Python "
                                  "process of this environment that sets BCHOOK_PASSES runs "
                                  "under the hook (BCHOOK_DISABLE=1 turns it off).")
-    sub = parser.add_subparsers(dest="action", metavar="{install,uninstall,status}")
+    sub = parser.add_subparsers(dest="action", metavar="{install,uninstall,status}",
+                                help="what to do with the autoload")
     sub.required = True
     install = sub.add_parser(
         "install", help=f"write {' and '.join(_autoload.autoload_files())} into site-packages")

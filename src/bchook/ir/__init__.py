@@ -100,3 +100,8 @@ __all__ = [
 from ._builders import exception_regions, jump_if_at  # noqa: E402
 
 __all__ += ["exception_regions", "jump_if_at"]
+
+# -- tools: words of other releases --
+from ._builders import idiom_of  # noqa: E402
+
+__all__ += ["idiom_of"]

@@ -775,3 +775,30 @@ def fuse(first: Instr, second: Instr) -> Instr | None:
             0 <= first.arg < 16 and 0 <= second.arg < 16):
         return None
     return Instr(fused, (first.arg << 4) | second.arg, first.loc, first.handler)
+
+
+# -- tools: words of other releases ---------------------------------------------------------
+
+def idiom_of(word: str) -> tuple[str, object] | None:
+    """What an instruction word of any release stands for here, when it needs more than
+    its own opcode: ``(idiom, detail)``, the idiom named as the builder that makes it
+    (``("call", None)``, ``("jump_if", "false")``, ``("operator", "+=")``), or
+    ``("nothing", None)`` (added where this release needs it), or ``("locals",
+    ("LOAD_FAST", "LOAD_FAST"))`` (plain local instructions, one per name); None for a
+    word that is just its own opcode here (or no instruction at all)."""
+    sense = V.CONDITIONAL_JUMP_WORDS.get(word)
+    if sense is not None:
+        return "jump_if", sense
+    if word in V.OPERATOR_NAMES:
+        return "operator", V.OPERATOR_NAMES[word]
+    if word in V.IDIOM_WORDS:
+        return V.IDIOM_WORDS[word], None
+    if word in V.OPMAP or word in V.ALIASES:
+        return None
+    if word in V.IDIOM_WORDS_ELSEWHERE:
+        return V.IDIOM_WORDS_ELSEWHERE[word], None
+    if word in V.NOTHING_ELSEWHERE:
+        return "nothing", None
+    if word in V.PLAIN_LOCALS_ELSEWHERE:
+        return "locals", V.PLAIN_LOCALS_ELSEWHERE[word]
+    return None

@@ -640,3 +640,52 @@ def _operations() -> dict[int, str]:
 #: "copy", "pop_top", "push_null", "global", "name", "attr", "call_prefix" (3.11's PRECALL),
 #: "call", "jump_if", "jump_if_or_pop" (3.10/3.11), "return", "not_taken", "nop".
 OPERATIONS: dict[int, str] = _operations()
+# -- tools: words of other releases (bchook.asm reads listings written for any release) ----
+#: Words that stand for an idiom whatever release a listing was written for: bchook.asm
+#: builds it with the ``bchook.ir`` builder of that name (a call is PRECALL and CALL on
+#: 3.11, a NULL load differs everywhere...). ``"nothing"``: 3.11's PRECALL, which the call
+#: idiom brings where it is needed.
+IDIOM_WORDS: dict[str, str] = {
+    "CALL": "call", "CALL_FUNCTION": "call", "PRECALL": "nothing",
+    "LOAD_GLOBAL": "load_global", "LOAD_ATTR": "load_attr", "BINARY_OP": "operator",
+    "RETURN_CONST": "return_const", "LOAD_SMALL_INT": "load_const",
+    "LOAD_COMMON_CONSTANT": "load_const",
+}
+#: Words of other releases for an idiom, where this interpreter has no such instruction.
+IDIOM_WORDS_ELSEWHERE: dict[str, str] = {
+    "CALL_METHOD": "call_method", "LOAD_METHOD": "load_method",
+    **dict.fromkeys(("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_ABSOLUTE",
+                     "JUMP_BACKWARD_NO_INTERRUPT"), "jump"),
+}
+#: Words of other releases that stand for nothing where the instruction does not exist:
+#: the prologue is added by itself, 3.10 needs no NULL for a call, and what follows a
+#: loop's exit or a branch is added as this release needs it.
+NOTHING_ELSEWHERE = frozenset((
+    "RESUME", "GEN_START", "MAKE_CELL", "COPY_FREE_VARS", "PUSH_NULL",
+    "END_FOR", "POP_ITER", "NOT_TAKEN"))
+#: Words of other releases for plain local variable instructions, where this interpreter
+#: has no such instruction: 3.13's LOAD_CLOSURE is a LOAD_FAST of the cell, 3.14's
+#: borrowed loads are plain loads elsewhere, and 3.13's pairs are two instructions.
+PLAIN_LOCALS_ELSEWHERE: dict[str, tuple[str, ...]] = {
+    "LOAD_CLOSURE": ("LOAD_FAST",), "LOAD_FAST_BORROW": ("LOAD_FAST",),
+    "LOAD_FAST_LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
+    "LOAD_FAST_BORROW_LOAD_FAST_BORROW": ("LOAD_FAST", "LOAD_FAST"),
+    "STORE_FAST_LOAD_FAST": ("STORE_FAST", "LOAD_FAST"),
+    "STORE_FAST_STORE_FAST": ("STORE_FAST", "STORE_FAST"),
+}
+#: Every release's spelling of a conditional jump (3.11's FORWARD/BACKWARD variants too),
+#: with the sense ``jump_if`` takes: ``"false"``, ``"true"``, ``"none"``, ``"not_none"``.
+CONDITIONAL_JUMP_WORDS: dict[str, str] = {
+    f"POP_JUMP_{direction}IF_{sense}": sense.lower()
+    for direction in ("", "FORWARD_", "BACKWARD_")
+    for sense in ("TRUE", "FALSE", "NONE", "NOT_NONE")}
+#: What to write instead of an instruction that some release lacks and no idiom covers:
+#: the end of bchook.asm's "no instruction X on Python 3.N" message.
+MISSING_INSTRUCTION_HINTS: dict[str, str] = {
+    "JUMP_IF_FALSE_OR_POP": "; write COPY 1, POP_JUMP_IF_FALSE target, POP_TOP",
+    "JUMP_IF_TRUE_OR_POP": "; write COPY 1, POP_JUMP_IF_TRUE target, POP_TOP",
+    "RETURN_GENERATOR": " (3.10 generators start with GEN_START, which bchook.asm adds)",
+    **dict.fromkeys(("KW_NAMES", "CALL_KW", "CALL_FUNCTION_KW"),
+                    " (keyword calls differ between versions: CALL_FUNCTION_KW on 3.10, "
+                    "KW_NAMES+CALL on 3.11/3.12, CALL_KW on 3.13+)"),
+}
