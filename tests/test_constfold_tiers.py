@@ -73,6 +73,13 @@ def test_stdlib_constants(src, expr):
                  else ["global"], stdlib=1)
 
 
+def test_stdlib_constants_into_finals():
+    src = "import math\nfrom typing import Final\nTWO_PI: Final = 2 * math.pi\n" \
+        "def f():\n    return TWO_PI\n"
+    assert_folds(src, gone=["global"], stdlib=1)
+    assert_folds(src, kept=["global"])
+
+
 def test_stdlib_module_rebound_or_not_listed_is_left_alone():
     assert_folds("import math\nmath = None\nimport math\ndef f():\n    return math.pi * 2\n",
                  kept=["attr"], stdlib=1)
@@ -92,6 +99,11 @@ def test_caps_rebound_is_left_alone():
     src = "LIMIT = 10\ndef f(n):\n    return n < LIMIT\ndef bump():\n    global LIMIT\n" \
           "    LIMIT += 1\n"
     assert_folds(src, "f(3)", kept=["global"], caps=1)
+
+
+def test_caps_computed_from_caps():
+    src = "LIMIT = 10\nHALF = LIMIT // 2\ndef f(n):\n    return n < HALF\n"
+    assert_folds(src, "f(3)", gone=["global"], caps=1)
 
 
 def test_caps_tuple_keeps_its_identity():
@@ -246,6 +258,16 @@ def test_guard_needs_the_same_proof(isolated_imports):
     assert "LOAD_GLOBAL" in opnames(module.f.__code__)
     module.bump()
     assert module.f(2) == 8
+
+
+def test_guard_folds_globals_computed_from_guarded_ones(isolated_imports):
+    module = load_guarded(GUARDED + "\ndouble = scale * 2\ndef g(x):\n    return x + double\n",
+                          name="guarded_computed")
+    assert "LOAD_GLOBAL" not in opnames(module.g.__code__) and module.g(1) == 7
+    module.scale = 10  # double was computed from the old value, and still holds it
+    assert module.g(1) == 7 and module.f(1) == 10
+    module.double = 0
+    assert module.g(1) == 1
 
 
 def test_guard_end_to_end_with_the_hook(tmp_path, run_python):
