@@ -3,7 +3,8 @@
 A module global ``X`` may be replaced by its value in a code object when:
 
 * the module code stores it exactly once (``STORE_NAME X``), right after the load of a
-  constant or an ``import`` of the module or attribute it stands for, or after an expression the folder computes from constants and the globals
+  constant or an ``import`` of the module or attribute it stands for (one that is never
+  lazy, 3.15+), or after an expression the folder computes from constants and the globals
   proven before it (``HALF: Final = WIDTH // 2``);
 * nothing else binds or deletes it: no other ``STORE_NAME``/``DELETE_NAME`` in the module
   code, no ``STORE_GLOBAL``/``DELETE_GLOBAL`` anywhere (``global X`` + assignment), no
@@ -243,6 +244,14 @@ class _Stores:
             return ("attr", (module, attr))
         return None
 
+    def lazy_import(self, name: str) -> bool:
+        """``name`` is bound by an import (see :meth:`binding`) that may be lazy (3.15+,
+        PEP 810): folding the module's attributes would skip the use that loads it."""
+        k = self.store_at[name]
+        while self.instrs[k].op != _IMPORT_NAME:
+            k -= 1
+        return ir.import_may_be_lazy(self.instrs[k])
+
     def expression(self, name: str) -> list:
         """The instructions run right before the store of ``name`` on its line, back to a
         label or another line: everything a fold of the stored value can use, as folds
@@ -406,7 +415,7 @@ def _prove_globals(root, single: set, options, facts: ModuleFacts) -> None:
             origin = origin_of(name)
             if origin is not None:
                 chosen[name] = GlobalFact(name, "value", value, origin)
-        elif options.get("stdlib"):
+        elif options.get("stdlib") and not stores.lazy_import(name):
             if kind == "module" and value in _values.STDLIB_CONSTANTS:
                 chosen[name] = GlobalFact(name, "module", value, "stdlib")
             elif kind == "attr":
