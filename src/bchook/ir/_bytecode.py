@@ -221,10 +221,10 @@ class Bytecode:
         kept them (dead constants after folding, the goto pass's marker names). Entries no
         instruction loaded to begin with are never candidates, and must stay: a pass may
         keep a constant that is never loaded (the trace pass keeps the untraced code
-        object there), and nested code objects, a function's docstring and constants of
-        code added later may sit there on purpose. ``consts[0]`` always stays: 3.10-3.13
-        take a function's docstring from it (a ``str`` there becomes ``__doc__``), 3.14+
-        when ``co_flags`` says so, and CPython's own optimizer keeps it for that reason.
+        object there), and a function's docstring and constants of code added later may
+        sit there on purpose. A function's ``consts[0]`` stays where it is the docstring's
+        place (``version.first_const_is_docstring_slot``: always on 3.10-3.13, when
+        ``co_flags`` says so on 3.14+), as CPython's own optimizer keeps it.
 
         Only this code object's own tables change (nested code objects have theirs); call
         it once the edit is done, as instructions outside ``items`` keep the old numbers.
@@ -232,7 +232,8 @@ class Bytecode:
         untouched, so :meth:`to_code` still hands back CPython's own tuples.
         """
         now = self.table_uses()
-        const_map = _renumbering(len(self.consts), candidates.consts - now.consts, keep=0)
+        keep = 0 if V.first_const_is_docstring_slot(self.code.co_flags) else -1
+        const_map = _renumbering(len(self.consts), candidates.consts - now.consts, keep)
         name_map = _renumbering(len(self.names), candidates.names - now.names)
         if const_map is None and name_map is None:
             return False
