@@ -197,3 +197,19 @@ def test_candidates_can_name_what_a_pass_added_itself():
     code = bc.to_code()
     assert 9.5 not in code.co_consts and code.co_consts == f.__code__.co_consts
     assert rebuild(f, code)() == 1.5
+
+
+def test_add_const_and_add_name_know_the_new_numbers():
+    # a pass after the one that dropped entries shares the Bytecode (one decode per chain)
+    f = function("def f(o):\n    o.gone = 'gone'\n    return o.kept, 'kept'\n")
+    bc = ir.Bytecode.from_code(f.__code__)
+    assert bc.add_const("kept") == bc.consts.index("kept")  # builds the lookup tables
+    assert bc.add_name("kept") == bc.names.index("kept")
+    uses = bc.table_uses()
+    without(bc, 0, 3)  # o.gone = 'gone'
+    assert bc.drop_unused(uses)
+    assert "gone" not in bc.consts and "gone" not in bc.names
+    assert bc.consts[bc.add_const("kept")] == "kept"
+    assert bc.names[bc.add_name("kept")] == "kept"
+    assert bc.names[bc.add_name("new")] == "new"
+    assert len(bc.names) == len(set(bc.names))
