@@ -2,9 +2,9 @@
 
 >>> from bchook import ir
 >>> bc = ir.Bytecode.from_code(code)
+>>> uses = bc.table_uses()             # the consts/names in use before the edit
 >>> for item in bc.items: ...          # ir.Instr and ir.Label objects, edit in place
->>> uses = bc.table_uses()              # before an edit: the consts/names in use
->>> bc.drop_unused(uses)               # after it: drop those it left unused, renumbering
+>>> bc.drop_unused(uses)               # drop those the edit left unused, renumbering
 >>> new_code = bc.to_code()            # EXTENDED_ARGs, tables and co_stacksize laid out
 
 Everything that differs between CPython releases is answered here: ``ir.version`` holds
