@@ -25,6 +25,7 @@ from ._builders import (
     binary_operator_of,
     body_start,
     call,
+    call_on_copy,
     call_method,
     callable_from,
     compare_operator_of,
@@ -32,6 +33,7 @@ from ._builders import (
     copy,
     dup_top_two,
     for_loop_exit,
+    fuse,
     import_from,
     import_name,
     invert_jump,
@@ -47,8 +49,10 @@ from ._builders import (
     local_accesses,
     local_name,
     name_index_of,
+    operation_of,
     pop_top,
     pushes_null,
+    return_const,
     return_value,
     returns_values,
     sink,
@@ -73,7 +77,6 @@ from ._builders import (
     operator,
     operator_of,
     prologue,
-    return_const,
 )
 from . import _raw as raw
 
@@ -91,6 +94,7 @@ __all__ = [
     "run_frame_on_close",
     "compare_makes_bool", "compare_op", "follower_of", "jump_back_if",
     "local_pair_arg", "makes_bool", "name_arg", "name_flags_of", "operator", "operator_of", "prologue", "return_const",
+    "operation_of", "call_on_copy", "fuse",
     "version", "raw",
 ]
 
