@@ -107,3 +107,8 @@ __all__ += ["exception_regions", "jump_if_at"]
 from ._builders import idiom_of  # noqa: E402
 
 __all__ += ["idiom_of"]
+
+# -- constfold: imports that may be lazy --
+from ._builders import import_may_be_lazy  # noqa: E402
+
+__all__ += ["import_may_be_lazy"]
