@@ -34,6 +34,7 @@ from .. import ir
 from .._passes import Context, Pass, flag
 from ..ir import Instr, Label
 from . import _trace_lines
+from ..trace._summary import SORTS, SUMMARIES
 from ..trace._names import (
     CALL,
     DEFAULT_BUFFER,
@@ -97,6 +98,34 @@ def _buffer(value: Any) -> int:
     return size
 
 
+def _sort(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in SORTS:
+        raise ValueError(f"expected one of {', '.join(SORTS)}")
+    return text
+
+
+def _limit(value: Any) -> int:
+    n = int(value)
+    if n < 0:
+        raise ValueError("expected a number of rows, 0 for all")
+    return n
+
+
+def _summary_view(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in SUMMARIES:
+        raise ValueError(f"expected one of {', '.join(SUMMARIES)}")
+    return text
+
+
+def _name(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("expected a function name")
+    return text
+
+
 def accel_available() -> bool:
     """Is the C accelerator of ``bchook.trace`` built?"""
     try:
@@ -125,13 +154,21 @@ class TracePass(Pass):
         "handler": _handler,
         "buffer": _buffer,
         "accel": flag,
+        # How the results are reported; they change no bytecode (not in the cache key):
+        "summary": _summary_view,  # table (default), tree (call tree), off
+        "sort": _sort,             # the table's order: cumtime, tottime, calls, name
+        "limit": _limit,           # rows of the table (default 25; 0: all)
+        "callers": _name,          # callers and callees of the functions of this name
+        "merge": flag,             # child processes' profiles join the first process's
     }
+    #: The options above that only choose how results are reported.
+    report_options = ("summary", "sort", "limit", "callers", "merge")
 
     def __init__(self, **options: Any):
         super().__init__(**options)
         # The runtime and the modules it uses are imported now, before any hook is
         # installed, so that they are never traced themselves (even with --include '*').
-        from ..trace import _runtime  # noqa: F401
+        from ..trace import _runtime
         opts = self.options
         mode = opts.get("mode")
         self._lines = opts.get("lines", "flags" if mode == "lines" else "")
@@ -139,9 +176,14 @@ class TracePass(Pass):
         # than call probes; ``lines`` with ``mode=calls``/``timeline`` records both.
         self._calls = mode in ("calls", "timeline") or not self._lines
         self._backend = "c" if opts.get("accel", True) and accel_available() else "py"
+        _runtime.report_options.clear()
+        _runtime.report_options.update(
+            (k, v) for k, v in opts.items() if k in self.report_options)
 
     def cache_key(self) -> str:
-        return f"{super().cache_key()};backend={self._backend}"
+        opts = ",".join(f"{k}={v!r}" for k, v in sorted(self.options.items())
+                        if k not in self.report_options)
+        return f"{self.name}:{self.version}:{opts};backend={self._backend}"
 
     def runtime_config(self) -> tuple:
         """What the module prologue hands to ``bchook.trace._runtime.attach``."""
