@@ -221,7 +221,7 @@ class Profile:
                 dropped[i] = True
                 self.rewrite_ns += node.total_ns
                 up = node.parent
-                while up >= 0:
+                while up >= 0 and nodes[up].func >= 0:  # a thread's root has no time
                     n = nodes[up]
                     nodes[up] = n._replace(total_ns=n.total_ns - node.total_ns)
                     up = n.parent

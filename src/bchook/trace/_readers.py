@@ -27,6 +27,10 @@ READABLE = (".part", ".html", ".speedscope.json", ".lines.json", ".json", ".prof
             ".folded", ".coverage")
 
 
+#: A pstats file's call graph unrolled into a tree stops growing at this many nodes.
+PSTATS_MAX_NODES = 200_000
+
+
 class ReadError(Exception):
     """A file that is not a profile this module can read (the message says why)."""
 
@@ -263,29 +267,27 @@ def _read_pstats(raw: bytes) -> Profile:
         for caller, edge in callers.items():
             if caller in stats and caller != label:
                 callees.setdefault(caller, []).append((label, edge))
-    grand = sum(v[3] for k, v in stats.items()
-                if not any(c in stats for c in v[4])) or 1.0
-    floor = grand * 1e-4
     prof = tree.prof
 
     def expand(label, node, share, path, depth):
         cc, nc, tt, ct = stats[label][:4]
-        tree.add(node, count=round(nc * share), own=round(tt * share * 1e9),
+        tree.add(node, count=max(1, round(nc * share)), own=round(tt * share * 1e9),
                  total=round(ct * share * 1e9))
-        if depth > 60:
+        if depth > 60 or len(prof.nodes) > PSTATS_MAX_NODES:
             return
         for callee, edge in callees.get(label, ()):
             if callee in path:
                 continue
             edge_ct = edge[3] if len(edge) == 4 else 0.0
             callee_ct = stats[callee][3]
-            part = share * (edge_ct / ct if ct else 0.0)
-            if edge_ct * share < floor or callee_ct <= 0:
-                continue
-            # the callee's node gets the share of the callee's own time that the edge had
-            expand_share = part * ct / callee_ct if callee_ct else 0.0
+            # the callee's node stands for the part of its time this edge had, times
+            # the part of the caller's time this node stands for
+            if callee_ct > 0:
+                part = share * edge_ct / callee_ct
+            else:  # no time measured: share the calls instead
+                part = share * edge[0] / max(1, stats[callee][1])
             child = tree.child(node, funcs[callee])
-            expand(callee, child, min(expand_share, 1.0), path | {callee}, depth + 1)
+            expand(callee, child, min(part, 1.0), path | {callee}, depth + 1)
 
     roots = [label for label, v in stats.items() if not any(c in stats for c in v[4])]
     for label in sorted(roots, key=lambda lb: -stats[lb][3]):

@@ -353,7 +353,7 @@ class Tracer:
         if self.child or (others and not merge):
             header = f"pid {os.getpid()}: {_command_line()}"
         elif merge and others:
-            header = f"{len(others) + 1} processes merged: pid {os.getpid()} and " + \
+            header = f"{len(others) + 1} processes merged: pids {os.getpid()} (first), " + \
                 ", ".join(others)
         _summary.summary(profile, sys.stderr, sort=options.get("sort", "cumtime"),
                          limit=options.get("limit", _summary.DEFAULT_LIMIT),
