@@ -323,7 +323,17 @@ function renderFlame() {
       return text;
     });
   if (V.diff) {
-    chart.setColorMapper(flamegraph.colorMapper.differentialColorMapper).computeDelta(true);
+    // red: slower than before, blue: faster; the shade is the change against the larger
+    // of the two times (d3-flame-graph's own mapper saturates as soon as the change is
+    // larger than the time after, which hides the labels)
+    chart.computeDelta(true).setColorMapper((d, original) => {
+      if (d.highlight) return original;
+      const delta = d.delta || 0;
+      const x = Math.min(1, Math.abs(delta) / Math.max(d.data.v, d.data.b, Math.abs(delta), 1));
+      const shade = Math.round(235 - 140 * x);
+      return delta > 0 ? "rgb(240," + shade + "," + shade + ")" :
+        delta < 0 ? "rgb(" + shade + "," + shade + ",240)" : "rgb(225,225,225)";
+    });
     $("legend").innerHTML = "Width: time after. Colour: <span class='up'>red</span> took " +
       "longer than before, <span class='down'>blue</span> less (own time change, " +
       "summed over the calls it made).";
