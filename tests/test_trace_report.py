@@ -156,19 +156,21 @@ def test_tree_view_of_a_synthetic_profile():
     assert lines[4].endswith("└─ … 1 more, each under 100 ns")
 
 
-def test_rewriting_time_is_kept_apart(tmp_path, run_python):
+@pytest.mark.parametrize("accel", ["1", "0"])
+def test_rewriting_time_is_kept_apart(tmp_path, run_python, accel):
     (tmp_path / "big.py").write_text("".join(
         f"def g{i}(x):\n    y = x + {i}\n    return [y for _ in range(3)]\n"
-        for i in range(1500)))
+        for i in range(800)))
     (tmp_path / "app.py").write_text("def load():\n    import big\n    return big\nload()\n")
     rc, _, err = run_python(["-m", "bchook", "--no-cache", "-p", "trace", "-o",
-                             "trace.output=t.html", "app.py"], cwd=tmp_path)
+                             f"trace.accel={accel}", "-o", "trace.output=t.html", "app.py"],
+                            cwd=tmp_path)
     assert rc == 0, err
     prof = _readers.read(str(tmp_path / "t.html"))
     assert prof.rewritten == 1 and prof.rewrite_ns > 0
     stats = prof.stats()
     load = stats[(str(tmp_path / "app.py"), 1, "load")]
-    # the rewriting (a 4500-line module) is not in load's time, own or cumulative
+    # the rewriting (a 2400-line module) is not in load's time, own or cumulative
     assert load[3] * 1e9 < prof.rewrite_ns / 2
     assert all(label[0] != REWRITE_KEY[0] for label in stats)
     rc, _, err = run_python(["-m", "bchook", "--no-cache", "-p", "trace", "app.py"],
@@ -442,3 +444,22 @@ def test_coverage_files_of_child_processes_combine(tmp_path, run_python):
     assert rc == 0, err
     merged = _readers.read(str(tmp_path / ".coverage"))
     assert set(merged.lines[os.path.realpath(tmp_path / "kid.py")]) == {1, 2, 3, 4}
+
+
+def test_coverage_output_needs_lines(tmp_path, run_python):
+    (tmp_path / "app.py").write_text("x = 1\n")
+    rc, out, err = bchook_trace(run_python, tmp_path, "output=.coverage")
+    assert rc == 2 and out == ""
+    assert err == "bchook: error: option trace.output: a .coverage file holds lines: add " \
+        "-o trace.lines=1\n"
+
+
+def test_merge_says_which_children_left_nothing(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(CHILD.replace(
+        "kid.work(300)'", "kid.work(300); import os; os._exit(0)'"))
+    (tmp_path / "kid.py").write_text(KID)
+    rc, _, err = bchook_trace(run_python, tmp_path, "merge=1", "output=t.prof")
+    assert rc == 0, err
+    assert re.fullmatch(r"bchook\.trace: 2 child process\(es\) left nothing to merge \(still "
+                        r"running, killed, or ended by os\._exit\): pid \d+, \d+\n", err), err
+    assert pstats.Stats(str(tmp_path / "t.prof")).total_calls > 0

@@ -31,6 +31,7 @@ import types
 from typing import Any
 
 from .. import ir
+from .._errors import OptionError
 from .._passes import Context, Pass, flag
 from ..ir import Instr, Label
 from . import _trace_lines
@@ -79,7 +80,15 @@ def _outputs(value: Any) -> str:
         if not name.lower().endswith(OUTPUT_SUFFIXES):
             raise ValueError(
                 f"{name!r} has no known extension (use one of {', '.join(OUTPUT_SUFFIXES)})")
+        if name.lower().endswith(".coverage") and not _importable("coverage"):
+            raise ValueError(f"{name!r}: writing coverage.py's data file needs coverage "
+                             "installed (pip install coverage)")
     return ",".join(names)
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(name) is not None
 
 
 def _handler(value: Any) -> str:
@@ -176,6 +185,10 @@ class TracePass(Pass):
         # than call probes; ``lines`` with ``mode=calls``/``timeline`` records both.
         self._calls = mode in ("calls", "timeline") or not self._lines
         self._backend = "c" if opts.get("accel", True) and accel_available() else "py"
+        if not self._lines and any(name.lower().endswith(".coverage")
+                                   for name in opts.get("output", "").split(",")):
+            raise OptionError("option trace.output: a .coverage file holds lines: add "
+                              "-o trace.lines=1")
         _runtime.report_options.clear()
         _runtime.report_options.update(
             (k, v) for k, v in opts.items() if k in self.report_options)

@@ -142,7 +142,23 @@ def _headline(profile: Profile, total: int) -> str:
                      f"{duration(profile.rewrite_ns)} (not in any function's time)")
     if profile.events_dropped:
         parts.append(f"the timeline dropped its {profile.events_dropped:,} oldest events")
+    if profile.lines:
+        run = sum(1 for hits in profile.lines.values() for v in hits.values() if v)
+        files = len(profile.lines)
+        parts.append(f"{run:,} lines run in {files:,} file{'s' if files != 1 else ''} "
+                     f"({profile.line_mode})")
     return "; ".join(parts) or "nothing recorded"
+
+
+def _line_table(profile: Profile, namer: Namer) -> list:
+    """[file, lines, run, ranges not run] per file, as the summary's lines table."""
+    from ._summary import ranges
+    rows = []
+    for filename in sorted(set(profile.lines) | set(profile.statements), key=namer.path):
+        run = {n for n, v in profile.lines.get(filename, {}).items() if v}
+        known = set(profile.statements.get(filename, ())) | run
+        rows.append([namer.path(filename), len(known), len(run), ranges(sorted(known - run))])
+    return rows
 
 
 def _views(profile: Profile, base: Profile | None, title: str) -> dict:
@@ -156,6 +172,7 @@ def _views(profile: Profile, base: Profile | None, title: str) -> dict:
         "flame": _emit(tree, base_tree),
         "table": _table(profile, namer),
         "heat": _heat(profile, namer, base),
+        "line_table": _line_table(profile, namer),
         "diff": base is not None,
         "timeline": bool(profile.timeline and profile.events) and base is None,
         "threads": [t.name for t in profile.threads],
@@ -292,7 +309,7 @@ $("headline").textContent = V.diff ? "after: " + V.headline + " \u2014 before: "
 $("processes").textContent = V.processes.length > 1 ? V.processes.join("; ") : "";
 const tabs = [["flame", "Flame graph"], ["table", "Functions"], ["tree", "Call tree"]];
 if (V.timeline) tabs.push(["timeline", "Timeline"]);
-if (V.heat.length) tabs.push(["heat", "Lines"]);
+if (V.heat.length || V.line_table.length) tabs.push(["heat", "Lines"]);
 const shown = {};
 function show(name) {
   for (const [id] of tabs) {
@@ -579,6 +596,17 @@ function renderTimeline() { buildTimelines(); }
 // -- lines heat view ----------------------------------------------------------------------
 function renderHeat() {
   const box = $("heat");
+  if (V.line_table.length) {
+    const t = document.createElement("table");
+    t.id = "line-table";
+    t.innerHTML = "<thead><tr><th class='name'>file</th><th>lines</th><th>run</th>" +
+      "<th>not run</th><th>cover</th><th class='name'>lines not run</th></tr></thead><tbody>" +
+      V.line_table.map((r) => "<tr><td class='name'>" + esc(r[0]) + "</td><td>" + r[1] +
+        "</td><td>" + r[2] + "</td><td>" + (r[1] - r[2]) + "</td><td>" +
+        (r[1] ? Math.floor(100 * r[2] / r[1]) + "%" : "-") + "</td><td class='name'>" +
+        esc(r[3]) + "</td></tr>").join("") + "</tbody>";
+    box.appendChild(t);
+  }
   for (const f of V.heat) {
     const max = Math.max(1, ...f.lines.map((l) => l[1]));
     const div = document.createElement("div");
@@ -600,7 +628,7 @@ function renderHeat() {
 const RENDER = {flame: renderFlame, table: renderTable, tree: renderTree,
   timeline: renderTimeline, heat: renderHeat};
 window.addEventListener("resize", () => { if (TL) drawTimelines(); });
-show("flame");
+show(V.flame.c || !(V.heat.length || V.line_table.length) ? "flame" : "heat");
 window.bchookReady = true;
 })();
 """

@@ -361,14 +361,17 @@ class Tracer:
                          view=options.get("summary", "table"), header=header)
 
     def _parts(self, pids: list[str]) -> list:
-        found = []
+        found, missing = [], []
         for pid in pids:
             path = os.path.join(self.run_dir, f"{pid}.part")
-            if not os.path.exists(path):
-                print(f"bchook.trace: process {pid} left no data to merge (still running, "
-                      "or killed)", file=sys.stderr)
-                continue
-            found.append(_readers.read(path, ".part"))
+            if os.path.exists(path):
+                found.append(_readers.read(path, ".part"))
+            else:
+                missing.append(pid)
+        if missing:
+            print(f"bchook.trace: {len(missing)} child process(es) left nothing to merge "
+                  f"(still running, killed, or ended by os._exit): pid {', '.join(missing)}",
+                  file=sys.stderr)
         return found
 
     def _after_fork(self) -> None:
