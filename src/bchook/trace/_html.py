@@ -6,7 +6,11 @@ recorded) and, with ``lines=count``, a heat view of the hottest files' lines. A 
 (``bchook trace diff``) shows the same views coloured by the change from a baseline.
 
 The renderer is vendored in ``vendor/`` (d3 and d3-flame-graph from the npm registry, with
-their licenses; ``tools/refresh_flamegraph.py`` refreshes them) and inlined. The views are
+their licenses; ``tools/refresh_flamegraph.py`` refreshes them) and inlined. d3-flame-graph
+rather than speedscope: it is a component, not an application (speedscope loads profiles
+from a URL or a dropped file and draws them with WebGL), it brings click-zoom, search and
+a differential colouring for the diff page, and its frames are SVG elements that a test
+(and a screen reader) can see. The views are
 computed here, the page only draws them; the page also carries the whole profile
 (:func:`._writers.profile_data`), so ``bchook trace merge`` and ``diff`` read it back.
 """
