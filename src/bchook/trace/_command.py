@@ -183,6 +183,6 @@ def main(argv: Sequence[str]) -> int:
         if argv and argv[0] in ("-h", "--help"):
             print(__doc__.split("\n\n")[1].rstrip())
             return 0
-        raise UsageError(f"{PROG}: expected a command: {', '.join(COMMANDS)} "
+        raise UsageError(f"trace: expected a command: {', '.join(COMMANDS)} "
                          f"(e.g. `{PROG} merge t.*.prof -o t.prof`)")
     return COMMANDS[argv[0]](argv[1:])
