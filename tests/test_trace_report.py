@@ -23,7 +23,7 @@ MANY = "".join(f"def f{i}(n):\n    return f{i + 1}(n) + 1\n" for i in range(29))
     "def tiny(k):\n    return k\n"
     "def main():\n"
     "    for _ in range(20):\n"
-    "        f0(20000)\n"
+    "        f0(200000)\n"
     "    for k in range(3000):\n"
     "        tiny(k)\n"
     "main()\n")
