@@ -88,7 +88,8 @@ def _runner_parser() -> _Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     parser.add_argument(
         "-p", "--passes", action="append", default=[], metavar="PASS[,PASS]",
-        help="passes to apply, in order (repeatable; see `bchook passes`)")
+        help="passes to apply, in order, the AST stages of all before any bytecode "
+             "stage (repeatable; see `bchook passes`)")
     parser.add_argument(
         "--include", action="append", default=[], metavar="PAT",
         help="rewrite the modules whose dotted name matches this glob (repeatable; "
@@ -111,6 +112,14 @@ def _runner_parser() -> _Parser:
     parser.add_argument(
         "-c", dest="code", metavar="code",
         help="run a program passed as a string, like `python -c code` (ends the options)")
+    # Read by _split_runner_args, not by argparse: listed so that --help names them.
+    parser.add_argument(
+        "target", nargs="?", metavar="script|folder|module|-",
+        help="what to run: a Python file, a folder with a __main__.py, a module name (as "
+             "with -m) or - for a program on stdin; ends the options")
+    parser.add_argument(
+        "args", nargs="*", metavar="args",
+        help="the program's own arguments (its sys.argv[1:]), never read by bchook")
     return parser
 
 
@@ -245,7 +254,8 @@ def _pth_command(argv: Sequence[str]) -> int:
                      description="Manage the start-up autoload: with it installed, every Python "
                                  "process of this environment that sets BCHOOK_PASSES runs "
                                  "under the hook (BCHOOK_DISABLE=1 turns it off).")
-    sub = parser.add_subparsers(dest="action", metavar="{install,uninstall,status}")
+    sub = parser.add_subparsers(dest="action", metavar="{install,uninstall,status}",
+                                help="what to do with the autoload")
     sub.required = True
     install = sub.add_parser(
         "install", help=f"write {' and '.join(_autoload.autoload_files())} into site-packages")

@@ -2,7 +2,9 @@
 
 >>> from bchook import ir
 >>> bc = ir.Bytecode.from_code(code)
+>>> uses = bc.table_uses()             # the consts/names in use before the edit
 >>> for item in bc.items: ...          # ir.Instr and ir.Label objects, edit in place
+>>> bc.drop_unused(uses)               # drop those the edit left unused, renumbering
 >>> new_code = bc.to_code()            # EXTENDED_ARGs, tables and co_stacksize laid out
 
 Everything that differs between CPython releases is answered here: ``ir.version`` holds
@@ -13,7 +15,7 @@ readers (``ir.constant_of``, ``ir.jump_sense``...) say what a decoded instructio
 """
 
 from . import _version as version
-from ._bytecode import Bytecode
+from ._bytecode import Bytecode, TableUses
 from ._model import NO_LOCATION, Handler, Instr, IRError, Label
 from ._helpers import mentions, nested_code, replace_nested_code, walk_code
 from ._flow import Flow, drop_unreachable, drop_unused_labels
@@ -23,6 +25,7 @@ from ._builders import (
     binary_operator_of,
     body_start,
     call,
+    call_on_copy,
     call_method,
     callable_from,
     compare_operator_of,
@@ -30,6 +33,7 @@ from ._builders import (
     copy,
     dup_top_two,
     for_loop_exit,
+    fuse,
     import_from,
     import_name,
     invert_jump,
@@ -45,8 +49,10 @@ from ._builders import (
     local_accesses,
     local_name,
     name_index_of,
+    operation_of,
     pop_top,
     pushes_null,
+    return_const,
     return_value,
     returns_values,
     sink,
@@ -71,12 +77,11 @@ from ._builders import (
     operator,
     operator_of,
     prologue,
-    return_const,
 )
 from . import _raw as raw
 
 __all__ = [
-    "Bytecode", "Instr", "Label", "Handler", "IRError", "NO_LOCATION",
+    "Bytecode", "TableUses", "Instr", "Label", "Handler", "IRError", "NO_LOCATION",
     "mentions", "nested_code", "replace_nested_code", "walk_code",
     "Flow", "drop_unreachable", "drop_unused_labels",
     "NOT_CONSTANT", "binary_op", "binary_operator_of", "body_start", "call", "call_method",
@@ -89,6 +94,7 @@ __all__ = [
     "run_frame_on_close",
     "compare_makes_bool", "compare_op", "follower_of", "jump_back_if",
     "local_pair_arg", "makes_bool", "name_arg", "name_flags_of", "operator", "operator_of", "prologue", "return_const",
+    "operation_of", "call_on_copy", "fuse",
     "version", "raw",
 ]
 
@@ -96,3 +102,8 @@ __all__ = [
 from ._builders import exception_regions, jump_if_at  # noqa: E402
 
 __all__ += ["exception_regions", "jump_if_at"]
+
+# -- tools: words of other releases --
+from ._builders import idiom_of  # noqa: E402
+
+__all__ += ["idiom_of"]
