@@ -297,7 +297,8 @@ def test_merge_and_diff_usage_errors(tmp_path, run_python):
         (["merge", "x.unknown"], "x.unknown: unknown kind of file"),
         (["diff", "ok.folded"], "the following arguments are required: AFTER"),
         (["diff", "ok.folded", "ok.folded", "-o", "d.prof"], "diff writes an HTML page"),
-        (["nosuch"], "expected a command: merge, diff"),
+        (["nosuch"], "argument {merge,diff}: invalid choice: 'nosuch'"),
+        ([], "the following arguments are required: {merge,diff}"),
     ]
     for args, message in cases:
         rc, out, err = run_python(["-m", "bchook", "trace", *args], cwd=tmp_path)

@@ -10,12 +10,12 @@ summary (merge) or as a table of the largest changes (diff).
 
 from __future__ import annotations
 
-import argparse
 import marshal
 import os
 import sys
 from typing import Sequence
 
+from .._cli import _Parser
 from .._errors import UsageError
 from . import _readers, _summary, _writers
 from ._names import OUTPUT_SUFFIXES
@@ -24,11 +24,6 @@ from ._profile import Profile
 __all__ = ["main"]
 
 PROG = "bchook trace"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(message)
 
 
 def _read(path: str) -> Profile:
@@ -54,17 +49,7 @@ def _write(profile: Profile, path: str, kind: str) -> None:
         raise UsageError(f"cannot write {path}: {exc}") from None
 
 
-def merge(argv: Sequence[str]) -> int:
-    parser = _Parser(prog=f"{PROG} merge", description="Combine profiles (one per process, "
-                     "or several runs) into one: the same function is one function, each "
-                     "thread stays a thread, line hits add up.")
-    parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="profiles bchook wrote (any format) or pstats files")
-    parser.add_argument("-o", "--output", metavar="OUT",
-                        help="write the result here, in the format its extension names; "
-                             "without it, print the summary")
-    _summary_options(parser)
-    ns = parser.parse_args(argv)
+def merge(ns) -> int:
     kind = _output_kind(ns.output) if ns.output else None
     if kind in (".prof", ".pstats") and all(
             _readers.kind_of(f) in (".prof", ".pstats") for f in ns.files):
@@ -94,18 +79,7 @@ def _merge_pstats(files: list[str], out: str) -> int:
     return 0
 
 
-def diff(argv: Sequence[str]) -> int:
-    parser = _Parser(prog=f"{PROG} diff", description="Compare two profiles: what an "
-                     "optimization bought. Functions are matched by file and qualified "
-                     "name, so moved lines still match.")
-    parser.add_argument("before", metavar="BEFORE")
-    parser.add_argument("after", metavar="AFTER")
-    parser.add_argument("-o", "--output", metavar="OUT.html",
-                        help="write an HTML page: the flame graph of AFTER coloured by the "
-                             "change, the table and the call tree with before/after columns")
-    parser.add_argument("--limit", type=int, default=_summary.DEFAULT_LIMIT,
-                        help="rows of the table printed without -o (0: all)")
-    ns = parser.parse_args(argv)
+def diff(ns) -> int:
     if ns.output and _output_kind(ns.output) != ".html":
         raise UsageError(f"-o {ns.output}: diff writes an HTML page (-o NAME.html)")
     before, after = _read(ns.before), _read(ns.after)
@@ -159,13 +133,6 @@ def _signed(ns: float) -> str:
     return ("+" if ns > 0 else "") + _summary.duration(ns)
 
 
-def _summary_options(parser) -> None:
-    parser.add_argument("--sort", choices=_summary.SORTS, default="cumtime")
-    parser.add_argument("--limit", type=int, default=_summary.DEFAULT_LIMIT)
-    parser.add_argument("--callers", metavar="NAME", default="")
-    parser.add_argument("--tree", action="store_true", help="the call tree")
-
-
 def _print_summary(profile: Profile, ns) -> None:
     header = ""
     if len(profile.processes) > 1:
@@ -175,14 +142,46 @@ def _print_summary(profile: Profile, ns) -> None:
                      view="tree" if ns.tree else "table", header=header)
 
 
+def _parser() -> _Parser:
+    parser = _Parser(prog=PROG, description="Read back profiles bchook.trace wrote (any "
+                     "output format) or pstats files: merge them, or compare two.")
+    sub = parser.add_subparsers(dest="command", metavar="{merge,diff}",
+                                help="what to do with the profiles")
+    sub.required = True
+    m = sub.add_parser("merge", help="combine profiles (one per process, or several runs) "
+                       "into one", description="Combine profiles into one: the same "
+                       "function is one function, each thread stays a thread, line hits "
+                       "add up. pstats files merged into a pstats file are added exactly.")
+    m.add_argument("files", nargs="+", metavar="FILE",
+                   help="profiles bchook wrote (any format) or pstats files")
+    m.add_argument("-o", "--output", metavar="OUT",
+                   help="write the result here, in the format its extension names; "
+                        "without it, print the summary")
+    m.add_argument("--sort", choices=_summary.SORTS, default="cumtime",
+                   help="the summary table's order (default: cumtime)")
+    m.add_argument("--limit", type=int, default=_summary.DEFAULT_LIMIT,
+                   help=f"rows of the summary table (default {_summary.DEFAULT_LIMIT}; 0: all)")
+    m.add_argument("--callers", metavar="NAME", default="",
+                   help="print the callers and callees of this function instead")
+    m.add_argument("--tree", action="store_true",
+                   help="print the call tree with percentages instead of the table")
+    d = sub.add_parser("diff", help="compare two profiles: what a change bought",
+                       description="Compare two profiles. Functions are matched by file "
+                       "and qualified name, so moved lines still match.")
+    d.add_argument("before", metavar="BEFORE", help="the profile to compare against")
+    d.add_argument("after", metavar="AFTER", help="the profile after the change")
+    d.add_argument("-o", "--output", metavar="OUT.html",
+                   help="write an HTML page: the flame graph of AFTER coloured by the "
+                        "change, the table and the call tree with before/after columns; "
+                        "without it, print the largest changes")
+    d.add_argument("--limit", type=int, default=_summary.DEFAULT_LIMIT,
+                   help="rows of the table printed without -o (0: all)")
+    return parser
+
+
 COMMANDS = {"merge": merge, "diff": diff}
 
 
 def main(argv: Sequence[str]) -> int:
-    if not argv or argv[0] not in COMMANDS:
-        if argv and argv[0] in ("-h", "--help"):
-            print(__doc__.split("\n\n")[1].rstrip())
-            return 0
-        raise UsageError(f"trace: expected a command: {', '.join(COMMANDS)} "
-                         f"(e.g. `{PROG} merge t.*.prof -o t.prof`)")
-    return COMMANDS[argv[0]](argv[1:])
+    ns = _parser().parse_args(argv)
+    return COMMANDS[ns.command](ns)
