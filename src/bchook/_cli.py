@@ -25,6 +25,7 @@ _USAGE = f"""\
        {PROG} passes
        {PROG} pth install [--user] | uninstall | status
        {PROG} dis ...
+       {PROG} trace merge FILES... [-o OUT] | diff BEFORE AFTER [-o diff.html]
        {PROG} --version"""
 
 _DESCRIPTION = """\
@@ -48,6 +49,8 @@ commands:
   pth uninstall         remove it, in either form
   pth status            where it is installed and whether it is active
   dis ...               disassemble with bchook's IR (see `bchook dis --help`)
+  trace merge FILES... [-o OUT]   combine profiles (e.g. one per process) into one
+  trace diff BEFORE AFTER [-o diff.html]   compare two profiles
 
 configuration (flags > environment > pyproject.toml):
   [tool.bchook] in the nearest pyproject.toml (searched upwards from the program's folder):
@@ -291,7 +294,13 @@ def _dis_command(argv: Sequence[str]) -> int:
     return dis_main(list(argv))
 
 
-_COMMANDS = {"run": _run, "passes": _passes_command, "pth": _pth_command, "dis": _dis_command}
+def _trace_command(argv: Sequence[str]) -> int:
+    from .trace._command import main as trace_main
+    return trace_main(list(argv))
+
+
+_COMMANDS = {"run": _run, "passes": _passes_command, "pth": _pth_command, "dis": _dis_command,
+             "trace": _trace_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
