@@ -37,12 +37,25 @@ nitpicky = True
 # (intersphinx), so references to them are left unresolved on purpose, not by mistake.
 nitpick_ignore_regex = [
     (r"py:.*", r"(types|ast|typing|collections|collections\.abc|importlib\.\w+|os)\..*"),
+    # private names (bchook._asmsyntax, _CodeType...): code, not pages of the site
+    (r"py:.*", r"(.*\.)?_\w+(\..*)?"),
+    (r"py:class", r"Item"),
+    (r"py:func", r"compile_tree"),  # the driver's, named in Context's docstring
     (r"py:.*", r"(Any|Callable|Iterable|Iterator|Mapping|Sequence|Optional|Union|CodeType|"
                r"NoneType|int|str|bytes|bool|float|tuple|list|dict|set|frozenset|object|"
                r"type|Exception|ValueError|TypeError|SyntaxError|ImportError|"
                r"RuntimeError|T|_F)"),
 ]
 
+# bchook.ir.version and bchook.ir.raw are modules bound as attributes of bchook.ir (their
+# files are ir/_version.py and ir/_raw.py): make them importable by their public names so
+# that autodoc documents them under those names.
+import bchook.ir  # noqa: E402
+
+sys.modules.setdefault("bchook.ir.version", bchook.ir.version)
+sys.modules.setdefault("bchook.ir.raw", bchook.ir.raw)
+
+smartquotes = False  # --include stays two hyphens
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "undoc-members": False}

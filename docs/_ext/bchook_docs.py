@@ -294,7 +294,19 @@ class PytestOptionsDirective(_Generated):
         return lines
 
 
+def _ir_shorthand(app, env, node, contnode):
+    """Docstrings inside bchook.ir say ``ir.Flow`` for ``bchook.ir.Flow``."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("ir."):
+        return None
+    node["reftarget"] = "bchook." + target
+    domain = env.get_domain("py")
+    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"],
+                               "bchook." + target, node, contnode)
+
+
 def setup(app):
+    app.connect("missing-reference", _ir_shorthand)
     app.add_directive("bchook-help", HelpDirective)
     app.add_directive("bchook-pass-options", PassOptionsDirective)
     app.add_directive("bchook-settings", SettingsDirective)
