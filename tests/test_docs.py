@@ -7,7 +7,8 @@ string is its language and then markers:
 - ```` ```python ````: run as ``python snippet.py`` in the page's folder;
 - ```` ```console ````: ``$ command`` lines, each followed by its output, run by bash in the
   page's folder with the interpreter under test first on ``PATH`` (``python``, ``bchook``);
-  a line ending in ``\\`` continues the command;
+  a line ending in ``\\`` continues the command on the next line, which may start with
+  the shell's ``> `` prompt;
 - ```` ```text output ````: what the runnable block before it prints (stdout and stderr
   together). A runnable block with no output block must print nothing. In expected output a
   line ``...`` stands for any lines (none included) and ``...`` inside a line for any text;
@@ -223,8 +224,8 @@ def console_commands(block: Block) -> list[tuple[str, str]]:
     commands: list[list] = []
     continued = False
     for line in block.text.splitlines():
-        if continued:
-            commands[-1][0] += "\n" + line
+        if continued:  # shown with the shell's "> " prompt
+            commands[-1][0] += "\n" + (line[2:] if line.startswith("> ") else line)
             continued = line.endswith("\\")
         elif line.startswith("$ "):
             commands.append([line[2:], ""])
