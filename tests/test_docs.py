@@ -242,7 +242,7 @@ def console_commands(block: Block) -> list[tuple[str, str]]:
 
 def _environment(bindir: Path) -> dict:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("BCHOOK_") and k not in ("PYTHONDONTWRITEBYTECODE",)}
+           if not k.startswith(("BCHOOK_", "PYTEST_")) and k != "PYTHONDONTWRITEBYTECODE"}
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"  # stdout and stderr interleave as written
     env["COLUMNS"] = "100"
