@@ -240,10 +240,10 @@ def console_commands(block: Block) -> list[tuple[str, str]]:
     return [(cmd, out) for cmd, out in commands]
 
 
-def _environment(bindir: Path) -> dict:
+def _environment(*bindirs: Path) -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("BCHOOK_", "PYTEST_")) and k != "PYTHONDONTWRITEBYTECODE"}
-    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = os.pathsep.join([*map(str, bindirs), env.get("PATH", "")])
     env["PYTHONUNBUFFERED"] = "1"  # stdout and stderr interleave as written
     env["COLUMNS"] = "100"
     return env
@@ -275,8 +275,9 @@ def prepare(page: Page, folder: Path) -> dict:
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    bindir = _make_venv(folder.parent / "venv") if page.venv else Path(sys.executable).parent
-    return _environment(bindir)
+    ours = Path(sys.executable).parent  # its python, and its bchook script
+    return _environment(_make_venv(folder.parent / "venv"), ours) if page.venv \
+        else _environment(ours)
 
 
 def run_block(block: Block, folder: Path, env: dict) -> list[str]:
