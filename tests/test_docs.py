@@ -19,8 +19,8 @@ string is its language and then markers:
 
 Any other block fails this test, so an untested block cannot slip in. Directives that show
 no code written on the page are allowed: ``{toctree}``, the generated reference
-(``{bchook-...}``), autodoc, and ``{literalinclude}`` of a file that a command on the same
-page runs. A comment line ``% docs-test: copy SRC [as DEST]`` copies a file or folder of
+(``{bchook-...}``), autodoc (in ``{eval-rst}`` blocks that hold nothing else), and ``{literalinclude}`` of a file that a command on the same
+page runs (names, or imports as a module). A comment line ``% docs-test: copy SRC [as DEST]`` copies a file or folder of
 the repository into the page's folder; ``% docs-test: venv`` puts a throwaway virtual
 environment that sees the interpreter's packages first on ``PATH`` (for pages that install
 things into site-packages).
@@ -65,7 +65,21 @@ _DECLARATION = re.compile(r"^%\s*docs-test:\s*(?P<what>.*)$")
 
 #: Directives that show no code typed on the page.
 SHOWS_NO_CODE = {"toctree", "automodule", "autoclass", "autofunction", "autodata",
-                 "literalinclude", "image", "figure"}
+                 "literalinclude", "image", "figure", "eval-rst"}
+_API_DIRECTIVE = re.compile(r"\.\. (auto\w+|py:\w+)::")
+
+
+def _check_api_only(block: Block) -> None:
+    """An ``{eval-rst}`` block may only hold API directives (autodoc, ``py:``), whose
+    content is prose: reStructuredText code blocks would escape this test."""
+    for n, line in enumerate(block.text.splitlines(), block.line + 1):
+        stripped = line.strip()
+        if line and not line[0].isspace() and not _API_DIRECTIVE.match(line):
+            raise PageError(f"{block.page.relative_to(ROOT)}:{n}: an {{eval-rst}} block holds "
+                            f"API directives (autodoc, py:) only")
+        if stripped.endswith("::") and not _API_DIRECTIVE.match(stripped):
+            raise PageError(f"{block.page.relative_to(ROOT)}:{n}: a literal block in "
+                            f"{{eval-rst}} would not be tested: write a fenced block")
 
 
 class PageError(Exception):
@@ -159,6 +173,8 @@ def read_page(path: Path) -> Page:
                                 f"known to show no code: use a plain block with markers")
             elif block.directive == "literalinclude":
                 page.includes.append(block)
+            elif block.directive == "eval-rst":
+                _check_api_only(block)
             previous = None
             continue
         if "output" in block.flags:
@@ -190,7 +206,8 @@ def read_page(path: Path) -> Page:
         if not (path.parent / name).resolve().is_file():
             raise PageError(f"{include.where}: {name} does not exist")
         commands = " ".join(b.text for b in page.runnable if b.lang == "console")
-        if Path(name).name not in commands:
+        if Path(name).name not in commands and not re.search(
+                rf"\b{re.escape(Path(name).stem)}\b", commands):
             raise PageError(f"{include.where}: {name} is shown but no command on the page "
                             f"runs it")
     return page
@@ -460,3 +477,10 @@ def test_generated_reference_shows_every_flag_option_and_setting(site):
     for flag in ("--bchook-pass", "--bchook-include", "--bchook-exclude", "--bchook-option",
                  "--bchook-no-cache", "bchook_passes", "bchook_options"):
         assert flag in config
+
+
+def test_eval_rst_holds_api_directives_only(page_at):
+    read_page(page_at("```{eval-rst}\n.. automodule:: bchook.ir\n   :members:\n```\n"))
+    for body in (".. code-block:: python\n\n   print(1)\n", "Example::\n\n   print(1)\n"):
+        with pytest.raises(PageError, match="eval-rst"):
+            read_page(page_at(f"```{{eval-rst}}\n{body}```\n"))
