@@ -85,7 +85,8 @@ def _runner_parser() -> _Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     parser.add_argument(
         "-p", "--passes", action="append", default=[], metavar="PASS[,PASS]",
-        help="passes to apply, in order (repeatable; see `bchook passes`)")
+        help="passes to apply, in order, the AST stages of all before any bytecode "
+             "stage (repeatable; see `bchook passes`)")
     parser.add_argument(
         "--include", action="append", default=[], metavar="PAT",
         help="rewrite the modules whose dotted name matches this glob (repeatable; "
