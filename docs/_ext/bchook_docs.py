@@ -102,10 +102,16 @@ def option_rows(cls: type) -> list[tuple[str, str, str, str]]:
                 "none" if spec.default in (None, "") else str(spec.default))
             rows.append((spec.name, str(spec.type), default, spec.help))
         return rows
+    # The older form, converters only: the type from the converter's name, the meaning from
+    # its docstring unless it is a generic converter (whose docstring says nothing of the
+    # option).
+    from bchook import flag
+
     rows = []
     for name, convert in (getattr(cls, "option_types", None) or {}).items():
         type_name = {"flag": "bool"}.get(convert.__name__, convert.__name__.lstrip("_"))
-        rows.append((name, type_name, "", _first_line(convert.__doc__)))
+        generic = convert in (flag, int, str, float)
+        rows.append((name, type_name, "", "" if generic else _first_line(convert.__doc__)))
     return rows
 
 
