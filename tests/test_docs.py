@@ -341,10 +341,22 @@ def test_every_block_is_run_or_marked(path):
     read_page(path)
 
 
-@pytest.mark.parametrize("path", [p for p in pages()
-                                  if read_blocks(p) and any(
-                                      b.lang in ("python", "console") for b in read_blocks(p))],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+def _runnable_pages() -> list:
+    """The pages with code to run; those with many commands take seconds: ``slow``."""
+    params = []
+    for path in pages():
+        blocks = [b for b in read_blocks(path) if b.lang in ("python", "console")
+                  and "norun" not in b.flags and "file" not in b.values]
+        if not blocks:
+            continue
+        commands = sum(b.text.count("\n$ ") + b.text.startswith("$ ") if b.lang == "console"
+                       else 1 for b in blocks)
+        params.append(pytest.param(path, id=str(path.relative_to(ROOT)),
+                                   marks=[pytest.mark.slow] if commands >= 8 else []))
+    return params
+
+
+@pytest.mark.parametrize("path", _runnable_pages())
 def test_page_code_prints_what_the_page_shows(path, tmp_path):
     problems = run_page(path, tmp_path)
     assert not problems, "\n\n".join(problems)
@@ -453,10 +465,14 @@ def _text(html_file: Path) -> str:
 def test_generated_reference_shows_every_flag_option_and_setting(site):
     from importlib import metadata
 
-    from bchook import _cli, _config
-
     proc, html = site
     assert proc.returncode == 0, proc.stderr
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:  # the modules the extension generates the pages from, wherever they live
+        from bchook_docs import _sources
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    _cli, _config = _sources.module("cli"), _sources.module("config")
     cli = _text(html / "reference" / "cli.html")
     for flag in ("--passes", "--include", "--exclude", "--no-cache", "--option", "--user",
                  "--raw", "--asm", "--cfg", "--format"):
