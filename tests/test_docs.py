@@ -500,3 +500,70 @@ def test_eval_rst_holds_api_directives_only(page_at):
     for body in (".. code-block:: python\n\n   print(1)\n", "Example::\n\n   print(1)\n"):
         with pytest.raises(PageError, match="eval-rst"):
             read_page(page_at(f"```{{eval-rst}}\n{body}```\n"))
+
+
+# -- code in the docstrings the API reference shows -----------------------------------------
+
+#: The modules docs/reference/ documents with autodoc.
+DOCUMENTED = ["bchook", "bchook.ir", "bchook.ir.version", "bchook.ir.raw", "bchook.asm",
+              "bchook.goto", "bchook.trace"]
+#: Docstring code that outlines rather than runs, by object: why it is not run.
+NOT_RUN = {
+    "bchook.ir": "an outline of the API: `code` stands for any code object",
+    "bchook.trace": "an outline: `work()` stands for the program's own code",
+}
+_LITERAL = re.compile(r"::\n\n((?:[ \t]+\S.*\n|[ \t]*\n)+)")
+
+
+def documented_docstrings():
+    """``(name, module, docstring)`` of each documented module and its public members."""
+    import importlib
+    import inspect
+
+    import bchook.ir
+
+    for modname in DOCUMENTED:
+        module = importlib.import_module(modname) if modname not in (
+            "bchook.ir.version", "bchook.ir.raw") else getattr(bchook.ir, modname[10:])
+        yield modname, module, inspect.getdoc(module) or ""
+        names = getattr(module, "__all__", None) or [n for n in vars(module)
+                                                     if not n.startswith("_")]
+        for name in names:
+            obj = getattr(module, name)
+            if inspect.ismodule(obj) or not (inspect.isclass(obj) or callable(obj)):
+                continue
+            yield f"{modname}.{name}", module, inspect.getdoc(obj) or ""
+            if inspect.isclass(obj):
+                for attr, member in vars(obj).items():
+                    if not attr.startswith("_") and callable(member):
+                        yield f"{modname}.{name}.{attr}", module, inspect.getdoc(member) or ""
+
+
+def test_code_in_the_api_reference_runs():
+    """The reference shows docstrings: their ``>>>`` examples and ``::`` blocks run too."""
+    import doctest
+    import textwrap
+
+    ran, problems = 0, []
+    for name, module, doc in documented_docstrings():
+        if (">>>" not in doc and not _LITERAL.search(doc + "\n")) or name in NOT_RUN:
+            continue
+        globs = dict(vars(module))
+        if ">>>" in doc:
+            test = doctest.DocTestParser().get_doctest(doc, globs, name, None, 0)
+            out = []
+            runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+            runner.run(test, out=out.append, clear_globs=False)
+            if runner.failures:
+                problems.append(f"{name}: {''.join(out)}")
+            globs.update(test.globs)  # a literal block below continues the examples
+            ran += 1
+        for block in _LITERAL.findall(doc + "\n"):
+            try:
+                exec(compile(textwrap.dedent(block), f"<docstring of {name}>", "exec"), globs)
+            except Exception as exc:  # noqa: BLE001 - reported with the block
+                problems.append(f"{name}: {type(exc).__name__}: {exc}\n{block}")
+            ran += 1
+    assert not problems, "docstring code that the reference shows does not run (fix it, or "\
+        "say in NOT_RUN why it is an outline):\n" + "\n".join(problems)
+    assert ran, "no docstring example found: is DOCUMENTED right?"
