@@ -26,7 +26,8 @@ environment that sees the interpreter's packages first on ``PATH`` (for pages th
 things into site-packages).
 
 The pages are every ``*.md`` under docs/; README.md joins them when it stops being the long
-one (once docs/_draft_README.md has replaced it).
+one (once docs/_draft_README.md has replaced it). The docstrings the API reference shows
+run too: ``>>>`` examples and ``::`` blocks, unless ``NOT_RUN`` says why they are outlines.
 """
 
 from __future__ import annotations
