@@ -259,8 +259,10 @@ def console_commands(block: Block) -> list[tuple[str, str]]:
 
 
 def _environment(*bindirs: Path) -> dict:
+    # What a reader's shell has: none of the test run's settings (bchook's, pytest's,
+    # coverage's subprocess measurement, PYTHONDONTWRITEBYTECODE...)
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("BCHOOK_", "PYTEST_")) and k != "PYTHONDONTWRITEBYTECODE"}
+           if not k.startswith(("BCHOOK_", "PYTEST_", "COVERAGE_", "PYTHON"))}
     env["PATH"] = os.pathsep.join([*map(str, bindirs), env.get("PATH", "")])
     env["PYTHONUNBUFFERED"] = "1"  # stdout and stderr interleave as written
     env["COLUMNS"] = "100"
