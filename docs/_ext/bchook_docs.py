@@ -147,7 +147,8 @@ def _runner_flags() -> dict[str, tuple[str, str]]:
     table = getattr(cli, "RUNNER_FLAGS", None)
     if table is not None:
         for flag in table:
-            flags[flag.dest] = (flag.spelled(), flag.help)
+            spelled = ", ".join(flag.names) + (f" {flag.metavar}" if flag.metavar else "")
+            flags[flag.dest] = (spelled, flag.help)
         return flags
     parser = cli._runner_parser()
     for action in parser._actions:
