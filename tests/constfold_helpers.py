@@ -8,6 +8,7 @@ import sys
 import textwrap
 import types
 
+from bchook import ir
 from bchook._passes import transform_source
 from bchook.passes.constfold import ConstFoldPass
 
@@ -36,10 +37,87 @@ FAMILIES = {
 
 
 def compile_both(src: str, **options) -> tuple[types.CodeType, types.CodeType]:
+    """The module compiled without and with the pass; the folded one has no constant or
+    name the pass left unused (see :func:`assert_no_dead_entries`)."""
     src = textwrap.dedent(src)
     plain = compile(src, "<snippet>", "exec", dont_inherit=True)
     folded = transform_source(src, "<snippet>", "snippet", [ConstFoldPass(**options)])
+    # guard=1 keeps a nested code object it may have to undo, even where a fold made its
+    # only load dead
+    assert_no_dead_entries(plain, folded, kept=is_code if options.get("guard") else None)
     return plain, folded
+
+
+def is_code(value) -> bool:
+    return isinstance(value, types.CodeType)
+
+
+def table_uses(code: types.CodeType) -> tuple[set, set]:
+    """Indexes of the constants, and the names, that the instructions of ``code`` use."""
+    consts, names = set(), set()
+    for i in dis.get_instructions(code):
+        if i.opcode in dis.hasconst:
+            consts.add(i.arg)
+        elif i.opcode in dis.hasname:
+            names.add(i.argval)
+    return consts, names
+
+
+def const_key(value):
+    """Equal constants of one type are one entry; code objects go by name and line."""
+    if isinstance(value, types.CodeType):
+        return ("code", value.co_name, value.co_firstlineno)
+    return (type(value), repr(value))
+
+
+def dead_entries(code: types.CodeType) -> tuple[dict, set]:
+    """The constants (by :func:`const_key`) and the names of ``code`` that no instruction
+    uses, but for a function's docstring place (``co_consts[0]``)."""
+    consts, names = table_uses(code)
+    docstring = 0 if ir.version.first_const_is_docstring_slot(code.co_flags) else -1
+    return ({const_key(c): c for i, c in enumerate(code.co_consts)
+             if i not in consts and i != docstring},
+            set(code.co_names) - names)
+
+
+def assert_no_dead_entries(plain: types.CodeType, folded: types.CodeType, kept=None) -> None:
+    """Every constant and name of every code object of ``folded`` is used by one of its
+    instructions, or was unused in ``plain`` already, or is a constant ``kept(value)``
+    says a pass keeps on purpose: the pass drops what its folds left dead, as CPython's
+    optimizer would have."""
+    plain_codes = {const_key(c): c for c in ir.walk_code(plain)}
+    for code in ir.walk_code(folded):
+        before = plain_codes.get(const_key(code))
+        was_consts, was_names = dead_entries(before) if before is not None else ({}, set())
+        consts, names = dead_entries(code)
+        consts = [v for k, v in consts.items()
+                  if k not in was_consts and not (kept and kept(v))]
+        names -= was_names
+        assert not consts and not names, (
+            f"{code.co_name}: unused after the pass: constants {consts!r}, "
+            f"names {sorted(names)}")
+
+
+def assert_tables_like_cpython(folded: types.CodeType, by_hand: str) -> None:
+    """The constants and names of each function of ``folded`` are those CPython gives
+    the source folded by hand (``by_hand``), in any order. A ``co_consts[0]`` that nothing
+    loads is left out on both sides: CPython 3.14+ keeps whatever it first added there
+    (it may be a docstring), and on 3.10-3.13 it is a function's docstring place."""
+    cpython = {c.co_name: c for c in ir.walk_code(
+        compile(textwrap.dedent(by_hand), "<by hand>", "exec", dont_inherit=True))}
+
+    def consts(code):
+        used = table_uses(code)[0]
+        return sorted(repr(const_key(c)) for i, c in enumerate(code.co_consts)
+                      if i or i in used)
+
+    for code in ir.walk_code(folded):
+        if code.co_name in cpython and code.co_name != "<module>":
+            theirs = cpython[code.co_name]
+            assert consts(code) == consts(theirs), (
+                f"{code.co_name}: {code.co_consts} but CPython has {theirs.co_consts}")
+            assert sorted(code.co_names) == sorted(theirs.co_names), (
+                f"{code.co_name}: {code.co_names} but CPython has {theirs.co_names}")
 
 
 def outcome(code: types.CodeType, call: str):

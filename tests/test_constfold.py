@@ -4,12 +4,13 @@ removes the operation from the bytecode; what must not fold stays as CPython com
 from __future__ import annotations
 
 import dis
+import textwrap
 
 import pytest
 
 from constfold_helpers import (
-    assert_folds, assert_unchanged, compile_both, count_ops, find_code, functions,
-    line_events, loaded_constants, outcome,
+    assert_folds, assert_no_dead_entries, assert_tables_like_cpython, assert_unchanged,
+    compile_both, count_ops, find_code, functions, line_events, loaded_constants, outcome,
 )
 
 
@@ -604,6 +605,144 @@ def test_line_events_of_folded_multiline_expressions():
     assert count_ops(find_code(folded, "f"), ["binary"]) == 1
     assert_folds(src.replace("(x\n                 *\n                 2)", "x * 2"),
                  gone=["binary"])
+
+
+# -- the tables: what the folds left unused goes ----------------------------------------
+# (compile_both checks every fold of these tests for entries the pass left unused)
+
+README = """
+    from typing import Final
+    import math
+
+    DEBUG: Final = False
+    KEYWORDS = ("if", "else", "for", "while", "def", "class", "return", "import", "from")
+
+    def area(r):
+        width = 8
+        mask = (1 << width) - 1        # tier 1: 255
+        if DEBUG:                      # tier 1: the test and the branch are gone
+            print("area", r)
+        return 2 * math.pi * r         # stdlib=1: 6.283185307179586 * r
+
+    def is_keyword(word):
+        return word in KEYWORDS        # caps=1 + membership_sets=1: a frozenset lookup
+"""
+
+
+def test_readme_example_keeps_no_dead_constants_or_names():
+    plain, folded = compile_both(README)
+    area = find_code(folded, "area")
+    assert 256 not in area.co_consts and False not in area.co_consts  # (1 << 8); DEBUG
+    assert "area" not in area.co_consts and 1 not in area.co_consts
+    assert "DEBUG" not in area.co_names and "print" not in area.co_names
+    assert_tables_like_cpython(folded, """
+        def area(r):
+            width = 8
+            mask = 255
+            return 2 * math.pi * r
+    """)
+    plain, folded = compile_both(README, caps=1)
+    assert "KEYWORDS" not in find_code(folded, "is_keyword").co_names
+    assert_tables_like_cpython(folded, """
+        def is_keyword(word):
+            return word in ("if", "else", "for", "while", "def", "class", "return",
+                            "import", "from")
+    """)
+    # the intermediate constants of a longer fold (2, 3.14..., 6.28...: one stays); the
+    # import in a try block, which 3.15 never makes lazy
+    eager = "try:\n    import math\nexcept ImportError:\n    raise\n"
+    plain, folded = compile_both(eager + textwrap.dedent(README).replace("import math\n", ""),
+                                 stdlib=1)
+    area = find_code(folded, "area")
+    assert math_pi() not in area.co_consts and "math" not in area.co_names
+    assert_tables_like_cpython(folded, """
+        def area(r):
+            width = 8
+            mask = 255
+            return 6.283185307179586 * r
+    """)
+
+
+def math_pi():
+    import math
+    return math.pi
+
+
+def test_dead_nested_code_objects_and_module_names_go():
+    src = """
+        from typing import Final
+        DEBUG: Final = False
+        if DEBUG:
+            import pdb
+        def f():
+            if DEBUG:
+                def helper():
+                    return 1
+                return helper()
+            return 2
+    """
+    plain, folded = compile_both(src)
+    assert outcome(plain, "f()") == outcome(folded, "f()")
+    assert "pdb" not in folded.co_names
+    assert not any(isinstance(c, type(folded)) for c in find_code(folded, "f").co_consts)
+    assert_tables_like_cpython(folded, "def f():\n    return 2\n")
+
+
+def test_the_docstring_place_stays():
+    # on 3.10-3.13 a function's co_consts[0] is its __doc__ if it is a str: the None there
+    # stays though its `return None` is gone, or "text" would become the docstring
+    src = """
+        from typing import Final
+        DEBUG: Final = False
+        def f():
+            if DEBUG:
+                return None
+            return "text"
+        def g():
+            "doc"
+            if DEBUG:
+                return "other"
+            return 1
+    """
+    plain, folded = compile_both(src)
+    ns = {}
+    exec(folded, ns)
+    assert ns["f"].__doc__ is None and ns["f"]() == "text"
+    assert ns["g"].__doc__ == "doc" and ns["g"]() == 1
+    assert "other" not in find_code(folded, "g").co_consts
+    assert_tables_like_cpython(folded, """
+        def f():
+            return "text"
+        def g():
+            "doc"
+            return 1
+    """)
+
+
+@pytest.mark.parametrize("order", [["constfold", "trace"], ["trace", "constfold"]])
+def test_in_a_chain_with_trace_its_twin_stays(order):
+    # trace keeps the untraced code in a constant that nothing loads: never a dead entry
+    import fuzz_helpers as fh
+    from bchook._registry import create_passes
+    from bchook.passes.trace import ORIGINAL_MARK, untraced
+
+    src = textwrap.dedent(README)
+    chain = create_passes(",".join(order), {})
+    expected, found = fh.differences(src + "\nprint(area(2), is_keyword('if'))\n",
+                                     {"chain": chain})
+    assert expected is not None and not found, fh.explain(src, expected, found)
+    plain = compile(src, "<snippet>", "exec", dont_inherit=True)
+    folded = fh.compile_program(src, chain, "<snippet>")
+    area = find_code(folded, "area")
+    assert untraced(area) is not area
+    assert 256 not in area.co_consts and "DEBUG" not in area.co_names
+
+    def is_twin(value):
+        return type(value) is tuple and value[:1] == (ORIGINAL_MARK,)
+
+    assert_no_dead_entries(plain, folded, kept=is_twin)
+    if order[0] == "constfold":  # the twin is the folded code
+        assert_no_dead_entries(plain, untraced(area))
 
 
 # -- what the pass leaves alone, and what it costs --------------------------------------

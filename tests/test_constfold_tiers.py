@@ -320,6 +320,32 @@ def test_guard_folds_globals_computed_from_guarded_ones(isolated_imports):
     assert module.g(1) == 1
 
 
+def test_guard_keeps_folded_code_a_removed_branch_held(isolated_imports):
+    # helper's only load is in a branch the fold removed; undoing the fold of f brings the
+    # branch back, and the guard must find helper's folded code to undo it as well
+    module = load_guarded("""
+        debug = False
+        def f():
+            if debug:
+                def helper():
+                    return debug
+                return helper()
+            return 0
+        def g():
+            if debug:
+                def plain():
+                    return 1
+                return plain()
+            return 0
+    """, name="guarded_nested")
+    assert module.f() == 0 and module.g() == 0
+    assert any(isinstance(c, types.CodeType) for c in module.f.__code__.co_consts)
+    # a code object with nothing to undo goes, as from any other dead branch
+    assert not any(isinstance(c, types.CodeType) for c in module.g.__code__.co_consts)
+    module.debug = True
+    assert module.f() is True and module.g() == 1
+
+
 def test_guard_end_to_end_with_the_hook(tmp_path, run_python):
     (tmp_path / "conf.py").write_text("LEVEL = 1\ndef level():\n    return LEVEL * 10\n")
     (tmp_path / "main.py").write_text(textwrap.dedent("""

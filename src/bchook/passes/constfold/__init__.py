@@ -34,7 +34,7 @@ _MAX_ROUNDS = 4
 
 class ConstFoldPass(Pass):
     name = "constfold"
-    version = "1"
+    version = "2"  # 2: the constants and names folds left unused are dropped
     option_types = {
         "builtins": flag,
         "stdlib": flag,
@@ -101,6 +101,8 @@ class ConstFoldPass(Pass):
         facts = self._facts(ctx)
         code = bytecode.code
         is_module = code.co_name == "<module>"
+        uses = bytecode.table_uses()
+        first_added = len(bytecode.consts)
         report = Report()
         made: dict[int, ir.Instr] = {}  # by id, kept alive so ids stay unique
         from_locals: dict[int, ir.Instr] = {}
@@ -141,7 +143,27 @@ class ConstFoldPass(Pass):
                 self._add_guard(bytecode, facts, ctx.state["guard"])
                 changed = True
             self._print_report(ctx)
+        # With nothing else changed, what goes is only what this pass added: the code is
+        # the one it was given, and need not be encoded again.
+        bytecode.drop_unused(self._unused_candidates(bytecode, uses, first_added, ctx))
         return changed
+
+    @staticmethod
+    def _unused_candidates(bc: ir.Bytecode, uses: ir.TableUses, first_added: int,
+                           ctx: Context) -> ir.TableUses:
+        """What the folds may have left unused, as CPython's optimizer would not have kept
+        it: the entries loaded before, and the constants this pass added (intermediate
+        results such as the ``256`` of ``(1 << 8) - 1``, the objects put there for the
+        module code's folds). Under ``guard=1`` a nested code object in which the guard
+        must find folded code stays even when a removed branch held its only load: the
+        guard finds folded code objects through ``co_consts``, and undoing the fold of
+        this code object brings that branch back."""
+        consts = uses.consts | frozenset(range(first_added, len(bc.consts)))
+        guarded = ctx.state.get("guard")
+        if guarded:
+            consts = frozenset(i for i in consts if i >= len(bc.consts)
+                               or not _holds_guarded(bc.consts[i], guarded))
+        return ir.TableUses(consts, uses.names)
 
     @staticmethod
     def _add_guard(bc: ir.Bytecode, facts: _module.ModuleFacts, guarded: dict) -> None:
@@ -195,3 +217,11 @@ class ConstFoldPass(Pass):
 
 def _no_global(ins, name):
     return None
+
+
+def _holds_guarded(value, guarded: dict) -> bool:
+    """Is ``value`` a code object that is, or nests, one the guard may have to undo?"""
+    if type(value) is not types.CodeType:
+        return False
+    return _module.code_key(value) in guarded or any(
+        _holds_guarded(c, guarded) for c in value.co_consts)
