@@ -59,7 +59,7 @@ USAGE_ERRORS = [
     (["-p", "identity", "-o", "identity.pad=maybe", "app.py"], "identity.pad"),
     # the same PASS.KEY twice is one comma-joined value: "1,0" is no on/off switch
     (["-p", "identity", "-o", "identity.pad=1", "-o", "identity.pad=0", "app.py"], "'1,0'"),
-    (["-p", "identity", "-o", "trace.out=x", "app.py"], "'trace' is not in the chain"),
+    (["-p", "identity", "-o", "trace.output=x", "app.py"], "'trace' is not in the chain"),
     (["--bogus", "app.py"], "unrecognized arguments: --bogus"),
     (["--include"], "expected one argument"),
     (["--exclude"], "expected one argument"),
@@ -187,7 +187,8 @@ def test_version(capsys):
 def test_passes_lists_built_ins_with_versions_and_distribution(run_python, tmp_path):
     rc, out, err = run_python(["-m", "bchook", "passes"], cwd=tmp_path)
     assert rc == 0, err
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]
+            if not line.startswith(" ")}  # indented: the options of the pass above
     import bchook
 
     for name in ("identity", "constfold", "goto", "trace"):
@@ -237,5 +238,6 @@ def test_dis_is_delegated(monkeypatch):
 
 def test_passes_in_process_matches_the_registry(capsys):
     assert _cli.main(["passes"]) == 0
-    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]
+              if not line.startswith(" ")]
     assert listed == [info.name for info in _registry.available()]

@@ -354,7 +354,8 @@ def test_pass_failure_in_an_import_is_reported_cleanly(tmp_path, run_python):
     assert rc == 1
     assert out == "PassFailed False\n"
     last = err.strip().splitlines()[-1]
-    assert last.startswith("bchook._errors.PassFailed: pass 'boom' failed on module 'lib'")
+    # the public name (issue 17, item 8): bchook.PassFailed, not bchook._errors.PassFailed
+    assert last.startswith("bchook.PassFailed: pass 'boom' failed on module 'lib'")
     assert "explode" in last and "lib.py:1" in last and "cannot handle explode" in last
     assert 'File "' + str(tmp_path / "app.py") + '", line 6' in err
     assert "_hook.py" not in err and "_runner.py" not in err

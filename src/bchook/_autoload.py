@@ -26,9 +26,7 @@ import builtins
 import os
 import site
 import sys
-import sysconfig
 import types
-from typing import Any
 
 from . import _config
 from ._launch import launched_by_bchook
@@ -79,6 +77,10 @@ def start_module_text() -> str:
 
 import os
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def start():
     if not ({_WANTED}):
@@ -123,6 +125,8 @@ def site_dir(user: bool = False) -> str:
                              "(a virtual environment, -s or PYTHONNOUSERSITE): "
                              "install without --user")
         return site.getusersitepackages()
+    import sysconfig
+
     folder = sysconfig.get_paths()["purelib"]
     known = {_norm(p) for p in site.getsitepackages()}
     if _norm(folder) not in known:
@@ -298,9 +302,8 @@ def start(environ=None) -> None:
         settings = _config.resolve(environ=environ, start=_program_dir())
         if not settings.passes:
             return
-        names = {name for spec in settings.passes for name in _config.split_list(spec)}
-        options = {k: v for k, v in settings.options.items() if k in names}
-        passes = _registry.create_passes(settings.passes, options)
+        _config.check_options(settings)
+        passes = _registry.create_passes(settings.passes, settings.options)
         roots = settings.roots or [_program_dir()]
         handle = _install.install(passes, include=settings.include or None,
                                   exclude=settings.exclude, cache=settings.cache, roots=roots)
@@ -340,12 +343,17 @@ def _program_dir() -> str:
     script = _main_script()
     if script is not None:
         folder = os.path.dirname(os.path.realpath(script))
-        if _norm(folder) not in _scripts_dirs():
+        # sysconfig costs milliseconds at start-up: asked only about folders named like
+        # the scripts folders (bin/, Scripts/)
+        if os.path.basename(folder).lower() not in ("bin", "scripts") or \
+                _norm(folder) not in _scripts_dirs():
             return folder
     return os.getcwd()
 
 
 def _scripts_dirs() -> set[str]:
+    import sysconfig
+
     dirs = set()
     for scheme in {sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")}:
         try:

@@ -10,7 +10,7 @@ directory)::
     cache = true
 
     [tool.bchook.options.trace]          # per-pass options: [tool.bchook.options.PASS]
-    out = "trace.log"
+    output = "trace.prof"
 
 Environment variables (a variable that is set, even to "", overrides the file):
 ``BCHOOK_PASSES``, ``BCHOOK_INCLUDE``, ``BCHOOK_EXCLUDE`` (comma-separated),
@@ -23,15 +23,18 @@ which turns bchook off whatever else is set.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any, Mapping
 
 from ._errors import UsageError
 from ._passes import flag
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from typing import Any, Mapping
+
 __all__ = [
     "Settings", "resolve", "find_pyproject", "read_pyproject", "read_environ",
     "parse_option_flags", "encode_options", "decode_options", "to_environ", "is_disabled",
+    "check_options",
 ]
 
 ENV_PASSES = "BCHOOK_PASSES"
@@ -45,23 +48,51 @@ ENV_DISABLE = "BCHOOK_DISABLE"
 
 _FILE_KEYS = ("passes", "include", "exclude", "cache", "options")
 
-Options = dict[str, dict[str, Any]]
+Options = dict  # {pass name: {option: value}}
 
 
-@dataclass
 class Settings:
-    """What the runner and the autoload need to install the hook."""
+    """What the runner and the autoload need to install the hook.
 
-    passes: list[str] = field(default_factory=list)
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    cache: bool = True
-    options: Options = field(default_factory=dict)
-    #: Folders whose modules are targeted when ``include`` is empty.
-    roots: list[str] = field(default_factory=list)
-    disabled: bool = False
-    #: The pyproject.toml the file layer came from, if any.
-    config_file: str | None = None
+    ``options`` maps a pass name to its options; ``option_sources`` says where each came
+    from (``-o``, ``BCHOOK_OPTIONS``, the file's table), for messages. ``roots``: the
+    folders whose modules are targeted when ``include`` is empty; ``config_file``: the
+    pyproject.toml the file layer came from, if any. (A plain class: ``dataclasses``
+    costs milliseconds at start-up.)
+    """
+
+    _FIELDS = ("passes", "include", "exclude", "cache", "options", "option_sources", "roots",
+               "disabled", "config_file")
+
+    def __init__(self, passes=(), include=(), exclude=(), cache: bool = True,
+                 options: Options | None = None, option_sources: dict | None = None,
+                 roots=(), disabled: bool = False, config_file: str | None = None):
+        self.passes: list[str] = list(passes)
+        self.include: list[str] = list(include)
+        self.exclude: list[str] = list(exclude)
+        self.cache = cache
+        self.options: Options = {} if options is None else options
+        self.option_sources: dict[str, dict[str, str]] = \
+            {} if option_sources is None else option_sources
+        self.roots: list[str] = list(roots)
+        self.disabled = disabled
+        self.config_file = config_file
+
+    def replace(self, **changes) -> Settings:
+        """A copy with ``changes`` applied."""
+        values = {name: getattr(self, name) for name in self._FIELDS}
+        values.update(changes)
+        return Settings(**values)
+
+    def __eq__(self, other) -> bool:
+        if type(other) is not Settings:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._FIELDS
+                   if n != "option_sources")  # where a value came from is not a setting
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._FIELDS)
+        return f"Settings({fields})"
 
 
 # -- the file layer ----------------------------------------------------------------------
@@ -81,16 +112,22 @@ def find_pyproject(start: str) -> str | None:
 
 def _load_toml(path: str) -> dict:
     try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if b"bchook" not in data:
+        # No [tool.bchook] table can be in it: the TOML parser (and the re, datetime...
+        # it imports) would cost milliseconds at every start-up for nothing.
+        return {}
+    try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: the backport is a dependency there
         import tomli as tomllib
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
+        return tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def read_pyproject(path: str) -> dict[str, Any]:
@@ -199,7 +236,7 @@ def _split_escaped(text: str, sep: str) -> list[str]:
 
 
 def decode_options(text: str) -> Options:
-    """``"trace.out=a.log;constfold.max=10"`` -> ``{"trace": {"out": "a.log"}, ...}``."""
+    """``"trace.output=a.prof;identity.pad=1"`` -> ``{"trace": {"output": "a.prof"}, ...}``."""
     options: Options = {}
     for entry in _split_escaped(text, ";"):
         if not entry.strip():
@@ -258,14 +295,33 @@ def resolve(
         config_file = find_pyproject(start or os.getcwd())
     file_layer = read_pyproject(config_file) if config_file else {}
     settings = Settings(config_file=config_file or None)
-    for layer in (file_layer, read_environ(environ), dict(flags or {})):
+    layers = ((file_layer, f"{config_file} [tool.bchook.options.{{}}]"),
+              (read_environ(environ), ENV_OPTIONS), (dict(flags or {}), "-o"))
+    for layer, source in layers:
         for key, value in layer.items():
             if key == "options":
                 for pass_name, table in value.items():
                     settings.options.setdefault(pass_name, {}).update(table)
+                    settings.option_sources.setdefault(pass_name, {}).update(
+                        dict.fromkeys(table, source.format(pass_name)))
             else:
                 setattr(settings, key, value)
     return settings
+
+
+def check_options(settings: Settings) -> None:
+    """Options must name a pass of the chain, whichever layer gives them: an option for
+    another pass does nothing, so it is a usage error (a typo in a pass name, or a setting
+    left behind), the same from ``-o``, ``BCHOOK_OPTIONS`` and the file."""
+    chain = settings.passes
+    for pass_name, table in settings.options.items():
+        if pass_name in chain or not table:
+            continue
+        key = next(iter(table))
+        source = settings.option_sources.get(pass_name, {}).get(key, "options")
+        raise UsageError(
+            f"option {pass_name}.{key} ({source}): pass {pass_name!r} is not in the chain "
+            f"(passes: {', '.join(chain) or 'none'}); options must name a pass of the chain")
 
 
 def to_environ(settings: Settings) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import types
-from typing import TYPE_CHECKING
 
 from . import _borrow, _raw, _tables
 from ._flow import Flow, stack_depth
@@ -12,6 +11,7 @@ from ._model import NO_LOCATION, Handler, Instr, IRError, Label
 
 __all__ = ["Bytecode"]
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
 if TYPE_CHECKING:
     from typing import Iterator, Union
 

@@ -31,7 +31,7 @@ import types
 from typing import Any
 
 from .. import ir
-from .._passes import Context, Pass, flag
+from .._passes import Context, Option, Pass, flag
 from ..ir import Instr, Label
 from . import _trace_lines
 from ..trace._names import (
@@ -118,14 +118,22 @@ class TracePass(Pass):
 
     name = "trace"
     version = "2"
-    option_types = {
-        "mode": _mode,
-        "lines": _lines,
-        "output": _outputs,
-        "handler": _handler,
-        "buffer": _buffer,
-        "accel": flag,
-    }
+    option_specs = (
+        Option("mode", _mode, "calls", "calls: call counts and times per function; "
+               "timeline: also every entry and exit; lines: the same as lines=1 alone",
+               type="|".join(MODES)),
+        Option("lines", _lines, 0, "1: which lines ran; count: how many times each line "
+               "began (alone: lines only, no call probes)", type="0|1|count"),
+        Option("output", _outputs, None, "files to write instead of the summary on stderr, "
+               "comma-separated or repeated; the extension picks the format: "
+               + " ".join(OUTPUT_SUFFIXES), type="files"),
+        Option("handler", _handler, None, "called as function(event, func) for every "
+               "event", type="module:function"),
+        Option("buffer", _buffer, DEFAULT_BUFFER, "size of the timeline's ring buffer, in "
+               "events: the last ones are kept", type="int"),
+        Option("accel", flag, True, "0: the pure-Python recorder even where the C one is "
+               "built"),
+    )
 
     def __init__(self, **options: Any):
         super().__init__(**options)
