@@ -323,6 +323,8 @@ def start(environ=None) -> None:
         handle = _install.install(passes, include=settings.include or None,
                                   exclude=settings.exclude, cache=settings.cache, roots=roots)
         _started = handle
+        if settings.cache:
+            _config.remember()
         if _is_multiprocessing_child():
             _rewrite_spawned_main(environ, handle)
         script = _main_script()

@@ -23,6 +23,7 @@ which turns bchook off whatever else is set.
 from __future__ import annotations
 
 import os
+import sys
 
 from ._errors import UsageError
 from ._passes import flag
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Settings", "resolve", "find_pyproject", "read_pyproject", "read_environ",
     "parse_option_flags", "encode_options", "decode_options", "to_environ", "is_disabled",
-    "check_options",
+    "check_options", "remember",
 ]
 
 ENV_PASSES = "BCHOOK_PASSES"
@@ -110,15 +111,80 @@ def find_pyproject(start: str) -> str | None:
         folder = parent
 
 
+# The TOML parser (and the typing, re, datetime... it imports) costs about 15 ms: more than
+# the rest of bchook's start-up. So the [tool.bchook] value read from a pyproject.toml is
+# remembered next to it, in __pycache__ like a pyc, for the runs that follow until the file
+# changes (its mtime and size, as for a pyc): marshal needs no import.
+_MEMO_TAG = "bchook-pyproject-1"
+#: ``(memo file, stamp, table)`` read during this run, written by :func:`remember`.
+_unremembered: list[tuple[str, tuple[int, int], object]] = []
+
+
+def _memo_file(path: str) -> str | None:
+    import importlib.util
+
+    try:  # where a pyproject.py's pyc would go (sys.pycache_prefix and the cache tag apply)
+        pyc = importlib.util.cache_from_source(os.path.splitext(path)[0] + ".py")
+    except NotImplementedError:  # no cache tag (sys.implementation.cache_tag is None)
+        return None
+    return pyc[:-len(".pyc")] + ".bchook-pyproject"
+
+
+def _bchook_table(path: str) -> object:
+    """The value of ``tool.bchook`` in the file ``path`` (``{}`` if it has none)."""
+    import marshal
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    stamp = (st.st_mtime_ns, st.st_size)
+    memo = _memo_file(path)
+    if memo is not None:
+        try:
+            with open(memo, "rb") as f:
+                tag, known, table = marshal.loads(f.read())
+            if tag == _MEMO_TAG and tuple(known) == stamp:
+                return table
+        except Exception:  # missing, truncated or foreign: read the file itself
+            pass
+    table = _load_toml(path).get("tool", {}).get("bchook", {})
+    if memo is not None:
+        _unremembered.append((memo, stamp, table))
+    return table
+
+
+def remember() -> None:
+    """Write the memos of the ``[tool.bchook]`` values read: the front ends call this once
+    the settings proved good (a usage error writes nothing). Never raises."""
+    import marshal
+
+    if sys.dont_write_bytecode:  # PYTHONDONTWRITEBYTECODE: no pyc, no memo either
+        _unremembered.clear()
+        return
+    while _unremembered:
+        memo, stamp, table = _unremembered.pop()
+        tmp = f"{memo}.{os.getpid()}"
+        try:
+            data = marshal.dumps((_MEMO_TAG, stamp, table))
+            os.makedirs(os.path.dirname(memo), exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, memo)
+        except (OSError, ValueError):  # read-only folder, a value marshal cannot keep...
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
 def _load_toml(path: str) -> dict:
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if b"bchook" not in data:
-        # No [tool.bchook] table can be in it: the TOML parser (and the re, datetime...
-        # it imports) would cost milliseconds at every start-up for nothing.
+    if b"bchook" not in data:  # no [tool.bchook] in it: no need to parse
         return {}
     try:
         import tomllib
@@ -132,7 +198,7 @@ def _load_toml(path: str) -> dict:
 
 def read_pyproject(path: str) -> dict[str, Any]:
     """The ``[tool.bchook]`` layer of ``path``: only the keys the file sets."""
-    table = _load_toml(path).get("tool", {}).get("bchook", {})
+    table = _bchook_table(path)
     where = f"{path}: [tool.bchook]"
     if not isinstance(table, dict):
         raise UsageError(f"{where} must be a table")

@@ -294,6 +294,8 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
         _warn("no pass is active, so the program runs unchanged: give passes with "
               "-p PASS[,PASS], BCHOOK_PASSES or passes = [...] in [tool.bchook] "
               "(`bchook passes` lists them)")
+    if settings.cache:
+        _config.remember()  # the settings are good: keep what the TOML parser found
     _lazy.release()  # bchook is set up: the program's lazy imports mode from here on
     try:
         _run_target(target, hook)

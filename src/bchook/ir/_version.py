@@ -577,7 +577,8 @@ BOOL_RESULTS = frozenset(OPMAP[n] for n in (
 def _docstring_flag() -> int:
     # dis.COMPILER_FLAG_NAMES' HAS_DOCSTRING, read from the compiler's own output instead
     def flags(body: str) -> int:
-        module = compile(f"def f():\n    {body}\n", "<bchook.ir>", "exec", dont_inherit=True)
+        module = compile(f"def f():\n    {body}\n", "<bchook.ir>", "exec", dont_inherit=True,
+                         optimize=0)  # -OO would drop the docstring
         return next(c.co_flags for c in module.co_consts if hasattr(c, "co_flags"))
 
     return flags("'doc'") & ~flags("pass")
