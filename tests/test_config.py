@@ -271,3 +271,41 @@ def test_disable_runs_the_program_untouched(tmp_path, run_python):
     rc, out, err = run_python(["-m", "bchook", "-p", "identity", "app.py"], cwd=tmp_path,
                               env={"BCHOOK_DISABLE": "1"})
     assert (rc, out, err) == (0, "None\n", "")
+
+
+# -- the [tool.bchook] table remembered next to the file (issue 17, item 2) ---------------------
+
+PRINT_SETUP = """\
+import sys
+from bchook import _install
+print('tomllib' in sys.modules or 'tomli' in sys.modules, [p.name for p in _install.installed().passes])
+"""
+
+
+def test_the_table_is_remembered_until_the_file_changes(tmp_path, run_python):
+    # the TOML parser costs more start-up than the rest of bchook: parsed once per change
+    write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['identity']\n")
+    write(tmp_path / "app.py", PRINT_SETUP)
+    env = {"PYTHONDONTWRITEBYTECODE": None}
+    assert run_python(["-m", "bchook", "app.py"], cwd=tmp_path, env=env) == (
+        0, "True ['identity']\n", "")
+    memo = [p for p in (tmp_path / "__pycache__").iterdir() if "pyproject" in p.name]
+    assert len(memo) == 1
+    assert run_python(["-m", "bchook", "app.py"], cwd=tmp_path, env=env) == (
+        0, "False ['identity']\n", "")
+    write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['identity', 'goto']\n")
+    assert run_python(["-m", "bchook", "app.py"], cwd=tmp_path, env=env) == (
+        0, "True ['identity', 'goto']\n", "")
+    memo[0].write_bytes(b"garbage")  # a broken memo is a miss, never an error
+    assert run_python(["-m", "bchook", "app.py"], cwd=tmp_path, env=env) == (
+        0, "True ['identity', 'goto']\n", "")
+
+
+def test_nothing_is_remembered_without_bytecode_or_cache(tmp_path, run_python):
+    write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['identity']\n")
+    write(tmp_path / "app.py", "pass\n")
+    for extra, env in ((["--no-cache"], {"PYTHONDONTWRITEBYTECODE": None}),
+                       ([], {"PYTHONDONTWRITEBYTECODE": "1"})):
+        assert run_python(["-m", "bchook", *extra, "app.py"], cwd=tmp_path, env=env) == (
+            0, "", "")
+        assert not (tmp_path / "__pycache__").exists()
