@@ -31,7 +31,9 @@ def heavy_in(modules: set[str]) -> list[str]:
 
 
 def baseline(run_python, tmp_path) -> set[str]:
-    rc, out, err = run_python(["-c", SHOW_MODULES], cwd=tmp_path)
+    # importlib.util: the hook needs it (3.10 and 3.11 import collections for it, and
+    # `python -m` imports it anyway)
+    rc, out, err = run_python(["-c", "import importlib.util; " + SHOW_MODULES], cwd=tmp_path)
     assert rc == 0, err
     return set(out.split())
 

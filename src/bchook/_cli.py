@@ -149,8 +149,8 @@ def _columns(rows: list[tuple[str, ...]], indent: str) -> list[str]:
     if not rows:
         return []
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return [indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1]
-            for row in rows]
+    return [(indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  "
+             + row[-1]).rstrip() for row in rows]
 
 
 def _help_item(head: str, text: str) -> list[str]:

@@ -18,6 +18,10 @@ Environment variables (a variable that is set, even to "", overrides the file):
 literal semicolon), ``BCHOOK_ROOTS`` (folders, ``os.pathsep``-separated), ``BCHOOK_CONFIG``
 (the ``pyproject.toml`` to read instead of searching; empty: none) and ``BCHOOK_DISABLE=1``,
 which turns bchook off whatever else is set.
+
+Options must name a pass of the chain, whichever layer gives them (:func:`check_options`):
+an option for another pass is a usage error, the same from ``-o``, ``BCHOOK_OPTIONS`` and
+the file.
 """
 
 from __future__ import annotations

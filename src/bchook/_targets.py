@@ -69,7 +69,8 @@ def _never_dirs() -> tuple[str, ...]:
 
 
 class Targets:
-    """The targeting rule of one hook (immutable after creation)."""
+    """The targeting rule of one hook (fixed at creation; ``included`` records whether an
+    include pattern has matched a module yet, for the runner's warning at exit)."""
 
     def __init__(
         self,
@@ -102,6 +103,8 @@ class Targets:
             if matches(fullname, pattern):
                 return False
         if fullname in self.main:
+            if self.include and any(matches(fullname, pattern) for pattern in self.include):
+                self.included = True  # `--include tool -m tool` did name a module
             return not any(matches("__main__", pattern) for pattern in self.exclude)
         if self.include is None:
             return None
