@@ -19,12 +19,13 @@ FAMILIES = {
     "binary": {"BINARY_OP", "BINARY_ADD", "BINARY_SUBTRACT", "BINARY_MULTIPLY",
                "BINARY_TRUE_DIVIDE", "BINARY_FLOOR_DIVIDE", "BINARY_MODULO", "BINARY_POWER",
                "BINARY_LSHIFT", "BINARY_RSHIFT", "BINARY_AND", "BINARY_OR", "BINARY_XOR"},
-    "subscr": {"BINARY_SUBSCR", "BINARY_SLICE"},
+    "subscr": {"BINARY_SUBSCR", "BINARY_SLICE", "BINARY_OP []"},  # 3.14+: BINARY_OP []
     "call": {"CALL", "CALL_FUNCTION", "CALL_METHOD", "PRECALL"},
     "global": {"LOAD_GLOBAL"},
     "name": {"LOAD_NAME"},
     "attr": {"LOAD_ATTR", "LOAD_METHOD"},
-    "local": {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_LOAD_FAST"},
+    "local": {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_LOAD_FAST", "LOAD_FAST_BORROW",
+              "LOAD_FAST_BORROW_LOAD_FAST_BORROW"},
     "branch": {"POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE", "POP_JUMP_FORWARD_IF_FALSE",
                "POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_FALSE",
                "POP_JUMP_BACKWARD_IF_TRUE", "JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP"},
@@ -65,7 +66,20 @@ def find_code(code: types.CodeType, name: str) -> types.CodeType:
 
 
 def opnames(code: types.CodeType) -> list[str]:
-    return [i.opname for i in dis.get_instructions(code)]
+    """Opcode names; 3.14's subscript is ``"BINARY_OP []"``, apart from the operators."""
+    return [f"{i.opname} []" if i.opname == "BINARY_OP" and i.argrepr == "[]" else i.opname
+            for i in dis.get_instructions(code)]
+
+
+#: The instructions that load constants (3.14+: small ints; 3.15: None, True, ...).
+CONSTANT_LOADS = ("LOAD_CONST", "LOAD_SMALL_INT", "LOAD_COMMON_CONSTANT")
+
+
+def loaded_constants(code: types.CodeType) -> list:
+    """The values the constant loads of ``code`` push (or 3.12/3.13's RETURN_CONST
+    returns), in order."""
+    return [i.argval for i in dis.get_instructions(code)
+            if i.opname in CONSTANT_LOADS or i.opname == "RETURN_CONST"]
 
 
 def _members(names) -> set:

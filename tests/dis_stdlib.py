@@ -66,6 +66,13 @@ def listing_problems(ident: str, code: types.CodeType, names: dict) -> list[str]
     blocks = _cfg.basic_blocks(view)
     if sum(len(b.rows) for b in blocks) != len(view.rows):
         problems.append("the control-flow graph's blocks lose rows")
+    graph = _cfg.to_json(view)
+    if [i["offset"] for b in graph["blocks"] for i in b["instructions"]] != [
+            r.offset for r in view.rows]:
+        problems.append("the JSON graph's blocks do not hold the instructions in order")
+    if any(not 0 <= e[end] < len(graph["blocks"]) for e in graph["edges"]
+           for end in ("from", "to")):
+        problems.append("a JSON graph edge names no block")
     return problems
 
 

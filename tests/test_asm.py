@@ -644,6 +644,46 @@ def test_listing_of_another_version_spelling():
 
 
 
+@pytest.mark.parametrize("word,idiom", [
+    ("POP_JUMP_FORWARD_IF_FALSE", ("jump_if", "false")),
+    ("POP_JUMP_IF_NOT_NONE", ("jump_if", "not_none")),
+    ("INPLACE_ADD", ("operator", "+=")),
+    ("CALL_FUNCTION", ("call", None)),
+    ("PRECALL", ("nothing", None)),
+    ("LOAD_GLOBAL", ("load_global", None)),
+    ("STORE_FAST", None),
+    ("NO_SUCH_THING", None),
+])
+def test_words_of_every_release_read_the_same_everywhere(word, idiom):
+    assert ir.idiom_of(word) == idiom
+
+
+@pytest.mark.parametrize("word,elsewhere", [
+    ("LOAD_METHOD", ("load_method", None)),
+    ("JUMP_ABSOLUTE", ("jump", None)),
+    ("RESUME", ("nothing", None)),
+    ("NOT_TAKEN", ("nothing", None)),
+    ("LOAD_FAST_BORROW", ("locals", ("LOAD_FAST",))),
+    ("STORE_FAST_LOAD_FAST", ("locals", ("STORE_FAST", "LOAD_FAST"))),
+])
+def test_words_of_other_releases_stand_for_an_idiom_where_missing(word, elsewhere):
+    """A word this release has is its own instruction; elsewhere it stands for the idiom."""
+    assert ir.idiom_of(word) == (None if word in V.OPMAP else elsewhere)
+
+
+@pytest.mark.parametrize("word,hint", [
+    ("CALL_KW", "keyword calls differ between versions"),
+    ("JUMP_IF_TRUE_OR_POP", "write COPY 1, POP_JUMP_IF_TRUE target, POP_TOP"),
+])
+def test_missing_instructions_say_what_to_write(word, hint):
+    if word in V.OPMAP:
+        pytest.skip(f"{word} is an instruction of this release")
+    with pytest.raises(asm.AsmError, match=f"no instruction {word} on Python {V.PYTHON}"
+                       ) as info:
+        asm.function("f", [f"{word} 1", "RETURN_CONST 1"])
+    assert hint in str(info.value)
+
+
 def test_bare_extended_arg_keeps_a_prefix():
     plain = asm.code(["LOAD_CONST 7", "RETURN_VALUE"])
     wide = asm.code(["EXTENDED_ARG", "LOAD_CONST 7", "RETURN_VALUE"])

@@ -287,7 +287,9 @@ def test_help_lists_every_option_of_the_built_in_passes(capsys):
             assert f"  {cls.name}.{spec.name}={spec.type}" in text
             assert f"{spec.help} (default: {spec.default_text()})" in " ".join(text.split())
     for flag in _cli.RUNNER_FLAGS:
-        assert flag.spelled() in text
+        for name in flag.names:
+            assert f" {name}" in text
+        assert " ".join(flag.help.replace("`", "").split()) in " ".join(text.split())
 
 
 def test_readme_tables_are_generated_from_the_code():

@@ -9,7 +9,7 @@ import pytest
 
 from constfold_helpers import (
     assert_folds, assert_unchanged, compile_both, count_ops, find_code, functions,
-    line_events, outcome,
+    line_events, loaded_constants, outcome,
 )
 
 
@@ -66,7 +66,7 @@ def test_local_propagation_enables_arithmetic():
     assert_folds(src, call="f(1000)")
     plain, folded = compile_both(src)
     f = find_code(folded, "f")
-    assert 255 in f.co_consts
+    assert 255 in loaded_constants(f)
     assert count_ops(f, ["binary"]) == 1  # only y & 255 is left
 
 

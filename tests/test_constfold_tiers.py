@@ -14,6 +14,9 @@ from bchook import OptionError
 from bchook._passes import transform_source
 from bchook.ir import version as V
 from bchook.passes.constfold import ConstFoldPass
+# imported here, once: a test that isolates sys.modules would otherwise import it afresh
+# and take another of the interpreter's few dict-watcher slots each time
+from bchook.passes.constfold import _guard  # noqa: F401
 from constfold_helpers import assert_folds, compile_both, count_ops, find_code, opnames
 
 

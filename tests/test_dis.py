@@ -461,6 +461,58 @@ def test_cfg_dot_text(app):
     assert 'label="jump"' in out and "FOR_ITER" in out
 
 
+def test_cfg_json_has_the_graph(app):
+    """``--cfg --format json``: each code object's blocks (their instructions by offset)
+    and edges (next, jump, exception), the graph the dot text draws."""
+    rc, out, err = run_dis(["--cfg", "--format", "json", "app.py"], app)
+    assert rc == 0, err
+    doc = json.loads(out)
+    edge_count = 0
+    kinds = set()
+    for obj in doc["code_objects"]:
+        cfg = obj["cfg"]
+        blocks, edges = cfg["blocks"], cfg["edges"]
+        assert [b["index"] for b in blocks] == list(range(len(blocks)))
+        # the blocks hold every instruction once, in order
+        assert [i["offset"] for b in blocks for i in b["instructions"]] == [
+            i["offset"] for i in obj["instructions"]]
+        by_offset = {i["offset"]: i for i in obj["instructions"]}
+        for b in blocks:
+            assert (b["start"], b["end"]) == (b["instructions"][0]["offset"],
+                                              b["instructions"][-1]["offset"])
+            assert b["labels"] == by_offset[b["start"]]["labels"]
+            assert b["handler"] == by_offset[b["start"]]["handler"]
+            assert [i["asm"] for i in b["instructions"]] == [
+                by_offset[i["offset"]]["asm"] for i in b["instructions"]]
+        for e in edges:
+            source, target = blocks[e["from"]], blocks[e["to"]]
+            last = by_offset[source["end"]]
+            if e["kind"] == "next":
+                assert e["to"] == e["from"] + 1
+            elif e["kind"] == "jump":
+                assert last["target"] in target["labels"]
+            else:
+                assert e["kind"] == "exception"
+                if V.HAS_EXCEPTION_TABLE:
+                    assert source["handler"].split()[0] in target["labels"]
+                else:  # from the SETUP_FINALLY (SETUP_WITH...) that names the handler
+                    assert last["opname"].startswith("SETUP_")
+                    assert last["target"] in target["labels"]
+            kinds.add(e["kind"])
+        edge_count += len(edges)
+    assert kinds == {"next", "jump", "exception"}
+    assert doc["dot"].count(" -> ") == edge_count
+    # the loop's FOR_ITER block goes on into the body and jumps out of the loop
+    f = next(o for o in doc["code_objects"] if o["name"] == "f")
+    loop = next(b for b in f["cfg"]["blocks"]
+                if b["instructions"][-1]["asm"].startswith("FOR_ITER"))
+    assert sorted(e["kind"] for e in f["cfg"]["edges"] if e["from"] == loop["index"]) == [
+        "jump", "next"]
+    # without --cfg there is no graph
+    rc, out, err = run_dis(["--format", "json", "app.py:f"], app)
+    assert rc == 0 and "cfg" not in json.loads(out)["code_objects"][0]
+
+
 def test_cfg_svg(app):
     rc, out, err = run_dis(["--cfg-svg", "f.svg", "app.py:f"], app)
     if shutil.which("dot") is None:

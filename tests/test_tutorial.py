@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from importlib import metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -117,3 +118,62 @@ def test_plugin_pass_runs_under_python_m_bchook(tutorial, tmp_path):
     diff = run(["-m", "bchook", "dis", "-p", "shout", "app.py"], tutorial, env)
     assert "changed: main (app.py:1)" in diff
     assert "+    LOAD_CONST 'HELLO, '" in diff and "-    LOAD_CONST 'hello, '" in diff
+
+
+# -- setting up: the commands that work from a checkout ------------------------------------
+
+ROOT = TUTORIAL.parent.parent
+#: ``pip install`` of a distribution by name (bchook, bchook-example-plugin, 'bchook[test]'):
+#: none is on the package index; a path (``.``, ``./plugin``) is what works.
+INSTALL_BY_NAME = re.compile(
+    r"pip3?\s+install\s+(?:--?[\w-]+(?:=\S+)?\s+)*['\"]?(bchook[\w.,\[\]-]*)")
+NOT_DOCUMENTS = {".git", ".venvs", "build", "dist", "__pycache__", "node_modules"}
+
+
+def first_block(text: str, after: str = "") -> list[str]:
+    """The lines of the first fenced code block after the marker ``after``."""
+    text = text[text.index(after):]
+    match = re.search(r"^```[^\n]*\n(.*?)^```", text, re.M | re.S)
+    assert match, f"no code block after {after!r}"
+    return match.group(1).splitlines()
+
+
+def documents():
+    """Every text file of the checkout a reader may copy a command from."""
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = sorted(d for d in subfolders if not (
+            d in NOT_DOCUMENTS or d.startswith(".") or d.endswith(".egg-info")))
+        for name in sorted(files):
+            path = Path(folder) / name
+            if path.suffix in (".md", ".rst", ".txt", ".py", ".toml", ".cfg") and \
+                    path.resolve() != Path(__file__).resolve():
+                yield path
+
+
+def test_tutorial_starts_with_the_readme_set_up_command():
+    readme = first_block((ROOT / "README.md").read_text(encoding="utf-8"),
+                         "<!-- section: setup -->")
+    tutorial = first_block((TUTORIAL / "README.md").read_text(encoding="utf-8"))
+    assert tutorial[:len(readme)] == readme
+    assert tutorial[len(readme):] == ["cd examples/tutorial"]
+
+
+def test_the_check_finds_an_install_by_name():
+    found = [m.group(1) for text in (
+        "pip install bchook", "pip install -U 'bchook[test]'", "pip3 install bchook-plugin",
+        "pip install .", "pip install ./plugins/bchook-example-plugin", "pip install ./plugin",
+        "pip uninstall bchook-tutorial-shout") for m in INSTALL_BY_NAME.finditer(text)]
+    assert found == ["bchook", "bchook[test]", "bchook-plugin"]
+
+
+def test_no_document_installs_bchook_from_the_index():
+    found = []
+    checked = 0
+    for path in documents():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        checked += 1
+        for match in INSTALL_BY_NAME.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(f"{path.relative_to(ROOT)}:{line}: {match.group(0)}")
+    assert checked > 50
+    assert not found, "pip install of a name that is not on the index:\n" + "\n".join(found)

@@ -2,7 +2,7 @@
 
 Steps: work out the signature and variable tables; build each instruction line, the
 idioms that releases spell differently (a call, a method load, a conditional jump, an
-operator, a constant return...: see :func:`bchook._asmsyntax.idiom_of`) with
+operator, a constant return...: see :func:`bchook.ir.idiom_of`) with
 ``bchook.ir``'s builders, everything else as written; add what the interpreter requires
 and the listing may leave out (the prologue, what must follow an instruction, a loop's
 exit); then encode with ``bchook.ir`` on a template code object compiled from a stub with
@@ -18,8 +18,8 @@ from typing import Any, Callable
 from . import ir
 from ._asmparse import Block, Line
 from ._asmsyntax import (
-    OPERATORS, CodeRef, Names, Operand, SyntaxProblem, exists, flags_from_names, idiom_of,
-    operand_kind, parse_arg, parse_const, parse_label, parse_name, resolve, same_const,
+    OPERATORS, CodeRef, Names, Operand, SyntaxProblem, exists, flags_from_names, operand_kind,
+    parse_arg, parse_const, parse_label, parse_name, resolve, same_const,
 )
 from .ir import _version as V
 
@@ -99,16 +99,6 @@ class Signature:
 
 # -- reading instruction lines ---------------------------------------------------------
 
-_HINTS = {
-    "JUMP_IF_FALSE_OR_POP": "; write COPY 1, POP_JUMP_IF_FALSE target, POP_TOP",
-    "JUMP_IF_TRUE_OR_POP": "; write COPY 1, POP_JUMP_IF_TRUE target, POP_TOP",
-    "RETURN_GENERATOR": " (3.10 generators start with GEN_START, which bchook.asm adds)",
-    **dict.fromkeys(("KW_NAMES", "CALL_KW", "CALL_FUNCTION_KW"),
-                    " (keyword calls differ between versions: CALL_FUNCTION_KW on 3.10, "
-                    "KW_NAMES+CALL on 3.11/3.12, CALL_KW on 3.13+)"),
-}
-
-
 class _Step:
     """One instruction line, read: its spelling, idiom and argument."""
 
@@ -118,10 +108,10 @@ class _Step:
     def __init__(self, line: Line, lineno, handler, prefixes: int):
         self.line = line
         self.opname = line.opname
-        self.idiom, self.detail = idiom_of(line.opname) or (None, None)
+        self.idiom, self.detail = ir.idiom_of(line.opname) or (None, None)
         if self.idiom is None and not exists(line.opname):
             raise BuildError(f"no instruction {line.opname} on Python {V.PYTHON}"
-                             + _HINTS.get(line.opname, ""), line)
+                             + V.MISSING_INSTRUCTION_HINTS.get(line.opname, ""), line)
         try:
             self.operand = _operand(line, self.opname, self.idiom, self.detail)
         except SyntaxProblem as exc:

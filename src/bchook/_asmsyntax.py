@@ -19,8 +19,9 @@ One instruction per line, ``OPNAME ARGUMENT``, the argument written by what it m
 ===========================  =====================================================
 
 What the arguments mean on this interpreter (flag bits, operator numbers...) is asked of
-``bchook.ir``. :func:`idiom_of` names the words of other releases a listing may use, and the
-idiom each stands for, which ``bchook.asm`` builds with ``bchook.ir``'s builders.
+``bchook.ir``, and so is what the words of other releases a listing may use stand for
+(:func:`bchook.ir.idiom_of`): ``bchook.asm`` builds those idioms with ``bchook.ir``'s
+builders.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .ir import _version as V
 __all__ = [
     "SyntaxProblem", "Names", "Operand", "CodeRef", "render_arg", "parse_arg", "resolve",
     "render_const", "parse_const", "same_const", "split_top_level", "strip_comment",
-    "render_name_list", "parse_name_list", "operand_kind", "idiom_of", "OPERATORS",
+    "render_name_list", "parse_name_list", "operand_kind", "OPERATORS",
     "flag_names", "flags_from_names",
 ]
 
@@ -553,41 +554,7 @@ def _symbolic(ins: ir.Instr, kind: str, code, ns: Names, code_names) -> str | No
     return str(arg)
 
 
-# -- words of other releases -----------------------------------------------------------
-
-_CONDITIONAL = re.compile(r"POP_JUMP_(?:FORWARD_|BACKWARD_)?IF_(TRUE|FALSE|NONE|NOT_NONE)\Z")
-#: Words that stand for an idiom whatever the release the listing was written for:
-#: ``bchook.asm`` builds it with the ``bchook.ir`` builder of the same name (a call is
-#: PRECALL and CALL on 3.11, a NULL load differs everywhere, a conditional jump brings a
-#: TO_BOOL or NOT_TAKEN where the release needs them...).
-_IDIOMS = {
-    "CALL": "call", "CALL_FUNCTION": "call", "LOAD_GLOBAL": "load_global",
-    "LOAD_ATTR": "load_attr", "BINARY_OP": "operator", "RETURN_CONST": "return_const",
-    "LOAD_SMALL_INT": "load_const", "LOAD_COMMON_CONSTANT": "load_const",
-}
-#: Words of other releases for an idiom, where this interpreter has no such instruction.
-_IDIOMS_ELSEWHERE = {
-    "CALL_METHOD": "call_method", "LOAD_METHOD": "load_method",
-    **dict.fromkeys(("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_ABSOLUTE",
-                     "JUMP_BACKWARD_NO_INTERRUPT"), "jump"),
-}
-#: Words of other releases that stand for nothing where the instruction does not exist:
-#: the prologue is added by itself, 3.10 needs no NULL for a call, and what follows a
-#: loop's exit or a branch is added as this release needs it.
-_NOTHING_ELSEWHERE = frozenset((
-    "RESUME", "GEN_START", "MAKE_CELL", "COPY_FREE_VARS", "PUSH_NULL",
-    "END_FOR", "POP_ITER", "NOT_TAKEN"))
-#: Words of other releases for plain local variable instructions: 3.13's LOAD_CLOSURE is
-#: a LOAD_FAST of the cell, 3.14's borrowed loads are plain loads elsewhere, and 3.13's
-#: pairs are two instructions.
-_PLAIN_LOCALS = {
-    "LOAD_CLOSURE": ("LOAD_FAST",), "LOAD_FAST_BORROW": ("LOAD_FAST",),
-    "LOAD_FAST_LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
-    "LOAD_FAST_BORROW_LOAD_FAST_BORROW": ("LOAD_FAST", "LOAD_FAST"),
-    "STORE_FAST_LOAD_FAST": ("STORE_FAST", "LOAD_FAST"),
-    "STORE_FAST_STORE_FAST": ("STORE_FAST", "STORE_FAST"),
-}
-
+# -- instruction words -------------------------------------------------------------------
 
 def exists(opname: str) -> bool:
     """Is ``opname`` an instruction of this interpreter (or a version-neutral alias)?"""
@@ -597,27 +564,3 @@ def exists(opname: str) -> bool:
         return False
     return True
 
-
-def idiom_of(opname: str) -> tuple[str, object] | None:
-    """``(idiom, detail)`` for a word that needs more than its own opcode here, else None:
-    ``("call", None)``, ``("jump_if", "false")``, ``("operator", "+=")``,
-    ``("nothing", None)``, ``("locals", ("LOAD_FAST", "LOAD_FAST"))``...
-    """
-    match = _CONDITIONAL.match(opname)
-    if match:
-        return "jump_if", match.group(1).lower()
-    if opname in V.OPERATOR_NAMES:
-        return "operator", V.OPERATOR_NAMES[opname]
-    if opname in _IDIOMS:
-        return _IDIOMS[opname], None
-    if opname == "PRECALL":  # ir.call brings 3.11's
-        return "nothing", None
-    if exists(opname):
-        return None
-    if opname in _IDIOMS_ELSEWHERE:
-        return _IDIOMS_ELSEWHERE[opname], None
-    if opname in _NOTHING_ELSEWHERE:
-        return "nothing", None
-    if opname in _PLAIN_LOCALS:
-        return "locals", _PLAIN_LOCALS[opname]
-    return None

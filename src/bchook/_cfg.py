@@ -1,10 +1,12 @@
-"""The control-flow graph of code objects as Graphviz ``dot`` text (and SVG via ``dot``).
+"""The control-flow graph of code objects as Graphviz ``dot`` text (and SVG via ``dot``),
+and as JSON for ``bchook dis --cfg --format json``.
 
 The blocks and edges are ``bchook.ir.Flow``'s (a block starts at a jump target or handler,
 after a jump or an instruction that does not fall through, and where the exception
-handler changes). Edges: falling through (solid), jumps (bold, "jump"), and exceptions
-(dashed, to the handler). A reference that is no jump (3.14's END_ASYNC_FOR naming its
-END_SEND) makes no edge.
+handler changes). Edges: falling through (solid, "next"), jumps (bold, "jump"), and
+exceptions (dashed, "exception", to the handler; on 3.10 from the SETUP_FINALLY,
+SETUP_WITH or SETUP_ASYNC_WITH that names it). A reference that is no jump (3.14's
+END_ASYNC_FOR naming its END_SEND) makes no edge.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import subprocess
 from dataclasses import dataclass, field
 
 from ._listing import CodeView, Row
+from .ir import _version as V
 
-__all__ = ["Block", "basic_blocks", "to_dot", "to_svg", "have_graphviz"]
+__all__ = ["Block", "basic_blocks", "to_dot", "to_json", "to_svg", "have_graphviz"]
 
 
 @dataclass
@@ -33,7 +36,9 @@ def basic_blocks(cv: CodeView) -> list[Block]:
         block = Block(cv.rows[start:end])
         last = end - 1
         if flow.jump_to[last] >= 0:
-            block.edges.append((block_of[flow.jump_to[last]], "jump"))
+            # 3.10's SETUP_FINALLY & co. name their handler: exceptions go there
+            kind = "exception" if flow.instrs[last].op in V.BLOCK_SETUPS else "jump"
+            block.edges.append((block_of[flow.jump_to[last]], kind))
         if flow.falls_through(last):
             block.edges.append((block_of[end], "next"))
         if flow.handler_to[start] >= 0:  # one handler for the whole block
@@ -76,6 +81,22 @@ def to_dot(views: list[CodeView]) -> str:
         out.append("  }")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def to_json(cv: CodeView) -> dict:
+    """The graph of one code object: blocks by index, each with the instructions it holds
+    (offsets as ``dis`` gives them), and the edges between blocks, the same as the dot
+    text's."""
+    blocks = basic_blocks(cv)
+    return {
+        "blocks": [
+            {"index": i, "labels": block.rows[0].labels, "handler": block.rows[0].handler,
+             "start": block.rows[0].offset, "end": block.rows[-1].offset,
+             "instructions": [{"offset": r.offset, "asm": r.asm} for r in block.rows]}
+            for i, block in enumerate(blocks)],
+        "edges": [{"from": i, "to": target, "kind": kind}
+                  for i, block in enumerate(blocks) for target, kind in block.edges],
+    }
 
 
 def have_graphviz() -> bool:

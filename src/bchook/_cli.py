@@ -3,11 +3,12 @@
 ``main(argv) -> int`` never prints an internal traceback for bad input: a usage error is
 one line on stderr, ``bchook: error: ...``, and exit status 2.
 
-The runner's flags are read by a small parser of its own, from the table ``RUNNER_FLAGS``
-that also writes ``bchook --help`` and the README's table of flags: argparse (and the
-``re``, ``gettext``... it imports) would cost milliseconds at every start-up, and every
-module the runner imports before the hook is in place is one the hook cannot rewrite.
-The subcommands (``passes``, ``pth``, ``dis``) use argparse.
+The runner's flags are declared once, in ``RUNNER_FLAGS``. A good command line is read by
+a small parser of its own: argparse (and the ``re``, ``gettext``... it imports) would cost
+milliseconds at every start-up, and every module the runner imports before the hook is in
+place is one the hook cannot rewrite. ``--help`` and a command line with nothing to run go
+through an argparse parser built from the same table, as do the subcommands (``passes``,
+``pth``, ``dis``); the README's table of flags comes from it too.
 """
 
 from __future__ import annotations
@@ -50,11 +51,6 @@ class Flag:
         """How argparse names it in messages: ``-p/--passes``."""
         return "/".join(self.names)
 
-    def spelled(self) -> str:
-        """``-p, --passes PASS[,PASS]``."""
-        names = ", ".join(self.names)
-        return f"{names} {self.metavar}" if self.metavar else names
-
 
 RUNNER_FLAGS = (
     Flag(("-p", "--passes"), "passes", "PASS[,PASS]",
@@ -81,8 +77,16 @@ RUNNER_FLAGS = (
     Flag(("-h", "--help"), "help", None, "show this help and exit"),
 )
 
+#: The runner's positional arguments, for its help (read by ``parse_runner_args``).
+RUNNER_ARGUMENTS = (
+    ("script|folder|module|-", "what to run: a Python file, a folder with a __main__.py or "
+                               "a zip file, a module name (as with -m) or - for a program "
+                               "on stdin; ends the options"),
+    ("args", "the program's own arguments (its sys.argv[1:]), never read by bchook"),
+)
+
 _USAGE = f"""\
-usage: {PROG} [-p PASS[,PASS]]... [--include PAT]... [--exclude PAT]... [--no-cache]
+{PROG} [-p PASS[,PASS]]... [--include PAT]... [--exclude PAT]... [--no-cache]
               [-o PASS.KEY=VALUE]... (script | folder | module | -m module | -c code | -) [args...]
        {PROG} run [same as above]
        {PROG} passes
@@ -157,26 +161,60 @@ def _help_item(head: str, text: str) -> list[str]:
     """``head`` and its wrapped meaning in argparse's layout."""
     import textwrap
 
-    indent = 26
-    wrapped = textwrap.wrap(text.replace("`", ""), 90 - indent) or [""]
+    indent = 24  # argparse's own layout for the flags above
+    wrapped = textwrap.wrap(text.replace("`", ""), 88 - indent) or [""]
     head = "  " + head
     lines = [head.ljust(indent) + wrapped[0]] if len(head) <= indent - 2 else \
         [head, " " * indent + wrapped[0]]
     return lines + [" " * indent + more for more in wrapped[1:]]
 
 
-def runner_help() -> str:
-    """``bchook --help``: generated from ``RUNNER_FLAGS`` and the passes' option specs."""
-    lines = [_USAGE, "", _DESCRIPTION, "", "options:"]
-    for flag in RUNNER_FLAGS:
-        lines += _help_item(flag.spelled(), flag.help)
-    lines += ["", "options of the built-in passes (-o PASS.KEY=VALUE; `bchook passes` lists "
-                  "the plugins' too):"]
+def _pass_options_help() -> str:
+    lines = ["options of the built-in passes (-o PASS.KEY=VALUE; `bchook passes` lists the "
+             "plugins' too):"]
     for cls in builtin_pass_classes():
         for name, type_, default, meaning in option_rows(cls):
             lines += _help_item(f"{cls.name}.{name}={type_}", f"{meaning} (default: {default})")
-    lines += ["", _EPILOG]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
+
+
+def _runner_parser():
+    """The runner's command line as argparse sees it, built from ``RUNNER_FLAGS``: for
+    ``--help`` and for a command line with nothing to run (a good one never needs it)."""
+    import argparse
+
+    parser = _parser(prog=PROG, usage=_USAGE, description=_DESCRIPTION,
+                     epilog=f"{_pass_options_help()}\n\n{_EPILOG}", add_help=False,
+                     formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    for flag in RUNNER_FLAGS:
+        text = flag.help.replace("`", "")
+        if flag.dest == "help":
+            parser.add_argument(*flag.names, action="help", help=text)
+        elif flag.dest == "version":
+            parser.add_argument(*flag.names, action="version", version=_version_text(),
+                                help=text)
+        elif flag.metavar is None:
+            parser.add_argument(*flag.names, dest=flag.dest, action="store_true", help=text)
+        elif flag.ends:
+            parser.add_argument(*flag.names, dest=flag.dest, metavar=flag.metavar, help=text)
+        else:
+            parser.add_argument(*flag.names, dest=flag.dest, metavar=flag.metavar,
+                                action="append", default=[], help=text)
+    (target, target_help), (args, args_help) = RUNNER_ARGUMENTS
+    parser.add_argument("target", nargs="?", metavar=target, help=target_help)
+    parser.add_argument("args", nargs="*", metavar=args, help=args_help)
+    return parser
+
+
+def _version_text() -> str:
+    from . import __version__
+
+    return f"{PROG} {__version__}"
+
+
+def runner_help() -> str:
+    """``bchook --help``: generated from ``RUNNER_FLAGS`` and the passes' option specs."""
+    return _runner_parser().format_help()
 
 
 def _markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -192,7 +230,8 @@ def readme_tables() -> dict[str, str]:
     tables = {"runner-flags": _markdown(("flag", "meaning"), [
         (", ".join(f"`{n}`" for n in flag.names[:-1]) + (", " if len(flag.names) > 1 else "")
          + f"`{flag.names[-1]}{' ' + flag.metavar if flag.metavar else ''}`", flag.help)
-        for flag in RUNNER_FLAGS])}
+        for flag in RUNNER_FLAGS] + [(f"`{name}`", meaning) for name, meaning in
+                                     RUNNER_ARGUMENTS])}
     every = []
     for cls in builtin_pass_classes():
         rows = [(f"`{cls.name}.{name}`", f"`{type_}`", f"`{default}`", meaning)
@@ -264,12 +303,9 @@ def parse_runner_args(argv: Sequence[str]) -> RunnerArgs:
             if value is not None:
                 raise UsageError(f"argument {flag.label}: ignored explicit argument {value!r}")
             if flag.dest == "help":
-                sys.stdout.write(runner_help())
-                raise _Exit(0)
+                _runner_parser().parse_args([arg])  # prints the help, then _Exit(0)
             if flag.dest == "version":
-                from . import __version__
-
-                sys.stdout.write(f"{PROG} {__version__}\n")
+                sys.stdout.write(_version_text() + "\n")
                 raise _Exit(0)
             args.no_cache = True
             continue
@@ -310,6 +346,7 @@ def _run(argv: Sequence[str]) -> int:
 
     args = parse_runner_args(argv)
     if args.kind is None:
+        _runner_parser().parse_args(argv)  # what argparse says about these flags, if anything
         raise UsageError("nothing to run: give a script, a folder, -m module or -c code "
                          "(see bchook --help)")
     flags = _flags_layer(args)
@@ -385,7 +422,8 @@ def _pth_command(argv: Sequence[str]) -> int:
                                  "process of this environment that sets BCHOOK_PASSES runs "
                                  "under the hook (BCHOOK_DISABLE=1 turns it off). Run `bchook "
                                  "pth uninstall` before `pip uninstall bchook`.")
-    sub = parser.add_subparsers(dest="action", metavar="{install,uninstall,status}")
+    sub = parser.add_subparsers(dest="action", metavar="{install,uninstall,status}",
+                                help="what to do with the autoload")
     sub.required = True
     install = sub.add_parser(
         "install", help=f"write {' and '.join(_autoload.autoload_files())} into site-packages")

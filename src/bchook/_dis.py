@@ -7,6 +7,7 @@
     bchook dis --raw app.py:f              # co_code deciphered by hand, checked against dis
     bchook dis --asm app.py:f              # a listing bchook.asm reads back
     bchook dis --cfg app.py:f              # the control-flow graph as Graphviz dot text
+    bchook dis --format json app.py        # everything as JSON (with --cfg: the graph too)
 """
 
 from __future__ import annotations
@@ -29,9 +30,20 @@ __all__ = ["main"]
 PROG = "bchook dis"
 
 
+class _Exit(Exception):
+    def __init__(self, status: int):
+        self.status = status
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
         raise UsageError(f"{message} (see '{PROG} --help')")
+
+    def exit(self, status: int = 0, message: str | None = None):
+        # --help returns its status from main() instead of raising SystemExit
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                 "the line and exception tables, and the instructions with labels.",
                 epilog="TARGET is FILE or FILE:QUALNAME (e.g. app.py:Klass.method); with -m, "
                 "MODULE or MODULE:QUALNAME.")
-    p.add_argument("target", nargs="?", metavar="TARGET")
+    p.add_argument("target", nargs="?", metavar="TARGET",
+                   help="the Python file to show, FILE or FILE:QUALNAME for one code object "
+                        "(e.g. app.py:Klass.method); a package folder means its __init__.py")
     p.add_argument("-m", dest="module", metavar="MODULE",
                    help="a module by name; its source is found without running it")
     p.add_argument("-p", "--passes", action="append", default=[], metavar="PASS[,PASS]",
@@ -53,10 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--asm", action="store_true",
                       help="print the listing in the form bchook.asm reads back")
     mode.add_argument("--cfg", action="store_true",
-                      help="the control-flow graph as Graphviz dot text")
+                      help="the control-flow graph as Graphviz dot text (with --format "
+                           "json: each code object's blocks and edges)")
     p.add_argument("--cfg-svg", metavar="FILE",
                    help="also render the control-flow graph to FILE as SVG (needs Graphviz)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text for people (the default), or json: everything the text "
+                        "shows, for tools")
     return p
 
 
@@ -180,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _run(_parser().parse_args(argv))
+    except _Exit as exc:
+        return exc.status
     except (UsageError, PluginError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -256,7 +275,8 @@ def _show(args, views, names, what) -> int:
             raise UsageError(f"Graphviz could not write {args.cfg_svg}: {detail}") from None
     if args.format == "json":
         doc = {"target": what, "python": V.PYTHON,
-               "code_objects": [_disformat.to_json(v, names, with_raw=args.raw)
+               "code_objects": [_disformat.to_json(v, names, with_raw=args.raw,
+                                                   with_cfg=dot is not None)
                                 for v in views]}
         if dot is not None:
             doc["dot"] = dot

@@ -170,7 +170,8 @@ def _jsonable(value, code_names):
     return repr(value)
 
 
-def to_json(cv: CodeView, code_names: dict[int, str], with_raw: bool = False) -> dict:
+def to_json(cv: CodeView, code_names: dict[int, str], with_raw: bool = False,
+            with_cfg: bool = False) -> dict:
     code = cv.code
     fields = {}
     for name in _fields(code):
@@ -200,6 +201,10 @@ def to_json(cv: CodeView, code_names: dict[int, str], with_raw: bool = False) ->
     }
     if with_raw:
         out["raw"] = raw_json(cv)
+    if with_cfg:
+        from ._cfg import to_json as cfg_json
+
+        out["cfg"] = cfg_json(cv)
     return out
 
 
@@ -218,7 +223,7 @@ def raw_table(cv: CodeView) -> tuple[list[str], bool]:
             decoded = f"EXTENDED_ARG {unit.arg_byte:<4} arg so far {unit.arg:#x}"
             meaning = f"(prefix of offset {unit.owner})"
         elif unit.kind == "cache":
-            decoded = "CACHE"
+            decoded = unit.name
             meaning = f"(inline cache of offset {unit.owner})"
         else:
             arg = "" if unit.arg is None else f"arg {unit.arg}"

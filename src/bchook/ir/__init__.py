@@ -23,6 +23,7 @@ from ._builders import (
     binary_operator_of,
     body_start,
     call,
+    call_on_copy,
     call_method,
     callable_from,
     compare_operator_of,
@@ -30,6 +31,7 @@ from ._builders import (
     copy,
     dup_top_two,
     for_loop_exit,
+    fuse,
     import_from,
     import_name,
     invert_jump,
@@ -45,8 +47,10 @@ from ._builders import (
     local_accesses,
     local_name,
     name_index_of,
+    operation_of,
     pop_top,
     pushes_null,
+    return_const,
     return_value,
     returns_values,
     sink,
@@ -71,7 +75,6 @@ from ._builders import (
     operator,
     operator_of,
     prologue,
-    return_const,
 )
 from . import _raw as raw
 
@@ -89,6 +92,7 @@ __all__ = [
     "run_frame_on_close",
     "compare_makes_bool", "compare_op", "follower_of", "jump_back_if",
     "local_pair_arg", "makes_bool", "name_arg", "name_flags_of", "operator", "operator_of", "prologue", "return_const",
+    "operation_of", "call_on_copy", "fuse",
     "version", "raw",
 ]
 
@@ -96,3 +100,8 @@ __all__ = [
 from ._builders import exception_regions, jump_if_at  # noqa: E402
 
 __all__ += ["exception_regions", "jump_if_at"]
+
+# -- tools: words of other releases --
+from ._builders import idiom_of  # noqa: E402
+
+__all__ += ["idiom_of"]

@@ -35,6 +35,7 @@ __all__ = [
     "operator", "operator_of", "compare_op", "compare_makes_bool", "makes_bool",
     "return_const", "prologue", "follower_of", "jump_back_if", "name_arg",
     "name_flags_of", "local_pair_arg",
+    "operation_of", "call_on_copy", "fuse",
 ]
 
 _OP = V.OPMAP
@@ -610,16 +611,7 @@ def makes_bool(ins: Instr) -> bool:
     return ins.op in V.BOOL_RESULTS
 
 
-def return_const(bc: Bytecode, value, loc=NO_LOCATION) -> list[Instr]:
-    """Return the constant ``value``: ``RETURN_CONST`` on 3.12/3.13, else the load of
-    :func:`load_const` and :func:`return_value`."""
-    if _RETURN_CONST >= 0:
-        return [Instr(_RETURN_CONST, bc.add_const(value), loc)]
-    return [load_const(bc, value, loc), *return_value(loc)]
-
-
 _RETURN_CONST = _op("RETURN_CONST")
-_IMPORT_NAME = _op("IMPORT_NAME")
 #: CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR (inspect's names; importing it costs ms)
 _GENERATOR_KINDS = (0x20, 0x80, 0x200)
 
@@ -695,3 +687,122 @@ def local_pair_arg(first: int, second: int) -> int:
     if not (0 <= first < 16 and 0 <= second < 16):
         raise IRError("a superinstruction can only name locals 0-15")
     return (first << 4) | second
+# -- constfold --
+
+_UNARY_SYMBOL = {_OP[n]: s for n, s in (("UNARY_NEGATIVE", "-"), ("UNARY_POSITIVE", "+"),
+                                        ("UNARY_INVERT", "~"), ("UNARY_NOT", "not"))
+                 if n in _OP}
+_OR_POP_SENSE = {_OP[n]: s for n, s in (("JUMP_IF_TRUE_OR_POP", "true"),
+                                        ("JUMP_IF_FALSE_OR_POP", "false")) if n in _OP}
+#: Calls, by how many stack slots the callable takes below the arguments: 3.10's
+#: CALL_FUNCTION one, its CALL_METHOD two (method and self, or NULL and callable), and
+#: 3.11+'s CALL two (callable and NULL, in the order ``callable_from`` makes).
+_CALLABLE_SLOTS = {_OP[n]: k for n, k in (("CALL_FUNCTION", 1), ("CALL_METHOD", 2),
+                                          ("CALL", 2)) if n in _OP}
+
+
+def _binary_detail(ins):
+    symbol = binary_operator_of(ins)
+    if symbol is not None:
+        return ("binary", symbol)
+    return ("subscript", None) if is_subscript(ins) else None  # in-place: None
+
+
+_DETAILS = {
+    "constant": lambda ins: ("constant", None) if loads_constant(ins) else None,
+    "binary": _binary_detail,
+    "unary": lambda ins: ("unary", _UNARY_SYMBOL[ins.op]),
+    "compare": lambda ins: ("compare", compare_operator_of(ins)),
+    "contains": lambda ins: ("contains", bool(ins.arg)),
+    "is": lambda ins: ("is", bool(ins.arg)),
+    "build_slice": lambda ins: ("build_slice", ins.arg),
+    "build_tuple": lambda ins: ("build_tuple", ins.arg),
+    "build_list": lambda ins: ("build_list", ins.arg),
+    "list_extend": lambda ins: ("list_extend", ins.arg),
+    "copy": lambda ins: ("copy", ins.arg if ins.op in V.HASARG else 1),  # 3.10: DUP_TOP
+    "global": lambda ins: ("global", pushes_null(ins)),
+    "attr": lambda ins: ("attr", pushes_null(ins)),
+    "call": lambda ins: ("call", (ins.arg, _CALLABLE_SLOTS[ins.op])),
+    "jump_if": lambda ins: ("jump_if", jump_sense(ins)),
+    "jump_if_or_pop": lambda ins: ("jump_if_or_pop", _OR_POP_SENSE[ins.op]),
+    "return": lambda ins: ("return", returns_values(ins)),
+}
+
+
+def operation_of(ins: Instr):
+    """``(kind, detail)``: what ``ins`` computes, in the same words on every release, or
+    None for anything else (see ``ir.version.OPERATIONS`` for the kinds).
+
+    ``detail`` is the operator's symbol for "binary", "unary" and "compare"; whether the
+    test is negated (``not in``, ``is not``) for "contains" and "is"; the item count for
+    the "build_*" kinds and "list_extend"; the depth for "copy" (1: the top); whether a
+    NULL (or ``self``) is pushed too for "global" and "attr" (a method load); ``(number of
+    arguments, stack slots of the callable)`` for "call"; the sense (as :func:`jump_sense`)
+    for "jump_if" and "jump_if_or_pop"; the number of stack values for "return"; None
+    otherwise. An in-place operator (``+=``) and 3.14's LOAD_COMMON_CONSTANT of a class
+    are None.
+    """
+    kind = V.OPERATIONS.get(ins.op)
+    if kind is None:
+        return None
+    read = _DETAILS.get(kind)
+    return (kind, None) if read is None else read(ins)
+
+
+def return_const(bc: Bytecode, value, loc=NO_LOCATION, handler: Handler | None = None
+                 ) -> list[Instr]:
+    """Return the constant ``value``: one ``RETURN_CONST`` on 3.12 and 3.13 (as CPython
+    writes ``return 1``), else its load and ``RETURN_VALUE``."""
+    if V.CONSTANT_RETURNS:
+        return [Instr("RETURN_CONST", bc.add_const(value), loc, handler)]
+    return [load_const(bc, value, loc, handler), *_at(return_value(loc), handler)]
+
+
+def call_on_copy(name_index: int, loc=NO_LOCATION) -> list[Instr]:
+    """``[x] -> [x, g(x)]``: call the global ``g`` (``co_names[name_index]``) with the top
+    value, keeping that value below the result."""
+    if V.CALL_NULL is None:  # 3.10: no NULL; the callable goes under a copy of x
+        return [*copy(1, loc), *load_global(name_index, False, loc), *swap(2, loc),
+                *call(1, loc)]
+    # the callable and its NULL take two slots above x, whichever comes first
+    return [*load_global(name_index, True, loc), *copy(3, loc), *call(1, loc)]
+
+
+_FUSED_OF = {pair: fused for fused, pair in V.SUPERINSTRUCTIONS.items()}
+
+
+def fuse(first: Instr, second: Instr) -> Instr | None:
+    """The superinstruction (3.13+) that does ``first`` then ``second``, as CPython would
+    write them, or None if this release has none for them or an argument does not fit."""
+    fused = _FUSED_OF.get((first.op, second.op))
+    if fused is None or type(first.arg) is not int or type(second.arg) is not int or not (
+            0 <= first.arg < 16 and 0 <= second.arg < 16):
+        return None
+    return Instr(fused, (first.arg << 4) | second.arg, first.loc, first.handler)
+
+
+# -- tools: words of other releases ---------------------------------------------------------
+
+def idiom_of(word: str) -> tuple[str, object] | None:
+    """What an instruction word of any release stands for here, when it needs more than
+    its own opcode: ``(idiom, detail)``, the idiom named as the builder that makes it
+    (``("call", None)``, ``("jump_if", "false")``, ``("operator", "+=")``), or
+    ``("nothing", None)`` (added where this release needs it), or ``("locals",
+    ("LOAD_FAST", "LOAD_FAST"))`` (plain local instructions, one per name); None for a
+    word that is just its own opcode here (or no instruction at all)."""
+    sense = V.CONDITIONAL_JUMP_WORDS.get(word)
+    if sense is not None:
+        return "jump_if", sense
+    if word in V.OPERATOR_NAMES:
+        return "operator", V.OPERATOR_NAMES[word]
+    if word in V.IDIOM_WORDS:
+        return V.IDIOM_WORDS[word], None
+    if word in V.OPMAP or word in V.ALIASES:
+        return None
+    if word in V.IDIOM_WORDS_ELSEWHERE:
+        return V.IDIOM_WORDS_ELSEWHERE[word], None
+    if word in V.NOTHING_ELSEWHERE:
+        return "nothing", None
+    if word in V.PLAIN_LOCALS_ELSEWHERE:
+        return "locals", V.PLAIN_LOCALS_ELSEWHERE[word]
+    return None

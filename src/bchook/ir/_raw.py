@@ -57,14 +57,56 @@ def walk(raw: bytes):
 
 def instructions_of(code: types.CodeType) -> list[tuple[int, int]]:
     """``(opcode, argument)`` of every instruction of ``code``, without building the IR:
-    for cheap scans that decide whether decoding is worth it."""
-    return [(op, arg) for _, op, arg, _ in walk(code.co_code)]
+    for cheap scans that decide whether decoding is worth it. Item ``k`` is the
+    instruction whose opcode is byte ``k`` of :func:`opcodes`, so a scan can search the
+    opcodes and read the arguments only where it found something."""
+    raw = _without_caches(code.co_code)
+    ops = raw[::2]
+    units = list(zip(ops, raw[1::2]))
+    at = ops.rfind(_EXT_UNIT)
+    if at < 0:
+        return units
+    if at == len(ops) - 1:  # a dangling prefix: the walk says what it is
+        return [(op, arg) for _, op, arg, _ in walk(code.co_code)]
+    # Arguments wider than a byte (few): fold each EXTENDED_ARG into the unit after it,
+    # from the first on, so that a run of prefixes adds up as in the walk.
+    prefixes = []
+    at = ops.find(_EXT_UNIT)
+    while at >= 0:
+        prefixes.append(at)
+        at = ops.find(_EXT_UNIT, at + 1)
+    for removed, at in enumerate(prefixes):
+        at -= removed
+        op, arg = units[at + 1]
+        units[at + 1] = (op, (units[at][1] << 8) | arg)
+        del units[at]
+    return units
 
 
 def opcodes(code: types.CodeType) -> bytes:
     """The opcodes of ``code`` in order as bytes (caches and EXTENDED_ARGs dropped), for
     searching with ``bytes.find`` or regular expressions."""
-    return bytes(op for _, op, _, _ in walk(code.co_code) if op != _EXT)
+    ops = code.co_code[::2]
+    if _CACHE_PAIR:  # a cache unit's opcode byte is 0, which no instruction has
+        ops = ops.replace(_CACHE_PAIR[:1], b"")
+    return ops.replace(_EXT_UNIT, b"")
+
+
+def _without_caches(raw: bytes) -> bytes:
+    """``raw`` without its inline cache units, as the walk skips them, but without a
+    Python step per instruction.
+
+    ``co_code`` shows every cache unit as two zero bytes (CACHE, opcode 0 on 3.11+, with
+    argument 0), however the code object was made, and no instruction has opcode 0. So
+    after an instruction's opcode byte comes a run of zero bytes: its argument if that is
+    0, then two per cache unit, up to the next (non-zero) opcode. Dropping the zero pairs
+    from the left leaves exactly the argument byte of such a run.
+    """
+    return raw.replace(_CACHE_PAIR, b"") if _CACHE_PAIR else raw
+
+
+_CACHE_PAIR = bytes((V.CACHE, 0)) if V.CACHE == 0 else b""
+_EXT_UNIT = bytes((_EXT,))
 
 
 class RawUnit:

@@ -186,6 +186,9 @@ if PY311:
 if PY312:
     NAME_ARG_SHIFT[OPMAP["LOAD_ATTR"]] = 1
     NAME_ARG_SHIFT[OPMAP["LOAD_SUPER_ATTR"]] = 2
+if PY315:
+    # bits 0-1: the import is explicitly lazy (1) or eager (2), PEP 810
+    NAME_ARG_SHIFT[OPMAP["IMPORT_NAME"]] = 2
 #: 3.13 pushes the NULL of a call after the callable; 3.11/3.12 before it.
 NULL_AFTER_CALLABLE = PY313
 #: 3.13 superinstructions whose argument holds two local indexes, 4 bits each.
@@ -411,10 +414,6 @@ RESUME_DEPTH1 = 8 if PY315 else 4 if PY313 else 0
 #: when a sys.monitoring tool watches unwinding, as cProfile, profiling.tracing,
 #: coverage and debuggers do: for them that close is a resumption and an unwind.
 WATCHED_CLOSE_RUNS_FRAME = PY314
-#: 3.15: IMPORT_NAME's argument is ``namei << 2 | flags`` (PEP 810): 1 asks for a lazy
-#: import, 2 for an eager one whatever the lazy-imports mode (``-X lazy_imports=all``).
-if PY315:
-    NAME_ARG_SHIFT[OPMAP["IMPORT_NAME"]] = 2
 #: 3.13+ sys.monitoring counts lines from the line of the code's RESUME: an instruction
 #: after it on that same line begins no line (no LINE event for ``lambda: x``), unless
 #: something without a location comes between them. 3.11/3.12 begin a line there.
@@ -601,3 +600,111 @@ for _stem, _symbol in (
 #: ``SPECIAL_METHODS[arg]`` of a ``with`` (3.14+; -1 before).
 LOAD_COMMON_CONSTANT = OPMAP.get("LOAD_COMMON_CONSTANT", -1)
 LOAD_SPECIAL = OPMAP.get("LOAD_SPECIAL", -1)
+# -- constfold -----------------------------------------------------------------------------
+#: Instructions that may push a constant (``ir.constant_of`` says which value): LOAD_CONST,
+#: 3.14+'s LOAD_SMALL_INT, and 3.15's LOAD_COMMON_CONSTANT (3.14 loads only classes and
+#: functions with it, which are no constants). For cheap scans of raw code; a decoded
+#: instruction is asked with ``ir.loads_constant``.
+CONSTANT_LOADS = frozenset(OPMAP[n] for n in ("LOAD_CONST", "LOAD_SMALL_INT") if n in OPMAP) | (
+    frozenset((OPMAP["LOAD_COMMON_CONSTANT"],)) if COMMON_CONSTANT_LOADS_VALUES
+    else frozenset())
+#: Instructions that unbind a local: ``del x``, and 3.12+'s LOAD_FAST_AND_CLEAR (which
+#: saves and clears a local around an inlined comprehension).
+LOCAL_CLEARS = frozenset(OPMAP[n] for n in ("DELETE_FAST", "LOAD_FAST_AND_CLEAR") if n in OPMAP)
+#: 3.12 and 3.13 return a constant with one instruction (``RETURN_CONST``).
+CONSTANT_RETURNS = "RETURN_CONST" in OPMAP
+
+
+def _operations() -> dict[int, str]:
+    kinds = {
+        "constant": ("LOAD_CONST", "LOAD_SMALL_INT", "LOAD_COMMON_CONSTANT"),
+        "unary": ("UNARY_NEGATIVE", "UNARY_POSITIVE", "UNARY_INVERT", "UNARY_NOT"),
+        "subscript": ("BINARY_SUBSCR",),
+        "slice": ("BINARY_SLICE",),
+        "compare": ("COMPARE_OP",),
+        "contains": ("CONTAINS_OP",),
+        "is": ("IS_OP",),
+        "build_slice": ("BUILD_SLICE",),
+        "build_tuple": ("BUILD_TUPLE",),
+        "build_list": ("BUILD_LIST",),
+        "list_extend": ("LIST_EXTEND",),
+        "to_bool": ("TO_BOOL",),
+        "copy": ("COPY", "DUP_TOP"),
+        "pop_top": ("POP_TOP",),
+        "push_null": ("PUSH_NULL",),
+        "global": ("LOAD_GLOBAL",),
+        "name": ("LOAD_NAME",),
+        "attr": ("LOAD_ATTR", "LOAD_METHOD"),
+        "call_prefix": ("PRECALL",),
+        "call": ("CALL", "CALL_FUNCTION", "CALL_METHOD"),
+        "jump_if_or_pop": ("JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP"),
+        "return": ("RETURN_VALUE", "RETURN_CONST"),
+        "not_taken": ("NOT_TAKEN",),
+        "nop": ("NOP",),
+    }
+    table = {OPMAP[n]: kind for kind, names in kinds.items() for n in names if n in OPMAP}
+    for op, _arg in BINARY_OPERATORS:
+        table[op] = "binary"  # 3.11+: BINARY_OP, whose argument may also mean a subscript
+    for prefix in ("POP_JUMP_IF_", "POP_JUMP_FORWARD_IF_", "POP_JUMP_BACKWARD_IF_"):
+        for cond in ("TRUE", "FALSE", "NONE", "NOT_NONE"):
+            if prefix + cond in OPMAP:
+                table[OPMAP[prefix + cond]] = "jump_if"
+    return table
+
+
+#: What each instruction computes, named the same on every release, for passes that
+#: follow values through the stack (``ir.operation_of`` reads the details): "constant",
+#: "binary", "unary", "subscript", "slice" (``x[a:b]`` in one instruction), "compare",
+#: "contains", "is", "build_slice", "build_tuple", "build_list", "list_extend", "to_bool",
+#: "copy", "pop_top", "push_null", "global", "name", "attr", "call_prefix" (3.11's PRECALL),
+#: "call", "jump_if", "jump_if_or_pop" (3.10/3.11), "return", "not_taken", "nop".
+OPERATIONS: dict[int, str] = _operations()
+# -- tools: words of other releases (bchook.asm reads listings written for any release) ----
+#: Words that stand for an idiom whatever release a listing was written for: bchook.asm
+#: builds it with the ``bchook.ir`` builder of that name (a call is PRECALL and CALL on
+#: 3.11, a NULL load differs everywhere...). ``"nothing"``: 3.11's PRECALL, which the call
+#: idiom brings where it is needed.
+IDIOM_WORDS: dict[str, str] = {
+    "CALL": "call", "CALL_FUNCTION": "call", "PRECALL": "nothing",
+    "LOAD_GLOBAL": "load_global", "LOAD_ATTR": "load_attr", "BINARY_OP": "operator",
+    "RETURN_CONST": "return_const", "LOAD_SMALL_INT": "load_const",
+    "LOAD_COMMON_CONSTANT": "load_const",
+}
+#: Words of other releases for an idiom, where this interpreter has no such instruction.
+IDIOM_WORDS_ELSEWHERE: dict[str, str] = {
+    "CALL_METHOD": "call_method", "LOAD_METHOD": "load_method",
+    **dict.fromkeys(("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_ABSOLUTE",
+                     "JUMP_BACKWARD_NO_INTERRUPT"), "jump"),
+}
+#: Words of other releases that stand for nothing where the instruction does not exist:
+#: the prologue is added by itself, 3.10 needs no NULL for a call, and what follows a
+#: loop's exit or a branch is added as this release needs it.
+NOTHING_ELSEWHERE = frozenset((
+    "RESUME", "GEN_START", "MAKE_CELL", "COPY_FREE_VARS", "PUSH_NULL",
+    "END_FOR", "POP_ITER", "NOT_TAKEN"))
+#: Words of other releases for plain local variable instructions, where this interpreter
+#: has no such instruction: 3.13's LOAD_CLOSURE is a LOAD_FAST of the cell, 3.14's
+#: borrowed loads are plain loads elsewhere, and 3.13's pairs are two instructions.
+PLAIN_LOCALS_ELSEWHERE: dict[str, tuple[str, ...]] = {
+    "LOAD_CLOSURE": ("LOAD_FAST",), "LOAD_FAST_BORROW": ("LOAD_FAST",),
+    "LOAD_FAST_LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
+    "LOAD_FAST_BORROW_LOAD_FAST_BORROW": ("LOAD_FAST", "LOAD_FAST"),
+    "STORE_FAST_LOAD_FAST": ("STORE_FAST", "LOAD_FAST"),
+    "STORE_FAST_STORE_FAST": ("STORE_FAST", "STORE_FAST"),
+}
+#: Every release's spelling of a conditional jump (3.11's FORWARD/BACKWARD variants too),
+#: with the sense ``jump_if`` takes: ``"false"``, ``"true"``, ``"none"``, ``"not_none"``.
+CONDITIONAL_JUMP_WORDS: dict[str, str] = {
+    f"POP_JUMP_{direction}IF_{sense}": sense.lower()
+    for direction in ("", "FORWARD_", "BACKWARD_")
+    for sense in ("TRUE", "FALSE", "NONE", "NOT_NONE")}
+#: What to write instead of an instruction that some release lacks and no idiom covers:
+#: the end of bchook.asm's "no instruction X on Python 3.N" message.
+MISSING_INSTRUCTION_HINTS: dict[str, str] = {
+    "JUMP_IF_FALSE_OR_POP": "; write COPY 1, POP_JUMP_IF_FALSE target, POP_TOP",
+    "JUMP_IF_TRUE_OR_POP": "; write COPY 1, POP_JUMP_IF_TRUE target, POP_TOP",
+    "RETURN_GENERATOR": " (3.10 generators start with GEN_START, which bchook.asm adds)",
+    **dict.fromkeys(("KW_NAMES", "CALL_KW", "CALL_FUNCTION_KW"),
+                    " (keyword calls differ between versions: CALL_FUNCTION_KW on 3.10, "
+                    "KW_NAMES+CALL on 3.11/3.12, CALL_KW on 3.13+)"),
+}

@@ -11,9 +11,9 @@ stderr.
 Stages, per module: :mod:`._module` proves facts about globals from the module's bytecode
 (before the first code object, which the driver hands over nested-first); per code object,
 :mod:`._scan` decides without decoding whether anything may fold, then rounds of
-:mod:`._locals` (propagation) and :mod:`._fold` (folds, decided branches) with
-:mod:`._flow` removing what became unreachable; :mod:`._members` and :mod:`._guardcode`
-add tier-2/3 code last.
+:mod:`._locals` (propagation) and :mod:`._fold` (folds, decided branches), after which
+``ir.drop_unreachable`` and :mod:`._flow` remove what became dead or redundant;
+:mod:`._members` and :mod:`._guardcode` add tier-2/3 code last.
 """
 
 from __future__ import annotations
@@ -70,20 +70,30 @@ class ConstFoldPass(Pass):
 
     def _worth_decoding(self, code: types.CodeType, facts: _module.ModuleFacts) -> bool:
         names = code.co_names
+        ops = facts.opcodes(code)
+        decoded = None
+
+        def instrs():
+            nonlocal decoded
+            if decoded is None:
+                decoded = ir.raw.instructions_of(code)
+            return decoded
+
         if facts.globals:
             usable = facts.names_for(code)
             if code.co_name == "<module>":
                 usable = facts.globals.keys()
             for name in usable:
-                if name in names and _scan.global_feeds_fold(code, name, facts.attrs_of(name)):
+                if name in names and _scan.global_feeds_fold(code, ops, instrs, name,
+                                                              facts.attrs_of(name)):
                     return True
-        ops = _scan.opcodes(code)
-        if _scan.may_fold(ops) or _scan.may_propagate(code):
+        if _scan.may_fold(ops) or _scan.may_propagate(ops, instrs):
             return True
         if self.options.get("builtins") and facts.builtins and not facts.builtins.isdisjoint(
-                names) and _scan.builtin_called_with_constants(code, facts.builtins):
+                names) and _scan.builtin_called_with_constants(code, ops, instrs,
+                                                               facts.builtins):
             return True
-        if self.options.get("membership_sets") and _scan.CONST_CONTAINS in ops and any(
+        if self.options.get("membership_sets") and _scan.CONST_CONTAINS.search(ops) and any(
                 type(c) is tuple and len(c) >= _members.MIN_ITEMS for c in code.co_consts):
             return True
         return False
@@ -110,7 +120,7 @@ class ConstFoldPass(Pass):
                 break
             changed = True
             if folded:
-                bytecode.items, dead = _flow.drop_unreachable(bytecode.items)
+                bytecode.items, dead = ir.drop_unreachable(bytecode.items)
                 report.dead += dead
                 bytecode.items = _flow.drop_jumps_to_next(bytecode.items, made)
         if made:

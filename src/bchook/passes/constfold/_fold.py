@@ -7,75 +7,18 @@ starts; the top entry's run ends at the current instruction. A label, or any ins
 the walk does not model, forgets everything (other paths may arrive, or the stack is no
 longer what the walk thinks). When an operation consumes known entries and its result may
 be computed at compile time, the runs of those entries and the operation are replaced by
-one ``LOAD_CONST`` (or a jump, or nothing), within one line – keeping a NOP when the
+one constant load (or a jump, or nothing), within one line – keeping a NOP when the
 line would otherwise vanish – so line events and coverage of the remaining code stay the
 same.
 """
 
 from __future__ import annotations
 
-import dis
-
 from ... import ir
 from . import _values as Val
 from ._values import NO
 
 V = ir.version
-_OP = V.OPMAP
-
-
-def _op(name: str) -> int:
-    return _OP.get(name, -1)
-
-
-LOAD_CONST = _op("LOAD_CONST")
-LOAD_GLOBAL = _op("LOAD_GLOBAL")
-LOAD_NAME = _op("LOAD_NAME")
-LOAD_ATTR = _op("LOAD_ATTR")
-LOAD_METHOD = _op("LOAD_METHOD")
-PUSH_NULL = _op("PUSH_NULL")
-PRECALL = _op("PRECALL")
-CALL = _op("CALL")
-CALL_FUNCTION = _op("CALL_FUNCTION")
-CALL_METHOD = _op("CALL_METHOD")
-BUILD_LIST = _op("BUILD_LIST")
-BUILD_TUPLE = _op("BUILD_TUPLE")
-LIST_EXTEND = _op("LIST_EXTEND")
-BUILD_SLICE = _op("BUILD_SLICE")
-BINARY_SUBSCR = _op("BINARY_SUBSCR")
-BINARY_SLICE = _op("BINARY_SLICE")
-COMPARE_OP = _op("COMPARE_OP")
-CONTAINS_OP = _op("CONTAINS_OP")
-IS_OP = _op("IS_OP")
-TO_BOOL = _op("TO_BOOL")
-POP_TOP = _op("POP_TOP")
-COPY = _op("COPY")
-DUP_TOP = _op("DUP_TOP")
-RETURN_VALUE = _op("RETURN_VALUE")
-RETURN_CONST = _op("RETURN_CONST")
-NOP = V.NOP
-UNARY = {_op("UNARY_NEGATIVE"): "-", _op("UNARY_POSITIVE"): "+", _op("UNARY_INVERT"): "~",
-         _op("UNARY_NOT"): "not"}
-UNARY.pop(-1, None)
-BINARY = V.BINARY_OPERATORS
-BINARY_OPS = frozenset(op for op, _ in BINARY)
-
-
-def _jump_ops(*names):
-    return frozenset(op for op in (_op(n) for n in names) if op >= 0)
-
-
-POP_IF_FALSE = _jump_ops("POP_JUMP_IF_FALSE", "POP_JUMP_FORWARD_IF_FALSE",
-                         "POP_JUMP_BACKWARD_IF_FALSE")
-POP_IF_TRUE = _jump_ops("POP_JUMP_IF_TRUE", "POP_JUMP_FORWARD_IF_TRUE",
-                        "POP_JUMP_BACKWARD_IF_TRUE")
-POP_IF_NONE = _jump_ops("POP_JUMP_IF_NONE", "POP_JUMP_FORWARD_IF_NONE",
-                        "POP_JUMP_BACKWARD_IF_NONE")
-POP_IF_NOT_NONE = _jump_ops("POP_JUMP_IF_NOT_NONE", "POP_JUMP_FORWARD_IF_NOT_NONE",
-                            "POP_JUMP_BACKWARD_IF_NOT_NONE")
-OR_POP_IF_FALSE = _jump_ops("JUMP_IF_FALSE_OR_POP")
-OR_POP_IF_TRUE = _jump_ops("JUMP_IF_TRUE_OR_POP")
-_NO_FALLTHROUGH = V.NO_FALLTHROUGH
 
 # kinds of known entries
 VALUE = "value"    # a Python value (maybe a ListValue or slice: not a constant then)
@@ -86,17 +29,15 @@ MODULE = "module"  # an imported stdlib module, by name
 
 
 class Known:
-    __slots__ = ("kind", "value", "start", "slots", "const", "loose", "name", "local")
+    __slots__ = ("kind", "value", "start", "slots", "loose", "name", "local")
 
-    def __init__(self, kind, value, start, slots=1, const=-1, loose=False, name=None,
-                 local=False):
+    def __init__(self, kind, value, start, slots=1, loose=False, name=None, local=False):
         self.name = name        # the global it was loaded from, for the report
         self.local = local      # computed from a propagated local (see Folder.branch)
         self.kind = kind
         self.value = value
         self.start = start      # index in the output list where its run begins
         self.slots = slots      # stack slots it stands for (a callable and its NULL: 2)
-        self.const = const      # co_consts index already loading exactly this object
         self.loose = loose      # identity not guaranteed by a copy: fold it, never load it
 
 
@@ -128,7 +69,7 @@ class Folder:
 
     def __init__(self, bc: ir.Bytecode, global_value, builtins: frozenset,
                  module_scope: bool, made: dict, report: Report, from_locals: dict):
-        self.from_locals = from_locals  # id -> LOAD_CONST standing for a local's value
+        self.from_locals = from_locals  # id -> constant load standing for a local's value
         self.bc = bc
         self.global_value = global_value
         self.builtins = builtins
@@ -138,6 +79,7 @@ class Folder:
         self.out: list = []
         self.stack: list[Known] = []
         self.changed = False
+        self.decided = False  # the instruction just handled was a decided branch
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -169,7 +111,7 @@ class Folder:
                 return False
         del self.out[start:]
         if line is not None:
-            nop = ir.Instr(NOP, 0, (removed or [ins])[0].loc, h)
+            nop = ir.Instr("NOP", 0, (removed or [ins])[0].loc, h)
             self.made[id(nop)] = nop
             self.out.append(nop)
         self.out.extend(new)
@@ -177,7 +119,7 @@ class Folder:
         return True
 
     def load_const(self, value, ins: ir.Instr) -> ir.Instr:
-        return ir.Instr(LOAD_CONST, self.bc.add_const(value), ins.loc, ins.handler)
+        return ir.load_const(self.bc, value, ins.loc, ins.handler)
 
     def fold_value(self, consumed: list[Known], ins: ir.Instr, value) -> bool:
         """Replace consumed entries and ``ins`` by the constant ``value``; on failure the
@@ -203,7 +145,7 @@ class Folder:
         self.report.folds += 1
         if local:
             self.from_locals[id(new)] = new
-        self.push(Known(VALUE, value, start, const=new.arg, local=local))
+        self.push(Known(VALUE, value, start, local=local))
         return True
 
     def count(self, consumed) -> None:
@@ -222,52 +164,64 @@ class Folder:
         out = self.out
         stack = self.stack
         handlers = _HANDLERS
-        stops = _NO_FALLTHROUGH
+        stops = V.NO_FALLTHROUGH
         instr = ir.Instr
+        operation_of = ir.operation_of
         for item in self.bc.items:
             if type(item) is not instr:
                 out.append(item)
                 stack.clear()
+                self.decided = False
                 continue
-            handler = handlers.get(item.op)
-            if handler is None:
+            operation = operation_of(item)
+            decided, self.decided = self.decided, False
+            if operation is None:
                 out.append(item)
                 stack.clear()
                 continue
-            handler(self, item)
+            kind, detail = operation
+            if kind == "not_taken":
+                # where sys.monitoring reports the branch not taken: it goes with the
+                # conditional jump it follows
+                if not decided:
+                    out.append(item)
+                continue
+            handlers[kind](self, item, detail)
             if item.op in stops:
                 stack.clear()
         self.bc.items = out
         return self.changed
 
-    # -- one method per kind of instruction (see _HANDLERS) --------------------------------
+    # -- one method per kind of operation (see _HANDLERS) --------------------------------
 
-    def nop(self, ins: ir.Instr):
+    def nop(self, ins: ir.Instr, _):
         self.out.append(ins)
 
-    def on_load_const(self, ins: ir.Instr):
-        self.push(Known(VALUE, self.bc.consts[ins.arg], len(self.out), const=ins.arg,
+    def keep_unknown(self, ins: ir.Instr, _):
+        self.keep(ins)
+
+    def constant(self, ins: ir.Instr, _):
+        self.push(Known(VALUE, ir.constant_of(self.bc, ins), len(self.out),
                         local=id(ins) in self.from_locals))
         self.out.append(ins)
 
-    def load_name(self, ins: ir.Instr):
+    def load_name(self, ins: ir.Instr, _):
         if self.module_scope:
-            self.load_global(ins)
+            self.load_global(ins, False)
         else:
             self.keep(ins)  # a class body: its namespace comes first
 
-    def precall(self, ins: ir.Instr):
+    def call_prefix(self, ins: ir.Instr, _):
         self.out.append(ins)  # glued to its CALL, which does the work
 
-    def binary(self, ins: ir.Instr):
-        symbol = BINARY.get((ins.op, ins.arg if V.PY311 else None))
+    def binary(self, ins: ir.Instr, symbol: str):
         args = self.top(2)
-        if symbol is None or not self.values(args):
+        if not self.values(args):
             self.keep(ins)
         else:
             self.fold_value(args, ins, Val.binary(symbol, args[0].value, args[1].value))
 
-    def binary_slice(self, ins: ir.Instr):
+    def binary_slice(self, ins: ir.Instr, _):
         args = self.top(3)
         if not self.values(args):
             self.keep(ins)
@@ -275,61 +229,71 @@ class Folder:
         key = Val.make_slice(args[1].value, args[2].value)
         self.fold_value(args, ins, NO if key is NO else Val.subscript(args[0].value, key))
 
-    def build_slice(self, ins: ir.Instr):
-        args = self.top(ins.arg)
-        if ins.arg not in (2, 3) or not self.values(args):
+    def build_slice(self, ins: ir.Instr, count: int):
+        args = self.top(count)
+        if count not in (2, 3) or not self.values(args):
             self.keep(ins)
         else:
             self.fold_value(args, ins, Val.make_slice(*(a.value for a in args)))
 
-    def build(self, ins: ir.Instr):
-        args = self.top(ins.arg)
+    def build_tuple(self, ins: ir.Instr, count: int):
+        items = self._items(ins, count)
+        if items is not None:
+            self.fold_value(self.top(count), ins, Val.result(items))
+
+    def build_list(self, ins: ir.Instr, count: int):
+        items = self._items(ins, count)
+        if items is not None:
+            self.fold_value(self.top(count), ins,
+                            Val.ListValue(items) if Val.is_safe(items) else NO)
+
+    def _items(self, ins: ir.Instr, count: int):
+        args = self.top(count)
         if not self.values(args) or any(type(a.value) in (Val.ListValue, slice) for a in args):
             self.keep(ins)
-            return
-        items = tuple(a.value for a in args)
-        if ins.op == BUILD_TUPLE:
-            value = Val.result(items)
-        else:
-            value = Val.ListValue(items) if Val.is_safe(items) else NO
-        self.fold_value(args, ins, value)
+            return None
+        return tuple(a.value for a in args)
 
-    def list_extend(self, ins: ir.Instr):
+    def list_extend(self, ins: ir.Instr, depth: int):
         args = self.top(2)
-        if ins.arg != 1 or not self.values(args) or (
+        if depth != 1 or not self.values(args) or (
                 type(args[0].value) is not Val.ListValue or type(args[1].value) is not tuple):
             self.keep(ins)
             return
         items = args[0].value.items + args[1].value
         self.fold_value(args, ins, Val.ListValue(items) if Val.is_safe(items) else NO)
 
-    def unary(self, ins: ir.Instr):
+    def unary(self, ins: ir.Instr, symbol: str):
         args = self.top(1)
         if not self.values(args):
             self.keep(ins)
         else:
-            self.fold_value(args, ins, Val.unary(UNARY[ins.op], args[0].value))
+            self.fold_value(args, ins, Val.unary(symbol, args[0].value))
 
-    def compare(self, ins: ir.Instr):
+    def compare(self, ins: ir.Instr, symbol: str | None):
         args = self.top(2)
-        if not self.values(args):
+        if symbol is None or not self.values(args):
             self.keep(ins)
         else:
-            symbol = dis.cmp_op[ins.arg >> V.COMPARE_OP_SHIFT]
             self.fold_value(args, ins, Val.compare(symbol, args[0].value, args[1].value))
 
-    def contains_or_is(self, ins: ir.Instr):
+    def contains(self, ins: ir.Instr, negated: bool):
+        self._test(ins, Val.contains, negated)
+
+    def is_(self, ins: ir.Instr, negated: bool):
+        self._test(ins, Val.identical, negated)
+
+    def _test(self, ins: ir.Instr, test, negated: bool):
         args = self.top(2)
         if not self.values(args):
             self.keep(ins)
             return
-        a, b = args[0].value, args[1].value
-        value = Val.contains(a, b) if ins.op == CONTAINS_OP else Val.identical(a, b)
-        if value is not NO and ins.arg:
+        value = test(args[0].value, args[1].value)
+        if value is not NO and negated:
             value = not value
         self.fold_value(args, ins, value)
 
-    def to_bool(self, ins: ir.Instr):
+    def to_bool(self, ins: ir.Instr, _):
         args = self.top(1)
         if not self.values(args):
             self.keep(ins)
@@ -342,13 +306,8 @@ class Folder:
 
     # -- loads ---------------------------------------------------------------------------
 
-    def load_global(self, ins: ir.Instr):
-        names = self.bc.names
-        if ins.op == LOAD_GLOBAL:
-            name = names[ins.arg >> V.LOAD_GLOBAL_SHIFT]
-            with_null = bool(V.LOAD_GLOBAL_SHIFT and ins.arg & 1)
-        else:
-            name, with_null = names[ins.arg], False
+    def load_global(self, ins: ir.Instr, with_null: bool):
+        name = self.bc.names[ir.name_index_of(ins)]
         start = len(self.out)
         fact = self.global_value(ins, name)
         if fact is not None and not with_null:
@@ -361,12 +320,12 @@ class Folder:
             # The value is the module's own constant object, and CPython shares equal
             # constants across a module's code objects (marshal keeps the sharing), so
             # loading it from here is the same object unless an equal one was already here.
-            if (self.bc.consts[new.arg] is value or Val.identity_safe(value)
+            if (ir.constant_of(self.bc, new) is value or Val.identity_safe(value)
                     or fact.origin == "stdlib"):
                 self.report.globals[name] = self.report.globals.get(name, 0) + 1
                 self.out.append(new)
                 self.changed = True
-                self.push(Known(VALUE, value, start, const=new.arg))
+                self.push(Known(VALUE, value, start))
             else:
                 self.out.append(ins)
                 self.push(Known(VALUE, value, start, loose=True, name=name))
@@ -376,34 +335,28 @@ class Folder:
                 self.out.append(ins)
                 self.push(Known(FUNC, name, start, slots=2))
                 return
-            if V.CALL_NULL == "before":
-                below = self.top(1)
-                if below and below[0].kind == NULL:
-                    self.stack.pop()
-                    self.out.append(ins)
-                    self.push(Known(FUNC, name, below[0].start, slots=2))
-                    return
+            below = self.top(1)
+            if not V.NULL_AFTER_CALLABLE and below and below[0].kind == NULL:
+                self.stack.pop()  # 3.11/3.12: the NULL pushed just before the callable
+                self.out.append(ins)
+                self.push(Known(FUNC, name, below[0].start, slots=2))
+                return
             self.out.append(ins)
             self.push(Known(FUNC, name, start, slots=1))
             return
         self.keep(ins)
 
-    def push_null(self, ins: ir.Instr):
+    def push_null(self, ins: ir.Instr, _):
         below = self.top(1)
-        if V.CALL_NULL == "after" and below and below[0].kind == FUNC and below[0].slots == 1:
+        if V.NULL_AFTER_CALLABLE and below and below[0].kind == FUNC and below[0].slots == 1:
             below[0].slots = 2
             self.out.append(ins)
             return
         self.push(Known(NULL, None, len(self.out)))
         self.out.append(ins)
 
-    def load_attr(self, ins: ir.Instr):
-        names = self.bc.names
-        if ins.op == LOAD_METHOD:
-            name, method = names[ins.arg], True
-        else:
-            name = names[ins.arg >> V.LOAD_ATTR_SHIFT]
-            method = bool(V.LOAD_ATTR_SHIFT and ins.arg & 1)
+    def load_attr(self, ins: ir.Instr, method: bool):
+        name = self.bc.names[ir.name_index_of(ins)]
         args = self.top(1)
         if not args:
             self.keep(ins)
@@ -425,14 +378,15 @@ class Folder:
 
     # -- calls ---------------------------------------------------------------------------
 
-    def call(self, ins: ir.Instr):
-        n = ins.arg
-        args = self.top(n + 1)
+    def call(self, ins: ir.Instr, shape: tuple[int, int]):
+        nargs, slots = shape
+        args = self.top(nargs + 1)
         if args is None or not self.values(args[1:]):
             self.keep(ins)
             return
         callee = args[0]
-        slots = 1 if ins.op == CALL_FUNCTION else 2
+        # the callable's slots must be what this call takes: on 3.10, a builtin is called
+        # with CALL_FUNCTION (one slot), a method of a constant with CALL_METHOD (two)
         if callee.slots != slots:
             self.keep(ins)
             return
@@ -440,15 +394,15 @@ class Folder:
         if any(type(v) is slice for v in values):
             self.keep(ins)
             return
-        if callee.kind == FUNC and ins.op != CALL_METHOD:
+        if callee.kind == FUNC:
             self.fold_value(args, ins, Val.call_builtin(callee.value, values))
-        elif callee.kind == METHOD and ins.op != CALL_FUNCTION:
+        elif callee.kind == METHOD:
             obj, name = callee.value
             self.fold_value(args, ins, Val.call_method(obj, name, values))
         else:
             self.keep(ins)
 
-    def subscript(self, ins: ir.Instr):
+    def subscript(self, ins: ir.Instr, _):
         args = self.top(2)
         if not self.values(args):
             self.keep(ins)
@@ -462,7 +416,7 @@ class Folder:
 
     # -- stack and branches ----------------------------------------------------------------
 
-    def pop_top(self, ins: ir.Instr):
+    def pop_top(self, ins: ir.Instr, _):
         args = self.top(1)
         if args and args[0].slots == 1 and args[0].kind in (VALUE, MODULE, FUNC):
             self.stack.pop()
@@ -472,11 +426,11 @@ class Folder:
                 return
         self.keep(ins)
 
-    def copy(self, ins: ir.Instr):
-        """``COPY 1``/``DUP_TOP`` of a known value is that value again; the instruction
-        stays unless what uses the copy folds (3.12+ ``x and y`` tests a copy)."""
+    def copy(self, ins: ir.Instr, depth: int):
+        """A copy of the top known value is that value again; the instruction stays
+        unless what uses the copy folds (3.12+ ``x and y`` tests a copy)."""
         args = self.top(1)
-        if (ins.op == DUP_TOP or ins.arg == 1) and self.values(args):
+        if depth == 1 and self.values(args):
             below = args[0]
             start = len(self.out)
             self.out.append(ins)
@@ -485,21 +439,20 @@ class Folder:
             return
         self.keep(ins)
 
-    def _decide(self, op: int, value):
-        """Whether a conditional jump on ``value`` is taken, or NO."""
-        if op in POP_IF_NONE:
+    @staticmethod
+    def _decide(sense: str, value):
+        """Whether a conditional jump of ``sense`` on ``value`` is taken, or NO."""
+        if sense == "none":
             return value is None
-        if op in POP_IF_NOT_NONE:
+        if sense == "not_none":
             return value is not None
         truth = Val.truth(value)
         if truth is NO:
             return NO
-        if op in POP_IF_TRUE or op in OR_POP_IF_TRUE:
-            return truth
-        return not truth
+        return truth if sense == "true" else not truth
 
-    def branch(self, ins: ir.Instr):
-        """Decide a conditional jump on a constant: the dead side goes.
+    def _decidable(self, ins: ir.Instr, sense: str):
+        """The top entry and whether the jump is taken, or None (then ``ins`` is kept).
 
         Not when the test comes from a propagated local: a debugger may jump into either
         arm (``frame.f_lineno = n`` needs both to stay reachable) and may rebind locals.
@@ -508,35 +461,44 @@ class Folder:
         if not self.values(args) or type(args[0].value) in (Val.ListValue, slice) or (
                 args[0].local):
             self.keep(ins)
-            return
-        taken = self._decide(ins.op, args[0].value)
+            return None
+        taken = self._decide(sense, args[0].value)
         if taken is NO:
             self.keep(ins)
+            return None
+        return args, taken
+
+    def jump_if(self, ins: ir.Instr, sense: str):
+        """Decide a conditional jump on a constant: the dead side goes (with the jump's
+        NOT_TAKEN, 3.14+)."""
+        decided = self._decidable(ins, sense)
+        if decided is None:
             return
+        args, taken = decided
         self.stack.pop()
-        new = [ir.Instr("JUMP", ins.arg, ins.loc, ins.handler)] if taken else []
+        new = ir.jump(ins.arg, ins.loc) if taken else []
+        for x in new:
+            x.handler = ins.handler
         if not self.replace(args[0].start, ins, new):
             self.keep(ins)
             return
+        self.decided = True
         self.count(args)
         self.report.branches += 1
         if taken:
             self.forget()
 
-    def branch_or_pop(self, ins: ir.Instr):
+    def jump_if_or_pop(self, ins: ir.Instr, sense: str):
         """3.10/3.11 ``JUMP_IF_FALSE_OR_POP``: jump keeping the value, or pop it."""
-        args = self.top(1)
-        if not self.values(args) or type(args[0].value) in (Val.ListValue, slice) or (
-                args[0].local):
-            self.keep(ins)
+        decided = self._decidable(ins, sense)
+        if decided is None:
             return
-        taken = self._decide(ins.op, args[0].value)
-        if taken is NO:
-            self.keep(ins)
-            return
+        args, taken = decided
         if taken:
-            jump = ir.Instr("JUMP", ins.arg, ins.loc, ins.handler)
-            self.out.append(jump)
+            jump = ir.jump(ins.arg, ins.loc)
+            for x in jump:
+                x.handler = ins.handler
+            self.out.extend(jump)
             self.changed = True
             self.report.branches += 1
             self.forget()
@@ -548,42 +510,32 @@ class Folder:
         else:
             self.keep(ins)
 
-    def return_value(self, ins: ir.Instr):
+    def return_(self, ins: ir.Instr, values: int):
+        """3.12/3.13: a constant load just before RETURN_VALUE becomes RETURN_CONST, as
+        CPython writes ``return <constant>``."""
         args = self.top(1)
-        if self.values(args) and args[0].const >= 0 and self.out and (
-                self.out[-1].op == LOAD_CONST and len(self.out) - 1 == args[0].start):
-            new = ir.Instr(RETURN_CONST, args[0].const, ins.loc, ins.handler)
+        out = self.out
+        if values == 1 and self.values(args) and out and len(out) - 1 == args[0].start and (
+                ir.loads_constant(out[-1])):
             self.stack.pop()
-            if self.replace(args[0].start, ins, [new]):
+            new = ir.return_const(self.bc, ir.constant_of(self.bc, out[-1]), ins.loc,
+                                  ins.handler)
+            if self.replace(args[0].start, ins, new):
                 return
         self.keep(ins)
 
 
-def _handlers() -> dict:
-    table = {NOP: Folder.nop, LOAD_CONST: Folder.on_load_const, LOAD_GLOBAL: Folder.load_global,
-             LOAD_NAME: Folder.load_name, PUSH_NULL: Folder.push_null,
-             LOAD_ATTR: Folder.load_attr, LOAD_METHOD: Folder.load_attr,
-             PRECALL: Folder.precall, CALL: Folder.call, CALL_FUNCTION: Folder.call,
-             CALL_METHOD: Folder.call, BINARY_SUBSCR: Folder.subscript,
-             BINARY_SLICE: Folder.binary_slice, BUILD_SLICE: Folder.build_slice,
-             BUILD_TUPLE: Folder.build, BUILD_LIST: Folder.build,
-             LIST_EXTEND: Folder.list_extend, COMPARE_OP: Folder.compare,
-             CONTAINS_OP: Folder.contains_or_is, IS_OP: Folder.contains_or_is,
-             TO_BOOL: Folder.to_bool, POP_TOP: Folder.pop_top, COPY: Folder.copy,
-             DUP_TOP: Folder.copy}
-    for op in BINARY_OPS:
-        table[op] = Folder.binary
-    for op in UNARY:
-        table[op] = Folder.unary
-    for op in POP_IF_FALSE | POP_IF_TRUE | POP_IF_NONE | POP_IF_NOT_NONE:
-        table[op] = Folder.branch
-    for op in OR_POP_IF_FALSE | OR_POP_IF_TRUE:
-        table[op] = Folder.branch_or_pop
-    if RETURN_CONST >= 0:
-        table[RETURN_VALUE] = Folder.return_value
-    table.pop(-1, None)  # opcodes this Python does not have
-    return table
-
-
-#: What the walk does with each opcode; any other instruction forgets the stack.
-_HANDLERS = _handlers()
+#: What the walk does with each kind of operation (``ir.operation_of``); any other
+#: instruction forgets the stack.
+_HANDLERS = {
+    "nop": Folder.nop, "constant": Folder.constant, "global": Folder.load_global,
+    "name": Folder.load_name, "push_null": Folder.push_null, "attr": Folder.load_attr,
+    "call_prefix": Folder.call_prefix, "call": Folder.call, "subscript": Folder.subscript,
+    "slice": Folder.binary_slice, "build_slice": Folder.build_slice,
+    "build_tuple": Folder.build_tuple, "build_list": Folder.build_list,
+    "list_extend": Folder.list_extend, "binary": Folder.binary, "unary": Folder.unary,
+    "compare": Folder.compare, "contains": Folder.contains, "is": Folder.is_,
+    "to_bool": Folder.to_bool, "pop_top": Folder.pop_top, "copy": Folder.copy,
+    "jump_if": Folder.jump_if, "jump_if_or_pop": Folder.jump_if_or_pop,
+    "return": Folder.return_ if V.CONSTANT_RETURNS else Folder.keep_unknown,
+}

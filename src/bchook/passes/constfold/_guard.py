@@ -7,8 +7,9 @@ had before folding. ``install`` gives the module a ``ModuleType`` subclass whose
 ``setattr``, ``del mod.DEBUG``); the first such write puts the unfolded code back into every
 function of the module (``func.__code__``), so the next call sees the new value, and the
 module gets its old class back. On Python 3.12+ the module's dict is also watched
-(``PyDict_AddWatcher``), which catches writes through ``mod.__dict__``/``vars(mod)``; on
-3.10 and 3.11 such writes are not seen. Generators already running keep the code they
+(``PyDict_AddWatcher``), which catches writes through ``mod.__dict__``/``vars(mod)``; if
+the interpreter has no watcher slot left (it has a few: 3.15 leaves five to programs),
+the module runs unfolded from the start. On 3.10 and 3.11 such writes are not seen. Generators already running keep the code they
 started with.
 
 This module is imported by guarded modules: it imports nothing beyond the standard library.
@@ -87,7 +88,9 @@ def install(data) -> None:
     except TypeError:
         _deoptimize(state)
         return
-    _watch(state, namespace)
+    if not _watch(state, namespace):
+        # writes through the module's __dict__ would go unseen: keep the meaning instead
+        _deoptimize(state)
 
 
 _MISSING = object()
@@ -156,7 +159,9 @@ _watcher = None
 _CLONED, _CLEARED, _DEALLOCATED = 3, 4, 5   # PyDict_WatchEvent
 
 
-def _watch(state: _State, namespace: dict) -> None:
+def _watch(state: _State, namespace: dict) -> bool:
+    """Watch the module's dict; False if the interpreter has dict watchers but this dict
+    cannot be watched (no watcher slot left: an interpreter has only a few)."""
     global _watcher
     try:
         import ctypes
@@ -164,7 +169,7 @@ def _watch(state: _State, namespace: dict) -> None:
         api = ctypes.pythonapi
         api.PyDict_AddWatcher  # 3.12+ only: a lookup, not a version test
     except (ImportError, AttributeError):
-        return
+        return True  # 3.10/3.11: the attribute guard is all there is (see the README)
     if _watcher is None:
         callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
                                          ctypes.c_void_p, ctypes.c_void_p)
@@ -190,10 +195,12 @@ def _watch(state: _State, namespace: dict) -> None:
         callback = callback_type(on_event)
         api.PyDict_AddWatcher.restype = ctypes.c_int
         api.PyDict_AddWatcher.argtypes = [callback_type]
-        watcher_id = api.PyDict_AddWatcher(callback)
+        try:  # ctypes raises the error the C API sets (RuntimeError: no more IDs)
+            watcher_id = api.PyDict_AddWatcher(callback)
+        except Exception:
+            return False
         if watcher_id < 0:
-            api.PyErr_Clear()
-            return
+            return False
         _watcher = (watcher_id, callback, watched)
         # the callback must be unregistered before this module's globals (and with them the
         # callback's memory) go away at shutdown, while watched dicts may still be freed
@@ -203,11 +210,14 @@ def _watch(state: _State, namespace: dict) -> None:
     watcher_id, _callback, watched = _watcher
     api.PyDict_Watch.restype = ctypes.c_int
     api.PyDict_Watch.argtypes = [ctypes.c_int, ctypes.py_object]
-    if api.PyDict_Watch(watcher_id, namespace) == 0:
-        watched[id(namespace)] = state
-        state.watched = namespace
-    else:
-        api.PyErr_Clear()
+    try:
+        if api.PyDict_Watch(watcher_id, namespace) != 0:
+            return False
+    except Exception:
+        return False
+    watched[id(namespace)] = state
+    state.watched = namespace
+    return True
 
 
 def _unwatch(state: _State) -> None:
@@ -222,8 +232,10 @@ def _unwatch(state: _State) -> None:
     api = ctypes.pythonapi
     api.PyDict_Unwatch.restype = ctypes.c_int
     api.PyDict_Unwatch.argtypes = [ctypes.c_int, ctypes.py_object]
-    if api.PyDict_Unwatch(watcher_id, namespace) < 0:
-        api.PyErr_Clear()
+    try:  # ctypes raises what the C API sets; a dict no longer watched is no matter
+        api.PyDict_Unwatch(watcher_id, namespace)
+    except Exception:
+        pass
 
 
 def _stop_watching() -> None:
@@ -237,6 +249,8 @@ def _stop_watching() -> None:
     api = ctypes.pythonapi
     api.PyDict_ClearWatcher.restype = ctypes.c_int
     api.PyDict_ClearWatcher.argtypes = [ctypes.c_int]
-    if api.PyDict_ClearWatcher(watcher_id) < 0:
-        api.PyErr_Clear()
+    try:
+        api.PyDict_ClearWatcher(watcher_id)
+    except Exception:
+        pass
     _watcher = None

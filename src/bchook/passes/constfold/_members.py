@@ -16,10 +16,6 @@ from __future__ import annotations
 from ... import ir
 from . import _values as Val
 
-V = ir.version
-_OP = V.OPMAP
-_LOAD_CONST = _OP["LOAD_CONST"]
-_CONTAINS_OP = _OP["CONTAINS_OP"]
 #: Below this many items, scanning the tuple costs about as much as the type check.
 MIN_ITEMS = 5
 _ELEMENT_TYPES = (str, int, bool, bytes, float, type(None))
@@ -56,11 +52,12 @@ def rewrite(bc: ir.Bytecode, builtins: frozenset, report) -> bool:
     while i < n:
         item = items[i]
         nxt = items[i + 1] if i + 1 < n else None
-        if (type(item) is ir.Instr and item.op == _LOAD_CONST and type(nxt) is ir.Instr
-                and nxt.op == _CONTAINS_OP and item.handler is nxt.handler
-                and item.loc[0] == nxt.loc[0]):
-            value = bc.consts[item.arg]
-            if type(value) is tuple and len(value) >= MIN_ITEMS and Val.is_safe(value):
+        if (type(item) is ir.Instr and type(nxt) is ir.Instr and item.handler is nxt.handler
+                and item.loc[0] == nxt.loc[0] and ir.loads_constant(item)):
+            value = ir.constant_of(bc, item)
+            test = ir.operation_of(nxt)
+            if (test is not None and test[0] == "contains" and type(value) is tuple
+                    and len(value) >= MIN_ITEMS and Val.is_safe(value)):
                 kinds = fast_types(value)
                 if kinds and all(k in builtins for k in kinds):
                     out += _lookup(bc, item, nxt, value, kinds)
@@ -76,38 +73,25 @@ def rewrite(bc: ir.Bytecode, builtins: frozenset, report) -> bool:
 
 
 def _lookup(bc: ir.Bytecode, load: ir.Instr, contains: ir.Instr, items: tuple, kinds):
-    loc, h = load.loc, load.handler
+    """``[x] -> [x in items]``, through the frozenset when ``type(x)`` is one of ``kinds``."""
+    loc = load.loc
 
-    def I(name, arg=None, where=loc):  # noqa: E743 - reads like an assembly listing
-        return ir.Instr(name, arg, where, h)
+    def global_(name):
+        return ir.load_global(bc.add_name(name), False, loc)
 
-    def global_(name, null=False):
-        return ir.load_global(bc.add_name(name), null, loc)
-
-    type_of_x = []  # [x] -> [x, type(x)]
-    if V.CALL_NULL is None:
-        type_of_x += [I("DUP_TOP"), *global_("type"), I("ROT_TWO"), *ir.call(1, loc)]
-    else:
-        type_of_x += [*global_("type", True), I("COPY", 3), *ir.call(1, loc)]
-    for x in type_of_x:
-        x.handler = h
     fast, slow, end = ir.Label(), ir.Label(), ir.Label()
-    check = []
+    seq = ir.call_on_copy(bc.add_name("type"), loc)  # [x] -> [x, type(x)]
     if len(kinds) == 2:
         second = ir.Label()
-        check += [I("COPY", 1) if V.PY311 else I("DUP_TOP"), *global_(kinds[0]),
-                  I("IS_OP", 0), I("POP_JUMP_IF_FALSE", second),
-                  I("POP_TOP"), I("JUMP", fast), second]
+        seq += [*ir.copy(1, loc), *global_(kinds[0]), ir.Instr("IS_OP", 0, loc),
+                *ir.jump_if("false", second, loc, value_is_bool=True),
+                *ir.pop_top(loc), *ir.jump(fast, loc), second]
         kinds = kinds[1:]
-    check += [*global_(kinds[0]), I("IS_OP", 0), I("POP_JUMP_IF_FALSE", slow)]
-    for x in check:
+    seq += [*global_(kinds[0]), ir.Instr("IS_OP", 0, loc),
+            *ir.jump_if("false", slow, loc, value_is_bool=True)]
+    seq += [fast, ir.load_const(bc, frozenset(items), loc), contains.copy(), *ir.jump(end, loc),
+            slow, load.copy(), contains.copy(), end]
+    for x in seq:
         if type(x) is ir.Instr:
-            x.handler = h
-    frozen = bc.add_const(frozenset(items))
-    cloc = contains.loc
-    tail = [
-        fast, I(_LOAD_CONST, frozen), I(_CONTAINS_OP, contains.arg, cloc), I("JUMP", end),
-        slow, I(_LOAD_CONST, load.arg), I(_CONTAINS_OP, contains.arg, cloc),
-        end,
-    ]
-    return type_of_x + check + tail
+            x.handler = load.handler
+    return seq

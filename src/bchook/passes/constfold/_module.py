@@ -2,18 +2,24 @@
 
 A module global ``X`` may be replaced by its value in a code object when:
 
-* the module code stores it exactly once (``STORE_NAME X``), right after ``LOAD_CONST`` or
-  an ``import`` of the module or attribute it stands for;
+* the module code stores it exactly once (``STORE_NAME X``), right after the load of a
+  constant or an ``import`` of the module or attribute it stands for;
 * nothing else binds or deletes it: no other ``STORE_NAME``/``DELETE_NAME`` in the module
   code, no ``STORE_GLOBAL``/``DELETE_GLOBAL`` anywhere (``global X`` + assignment), no
   ``from m import *``, and no code of the module mentions ``globals``, ``vars``, ``exec``
   or ``eval`` (nor ``locals`` at module level, where it is the globals dict);
-* that store runs before the code object can exist: it dominates every ``LOAD_CONST`` of
-  the code object in the module code (or, in the module code itself, the load).
+* that store runs before the code object can exist: it dominates every load of the code
+  object in the module code (or, in the module code itself, the load of the global).
 
 Which names qualify is decided by the options: ``Final`` annotations (tier 1), ALL_CAPS
 names (``caps``), ``import math`` and ``from math import pi`` (``stdlib``). A builtin
 (``builtins``) qualifies when the module never binds its name at all.
+
+``X: Final = 3`` is read where the annotation is: evaluated right after the store into
+``__annotations__`` (up to 3.13, and with ``from __future__ import annotations``), or, with
+3.14's deferred annotations (PEP 649), in the module's ``__annotate__`` function, which
+the store names by the index it adds to ``__conditional_annotations__``. That function is
+only read, never run: annotations stay deferred.
 """
 
 from __future__ import annotations
@@ -24,30 +30,25 @@ from dataclasses import dataclass, field
 
 from ... import ir
 from . import _values
-from ._flow import Flow
 
 V = ir.version
-_OP = V.OPMAP
-_LOAD_CONST = _OP["LOAD_CONST"]
-_LOAD_NAME = _OP["LOAD_NAME"]
-_LOAD_GLOBAL = _OP["LOAD_GLOBAL"]
-_LOAD_ATTR = _OP["LOAD_ATTR"]
-_STORE_NAME = _OP["STORE_NAME"]
-_DELETE_NAME = _OP["DELETE_NAME"]
-_STORE_GLOBAL = _OP["STORE_GLOBAL"]
-_DELETE_GLOBAL = _OP["DELETE_GLOBAL"]
-_IMPORT_NAME = _OP["IMPORT_NAME"]
-_IMPORT_FROM = _OP["IMPORT_FROM"]
-_BINARY_SUBSCR = _OP.get("BINARY_SUBSCR", -1)
-_STORE_SUBSCR = _OP["STORE_SUBSCR"]
-_EXT = V.EXTENDED_ARG
-_GLOBAL_WRITES = bytes((_STORE_GLOBAL,)), bytes((_DELETE_GLOBAL,))
+_STORE_NAME = V.OPMAP["STORE_NAME"]
+_DELETE_NAME = V.OPMAP["DELETE_NAME"]
+_STORE_GLOBAL = V.OPMAP["STORE_GLOBAL"]
+_DELETE_GLOBAL = V.OPMAP["DELETE_GLOBAL"]
+_IMPORT_NAME = V.OPMAP["IMPORT_NAME"]
+_IMPORT_FROM = V.OPMAP["IMPORT_FROM"]
+_STORE_SUBSCR = V.OPMAP["STORE_SUBSCR"]
+_BUILD_MAP = V.OPMAP["BUILD_MAP"]
+_STORE_GLOBAL_OP, _DELETE_GLOBAL_OP = bytes((_STORE_GLOBAL,)), bytes((_DELETE_GLOBAL,))
 
 #: Names whose use means globals may change behind our back.
 _DYNAMIC = frozenset(("globals", "vars", "exec", "eval"))
 _CAPS = re.compile(r"_*[A-Z][A-Z0-9_]*\Z")
 _FINAL_MODULES = ("typing", "typing_extensions")
 _FINAL_TEXT = re.compile(r"\s*(?:(\w+)\.)?(\w+)\s*(?:\[.*\])?\s*\Z", re.S)
+#: 3.14+: the set of the module's annotations whose statement has run (PEP 649)
+_CONDITIONAL = "__conditional_annotations__"
 
 
 def code_key(code: types.CodeType) -> tuple:
@@ -74,6 +75,17 @@ class ModuleFacts:
     dynamic: bool = False
     #: names folded under ``guard=1``: the module must be able to undo them at run time
     guarded: frozenset = frozenset()
+    _opcodes: dict = field(default_factory=dict, repr=False)
+
+    def opcodes(self, code: types.CodeType) -> bytes:
+        """``ir.raw.opcodes(code)``, read once per code object (the module's analysis and
+        the pass's scans both want them)."""
+        seen = self._opcodes.get(id(code))
+        if seen is not None and seen[0] is code:
+            return seen[1]
+        ops = ir.raw.opcodes(code)
+        self._opcodes[id(code)] = (code, ops)
+        return ops
 
     def names_for(self, code: types.CodeType) -> frozenset:
         return self.eligible.get(code_key(code), frozenset())
@@ -84,32 +96,13 @@ class ModuleFacts:
         return _values.STDLIB_CONSTANTS[fact.value] if fact.kind == "module" else None
 
 
-def raw_instructions(code: types.CodeType):
-    """``(opcode, arg)`` of every instruction, without building Instr objects."""
-    raw = code.co_code
-    caches = V.CACHES
-    n = len(raw)
-    i = 0
-    ext = 0
-    while i < n:
-        op = raw[i]
-        arg = raw[i + 1] | ext
-        if op == _EXT:
-            ext = arg << 8
-            i += 2
-            continue
-        ext = 0
-        yield op, arg
-        i += 2 + 2 * caches[op]
-
-
-def _global_writes(codes) -> set[str]:
+def _global_writes(codes, facts: ModuleFacts) -> set[str]:
     written = set()
     for code in codes:
-        ops = code.co_code[::2]
-        if _GLOBAL_WRITES[0] in ops or _GLOBAL_WRITES[1] in ops:
+        ops = facts.opcodes(code)
+        if _STORE_GLOBAL_OP in ops or _DELETE_GLOBAL_OP in ops:
             names = code.co_names
-            for op, arg in raw_instructions(code):
+            for op, arg in ir.raw.instructions_of(code):
                 if op == _STORE_GLOBAL or op == _DELETE_GLOBAL:
                     written.add(names[arg])
     return written
@@ -126,19 +119,20 @@ def analyse(root: types.CodeType | None, options) -> ModuleFacts:
     if ("*",) in root.co_consts:  # the fromlist of every "from m import *"
         facts.dynamic = True
         return facts
-    written = _global_writes(codes)
     want_builtins = options.get("builtins") or options.get("membership_sets")
-    needs_decode = ("Final" in root.co_names or _mentions_final_text(root)
-                    or options.get("caps") or options.get("stdlib") or options.get("guard"))
+    needs_decode = (_mentions_final(root) or options.get("caps") or options.get("stdlib")
+                    or options.get("guard"))
+    if not (needs_decode or want_builtins):
+        return facts
+    written = _global_writes(codes, facts)
     store_count: dict[str, int] = {}
-    if needs_decode or want_builtins:
-        names = root.co_names
-        for op, arg in raw_instructions(root):
-            if op == _STORE_NAME or op == _DELETE_NAME or op == _STORE_GLOBAL or (
-                    op == _DELETE_GLOBAL):
-                name = names[arg]
-                # a deletion counts twice: it never qualifies
-                store_count[name] = store_count.get(name, 0) + (1 if op == _STORE_NAME else 2)
+    names = root.co_names
+    for op, arg in ir.raw.instructions_of(root):
+        if op == _STORE_NAME or op == _DELETE_NAME or op == _STORE_GLOBAL or (
+                op == _DELETE_GLOBAL):
+            name = names[arg]
+            # a deletion counts twice: it never qualifies
+            store_count[name] = store_count.get(name, 0) + (1 if op == _STORE_NAME else 2)
     if want_builtins:
         bound = set(store_count) | written
         if "__builtins__" not in bound:
@@ -153,9 +147,21 @@ def analyse(root: types.CodeType | None, options) -> ModuleFacts:
     return facts
 
 
-def _mentions_final_text(root) -> bool:
-    # ``from __future__ import annotations`` turns annotations into strings
-    return any(type(c) is str and "Final" in c for c in root.co_consts)
+def _mentions_final(root) -> bool:
+    if "Final" in root.co_names:
+        return True
+    # ``from __future__ import annotations`` turns annotations into strings; 3.14 defers
+    # them into the module's ``__annotate__``
+    return any(type(c) is str and "Final" in c or type(c) is types.CodeType
+               and c.co_name == "__annotate__" and "Final" in c.co_names
+               for c in root.co_consts)
+
+
+def _loaded_name(bc: ir.Bytecode, ins: ir.Instr) -> str | None:
+    """The global, module or cell variable that ``ins`` loads, or None."""
+    if ins.op in V.GLOBAL_LOADS:
+        return bc.names[ir.name_index_of(ins)]
+    return ir.local_name(bc.code, ins)
 
 
 class _Stores:
@@ -182,6 +188,9 @@ class _Stores:
             return None
         return self.instrs[k - 1]
 
+    def constant(self, ins):
+        return ir.constant_of(self.bc, ins) if ins is not None else ir.NOT_CONSTANT
+
     def binding(self, name: str):
         """("value", constant) | ("module", modname) | ("attr", (modname, attr)) | None."""
         k = self.store_at.get(name)
@@ -191,10 +200,11 @@ class _Stores:
         if prev is None:
             return None
         bc = self.bc
-        if prev.op == _LOAD_CONST:
-            return ("value", bc.consts[prev.arg])
+        value = self.constant(prev)
+        if value is not ir.NOT_CONSTANT:
+            return ("value", value)
         if prev.op == _IMPORT_NAME:
-            module = bc.names[prev.arg]
+            module = bc.names[ir.name_index_of(prev)]
             if "." in module or not self._plain_import(k - 1, from_list=False):
                 return None
             return ("module", module)
@@ -215,7 +225,7 @@ class _Stores:
                 if before is None or before.op != _IMPORT_FROM:
                     return None
                 j -= 1
-            module = bc.names[self.instrs[j - 1].arg]
+            module = bc.names[ir.name_index_of(self.instrs[j - 1])]
             if not self._plain_import(j - 1, from_list=True):
                 return None
             return ("attr", (module, attr))
@@ -225,34 +235,83 @@ class _Stores:
         """``IMPORT_NAME`` at ``k`` is absolute (level 0)."""
         fromlist = self.prev(k)
         level = self.prev(k - 1) if fromlist is not None else None
-        if fromlist is None or level is None:
+        fromlist, level = self.constant(fromlist), self.constant(level)
+        if level is ir.NOT_CONSTANT or fromlist is ir.NOT_CONSTANT or level != 0:
             return False
-        if fromlist.op != _LOAD_CONST or level.op != _LOAD_CONST:
-            return False
-        if self.bc.consts[level.arg] != 0:
-            return False
-        return (self.bc.consts[fromlist.arg] is None) != from_list
+        return (fromlist is None) != from_list
 
     def annotation(self, name: str) -> list | None:
-        """The instructions of ``name``'s annotation (``X: <ann> = value``), if any."""
+        """The instructions of ``name``'s annotation (``X: <ann> = value``) when it is
+        evaluated right after the store (into ``__annotations__``), if it is."""
         k = self.store_at.get(name)
         if k is None:
             return None
-        names = self.bc.names
-        consts = self.bc.consts
+        bc = self.bc
         out = []
         for j in range(k + 1, min(k + 40, len(self.instrs) - 2)):
             if j in self.after_label:
                 return None
             ins = self.instrs[j]
-            if ins.op == _LOAD_NAME and names[ins.arg] == "__annotations__":
+            if _loaded_name(bc, ins) == "__annotations__":
                 key, store = self.instrs[j + 1], self.instrs[j + 2]
-                if key.op == _LOAD_CONST and consts[key.arg] == name and (
-                        store.op == _STORE_SUBSCR):
+                if self.constant(key) == name and store.op == _STORE_SUBSCR:
                     return out
                 return None
             out.append(ins)
         return None
+
+    def conditional_index(self, name: str):
+        """3.14+: the index the store of ``name`` adds to ``__conditional_annotations__``
+        (``STORE_NAME X; LOAD_NAME __conditional_annotations__; <i>; SET_ADD; POP_TOP``),
+        which names its entry in ``__annotate__``; None if there is none."""
+        k = self.store_at.get(name)
+        if k is None or k + 2 >= len(self.instrs) or k + 1 in self.after_label:
+            return None
+        if _loaded_name(self.bc, self.instrs[k + 1]) != _CONDITIONAL:
+            return None
+        index = self.constant(self.instrs[k + 2])
+        return index if type(index) is int else None
+
+
+def _deferred_annotations(root: types.CodeType, store_count: dict) -> tuple | None:
+    """3.14+ (PEP 649): ``(bytecode of __annotate__, {key: [(index, instructions)]})``
+    for the entries of the module's ``__annotate__`` function: each annotation's
+    instructions, and the index of ``__conditional_annotations__`` it is guarded by
+    (None if it is not). Read, never run."""
+    found = [c for c in root.co_consts
+             if type(c) is types.CodeType and c.co_name == "__annotate__"]
+    if len(found) != 1 or store_count.get("__annotate__") != 1:
+        return None  # none, or one the module wrote itself
+    bc = ir.Bytecode.from_code(found[0])
+    entries: dict = {}
+    start = 0  # where the current annotation's instructions begin
+    index = None
+    run: list[ir.Instr] = []
+    for item in bc.items:
+        if type(item) is not ir.Instr:
+            continue
+        operation = ir.operation_of(item)
+        kind = operation[0] if operation else None
+        run.append(item)
+        if kind == "jump_if":
+            # the guard: <i>; LOAD_GLOBAL __conditional_annotations__; CONTAINS_OP
+            guard = run[-4:-1]
+            index = None
+            if len(guard) == 3 and _loaded_name(bc, guard[1]) == _CONDITIONAL and (
+                    ir.operation_of(guard[2]) == ("contains", False)):
+                value = ir.constant_of(bc, guard[0])
+                index = value if type(value) is int else None
+            start = len(run)
+        elif kind == "not_taken" or item.op == _BUILD_MAP:
+            start = len(run)
+        elif item.op == _STORE_SUBSCR:
+            # <annotation>; COPY 2 (the dict); <key>; STORE_SUBSCR
+            key = ir.constant_of(bc, run[-2]) if len(run) >= 3 else None
+            if type(key) is str and ir.operation_of(run[-3]) == ("copy", 2):
+                entries.setdefault(key, []).append((index, run[start:-3]))
+            index = None
+            start = len(run)
+    return bc, entries
 
 
 def _prove_globals(root, single: set, options, facts: ModuleFacts) -> None:
@@ -260,28 +319,48 @@ def _prove_globals(root, single: set, options, facts: ModuleFacts) -> None:
     stores = _Stores(bc, single)
     bindings = {name: stores.binding(name) for name in stores.store_at}
 
-    def is_final_ref(parts: list) -> bool:
+    def is_final_ref(code_bc: ir.Bytecode, parts: list) -> bool:
         """``Final`` / ``typing.Final`` / either subscripted, from the right module."""
         if not parts:
             return False
         first = parts[0]
-        if first.op == _LOAD_CONST and type(bc.consts[first.arg]) is str and len(parts) == 1:
-            m = _FINAL_TEXT.match(bc.consts[first.arg])
+        text = ir.constant_of(code_bc, first)
+        if type(text) is str and len(parts) == 1:
+            m = _FINAL_TEXT.match(text)
             if m is None:
                 return False
             return _resolves_to_final(m.group(1), m.group(2), bindings)
-        if first.op != _LOAD_NAME:
+        if text is not ir.NOT_CONSTANT or first.op not in V.GLOBAL_LOADS:
             return False
-        head = bc.names[first.arg]
+        head = code_bc.names[ir.name_index_of(first)]
         rest = parts[1:]
-        if rest and rest[0].op == _LOAD_ATTR:
-            attr = bc.names[rest[0].arg >> V.LOAD_ATTR_SHIFT]
+        if rest and V.OPERATIONS.get(rest[0].op) == "attr":
+            attr = code_bc.names[ir.name_index_of(rest[0])]
             if not _resolves_to_final(head, attr, bindings):
                 return False
             rest = rest[1:]
         elif not _resolves_to_final(None, head, bindings):
             return False
-        return not rest or rest[-1].op == _BINARY_SUBSCR
+        return not rest or ir.is_subscript(rest[-1])
+
+    deferred = None
+    if any(type(c) is types.CodeType and c.co_name == "__annotate__" for c in root.co_consts):
+        store_count = {}
+        for ins in stores.instrs:
+            if ins.op == _STORE_NAME:
+                name = bc.names[ins.arg]
+                store_count[name] = store_count.get(name, 0) + 1
+        deferred = _deferred_annotations(root, store_count)
+
+    def is_final(name: str) -> bool:
+        if is_final_ref(bc, stores.annotation(name) or []):
+            return True
+        if deferred is None:
+            return False
+        annotate_bc, entries = deferred
+        index = stores.conditional_index(name)
+        return any(is_final_ref(annotate_bc, parts)
+                   for guard, parts in entries.get(name, ()) if guard == index)
 
     chosen: dict[str, GlobalFact] = {}
     for name, binding in bindings.items():
@@ -289,7 +368,7 @@ def _prove_globals(root, single: set, options, facts: ModuleFacts) -> None:
             continue
         kind, value = binding
         if kind == "value":
-            if is_final_ref(stores.annotation(name) or []):
+            if is_final(name):
                 origin = "final"
             elif options.get("caps") and _CAPS.match(name) and not name.startswith("__"):
                 origin = "caps"
@@ -311,11 +390,11 @@ def _prove_globals(root, single: set, options, facts: ModuleFacts) -> None:
     bits = {name: 1 << i for i, name in enumerate(chosen)}
     gens = {stores.store_at[name]: bit for name, bit in bits.items()}
     everything = (1 << len(bits)) - 1
-    state = Flow(bc.items).surely_set(gens, everything)
+    state = ir.Flow(bc.items, root).surely_set(gens, everything)
     eligible_bits: dict[tuple, int] = {}
     for k, ins in enumerate(stores.instrs):
-        if ins.op == _LOAD_CONST:
-            const = bc.consts[ins.arg]
+        if ins.op in V.CONSTANT_LOADS:  # (cheap first: the module code may be long)
+            const = stores.constant(ins)
             if type(const) is types.CodeType:
                 _mark(const, state[k], eligible_bits)
     guard_bits = sum(bit for name, bit in bits.items() if chosen[name].origin == "guard")
@@ -367,15 +446,12 @@ def dominated_loads(bc: ir.Bytecode, facts: ModuleFacts) -> dict[int, set]:
                 gens[k] = gens.get(k, 0) | bit
     if not gens:
         return {}
-    state = Flow(bc.items).surely_set(gens, (1 << len(bits)) - 1)
+    state = ir.Flow(bc.items, bc.code).surely_set(gens, (1 << len(bits)) - 1)
     allowed: dict[int, set] = {}
     for k, ins in enumerate(instrs):
-        if ins.op == _LOAD_NAME:
-            name = bc.names[ins.arg]
-        elif ins.op == _LOAD_GLOBAL:
-            name = bc.names[ins.arg >> V.LOAD_GLOBAL_SHIFT]
-        else:
+        if ins.op not in V.GLOBAL_LOADS:
             continue
+        name = bc.names[ir.name_index_of(ins)]
         bit = bits.get(name)
         if bit and state[k] & bit:
             allowed[id(ins)] = {name}
