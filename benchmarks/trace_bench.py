@@ -18,7 +18,8 @@ cProfile's new home, and ``profiling.sampling``, the statistical profiler, at it
 rate: it samples the program from another process, so its column is the program's own
 slowdown), and the trace pass in each mode: calls, timeline, lines flags, lines count,
 the same with the pure-Python recorder, and calls after ``bchook.trace.stop()`` (off
-means off).
+means off). ``coverage run`` (when coverage.py is installed) measures lines as coverage.py
+does, to compare with ``trace lines -> .coverage``, which writes coverage's data file.
 
 One more variant is a reference, not a mode: ``pure-Python probes alone`` runs the
 pure-Python timeline with its folding switched off in the harness, so the events are made
@@ -271,7 +272,11 @@ TRACE_VARIANTS = {
     "trace timeline (pure Python)": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
     "trace calls after stop()": [],
     "pure-Python probes alone": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
+    # lines written as coverage.py's data file, against `coverage run` below
+    "trace lines -> .coverage": ["-o", "trace.lines=1"],
 }
+#: Trace variants that write another file than out.prof (at exit: not in the timings).
+TRACE_OUTPUTS = {"trace lines -> .coverage": "traced.coverage"}
 
 
 def variants() -> list[str]:
@@ -286,6 +291,8 @@ def variants() -> list[str]:
         names.append("monitoring")
     names += [name for name in ("profiling.tracing", "profiling.sampling")
               if _has_module(name)]
+    if _has_module("coverage"):
+        names.append("coverage run")
     names += list(TRACE_VARIANTS)
     return names
 
@@ -303,7 +310,7 @@ def run_variant(folder: str, variant: str, reps: int) -> dict:
     harness = os.path.join(folder, "harness_main.py")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BCHOOK_")}
     if variant in TRACE_VARIANTS:
-        out = os.path.join(folder, "out.prof")
+        out = os.path.join(folder, TRACE_OUTPUTS.get(variant, "out.prof"))
         cmd = [sys.executable, "-m", "bchook", "-p", "trace", "--include", "bw_*",
                *TRACE_VARIANTS[variant], "-o", f"trace.output={out}",
                harness, variant, str(reps), names]
@@ -311,6 +318,10 @@ def run_variant(folder: str, variant: str, reps: int) -> dict:
         out = os.path.join(folder, "sampled.pstats")
         cmd = [sys.executable, "-m", "profiling.sampling", "run", "--pstats", "-o", out,
                harness, variant, str(reps), names]
+    elif variant == "coverage run":  # line coverage, as `trace lines -> .coverage` records
+        cmd = [sys.executable, "-m", "coverage", "run", "--include=*/bw_*",
+               f"--data-file={os.path.join(folder, 'run.coverage')}", harness, variant,
+               str(reps), names]
     else:
         cmd = [sys.executable, harness, variant, str(reps), names]
     proc = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True,

@@ -359,6 +359,154 @@ def test_class_bodies_keep_their_own_namespace():
     assert assert_folds(src) == ("returns", int, "43")
 
 
+# -- Final globals bound to expressions of Final globals ------------------------------------
+
+WIDTH_HALF = """
+    from typing import Final
+    WIDTH: Final = 80
+    HALF: Final = WIDTH // 2
+    QUARTER: Final = HALF // 2
+    def half():
+        return HALF
+    def f(x=1):
+        return (x + HALF, QUARTER * x)
+"""
+
+
+@pytest.mark.parametrize("spelling", ["Final", "typing.Final", "string annotations"])
+def test_final_of_finals_is_a_module_constant(spelling):
+    # the example of issue 17, item 19, with 3.14+'s deferred annotations where they are
+    src = WIDTH_HALF
+    if spelling == "typing.Final":
+        src = src.replace("from typing import Final", "import typing").replace(
+            ": Final", ": typing.Final")
+    elif spelling == "string annotations":
+        src = "\n    from __future__ import annotations" + src
+    plain, folded = compile_both(src)
+    assert outcome(plain, "(half(), f(3))") == outcome(folded, "(half(), f(3))")
+    for name in ("half", "f"):
+        assert count_ops(find_code(plain, name), ["global"])
+        assert count_ops(find_code(folded, name), ["global"]) == 0, dis.Bytecode(
+            find_code(folded, name)).dis()
+    assert loaded_constants(find_code(folded, "half")) == [40]
+    assert 20 in loaded_constants(find_code(folded, "f"))
+
+
+def test_a_bare_read_of_a_final_is_the_constant():
+    # nothing else to fold in the function: the load alone is worth it
+    plain, folded = compile_both("from typing import Final\nX: Final = 7\n"
+                                 "def f():\n    return X\n")
+    assert count_ops(find_code(folded, "f"), ["global"]) == 0
+    assert loaded_constants(find_code(folded, "f")) == [7]
+
+
+@pytest.mark.parametrize("expr,value", [
+    ("WIDTH * 2 + 1", 161), ("-WIDTH", -80), ("WIDTH > 10", True), ("(WIDTH, 'px')", None),
+    ("'abc'[WIDTH // 40]", "c"), ("WIDTH", 80), ("1 < 2", True), ("'a,b'.split(',')[1]", "b"),
+    ("WIDTH in (80, 81)", True)])
+def test_final_expressions_the_folder_computes(expr, value):
+    src = f"from typing import Final\nWIDTH: Final = 80\nX: Final = {expr}\n" \
+          "def f():\n    return X\n"
+    plain, folded = compile_both(src)
+    assert outcome(plain, "f()") == outcome(folded, "f()")
+    assert count_ops(find_code(folded, "f"), ["global"]) == 0
+    if value is not None:
+        assert loaded_constants(find_code(folded, "f")) == [value]
+
+
+@pytest.mark.parametrize("expr", [
+    "WIDTH // 0",                 # raises: left to run time
+    "WIDTH // len(sys.argv)",     # not a constant
+    "[WIDTH, 1]",                 # a list is no constant
+    "OTHER + 1",                  # not Final
+    "WIDTH + OTHER",
+    "WIDTH if sys.argv else 0",   # a branch: a label between the parts
+    "(WIDTH\n     // 2)",          # folds never span lines
+])
+def test_final_expressions_that_are_not_constant(expr):
+    src = f"import sys\nfrom typing import Final\nWIDTH: Final = 80\nOTHER = 1\n" \
+          f"try:\n    X: Final = {expr}\nexcept ZeroDivisionError:\n    pass\n" \
+          "def f():\n    return X\n"
+    plain, folded = compile_both(src)
+    assert outcome(plain, "f()") == outcome(folded, "f()")
+    assert count_ops(find_code(folded, "f"), ["global"]) == 1
+
+
+def test_final_of_a_final_bound_later_is_not_folded():
+    src = """
+        from typing import Final
+        try:
+            HALF: Final = WIDTH // 2
+        except NameError:
+            pass
+        WIDTH: Final = 80
+        def f():
+            return HALF
+    """
+    assert assert_folds(src, kept=["global"])[1] is NameError
+    # and bound on some paths only
+    src = """
+        import sys
+        from typing import Final
+        if len(sys.argv) < 1000:
+            WIDTH: Final = 80
+        HALF: Final = WIDTH // 2
+        def f():
+            return HALF
+    """
+    assert assert_folds(src, kept=["global"]) == ("returns", int, "40")
+
+
+def test_final_of_finals_not_before_its_binding():
+    src = """
+        from typing import Final
+        WIDTH: Final = 80
+        def early():
+            return HALF
+        try:
+            r = early()
+        except NameError as e:
+            r = str(e)
+        HALF: Final = WIDTH // 2
+        def f():
+            return (r, HALF, early())
+    """
+    plain, folded = compile_both(src)
+    assert outcome(plain, "f()") == outcome(folded, "f()")
+    assert count_ops(find_code(folded, "early"), ["global"]) == 1
+    assert loaded_constants(find_code(folded, "f")) == [40]
+
+
+@pytest.mark.parametrize("breaker", ["HALF = 3", "WIDTH = 3", "del WIDTH",
+                                     "def g():\n    global HALF\n    HALF += 1",
+                                     "def g():\n    return globals()"])
+def test_final_of_finals_rebound_anywhere_does_not_fold(breaker):
+    src = "from typing import Final\nWIDTH: Final = 80\nHALF: Final = WIDTH // 2\n" \
+          f"def f():\n    return HALF\n{breaker}\n"
+    assert_folds(src, kept=["global"])
+
+
+def test_plain_names_bound_to_expressions_need_caps():
+    src = "from typing import Final\nWIDTH: Final = 80\nHALF = WIDTH // 2\n" \
+          "def f():\n    return HALF\n"
+    assert_folds(src, kept=["global"])
+    assert_folds(src, gone=["global"], caps=1)
+
+
+@pytest.mark.parametrize("expr", ["WIDTH / 3", "'w=' + str(WIDTH) + ' px'",
+                                  "(WIDTH, WIDTH / 3)", "2 ** WIDTH"])
+def test_computed_final_keeps_its_identity(expr):
+    import marshal
+    src = f"from typing import Final\nWIDTH: Final = 80\nX: Final = {expr}\n" \
+          "def f():\n    return X\n"
+    plain, folded = compile_both(src, builtins=1)
+    assert count_ops(find_code(folded, "f"), ["global"]) == 0
+    for code in (folded, marshal.loads(marshal.dumps(folded))):  # as from a .pyc
+        ns = {}
+        exec(code, ns)
+        assert ns["f"]() is ns["X"]
+
+
 # -- dead branches -----------------------------------------------------------------------
 
 DEAD = """

@@ -61,6 +61,14 @@ def test_a_module_that_binds_the_name_is_left_alone(binding):
 
 # -- stdlib ----------------------------------------------------------------------------------
 
+def eager(imports: str) -> str:
+    """``imports`` where they are never lazy: 3.15+ (PEP 810) can make a module-level
+    import lazy unless it is in a ``try`` block."""
+    if not V.HAS_LAZY_IMPORTS:
+        return imports
+    return "try:\n" + textwrap.indent(imports, "    ") + "\nexcept ImportError:\n    raise"
+
+
 @pytest.mark.parametrize("src,expr", [
     ("import math", "2 * math.pi"),
     ("import math as m", "m.tau / 2"),
@@ -69,8 +77,57 @@ def test_a_module_that_binds_the_name_is_left_alone(binding):
     ("import string", "'q' in string.ascii_letters"),
 ])
 def test_stdlib_constants(src, expr):
-    assert_folds(f"{src}\ndef f():\n    return {expr}\n", gone=["attr"] if "." in expr
+    assert_folds(f"{eager(src)}\ndef f():\n    return {expr}\n", gone=["attr"] if "." in expr
                  else ["global"], stdlib=1)
+
+
+def test_stdlib_constants_into_finals():
+    src = eager("import math") + "\nfrom typing import Final\nTWO_PI: Final = 2 * math.pi\n" \
+        "def f():\n    return TWO_PI\n"
+    assert_folds(src, gone=["global"], stdlib=1)
+    assert_folds(src, kept=["global"])
+
+
+LAZY_IMPORTS = pytest.mark.skipif(not V.HAS_LAZY_IMPORTS,
+                                  reason="lazy imports are new in Python 3.15 (PEP 810)")
+
+
+@LAZY_IMPORTS
+@pytest.mark.parametrize("src,expr", [
+    ("lazy import cmath", "cmath.pi * 2"),
+    ("lazy import cmath as c", "c.pi * 2"),
+    ("lazy from cmath import pi", "pi * 2"),
+    # lazy under -X lazy_imports=all or sys.set_lazy_imports('all'), set at any time
+    ("import cmath", "cmath.pi * 2"),
+    ("from cmath import pi", "pi * 2"),
+    ("import contextlib\nwith contextlib.nullcontext():\n    import cmath", "cmath.pi * 2"),
+])
+def test_stdlib_constants_of_imports_that_may_be_lazy_stay(src, expr):
+    # the first use of a lazily imported name loads the module: a fold would skip it
+    assert_folds(f"{src}\ndef f():\n    return {expr}\n", kept=["attr"] if "." in expr
+                 else ["global"], stdlib=1)
+
+
+@LAZY_IMPORTS
+@pytest.mark.parametrize("flags,imports", [
+    ([], "lazy import cmath"),
+    ([], "lazy from cmath import pi"),
+    (["-X", "lazy_imports=all"], "import cmath"),
+    (["-X", "lazy_imports=all"], "from cmath import pi"),
+    ([], "sys.set_lazy_imports('all')\nimport cmath"),
+])
+def test_lazy_imports_load_the_module_where_it_is_used(tmp_path, run_python, flags, imports):
+    expr = "pi" if "from" in imports else "cmath.pi"
+    (tmp_path / "app.py").write_text(
+        f"import sys\n{imports}\ndef f():\n    return {expr} * 2\n"
+        "print('cmath' in sys.modules)\nprint(f())\nprint('cmath' in sys.modules)\n")
+    rc, plain, err = run_python([*flags, "app.py"], cwd=tmp_path)
+    assert rc == 0, err
+    assert plain.split() == ["False", "6.283185307179586", "True"]
+    rc, folded, err = run_python([*flags, "-m", "bchook", "-p", "constfold", "-o",
+                                  "constfold.stdlib=1", "--no-cache", "app.py"], cwd=tmp_path)
+    assert rc == 0, err
+    assert folded == plain
 
 
 def test_stdlib_module_rebound_or_not_listed_is_left_alone():
@@ -92,6 +149,11 @@ def test_caps_rebound_is_left_alone():
     src = "LIMIT = 10\ndef f(n):\n    return n < LIMIT\ndef bump():\n    global LIMIT\n" \
           "    LIMIT += 1\n"
     assert_folds(src, "f(3)", kept=["global"], caps=1)
+
+
+def test_caps_computed_from_caps():
+    src = "LIMIT = 10\nHALF = LIMIT // 2\ndef f(n):\n    return n < HALF\n"
+    assert_folds(src, "f(3)", gone=["global"], caps=1)
 
 
 def test_caps_tuple_keeps_its_identity():
@@ -246,6 +308,16 @@ def test_guard_needs_the_same_proof(isolated_imports):
     assert "LOAD_GLOBAL" in opnames(module.f.__code__)
     module.bump()
     assert module.f(2) == 8
+
+
+def test_guard_folds_globals_computed_from_guarded_ones(isolated_imports):
+    module = load_guarded(GUARDED + "\ndouble = scale * 2\ndef g(x):\n    return x + double\n",
+                          name="guarded_computed")
+    assert "LOAD_GLOBAL" not in opnames(module.g.__code__) and module.g(1) == 7
+    module.scale = 10  # double was computed from the old value, and still holds it
+    assert module.g(1) == 7 and module.f(1) == 10
+    module.double = 0
+    assert module.g(1) == 1
 
 
 def test_guard_end_to_end_with_the_hook(tmp_path, run_python):

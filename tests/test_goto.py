@@ -789,6 +789,31 @@ def test_decorator_returns_a_rewritten_copy(tmp_path):
     assert with_goto(copy).__code__ is copy.__code__
 
 
+def test_decorator_leaves_code_the_pass_rewrote_alone(tmp_path):
+    # The pass leaves no marker names behind, and ``goto`` here also names a method: the
+    # decorator must tell rewritten code by its statements, or it would compile the function
+    # again from source, undoing what the import hook's other passes did to it.
+    from bchook.goto import with_goto
+
+    m = load(tmp_path, """
+        class Player:
+            def goto(self, where):
+                self.at = where
+
+        def move(p):
+            p.goto("start")
+            goto .end
+            p.goto("never")
+            label .end
+            return p.at
+    """, "hook")
+    assert "goto" in m.move.__code__.co_names  # the method's name
+    assert m.move(m.Player()) == "start"
+    again = with_goto(m.move)
+    assert again.__code__ is m.move.__code__
+    assert again(m.Player()) == "start"
+
+
 def test_decorator_rejects_non_functions():
     from bchook.goto import with_goto
 

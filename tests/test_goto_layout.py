@@ -12,6 +12,7 @@ import textwrap
 
 import pytest
 
+from bchook import ir
 from goto_helpers import MODES, load
 from test_goto_nosource import make_function
 
@@ -48,12 +49,114 @@ def _jumps(func) -> list[str]:
 def test_a_goto_loop_compiles_like_a_while_loop(build):
     m = build(LOOPS)
     assert [m.count_goto(n) for n in range(4)] == [0, 1, 2, 3]
-    goto_code = list(dis.get_instructions(m.count_goto))
-    while_code = list(dis.get_instructions(m.count_while))
+    goto_code = [i for i in dis.get_instructions(m.count_goto) if i.opname != "NOP"]
+    while_code = [i for i in dis.get_instructions(m.count_while) if i.opname != "NOP"]
     # ``if i >= n: goto .done`` is one conditional jump, and (3.10, 3.11) the backward
     # goto tests at the bottom as a while loop does: nothing more than the while loop
+    # (but a NOP on the goto's line, for line tracers: test_goto_coverage.py)
     assert len(goto_code) <= len(while_code), dis.Bytecode(m.count_goto).dis()
     assert len(_jumps(m.count_goto)) <= len(_jumps(m.count_while))
+
+
+def test_a_goto_loop_has_the_names_and_constants_of_a_while_loop(build):
+    m = build(LOOPS)
+    goto_code, while_code = m.count_goto.__code__, m.count_while.__code__
+    assert goto_code.co_names == while_code.co_names == ()  # no marker names left
+    assert goto_code.co_consts == while_code.co_consts
+
+
+MARKERS = """
+    import contextlib
+
+    @rewrite
+    def in_finally(n):
+        try:
+            pass
+        finally:
+            i = 0
+            label .top
+            i += 1
+            if i < n:
+                goto .top
+        return i
+
+    @rewrite
+    def exits(items):
+        for x in items:
+            with contextlib.nullcontext():
+                if x == 1:
+                    break
+                if x == 2:
+                    goto .found
+        return "none"
+        label .found
+        return "found"
+
+    @rewrite
+    def under_if_false(n):
+        for i in range(n):
+            if i == 2:
+                goto .dead
+        if False:
+            label .dead
+            return i
+        return -1
+
+    @rewrite
+    def nested(n):
+        def inner(k):
+            goto .end
+            k = -1
+            label .end
+            return k + n
+        return inner(1)
+"""
+
+
+def _markers(code) -> list:
+    return [(co.co_name, name) for co in ir.walk_code(code) for name in co.co_names
+            if name.startswith("@goto:") or name in ("goto", "label")]
+
+
+def test_no_marker_name_stays_in_any_code_object(build):
+    m = build(MARKERS)
+    assert (m.in_finally(3), m.exits([2]), m.exits([1, 2]), m.under_if_false(3),
+            m.under_if_false(1), m.nested(4)) == (3, "found", "none", 2, -1, 5)
+    for func in (m.in_finally, m.exits, m.under_if_false, m.nested):
+        assert not _markers(func.__code__), dis.Bytecode(func).dis()
+
+
+def test_no_marker_name_stays_in_module_code():
+    from bchook._passes import transform_source
+    from bchook.passes.goto import GotoPass
+
+    source = "skipped = False\ngoto .end\nskipped = True\nlabel .end\n"
+    code = transform_source(source, "<markers>", "markers", [GotoPass()])
+    assert not _markers(code)
+    namespace = {}
+    exec(code, namespace)
+    assert namespace["skipped"] is False
+    plain = compile("skipped = False\n", "<markers>", "exec", dont_inherit=True)
+    assert code.co_names == plain.co_names
+
+
+def test_without_source_goto_and_label_names_go_too():
+    func = make_function([
+        "x = 0",
+        "label .start",
+        "if x == 10:",
+        "    goto .end",
+        "x += 1",
+        "goto .start",
+        "label .end",
+        "return x",
+    ])
+    assert func() == 10
+    assert func.__code__.co_names == ()
+    plain = {}
+    exec("def func():\n    x = 0\n    while x != 10:\n        x += 1\n    return x\n"
+         "    pass\n", plain)
+    assert func.__code__.co_consts == plain["func"].__code__.co_consts
 
 
 DROPPED = """

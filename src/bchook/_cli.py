@@ -34,17 +34,19 @@ PROG = "bchook"
 class Flag:
     """One flag of the runner: its spellings, what it takes (``metavar``; None for a
     switch) and its one-line meaning. ``ends``: the flag names the program (``-m``,
-    ``-c``), so everything after its value belongs to the program."""
+    ``-c``), so everything after its value belongs to the program. ``doc``: the README's
+    wording where it differs from the help's."""
 
-    __slots__ = ("names", "dest", "metavar", "help", "ends")
+    __slots__ = ("names", "dest", "metavar", "help", "ends", "doc")
 
     def __init__(self, names: tuple[str, ...], dest: str, metavar: str | None, help: str,
-                 ends: bool = False):
+                 ends: bool = False, doc: str | None = None):
         self.names = names
         self.dest = dest
         self.metavar = metavar
         self.help = help
         self.ends = ends
+        self.doc = doc or help
 
     @property
     def label(self) -> str:
@@ -54,7 +56,10 @@ class Flag:
 
 RUNNER_FLAGS = (
     Flag(("-p", "--passes"), "passes", "PASS[,PASS]",
-         "passes to apply, in that order (repeatable); `bchook passes` lists them"),
+         "passes to apply, in that order, the AST stages of all before any bytecode stage "
+         "(repeatable); `bchook passes` lists them",
+         doc="passes to apply, in that order, the AST stages of all of them before any "
+             "bytecode stage (repeatable); `bchook passes` lists them"),
     Flag(("--include",), "include", "PAT",
          "rewrite the modules whose dotted name matches the glob (repeatable; `myapp` and "
          "`myapp.*` both mean the package and everything below it; `'*'` means every "
@@ -92,6 +97,7 @@ _USAGE = f"""\
        {PROG} passes
        {PROG} pth install [--user] | uninstall | status
        {PROG} dis ...
+       {PROG} trace merge FILES... [-o OUT] | diff BEFORE AFTER [-o diff.html]
        {PROG} --version"""
 
 _DESCRIPTION = """\
@@ -117,6 +123,8 @@ commands:
   pth uninstall         remove it, in either form (do this before `pip uninstall bchook`)
   pth status            where it is installed and whether it is active
   dis ...               disassemble with bchook's IR (see `bchook dis --help`)
+  trace merge FILES... [-o OUT]   combine profiles (e.g. one per process) into one
+  trace diff BEFORE AFTER [-o diff.html]   compare two profiles
 
 configuration (flags > environment > pyproject.toml):
   [tool.bchook] in the nearest pyproject.toml (searched upwards from the program's folder):
@@ -229,7 +237,7 @@ def readme_tables() -> dict[str, str]:
     (``<!-- generated: NAME -->``): ``tools/readme_tables.py`` writes them, a test checks."""
     tables = {"runner-flags": _markdown(("flag", "meaning"), [
         (", ".join(f"`{n}`" for n in flag.names[:-1]) + (", " if len(flag.names) > 1 else "")
-         + f"`{flag.names[-1]}{' ' + flag.metavar if flag.metavar else ''}`", flag.help)
+         + f"`{flag.names[-1]}{' ' + flag.metavar if flag.metavar else ''}`", flag.doc)
         for flag in RUNNER_FLAGS] + [(f"`{name}`", meaning) for name, meaning in
                                      RUNNER_ARGUMENTS])}
     every = []
@@ -462,7 +470,13 @@ def _dis_command(argv: Sequence[str]) -> int:
     return dis_main(list(argv))
 
 
-_COMMANDS = {"run": _run, "passes": _passes_command, "pth": _pth_command, "dis": _dis_command}
+def _trace_command(argv: Sequence[str]) -> int:
+    from .trace._command import main as trace_main
+    return trace_main(list(argv))
+
+
+_COMMANDS = {"run": _run, "passes": _passes_command, "pth": _pth_command, "dis": _dis_command,
+             "trace": _trace_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,6 +43,10 @@ __all__ = ["Rewriter", "BchookFinder", "BchookLoader", "ZipLoader"]
 
 _CodeType = types.CodeType
 
+#: Set by a profiler (``bchook.trace``) to a context manager factory that receives the
+#: module name around each rewriting, so the time can be kept apart from the program's.
+on_rewrite = None
+
 
 def _debug(message: str, *args) -> None:
     # Only when the program uses logging: importing it just to drop a record costs ms.
@@ -98,13 +102,19 @@ class Rewriter:
                 composer: Composer | None = None, *, optimize: int = -1) -> _CodeType:
         """Source to transformed code (no cache). SyntaxError and PassFailed propagate."""
         me = self._enter()
+        watch = on_rewrite
         try:
-            if composer is None:
-                return transform_source(source, path, fullname, self.passes,
-                                        optimize=optimize)
-            return self._compile_composed(source, path, fullname, composer)
+            if watch is not None:
+                with watch(fullname):
+                    return self._compile(source, path, fullname, composer, optimize)
+            return self._compile(source, path, fullname, composer, optimize)
         finally:
             self._leave(me)
+
+    def _compile(self, source, path, fullname, composer, optimize):
+        if composer is None:
+            return transform_source(source, path, fullname, self.passes, optimize=optimize)
+        return self._compile_composed(source, path, fullname, composer)
 
     def _compile_composed(self, source, path, fullname, composer):
         passes = self.passes

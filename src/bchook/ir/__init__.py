@@ -2,7 +2,9 @@
 
 >>> from bchook import ir
 >>> bc = ir.Bytecode.from_code(code)
+>>> uses = bc.table_uses()             # the consts/names in use before the edit
 >>> for item in bc.items: ...          # ir.Instr and ir.Label objects, edit in place
+>>> bc.drop_unused(uses)               # drop those the edit left unused, renumbering
 >>> new_code = bc.to_code()            # EXTENDED_ARGs, tables and co_stacksize laid out
 
 Everything that differs between CPython releases is answered here: ``ir.version`` holds
@@ -13,7 +15,7 @@ readers (``ir.constant_of``, ``ir.jump_sense``...) say what a decoded instructio
 """
 
 from . import _version as version
-from ._bytecode import Bytecode
+from ._bytecode import Bytecode, TableUses
 from ._model import NO_LOCATION, Handler, Instr, IRError, Label
 from ._helpers import mentions, nested_code, replace_nested_code, walk_code
 from ._flow import Flow, drop_unreachable, drop_unused_labels
@@ -79,7 +81,7 @@ from ._builders import (
 from . import _raw as raw
 
 __all__ = [
-    "Bytecode", "Instr", "Label", "Handler", "IRError", "NO_LOCATION",
+    "Bytecode", "TableUses", "Instr", "Label", "Handler", "IRError", "NO_LOCATION",
     "mentions", "nested_code", "replace_nested_code", "walk_code",
     "Flow", "drop_unreachable", "drop_unused_labels",
     "NOT_CONSTANT", "binary_op", "binary_operator_of", "body_start", "call", "call_method",
@@ -105,3 +107,8 @@ __all__ += ["exception_regions", "jump_if_at"]
 from ._builders import idiom_of  # noqa: E402
 
 __all__ += ["idiom_of"]
+
+# -- constfold: imports that may be lazy --
+from ._builders import import_may_be_lazy  # noqa: E402
+
+__all__ += ["import_may_be_lazy"]

@@ -806,3 +806,16 @@ def idiom_of(word: str) -> tuple[str, object] | None:
     if word in V.PLAIN_LOCALS_ELSEWHERE:
         return "locals", V.PLAIN_LOCALS_ELSEWHERE[word]
     return None
+
+
+# -- constfold: imports that may be lazy --------------------------------------------------
+
+def import_may_be_lazy(ins: Instr) -> bool:
+    """Can this ``IMPORT_NAME`` bind a lazy proxy instead of importing where it stands
+    (3.15+, PEP 810)? Yes for ``lazy import`` and for a module-level import that
+    ``-X lazy_imports=all`` or ``sys.set_lazy_imports('all')`` (at any time before it runs)
+    makes lazy; only an import the compiler marked eager (in ``try``, a function or a class
+    body) never is. A proxy imports the module when its name is first used, so a pass that
+    reads the module's attributes without that use would leave the module unloaded."""
+    mode = ins.arg & ((1 << V.IMPORT_NAME_SHIFT) - 1)
+    return V.HAS_LAZY_IMPORTS and mode != V.IMPORT_EAGER

@@ -9,7 +9,7 @@ from ._flow import Flow, stack_depth
 from . import _version as V
 from ._model import NO_LOCATION, Handler, Instr, IRError, Label
 
-__all__ = ["Bytecode"]
+__all__ = ["Bytecode", "TableUses"]
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up
 if TYPE_CHECKING:
@@ -25,6 +25,10 @@ _EXT = V.EXTENDED_ARG
 _BACKWARD = V.BACKWARD_JUMPS
 _NO_FALLTHROUGH = V.NO_FALLTHROUGH
 _BORROWS = _borrow.BORROWS
+_HASCONST = V.HASCONST
+_HASNAME = V.HASNAME
+#: flag bits below the name index (3.11+ LOAD_GLOBAL, 3.12+ LOAD_ATTR...): see version
+_NAME_SHIFT = V.NAME_ARG_SHIFT
 
 
 def _code_name(code) -> str:
@@ -40,9 +44,10 @@ class Bytecode:
     """The instructions of one code object, with labels for jump targets.
 
     ``items`` is a list of :class:`Instr` and :class:`Label`; edit it in place.
-    ``consts``, ``names`` and ``varnames`` are lists in the code object's own order:
-    new entries go at the end (use :meth:`add_const` / :meth:`add_name`), existing ones
-    are never renumbered. Call :meth:`to_code` to encode.
+    ``consts`` and ``names`` are lists in the code object's own order: new entries go at
+    the end (use :meth:`add_const` / :meth:`add_name`), and existing ones keep their
+    index until :meth:`drop_unused` drops the entries an edit left unused. Call
+    :meth:`to_code` to encode.
     """
 
     __slots__ = ("code", "items", "consts", "names", "_const_index", "_name_index")
@@ -186,6 +191,79 @@ class Bytecode:
             i = index[name] = len(self.names)
             self.names.append(name)
         return i
+
+    # -- tables an edit leaves unused ---------------------------------------------------
+
+    def table_uses(self) -> "TableUses":
+        """The ``consts`` and ``names`` indexes the instructions of ``items`` use now.
+
+        Take it before an edit and give it to :meth:`drop_unused` after: what the edit
+        stopped using goes, and nothing else.
+        """
+        consts, names = set(), set()
+        for ins in self.instructions():
+            op = ins.op
+            if type(ins.arg) is not int:
+                continue  # the encoder says what is wrong with it
+            if op in _HASCONST:
+                consts.add(ins.arg)
+            elif op in _HASNAME:
+                names.add(ins.arg >> _NAME_SHIFT.get(op, 0))
+        return TableUses(frozenset(consts), frozenset(names))
+
+    def drop_unused(self, candidates: "TableUses") -> bool:
+        """Drop the entries of ``consts`` and ``names`` among ``candidates`` that no
+        instruction of ``items`` uses any more, renumbering the rest and the instructions
+        that use them; True if anything went.
+
+        ``candidates`` is normally :meth:`table_uses` taken before the edit: entries the
+        code had in use and the edit made unused, as CPython's optimizer would never have
+        kept them (dead constants after folding, the goto pass's marker names). Entries no
+        instruction loaded to begin with are never candidates, and must stay: a pass may
+        keep a constant that is never loaded (the trace pass keeps the untraced code
+        object there), and a function's docstring and constants of code added later may
+        sit there on purpose. A function's ``consts[0]`` stays where it is the docstring's
+        place (``version.first_const_is_docstring_slot``: always on 3.10-3.13, when
+        ``co_flags`` says so on 3.14+), as CPython's own optimizer keeps it.
+
+        Only this code object's own tables change (nested code objects have theirs); call
+        it once the edit is done, as instructions outside ``items`` keep the old numbers.
+        Entries that stay are the same objects, and with nothing to drop the lists are
+        untouched, so :meth:`to_code` still hands back CPython's own tuples.
+        """
+        now = self.table_uses()
+        keep = 0 if V.first_const_is_docstring_slot(self.code.co_flags) else -1
+        const_map = _renumbering(len(self.consts), candidates.consts - now.consts, keep)
+        name_map = _renumbering(len(self.names), candidates.names - now.names)
+        if const_map is None and name_map is None:
+            return False
+        seen = set()
+        for ins in self.instructions():
+            if id(ins) in seen:
+                continue
+            seen.add(id(ins))
+            op = ins.op
+            if op in _HASCONST:
+                table, shift = const_map, 0
+            elif op in _HASNAME:
+                table, shift = name_map, _NAME_SHIFT.get(op, 0)
+            else:
+                continue
+            if table is None or type(ins.arg) is not int:
+                continue
+            index = ins.arg >> shift
+            if index < len(table):
+                arg = (table[index] << shift) | (ins.arg & ((1 << shift) - 1))
+                if arg != ins.arg:
+                    ins.arg = arg
+                    ins._size = 0  # no EXTENDED_ARG the smaller index does not need
+        if const_map is not None:
+            self.consts[:] = [c for i, c in enumerate(self.consts) if const_map[i] >= 0]
+            self._const_index = None
+        if name_map is not None:
+            self.names[:] = [n for i, n in enumerate(self.names) if name_map[i] >= 0]
+            self._name_index = None
+        return True
 
     # -- encoding -------------------------------------------------------------------
 
@@ -358,6 +436,47 @@ class Bytecode:
     def flow(self) -> Flow:
         """The control-flow graph of the instructions as they are now."""
         return Flow(self.items, self.code)
+
+
+class TableUses(tuple):
+    """Indexes of ``co_consts`` and ``co_names`` entries (see :meth:`Bytecode.table_uses`).
+    Build one by hand to name other candidates for :meth:`Bytecode.drop_unused`, e.g.
+    ``TableUses(before.consts | {i}, before.names)`` for a constant a pass added itself.
+    (A pair with names, as a ``typing.NamedTuple`` would be: typing costs milliseconds at
+    every start-up under bchook.)"""
+
+    __slots__ = ()
+
+    def __new__(cls, consts: frozenset = frozenset(), names: frozenset = frozenset()):
+        return super().__new__(cls, (consts, names))
+
+    @property
+    def consts(self) -> frozenset:
+        return self[0]
+
+    @property
+    def names(self) -> frozenset:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"TableUses(consts={self[0]!r}, names={self[1]!r})"
+
+
+def _renumbering(size: int, unused, keep: int = -1) -> list[int] | None:
+    """``[new index or -1 if dropped]`` for a table of ``size`` entries without the
+    ``unused`` indexes (but for ``keep``); None if none goes."""
+    drop = {i for i in unused if type(i) is int and 0 <= i < size and i != keep}
+    if not drop:
+        return None
+    table = []
+    n = 0
+    for i in range(size):
+        if i in drop:
+            table.append(-1)
+        else:
+            table.append(n)
+            n += 1
+    return table
 
 
 def _const_key(value):

@@ -708,3 +708,18 @@ MISSING_INSTRUCTION_HINTS: dict[str, str] = {
                     " (keyword calls differ between versions: CALL_FUNCTION_KW on 3.10, "
                     "KW_NAMES+CALL on 3.11/3.12, CALL_KW on 3.13+)"),
 }
+# -- tables an edit leaves unused (``Bytecode.drop_unused``) --------------------------------
+#: CO_OPTIMIZED, the same bit on every release (dis.COMPILER_FLAG_NAMES' "OPTIMIZED"; this
+#: module does not import dis, which costs start-up time)
+_OPTIMIZED_FLAG = 0x0001
+
+
+def first_const_is_docstring_slot(co_flags: int) -> bool:
+    """Is ``co_consts[0]`` of a code object with these flags where a function made from it
+    takes its ``__doc__``, so that nothing else may move there? 3.14+: when the
+    ``DOCSTRING_FLAG`` bit says so. 3.10-3.13: in every function's code, whose first
+    constant is its docstring or a None put there for want of one (a ``str`` moved there
+    would become the docstring)."""
+    if DOCSTRING_FLAG:
+        return bool(co_flags & DOCSTRING_FLAG)
+    return bool(co_flags & _OPTIMIZED_FLAG)

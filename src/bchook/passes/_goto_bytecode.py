@@ -50,6 +50,18 @@ def rewrite_without_source(code: types.CodeType, filename: str, why: str) -> typ
     return ir.replace_nested_code(code, run)
 
 
+def has_statements(code: types.CodeType) -> bool:
+    """Do ``code`` or its nested code objects still run a ``goto .x`` or ``label .x``?
+    Code the goto pass rewrote has none left (nor its marker names)."""
+    for co in ir.walk_code(code):
+        names = _names(co)
+        if "goto" in names or "label" in names:
+            bc = ir.Bytecode.from_code(co)
+            if _sites(bc, list(bc.instructions())):
+                return True
+    return False
+
+
 def _key(co: types.CodeType) -> tuple:
     """Stays the same when only the nested code objects of ``co`` are replaced."""
     return (co.co_name, co.co_firstlineno, co.co_code)
@@ -80,6 +92,7 @@ def _sites(bc, instrs):
 
 
 def _rewrite(bc, sites, filename: str, why: str, labels_elsewhere: dict) -> None:
+    uses = bc.table_uses()
     edit = Edit(bc.flow())
     instrs = edit.flow.instrs
     depths, regions = edit.depths, edit.regions
@@ -123,6 +136,7 @@ def _rewrite(bc, sites, filename: str, why: str, labels_elsewhere: dict) -> None
         target = min(keeping, key=lambda c: abs(c - i))
         edit.goto(i, i + 3, at[target], target, depths[i] - depths[target])
     bc.items = edit.apply(bc.items)
+    bc.drop_unused(uses)  # ``goto``, ``label`` and the label names, if nothing else uses them
 
 
 def _loop_line(edit: Edit, goto: int, label: int) -> str:

@@ -19,8 +19,7 @@ import types
 
 from .. import ir
 from .._passes import Context, compile_tree, transform_code_tree
-from . import _goto_markers as markers
-from ._goto_bytecode import rewrite_without_source
+from ._goto_bytecode import has_statements, rewrite_without_source
 from ._goto_lower import lower_module
 from .goto import GotoPass
 
@@ -86,17 +85,11 @@ class _NoSource(Exception):
 
 
 def _uses_goto(code: types.CodeType) -> bool:
-    """Does any code object of ``code`` mention goto/label, and none hold markers yet?"""
-    mentions = False
-    for co in ir.walk_code(code):
-        if any(n.startswith(markers.PREFIX) for n in co.co_names):
-            return False  # the goto pass (import hook or an outer with_goto) did it
-        if not mentions:
-            for names in (co.co_names, co.co_varnames, co.co_freevars, co.co_cellvars):
-                if "goto" in names or "label" in names:
-                    mentions = True
-                    break
-    return mentions
+    """Does any code object of ``code`` still run a goto/label statement? None is left once
+    the goto pass (the import hook, or an earlier ``with_goto``) rewrote it: rewriting it
+    again from source would undo what the hook's other passes did to it. (Its names are no
+    sign: the pass drops its markers, and ``goto``/``label`` may name other things.)"""
+    return has_statements(code)
 
 
 def _parse_function(func) -> tuple[ast.Module, str]:

@@ -42,6 +42,7 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
                 found.append((i, marker))
     if not found:
         return False
+    uses = bc.table_uses()
     edit = Edit(flow)
     copies: dict[int, list[int]] = {}   # label id -> instruction indexes of its copies
     fins: dict[int, list[int]] = {}     # finally id -> first instruction of each copy
@@ -105,6 +106,7 @@ def resolve(bc: ir.Bytecode, label_info: dict) -> bool:
             pops = depth - edit.depths[target]
         edit.goto(i, i + 2, labels_at[target], target, pops)
     bc.items = edit.apply(bc.items)
+    bc.drop_unused(uses)  # the marker names, as if the code had been written with jumps
     return True
 
 
@@ -263,7 +265,8 @@ def _copy_owner(flow: ir.Flow, starts: list[int]) -> dict[int, int]:
 def _invert_loops(items: list, ours: set[int]) -> list:
     """A backward goto to a test (``label .top; if i >= n: goto .done``) becomes a copy of
     the test that jumps back while it fails, as CPython lays out ``while`` loops:
-    ``JUMP top`` -> ``<test>; POP_JUMP_IF_FALSE after_test; JUMP done``."""
+    ``JUMP top`` -> ``NOP; <test>; POP_JUMP_IF_FALSE after_test; JUMP done`` (the NOP, on
+    the goto's line, only where the goto has a line of its own)."""
     flow = ir.Flow(items)
     instrs = flow.instrs
     regions = ir.exception_regions(flow)
@@ -292,6 +295,10 @@ def _invert_loops(items: list, ours: set[int]) -> list:
             x.copy() for x in instrs[cond + 1:end]]
         if flow.jump_to[cond] != k + 1:  # where the loop ends is not right after it
             seq += ir.jump(ins.arg, ins.loc)
+        if jump.loc[0] is not None and jump.loc[0] != seq[0].loc[0]:
+            # The goto's line keeps its line event (coverage, debuggers), as a `continue`
+            # there would; the copied test keeps its own line for tracebacks.
+            seq.insert(0, ir.Instr("NOP", 0, jump.loc))
         replace[k] = _covered(seq, ins)
     if not replace:
         return items

@@ -31,9 +31,11 @@ import types
 from typing import Any
 
 from .. import ir
+from .._errors import OptionError
 from .._passes import Context, Option, Pass, flag
 from ..ir import Instr, Label
 from . import _trace_lines
+from ..trace._summary import DEFAULT_LIMIT, SORTS, SUMMARIES
 from ..trace._names import (
     CALL,
     DEFAULT_BUFFER,
@@ -78,7 +80,15 @@ def _outputs(value: Any) -> str:
         if not name.lower().endswith(OUTPUT_SUFFIXES):
             raise ValueError(
                 f"{name!r} has no known extension (use one of {', '.join(OUTPUT_SUFFIXES)})")
+        if name.lower().endswith(".coverage") and not _importable("coverage"):
+            raise ValueError(f"{name!r}: writing coverage.py's data file needs coverage "
+                             "installed (pip install coverage)")
     return ",".join(names)
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(name) is not None
 
 
 def _handler(value: Any) -> str:
@@ -95,6 +105,34 @@ def _buffer(value: Any) -> int:
     if size < 1:
         raise ValueError("the ring buffer needs room for at least one event")
     return size
+
+
+def _sort(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in SORTS:
+        raise ValueError(f"expected one of {', '.join(SORTS)}")
+    return text
+
+
+def _limit(value: Any) -> int:
+    n = int(value)
+    if n < 0:
+        raise ValueError("expected a number of rows, 0 for all")
+    return n
+
+
+def _summary_view(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in SUMMARIES:
+        raise ValueError(f"expected one of {', '.join(SUMMARIES)}")
+    return text
+
+
+def _name(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("expected a function name")
+    return text
 
 
 def accel_available() -> bool:
@@ -133,13 +171,25 @@ class TracePass(Pass):
                "events: the last ones are kept", type="int"),
         Option("accel", flag, True, "0: the pure-Python recorder even where the C one is "
                "built"),
+        # How the results are reported; they change no bytecode (not in the cache key):
+        Option("summary", _summary_view, "table", "the summary on stderr: table, tree (the "
+               "call tree with percentages; calls under 1 % fold into one line) or off",
+               type="|".join(SUMMARIES)),
+        Option("sort", _sort, "cumtime", "the table's order", type="|".join(SORTS)),
+        Option("limit", _limit, DEFAULT_LIMIT, "rows of the table (0: all)", type="int"),
+        Option("callers", _name, None, "a function's name (or qualified name, or "
+               "file:line): its callers and callees instead of the table", type="name"),
+        Option("merge", flag, False, "1: child processes hand their data to the first "
+               "process, which writes one profile (or one summary) of all"),
     )
+    #: The options above that only choose how results are reported.
+    report_options = ("summary", "sort", "limit", "callers", "merge")
 
     def __init__(self, **options: Any):
         super().__init__(**options)
         # The runtime and the modules it uses are imported now, before any hook is
         # installed, so that they are never traced themselves (even with --include '*').
-        from ..trace import _runtime  # noqa: F401
+        from ..trace import _runtime
         opts = self.options
         mode = opts.get("mode")
         self._lines = opts.get("lines", "flags" if mode == "lines" else "")
@@ -147,9 +197,18 @@ class TracePass(Pass):
         # than call probes; ``lines`` with ``mode=calls``/``timeline`` records both.
         self._calls = mode in ("calls", "timeline") or not self._lines
         self._backend = "c" if opts.get("accel", True) and accel_available() else "py"
+        if not self._lines and any(name.lower().endswith(".coverage")
+                                   for name in opts.get("output", "").split(",")):
+            raise OptionError("option trace.output: a .coverage file holds lines: add "
+                              "-o trace.lines=1")
+        _runtime.report_options.clear()
+        _runtime.report_options.update(
+            (k, v) for k, v in opts.items() if k in self.report_options)
 
     def cache_key(self) -> str:
-        return f"{super().cache_key()};backend={self._backend}"
+        opts = ",".join(f"{k}={v!r}" for k, v in sorted(self.options.items())
+                        if k not in self.report_options)
+        return f"{self.name}:{self.version}:{opts};backend={self._backend}"
 
     def runtime_config(self) -> tuple:
         """What the module prologue hands to ``bchook.trace._runtime.attach``."""

@@ -19,8 +19,15 @@ ORIGINAL_MARK = "@bchook.trace.original"
 RUNTIME_MODULE = "bchook.trace._runtime"
 #: Set by the first traced process; a process that sees another pid there is a child.
 ENV_ROOT_PID = "BCHOOK_TRACE_PID"
+#: Set by the first traced process: a folder where child processes say they ran (and,
+#: with ``trace.merge=1``, leave their data for it to merge).
+ENV_RUN_DIR = "BCHOOK_TRACE_RUN"
+#: The pseudo-function the import hook's rewriting of a module is recorded as, so that
+#: its time can be taken out of the importing function's (``Profile.set_apart``).
+REWRITE_KEY = ("<bchook>", 0, "<rewrite>", "<bchook: rewriting modules>")
 
 MODES = ("calls", "timeline", "lines")
 #: Output kinds by file name ending (longest first: ``x.speedscope.json`` is not ``.json``).
-OUTPUT_SUFFIXES = (".speedscope.json", ".lines.json", ".json", ".prof", ".pstats", ".folded")
+OUTPUT_SUFFIXES = (".speedscope.json", ".lines.json", ".json", ".prof", ".pstats", ".folded",
+                   ".html", ".coverage")
 DEFAULT_BUFFER = 1_000_000

@@ -65,6 +65,15 @@ class Profile:
     #: {filename: {line: hits}}; with ``line_mode == "flags"`` a hit counts once.
     lines: dict[str, dict[int, int]] = field(default_factory=dict)
     line_mode: str = "flags"
+    #: {filename: sorted lines that have code}: what ``lines`` could have hit, for the
+    #: lines run / not run of the summary.
+    statements: dict[str, list[int]] = field(default_factory=dict)
+    #: Time bchook spent rewriting modules while the program ran, and how many: kept
+    #: apart from the functions that imported them (see :meth:`set_apart`).
+    rewrite_ns: int = 0
+    rewritten: int = 0
+    #: The processes this profile comes from: [(pid, command line)].
+    processes: list[tuple[int, str]] = field(default_factory=list)
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -189,6 +198,95 @@ class Profile:
     @property
     def total_calls(self) -> int:
         return sum(n.count for n in self.nodes if n.func >= 0)
+
+    def thread_total_ns(self, thread: Thread) -> int:
+        """Time inside the traced functions of a thread (its roots have no time)."""
+        return sum(self.nodes[c].total_ns for c in self.children()[thread.root])
+
+    # -- rewriting time ----------------------------------------------------------------------
+    def set_apart(self, key: tuple) -> None:
+        """Take the calls of the pseudo-function ``key`` (the import hook's rewriting of a
+        module, reported like a call) out of the tree: their time leaves the cumulative
+        time of everything above them and is added to ``rewrite_ns``. Their own time was
+        never any function's own time."""
+        apart = {i for i, f in enumerate(self.functions) if tuple(f) == tuple(key)}
+        if not apart:
+            return
+        nodes = list(self.nodes)
+        dropped = [False] * len(nodes)
+        for i, node in enumerate(nodes):
+            if node.parent >= 0 and dropped[node.parent]:
+                dropped[i] = True
+            elif node.func in apart:
+                dropped[i] = True
+                self.rewrite_ns += node.total_ns
+                up = node.parent
+                while up >= 0 and nodes[up].func >= 0:  # a thread's root has no time
+                    n = nodes[up]
+                    nodes[up] = n._replace(total_ns=n.total_ns - node.total_ns)
+                    up = n.parent
+        self._keep([not d for d in dropped], nodes)
+
+    def _keep(self, keep: list[bool], nodes: list[Node]) -> None:
+        """Keep only the nodes marked (parents come before children, as recorded)."""
+        new_index = [-1] * len(nodes)
+        kept: list[Node] = []
+        for i, node in enumerate(nodes):
+            if keep[i]:
+                new_index[i] = len(kept)
+                kept.append(node._replace(
+                    parent=new_index[node.parent] if node.parent >= 0 else -1))
+        self.nodes = kept
+        self.threads = [t._replace(root=new_index[t.root]) for t in self.threads]
+        self.events = [e._replace(node=new_index[e.node]) for e in self.events
+                       if new_index[e.node] >= 0]
+
+    # -- combining -----------------------------------------------------------------------------
+    @classmethod
+    def combine(cls, profiles: list["Profile"]) -> "Profile":
+        """One profile of several (processes, runs): the same function (file, line, name,
+        qualified name) is one function; each thread stays a thread, named after its
+        process when there are several; line hits add up; timelines are kept side by
+        side, each from its own start."""
+        out = cls()
+        index: dict[Function, int] = {}
+        many = len(profiles) > 1
+        for prof in profiles:
+            fmap = []
+            for f in prof.functions:
+                if f not in index:
+                    index[f] = len(out.functions)
+                    out.functions.append(f)
+                fmap.append(index[f])
+            base = len(out.nodes)
+            for n in prof.nodes:
+                out.nodes.append(Node(n.parent + base if n.parent >= 0 else -1,
+                                      fmap[n.func] if n.func >= 0 else -1,
+                                      n.count, n.own_ns, n.total_ns))
+            tbase = len(out.threads)
+            pid = prof.processes[0][0] if len(prof.processes) == 1 else None
+            for t in prof.threads:
+                name = f"{t.name} (pid {pid})" if many and pid else t.name
+                out.threads.append(Thread(t.ident, name, t.root + base))
+            out.events += [Event(e.t_ns, e.node + base, e.thread + tbase, e.enter)
+                           for e in prof.events]
+            out.events_dropped += prof.events_dropped
+            out.timeline = out.timeline or prof.timeline
+            for name, hits in prof.lines.items():
+                mine = out.lines.setdefault(name, {})
+                for line, n in hits.items():
+                    mine[line] = mine.get(line, 0) + n
+            for name, lines in prof.statements.items():
+                out.statements[name] = sorted(set(out.statements.get(name, ())) | set(lines))
+            if prof.line_mode == "count":
+                out.line_mode = "count"
+            out.rewrite_ns += prof.rewrite_ns
+            out.rewritten += prof.rewritten
+            out.processes += prof.processes
+        out.events.sort(key=lambda e: e.t_ns)  # stable: each thread keeps its order
+        if out.line_mode == "flags":
+            out.lines = {name: {k: 1 for k in hits} for name, hits in out.lines.items()}
+        return out
 
 
 def _thread_names() -> dict[int, str]:

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import contextlib
 import gc
 import importlib
 import os
+import shlex
+import shutil
 import sys
+import tempfile
 import threading
 import types
 from collections import Counter
@@ -26,12 +30,14 @@ from typing import Any, Iterable
 
 # Everything the runtime will need is imported here: TracePass imports this module before
 # any hook is installed, so none of it is ever traced, even with --include '*'.
-from . import _profile, _pyrecorder, _writers
+from .. import _hook
+from . import _profile, _pyrecorder, _readers, _summary, _writers
 from ._names import (
     CALL,
     DEFAULT_BUFFER,
     ENTER,
     ENV_ROOT_PID,
+    ENV_RUN_DIR,
     LEAVE,
     LINES,
     ORIGINAL_MARK,
@@ -39,10 +45,15 @@ from ._names import (
     PY_LOG,
     PY_NOW,
     PY_WRAP,
+    REWRITE_KEY,
     WRAP,
 )
 
-__all__ = ["attach", "tracer", "discard", "Tracer"]
+__all__ = ["attach", "tracer", "discard", "Tracer", "report_options"]
+
+#: How the results are reported (summary view, sort, limit, callers, merge): set by the
+#: TracePass of this process, not compiled into the modules (they change no bytecode).
+report_options: dict[str, Any] = {}
 
 _FunctionType = types.FunctionType
 _CodeType = types.CodeType
@@ -78,8 +89,14 @@ def discard() -> None:
     if t is not None:
         t.finished = True
         atexit.unregister(t.finish)
+        if _hook.on_rewrite == t.rewriting:
+            _hook.on_rewrite = None
         if t.owns_env:
             os.environ.pop(ENV_ROOT_PID, None)
+        if not t.child and t.run_dir:
+            if os.environ.get(ENV_RUN_DIR) == t.run_dir:
+                del os.environ[ENV_RUN_DIR]
+            shutil.rmtree(t.run_dir, ignore_errors=True)
         for rec in t.recorders.values():
             rec.set_enabled(False)
             rec.reset()
@@ -115,7 +132,12 @@ class Tracer:
         self.twin_of: dict[int, tuple] = {}     # id(traced code) -> (traced, untraced)
         self.traced_of: dict[int, tuple] = {}   # id(untraced code) -> (untraced, traced)
         self.line_lists: list[tuple[str, list, str]] = []   # (file, hits, "flags"/"count")
+        self.statements: dict[str, set[int]] = {}            # lines mode: lines with code
+        self.rewrite_ns = 0
+        self.rewritten = 0
         self.start_ns = _now_ns()
+        self.run_dir = self._join_run()
+        _hook.on_rewrite = self.rewriting
         builtins.__dict__.setdefault(LINES, Counter())  # for code run with other globals
         atexit.register(self.finish)
         if hasattr(os, "register_at_fork"):
@@ -137,6 +159,66 @@ class Tracer:
             hits = [0] * (last + 1)
             module_globals[LINES] = hits
             self.line_lists.append((code.co_filename, hits, lines))
+            self.statements.setdefault(code.co_filename, set()).update(
+                line for c in codes for _, _, line in c.co_lines() if line)
+
+    # -- the import hook's time -----------------------------------------------------------
+    @contextlib.contextmanager
+    def rewriting(self, fullname: str):
+        """Around the rewriting of a module: its time is recorded as a call of
+        REWRITE_KEY, which the profile then sets apart from the importing functions."""
+        t0 = _now_ns()
+        calls = []
+        if self.active and not self.finished:
+            for backend, rec in self.recorders.items():
+                if backend == "c":
+                    rec.enter(REWRITE_KEY)
+                    calls.append(rec.leave)
+                else:
+                    log = builtins.__dict__.get(PY_LOG)
+                    if log is not None:
+                        log((REWRITE_KEY, rec.now()))
+                        calls.append(lambda _key, log=log, now=rec.now: log(now()))
+        try:
+            yield
+        finally:
+            for leave in reversed(calls):
+                leave(REWRITE_KEY)
+            self.rewrite_ns += _now_ns() - t0
+            self.rewritten += 1
+
+    # -- other processes of the run -------------------------------------------------------
+    def _join_run(self) -> str:
+        """The run's folder: made by the first traced process; a child process leaves a
+        file there saying it ran (the parent's summary then names its process too)."""
+        folder = os.environ.get(ENV_RUN_DIR, "")
+        if self.child:
+            if folder:
+                self._mark_child(folder)
+            return folder
+        try:
+            folder = tempfile.mkdtemp(prefix="bchook-trace-")
+        except OSError:
+            return ""
+        os.environ[ENV_RUN_DIR] = folder
+        return folder
+
+    def _mark_child(self, folder: str) -> None:
+        try:
+            with open(os.path.join(folder, f"{os.getpid()}.ran"), "w") as f:
+                f.write(_command_line())
+        except OSError:
+            pass
+
+    def other_processes(self) -> list[str]:
+        """Pids of the child processes that said they ran (root process only)."""
+        if not self.run_dir or self.child:
+            return []
+        try:
+            names = os.listdir(self.run_dir)
+        except OSError:
+            return []
+        return sorted({n.split(".")[0] for n in names if n.endswith(".ran")}, key=int)
 
     def _recorder(self, backend: str):
         rec = self.recorders.get(backend)
@@ -222,8 +304,13 @@ class Tracer:
                 if value:
                     per_file[n] = per_file.get(n, 0) + (1 if value is True else value)
         line_mode = "count" if any(k == "count" for _, _, k in self.line_lists) else "flags"
-        return _profile.Profile.from_snapshots(snaps, lines, line_mode, self.start_ns,
+        prof = _profile.Profile.from_snapshots(snaps, lines, line_mode, self.start_ns,
                                                timeline=self.timeline)
+        prof.set_apart(REWRITE_KEY)
+        prof.rewrite_ns, prof.rewritten = self.rewrite_ns, self.rewritten
+        prof.statements = {name: sorted(lines) for name, lines in self.statements.items()}
+        prof.processes = [(os.getpid(), _command_line())]
+        return prof
 
     def finish(self) -> None:
         """At exit: stop recording and write the outputs (or the summary on stderr)."""
@@ -234,16 +321,58 @@ class Tracer:
             for rec in self.recorders.values():
                 rec.set_enabled(False)
             _keep_probes_at_exit()
+        if _hook.on_rewrite == self.rewriting:
+            _hook.on_rewrite = None
         try:
-            profile = self.profile()
-            if self.outputs:
-                for path, kind in self.outputs:
-                    _writers.write(profile, path, kind)
-            else:
-                _writers.summary(profile, sys.stderr)
+            self._report(self.profile())
         except Exception as exc:  # never turn a finished program into a crash at exit
             print(f"bchook.trace: could not write the results: {type(exc).__name__}: {exc}",
                   file=sys.stderr)
+        finally:
+            if not self.child and self.run_dir:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def _report(self, profile) -> None:
+        """Write the outputs, or the summary. With ``merge``, a child process leaves its
+        data in the run's folder and the first process reports everything as one."""
+        options = report_options
+        merge = options.get("merge", False) and self.run_dir
+        if merge and self.child:
+            _writers.write_data(profile, os.path.join(self.run_dir, f"{os.getpid()}.part"))
+            return
+        others = self.other_processes()
+        if merge and others:
+            profile = _profile.Profile.combine([profile] + self._parts(others))
+        if self.outputs:
+            for path, kind in self.outputs:
+                _writers.write(profile, path, kind)
+            return
+        if options.get("summary", "table") == "off":
+            return
+        header = ""
+        if self.child or (others and not merge):
+            header = f"pid {os.getpid()}: {_command_line()}"
+        elif merge and others:
+            header = f"{len(others) + 1} processes merged: pids {os.getpid()} (first), " + \
+                ", ".join(others)
+        _summary.summary(profile, sys.stderr, sort=options.get("sort", "cumtime"),
+                         limit=options.get("limit", _summary.DEFAULT_LIMIT),
+                         callers=options.get("callers", ""),
+                         view=options.get("summary", "table"), header=header)
+
+    def _parts(self, pids: list[str]) -> list:
+        found, missing = [], []
+        for pid in pids:
+            path = os.path.join(self.run_dir, f"{pid}.part")
+            if os.path.exists(path):
+                found.append(_readers.read(path, ".part"))
+            else:
+                missing.append(pid)
+        if missing:
+            print(f"bchook.trace: {len(missing)} child process(es) left nothing to merge "
+                  f"(still running, killed, or ended by os._exit): pid {', '.join(missing)}",
+                  file=sys.stderr)
+        return found
 
     def _after_fork(self) -> None:
         # The child starts with nothing recorded and writes files of its own.
@@ -252,6 +381,9 @@ class Tracer:
         self.child = True
         self.outputs = output_paths(self.config.get("output", ""), child=True)
         self.start_ns = _now_ns()
+        self.rewrite_ns = self.rewritten = 0
+        if self.run_dir:
+            self._mark_child(self.run_dir)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -282,6 +414,10 @@ def _keep_probes_at_exit() -> None:
                 and ref.get("__build_class__") is marker):
             for name, value in probes.items():
                 ref.setdefault(name, value)
+
+
+def _command_line() -> str:
+    return shlex.join([os.path.basename(sys.executable)] + sys.argv)
 
 
 def _set_code(function, code) -> None:
@@ -318,7 +454,9 @@ def output_paths(spec: str, child: bool = False) -> list[tuple[str, str]]:
     for name in names:
         kind = output_kind(name) or ".json"
         path = os.path.abspath(name)
-        if child:
+        if child and kind == ".coverage":  # coverage's own naming: `coverage combine`
+            path = f"{path}.{pid}"
+        elif child:
             path = f"{path[:len(path) - len(kind)]}.{pid}{kind}"
         result.append((path, kind))
     return result

@@ -5,11 +5,16 @@
 ``.folded``           collapsed stacks, own nanoseconds per stack (flamegraph.pl, speedscope)
 ``.speedscope.json``  speedscope's format: evented with a timeline, sampled otherwise
 ``.lines.json``       line hits: {"mode": ..., "files": {file: {line: hits}}}
+``.html``             one self-contained page: flame graph, function table, call tree,
+                      timeline per thread (see :mod:`._html`); it keeps the whole profile
+``.coverage``         coverage.py's data file (lines mode), written with coverage's API
+
+The whole profile, losslessly, is :func:`profile_data` (a JSON document): the HTML page
+carries it, and child processes hand it to the first one with ``trace.merge=1``.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import marshal
 import os
@@ -19,7 +24,11 @@ from typing import IO, Callable
 
 from ._profile import Profile
 
-__all__ = ["write", "summary", "chrome_trace", "speedscope", "WRITERS"]
+__all__ = ["write", "summary", "chrome_trace", "speedscope", "WRITERS", "profile_data",
+           "write_data", "DATA_FORMAT"]
+
+#: Names the version of the JSON document :func:`profile_data` makes.
+DATA_FORMAT = "bchook.trace.profile/1"
 
 
 def _atomic(path: str, data: bytes) -> None:
@@ -133,6 +142,60 @@ def _write_lines(profile: Profile, path: str) -> None:
     _atomic(path, _json({"mode": profile.line_mode, "files": files}))
 
 
+def profile_data(profile: Profile) -> dict:
+    """The whole profile as JSON-ready data, columns as lists (compact to parse)."""
+    nodes = profile.nodes
+    events = profile.events
+    return {
+        "format": DATA_FORMAT,
+        "functions": [list(f) for f in profile.functions],
+        "nodes": {"parent": [n.parent for n in nodes], "func": [n.func for n in nodes],
+                  "count": [n.count for n in nodes], "own": [n.own_ns for n in nodes],
+                  "total": [n.total_ns for n in nodes]},
+        "threads": [[t.ident, t.name, t.root] for t in profile.threads],
+        "events": {"t": [e.t_ns for e in events], "node": [e.node for e in events],
+                   "thread": [e.thread for e in events],
+                   "enter": [1 if e.enter else 0 for e in events]},
+        "events_dropped": profile.events_dropped,
+        "timeline": profile.timeline,
+        "lines": {name: {str(k): v for k, v in sorted(hits.items())}
+                  for name, hits in sorted(profile.lines.items())},
+        "line_mode": profile.line_mode,
+        "statements": {name: lines for name, lines in sorted(profile.statements.items())},
+        "rewrite_ns": profile.rewrite_ns,
+        "rewritten": profile.rewritten,
+        "processes": [list(p) for p in profile.processes],
+    }
+
+
+def write_data(profile: Profile, path: str) -> None:
+    _atomic(path, _json(profile_data(profile)))
+
+
+def _write_html(profile: Profile, path: str) -> None:
+    from . import _html
+    _atomic(path, _html.page(profile, title=os.path.basename(path)).encode())
+
+
+def _write_coverage(profile: Profile, path: str) -> None:
+    """coverage.py's data file, through its public API: ``coverage report`` and
+    ``coverage html`` read it as if ``coverage run`` had measured the lines."""
+    try:
+        from coverage import CoverageData
+    except ImportError:
+        raise RuntimeError(f"{path}: writing a .coverage file needs coverage.py "
+                           "(pip install coverage)") from None
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    data = CoverageData(basename=tmp)
+    data.add_lines({os.path.realpath(name): sorted(n for n, v in hits.items() if v)
+                    for name, hits in profile.lines.items()})
+    data.write()
+    os.replace(tmp, path)
+
+
 WRITERS: dict[str, Callable[[Profile, str], None]] = {
     ".json": _write_json,
     ".prof": _write_pstats,
@@ -140,6 +203,8 @@ WRITERS: dict[str, Callable[[Profile, str], None]] = {
     ".folded": _write_folded,
     ".speedscope.json": _write_speedscope,
     ".lines.json": _write_lines,
+    ".html": _write_html,
+    ".coverage": _write_coverage,
 }
 
 
@@ -161,24 +226,7 @@ def stats_object(profile: Profile, stream: IO[str] | None = None) -> pstats.Stat
     return pstats.Stats(_StatsSource(profile.stats()), stream=stream or sys.stderr)
 
 
-def summary(profile: Profile, stream: IO[str], limit: int = 20) -> None:
-    """The table ``python -m cProfile -s cumtime`` prints, by total then by own time."""
-    buf = io.StringIO()
-    if profile.nodes and profile.total_calls:
-        st = stats_object(profile, buf)
-        buf.write("bchook trace: traced functions by cumulative time\n")
-        st.sort_stats("cumulative").print_stats(limit)
-        buf.write("bchook trace: traced functions by own time\n")
-        st.sort_stats("tottime").print_stats(limit)
-    if profile.lines:
-        buf.write(f"bchook trace: lines executed ({profile.line_mode})\n")
-        for name, hits in sorted(profile.lines.items()):
-            buf.write(f"  {name}: {len(hits)} lines\n")
-            if profile.line_mode == "count":
-                top = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-                for line, n in top:
-                    buf.write(f"    line {line:>6}: {n}\n")
-    if not buf.getvalue():
-        buf.write("bchook trace: nothing recorded\n")
-    stream.write(buf.getvalue())
-    stream.flush()
+def summary(profile: Profile, stream: IO[str], limit: int = 25, **options) -> None:
+    """The summary on stderr (see :mod:`._summary`)."""
+    from . import _summary
+    _summary.summary(profile, stream, limit=limit, **options)

@@ -65,6 +65,8 @@ class ConstFoldPass(Pass):
         if code.co_name == "<module>":
             if ctx.state.get("guard"):
                 return True  # the module code must call the guard's install()
+            if facts.computed_values():
+                return True  # its expressions must give the objects functions were given
             self._print_report(ctx)
         return False
 
@@ -109,6 +111,11 @@ class ConstFoldPass(Pass):
         from_locals: dict[int, ir.Instr] = {}
         changed = False
         global_value = self._global_lookup(bytecode, facts, is_module)
+        if is_module:
+            # the objects the code objects folded before were given: the fold of each one's
+            # expression here finds it among the constants, so `f() is mod.X` stays true
+            for value in facts.computed_values():
+                bytecode.add_const(value)
         builtins = facts.builtins if self.options.get("builtins") else frozenset()
         for _ in range(_MAX_ROUNDS):
             propagated = _locals.propagate(bytecode, from_locals)
@@ -160,7 +167,7 @@ class ConstFoldPass(Pass):
             def lookup(ins, name):
                 return table.get(name)
             return lookup
-        allowed = _module.dominated_loads(bc, facts)
+        allowed = _module.dominated_loads(bc, facts.globals)
 
         def lookup_in_module(ins, name):
             return facts.globals.get(name) if name in allowed.get(id(ins), ()) else None

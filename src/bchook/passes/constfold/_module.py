@@ -3,7 +3,9 @@
 A module global ``X`` may be replaced by its value in a code object when:
 
 * the module code stores it exactly once (``STORE_NAME X``), right after the load of a
-  constant or an ``import`` of the module or attribute it stands for;
+  constant or an ``import`` of the module or attribute it stands for (one that is never
+  lazy, 3.15+), or after an expression the folder computes from constants and the globals
+  proven before it (``HALF: Final = WIDTH // 2``);
 * nothing else binds or deletes it: no other ``STORE_NAME``/``DELETE_NAME`` in the module
   code, no ``STORE_GLOBAL``/``DELETE_GLOBAL`` anywhere (``global X`` + assignment), no
   ``from m import *``, and no code of the module mentions ``globals``, ``vars``, ``exec``
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 
 from ... import ir
 from . import _values
+from ._fold import Folder, Report
 
 V = ir.version
 _STORE_NAME = V.OPMAP["STORE_NAME"]
@@ -62,6 +65,9 @@ class GlobalFact:
     kind: str          # "value" (a constant) or "module" (an imported stdlib module)
     value: object      # the constant, or the module's name
     origin: str        # "final", "caps", "stdlib", "guard"
+    #: bound to an expression the folder computed (``HALF: Final = WIDTH // 2``), not to
+    #: a constant of the module code: the module code must be folded to this very object
+    computed: bool = False
 
 
 @dataclass
@@ -94,6 +100,13 @@ class ModuleFacts:
         """For an imported module, the attributes worth folding; None for a value."""
         fact = self.globals[name]
         return _values.STDLIB_CONSTANTS[fact.value] if fact.kind == "module" else None
+
+    def computed_values(self) -> list:
+        """The values of globals bound to a computed expression whose identity a copy
+        would not keep: the module code's fold of that expression must load these objects
+        (they go into its constants first), as the code objects folded before it do."""
+        return [f.value for f in self.globals.values()
+                if f.computed and not _values.identity_safe(f.value)]
 
 
 def _global_writes(codes, facts: ModuleFacts) -> set[str]:
@@ -231,6 +244,25 @@ class _Stores:
             return ("attr", (module, attr))
         return None
 
+    def lazy_import(self, name: str) -> bool:
+        """``name`` is bound by an import (see :meth:`binding`) that may be lazy (3.15+,
+        PEP 810): folding the module's attributes would skip the use that loads it."""
+        k = self.store_at[name]
+        while self.instrs[k].op != _IMPORT_NAME:
+            k -= 1
+        return ir.import_may_be_lazy(self.instrs[k])
+
+    def expression(self, name: str) -> list:
+        """The instructions run right before the store of ``name`` on its line, back to a
+        label or another line: everything a fold of the stored value can use, as folds
+        never span lines."""
+        k = self.store_at[name]
+        line = self.instrs[k].loc[0]
+        j = k
+        while j > 0 and j not in self.after_label and self.instrs[j - 1].loc[0] == line:
+            j -= 1
+        return self.instrs[j:k]
+
     def _plain_import(self, k: int, from_list: bool) -> bool:
         """``IMPORT_NAME`` at ``k`` is absolute (level 0)."""
         fromlist = self.prev(k)
@@ -362,28 +394,36 @@ def _prove_globals(root, single: set, options, facts: ModuleFacts) -> None:
         return any(is_final_ref(annotate_bc, parts)
                    for guard, parts in entries.get(name, ()) if guard == index)
 
+    def origin_of(name: str) -> str | None:
+        """Why a name bound once to a value may be folded, if it may."""
+        if is_final(name):
+            return "final"
+        if options.get("caps") and _CAPS.match(name) and not name.startswith("__"):
+            return "caps"
+        if options.get("guard"):
+            return "guard"
+        return None
+
     chosen: dict[str, GlobalFact] = {}
+    expressions = []
     for name, binding in bindings.items():
         if binding is None:
+            expressions.append(name)
             continue
         kind, value = binding
         if kind == "value":
-            if is_final(name):
-                origin = "final"
-            elif options.get("caps") and _CAPS.match(name) and not name.startswith("__"):
-                origin = "caps"
-            elif options.get("guard"):
-                origin = "guard"
-            else:
-                continue
-            chosen[name] = GlobalFact(name, "value", value, origin)
-        elif options.get("stdlib"):
+            origin = origin_of(name)
+            if origin is not None:
+                chosen[name] = GlobalFact(name, "value", value, origin)
+        elif options.get("stdlib") and not stores.lazy_import(name):
             if kind == "module" and value in _values.STDLIB_CONSTANTS:
                 chosen[name] = GlobalFact(name, "module", value, "stdlib")
             elif kind == "attr":
                 attr_value = _values.stdlib_value(*value)
                 if attr_value is not _values.NO:
                     chosen[name] = GlobalFact(name, "value", attr_value, "stdlib")
+    builtins = facts.builtins if options.get("builtins") else frozenset()
+    _prove_computed(bc, stores, expressions, chosen, origin_of, builtins)
     if not chosen:
         return
     facts.globals = chosen
@@ -415,6 +455,48 @@ def _prove_globals(root, single: set, options, facts: ModuleFacts) -> None:
             facts.eligible[key] = names_of[mask]
 
 
+#: What an expression that may fold to a constant ends with (the operation that pushes the
+#: value stored): anything else (a call of a function, ``MAKE_FUNCTION``...) is not looked at.
+_MAY_BE_CONSTANT = frozenset((
+    "global", "name", "attr", "call", "subscript", "slice", "build_tuple", "binary",
+    "unary", "compare", "contains", "is"))
+
+
+def _prove_computed(bc: ir.Bytecode, stores: _Stores, names: list, chosen: dict,
+                    origin_of, builtins: frozenset) -> None:
+    """Add to ``chosen`` the names of ``names`` (bound once, not to a constant) whose value
+    the folder computes from constants and the globals proven so far, by the rules it
+    folds any code with (``HALF: Final = WIDTH // 2``).
+
+    ``names`` come in the order of their stores, so a name proven here may feed the next.
+    A global's value is used only where its store dominates the load, as in the module code
+    itself: a name read before it is bound still raises ``NameError``, and what depends on
+    it is not proven.
+    """
+    allowed = None
+    scratch = ir.Bytecode(bc.code, [])  # consts may grow: the analysis' copy, never encoded
+
+    def lookup(ins, name):
+        return chosen.get(name) if name in allowed.get(id(ins), ()) else None
+
+    for name in names:
+        run = stores.expression(name)
+        operation = ir.operation_of(run[-1]) if run else None
+        if operation is None or operation[0] not in _MAY_BE_CONSTANT:
+            continue
+        origin = origin_of(name)
+        if origin is None:
+            continue
+        if allowed is None:
+            allowed = dominated_loads(bc, [*chosen, *names])
+        scratch.items = list(run)
+        Folder(scratch, lookup, builtins, True, {}, Report(), {}).run()
+        last = scratch.items[-1] if scratch.items else None
+        value = ir.constant_of(scratch, last) if type(last) is ir.Instr else ir.NOT_CONSTANT
+        if value is not ir.NOT_CONSTANT:
+            chosen[name] = GlobalFact(name, "value", value, origin, computed=True)
+
+
 def _mark(code, mask: int, out: dict) -> None:
     key = code_key(code)
     out[key] = out[key] & mask if key in out else mask
@@ -433,11 +515,12 @@ def _resolves_to_final(module_name, attr, bindings) -> bool:
     return attr == "Final" and b is not None and b[0] == "module" and b[1] in _FINAL_MODULES
 
 
-def dominated_loads(bc: ir.Bytecode, facts: ModuleFacts) -> dict[int, set]:
-    """In the module code itself: ``{id(load): names}`` for the loads of proven globals
-    that their store dominates (earlier loads still raise NameError, as they should)."""
+def dominated_loads(bc: ir.Bytecode, names) -> dict[int, set]:
+    """In the module code itself: ``{id(load): names}`` for the loads of the globals
+    ``names`` (proven ones) that their store dominates (earlier loads still raise NameError,
+    as they should)."""
     instrs = [x for x in bc.items if type(x) is ir.Instr]
-    bits = {name: 1 << i for i, name in enumerate(facts.globals)}
+    bits = {name: 1 << i for i, name in enumerate(names)}
     gens: dict[int, int] = {}
     for k, ins in enumerate(instrs):
         if ins.op == _STORE_NAME:

@@ -60,7 +60,7 @@ _WRITE = re.compile(_one_of({_STORE_FAST} | V.LOCAL_CLEARS | _FUSED), re.S)
 #: A local's value on top of the stack, then something a fold could use it for.
 _LOCAL_USE = re.compile(b"(?=(" + _one_of(V.LOCAL_LOADS | _FUSED) + _FOLLOWERS + b"))", re.S)
 _GLOBAL_LOAD = _one_of(V.GLOBAL_LOADS)
-_GLOBAL_USE = re.compile(b"(?=(" + _GLOBAL_LOAD + _FOLLOWERS + b"))", re.S)
+_ANY_GLOBAL = re.compile(_GLOBAL_LOAD, re.S)
 _GLOBAL_ATTR = re.compile(b"(?=(" + _GLOBAL_LOAD + _ATTR + b"))", re.S)
 #: A builtin loaded, then what may be its first argument: a constant, a list, or (3.11+)
 #: the NULL of the call pushed between them.
@@ -119,13 +119,14 @@ def _global_load(instrs, k: int, names) -> tuple[str | None, bool]:
 
 def global_feeds_fold(code: types.CodeType, ops: bytes, instrs, name: str,
                       attrs=None) -> bool:
-    """``name`` is loaded (not as a callee) right before something a fold could use; with
-    ``attrs`` (a module's listed constants), right before loading one of those.
+    """``name`` is loaded, not as a callee (the load of a constant global is a fold in
+    itself: it becomes the constant); with ``attrs`` (a module's listed constants), right
+    before loading one of those.
 
     ``instrs`` as for :func:`may_propagate`.
     """
     names = code.co_names
-    for m in (_GLOBAL_USE if attrs is None else _GLOBAL_ATTR).finditer(ops):
+    for m in (_ANY_GLOBAL if attrs is None else _GLOBAL_ATTR).finditer(ops):
         k = m.start()
         if _global_load(instrs(), k, names) != (name, False):
             continue

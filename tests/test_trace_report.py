@@ -1,0 +1,466 @@
+"""What bchook.trace reports: the summary on stderr, merged processes, files read back,
+``bchook trace merge`` and ``diff``, coverage.py's data file."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pstats
+import re
+
+import pytest
+
+import bchook.trace
+from bchook.trace import _readers, _runtime, _summary, _writers
+from bchook.trace._names import REWRITE_KEY
+from bchook.trace._profile import Event, Function, Node, Profile, Thread
+from trace_helpers import CORPUS, traced
+
+# 30 functions f0..f29: f<i> calls f<i+1>, f29 does the work; and a hot loop of calls.
+MANY = "".join(f"def f{i}(n):\n    return f{i + 1}(n) + 1\n" for i in range(29)) + (
+    "def f29(n):\n    return sum(range(n))\n"
+    "def tiny(k):\n    return k\n"
+    "def main():\n"
+    "    for _ in range(20):\n"
+    "        f0(200000)\n"
+    "    for k in range(3000):\n"
+    "        tiny(k)\n"
+    "main()\n")
+
+CHILD = """\
+import subprocess, sys
+import kid
+CODE = 'import bchook._autoload as a; a.start(); import kid; kid.work(300)'
+for _ in range(2):
+    subprocess.run([sys.executable, '-c', CODE], check=True)
+kid.work(100)
+"""
+KID = "def work(n):\n    return sum(leaf(i) for i in range(n))\ndef leaf(i):\n    return i\n"
+
+
+@pytest.fixture(autouse=True)
+def fresh_tracer():
+    _runtime.discard()
+    yield
+    _runtime.discard()
+
+
+def bchook_trace(run_python, cwd, *options, script="app.py"):
+    args = ["-m", "bchook", "-p", "trace"]
+    for opt in options:
+        args += ["-o", f"trace.{opt}"]
+    return run_python([*args, script], cwd=cwd)
+
+
+def table_names(err: str) -> list[str]:
+    """The function column of the summary's table."""
+    return [m.group(1) for m in re.finditer(r"^ +\S+ \S+ +\S+% .*  (\S+:\d+ \S+)$", err, re.M)]
+
+
+# -- the summary ------------------------------------------------------------------------------
+
+def test_durations_are_scaled():
+    assert _summary.duration(1_234_000_000) == "1.23 s"
+    assert _summary.duration(45_600_000) == "45.6 ms"
+    assert _summary.duration(789_000) == "789 µs"
+    assert _summary.duration(950) == "950 ns"
+    assert _summary.duration(0) == "0 ns"
+
+
+def test_locations_are_short_and_stable(tmp_path):
+    pkg = tmp_path / "lib" / "pkg" / "sub"
+    pkg.mkdir(parents=True)
+    for folder in (pkg, pkg.parent):
+        (folder / "__init__.py").write_text("")
+    (tmp_path / "here").mkdir()
+    namer = _summary.Namer(str(tmp_path / "here"))
+    # in a package: from the folder that holds the top package, wherever that is
+    assert namer.path(str(pkg / "mod.py")) == "pkg/sub/mod.py"
+    # not in a package: relative to the current folder, or the file name
+    assert namer.path(str(tmp_path / "here" / "a" / "b.py")) == "a/b.py"
+    assert namer.path(str(tmp_path / "elsewhere.py")) == "elsewhere.py"
+    assert namer.path("<string>") == "<string>"
+    f = Function(str(pkg / "mod.py"), 12, "run", "Job.run")
+    assert namer.function(f) == "pkg/sub/mod.py:12 Job.run"
+
+
+def test_one_table_top_25_by_cumulative_time(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(MANY)
+    rc, _, err = bchook_trace(run_python, tmp_path)
+    assert rc == 0, err
+    names = table_names(err)
+    assert len(names) == 25
+    assert names[:4] == ["app.py:1 <module>", "app.py:63 main", "app.py:1 f0", "app.py:3 f1"]
+    assert "top 25 of 33 by cumtime" in err
+    assert "/" + str(tmp_path) not in err  # no absolute paths
+    assert re.search(r"\d (s|ms|µs|ns) ", err) and "0.000" not in err
+
+
+@pytest.mark.parametrize("sort, first", [("tottime", None), ("calls", "app.py:61 tiny"),
+                                         ("name", "app.py:1 <module>")])
+def test_sort_and_limit(tmp_path, run_python, sort, first):
+    (tmp_path / "app.py").write_text(MANY)
+    rc, _, err = bchook_trace(run_python, tmp_path, f"sort={sort}", "limit=5")
+    assert rc == 0, err
+    names = table_names(err)
+    assert len(names) == 5 and "top 5 of 33 by " + sort in err
+    if sort == "name":
+        assert names == sorted(names)
+    elif first:
+        assert names[0] == first
+    else:  # tottime: f29 (the sum) or main (the loop) own most of the time
+        assert names[0] in ("app.py:59 f29", "app.py:63 main")
+
+
+def test_limit_zero_shows_all(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(MANY)
+    rc, _, err = bchook_trace(run_python, tmp_path, "limit=0")
+    assert len(table_names(err)) == 33 and "top " not in err
+
+
+def test_callers_and_callees(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(MANY)
+    rc, _, err = bchook_trace(run_python, tmp_path, "callers=f5")
+    assert rc == 0, err
+    assert "callers and callees of app.py:11 f5" in err
+    assert re.search(r" 20  <- app\.py:9 f4$", err, re.M), err
+    assert re.search(r" 20  app\.py:11 f5$", err, re.M)
+    assert re.search(r" 20  -> app\.py:13 f6$", err, re.M)
+    rc, _, err = bchook_trace(run_python, tmp_path, "callers=nosuch")
+    assert rc == 0 and "no traced function matches 'nosuch'" in err
+
+
+def test_call_tree_with_percentages_folds_small_calls(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(MANY)
+    rc, _, err = bchook_trace(run_python, tmp_path, "summary=tree")
+    assert rc == 0, err
+    assert re.search(r"^100\.0% .* └─ app\.py:1 <module>$", err, re.M), err
+    assert re.search(r"^ *\d+\.\d% .*   └─ app\.py:63 main$", err, re.M)
+    assert re.search(r"└─ … 1 more, each under", err)  # 3000 calls of tiny, < 1 %
+    assert "app.py:61 tiny" not in err
+
+
+def test_tree_view_of_a_synthetic_profile():
+    buf = io.StringIO()
+    f = [Function("x.py", 1, "main", "main"), Function("x.py", 5, "a", "a"),
+         Function("x.py", 9, "b", "b")]
+    nodes = [Node(-1, -1, 0, 0, 0), Node(0, 0, 1, 100, 10_000), Node(1, 1, 2, 9_850, 9_850),
+             Node(1, 2, 1, 50, 50)]
+    prof = Profile(functions=f, nodes=nodes, threads=[Thread(1, "MainThread", 0)])
+    _summary.summary(prof, buf, view="tree")
+    lines = buf.getvalue().splitlines()
+    assert lines[2].split() == ["100.0%", "10.0", "µs", "100", "ns", "1", "└─", "x.py:1",
+                                "main"]
+    assert lines[3].split()[:2] == ["98.5%", "9.85"] and lines[3].endswith("├─ x.py:5 a")
+    assert lines[4].endswith("└─ … 1 more, each under 100 ns")
+
+
+@pytest.mark.parametrize("accel", ["1", "0"])
+def test_rewriting_time_is_kept_apart(tmp_path, run_python, accel):
+    (tmp_path / "big.py").write_text("".join(
+        f"def g{i}(x):\n    y = x + {i}\n    return [y for _ in range(3)]\n"
+        for i in range(800)))
+    (tmp_path / "app.py").write_text("def load():\n    import big\n    return big\nload()\n")
+    rc, _, err = run_python(["-m", "bchook", "--no-cache", "-p", "trace", "-o",
+                             f"trace.accel={accel}", "-o", "trace.output=t.html", "app.py"],
+                            cwd=tmp_path)
+    assert rc == 0, err
+    prof = _readers.read(str(tmp_path / "t.html"))
+    assert prof.rewritten == 1 and prof.rewrite_ns > 0
+    stats = prof.stats()
+    load = stats[(str(tmp_path / "app.py"), 1, "load")]
+    # the rewriting (a 2400-line module) is not in load's time, own or cumulative
+    assert load[3] * 1e9 < prof.rewrite_ns / 2
+    assert all(label[0] != REWRITE_KEY[0] for label in stats)
+    rc, _, err = run_python(["-m", "bchook", "--no-cache", "-p", "trace", "app.py"],
+                            cwd=tmp_path)
+    assert re.search(r"^bchook rewrote 1 module in \S+ (s|ms) \(not counted in any "
+                     r"function's time\)$", err, re.M), err
+
+
+def test_set_apart_takes_the_time_out_of_the_callers():
+    f = [Function("x.py", 1, "main", "main"), Function(*REWRITE_KEY),
+         Function("x.py", 5, "a", "a")]
+    nodes = [Node(-1, -1, 0, 0, 0), Node(0, 0, 1, 10, 1000), Node(1, 1, 1, 700, 700),
+             Node(1, 2, 1, 290, 290)]
+    prof = Profile(functions=f, nodes=nodes, threads=[Thread(1, "T", 0)],
+                   events=[Event(0, 1, 0, True), Event(1, 2, 0, True), Event(2, 2, 0, False),
+                           Event(3, 3, 0, True)])
+    prof.set_apart(REWRITE_KEY)
+    assert prof.nodes == [Node(-1, -1, 0, 0, 0), Node(0, 0, 1, 10, 300),
+                          Node(1, 2, 1, 290, 290)]
+    assert [e.node for e in prof.events] == [1, 2]
+    assert prof.stats()[("x.py", 1, "main")][2:4] == (10e-9, 300e-9)
+
+
+def test_lines_table_lists_ranges_not_run():
+    assert _summary.ranges([1, 2, 3, 7, 9, 10]) == "1-3, 7, 9-10"
+    assert _summary.ranges([]) == ""
+    prof = Profile(lines={"/x/a.py": {1: 1, 2: 1, 5: 1}, "/x/b.py": {1: 1}},
+                   statements={"/x/a.py": [1, 2, 3, 4, 5, 8], "/x/b.py": [1]})
+    buf = io.StringIO()
+    _summary.summary(prof, buf, cwd="/x")
+    text = buf.getvalue()
+    assert re.search(r"^a\.py +6 +3 +3 +50% +3-4, 8$", text, re.M), text
+    assert re.search(r"^b\.py +1 +1 +0 +100% *$", text, re.M)
+    assert re.search(r"^TOTAL +7 +4 +3 +57%$", text, re.M)
+
+
+def test_lines_count_summary_names_the_hottest_lines(tmp_path, run_python):
+    (tmp_path / "app.py").write_text("t = 0\nfor i in range(50):\n    t += i\n")
+    rc, _, err = bchook_trace(run_python, tmp_path, "lines=count")
+    assert rc == 0, err
+    assert "lines run (count)" in err and "hottest lines: app.py:2 ×51, app.py:3 ×50" in err
+
+
+def test_child_processes_name_themselves(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(CHILD)
+    (tmp_path / "kid.py").write_text(KID)
+    rc, _, err = bchook_trace(run_python, tmp_path)
+    assert rc == 0, err
+    headers = re.findall(r"^bchook trace: pid (\d+): (.*)$", err, re.M)
+    assert len(headers) == 3, err
+    assert [cmd for _, cmd in headers[:2]] == ["python -c"] * 2 or \
+        all(cmd.endswith(" -c") for _, cmd in headers[:2])
+    assert headers[2][1].endswith("app.py")  # the first process: last to finish
+    assert len({pid for pid, _ in headers}) == 3
+
+
+def test_a_lone_process_prints_no_header(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(KID + "work(5)\n")
+    rc, _, err = bchook_trace(run_python, tmp_path)
+    assert rc == 0 and "pid" not in err
+
+
+# -- many processes, one profile ------------------------------------------------------------
+
+def test_merge_option_makes_one_summary(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(CHILD)
+    (tmp_path / "kid.py").write_text(KID)
+    rc, _, err = bchook_trace(run_python, tmp_path, "merge=1")
+    assert rc == 0, err
+    assert re.search(r"^bchook trace: 3 processes merged: pids \d+ \(first\), \d+, \d+$",
+                     err, re.M), err
+    assert err.count("calls of") == 1
+    assert re.search(r" 700 +\S+ \S+  kid\.py:3 leaf$", err, re.M), err  # 300 + 300 + 100
+
+
+@pytest.mark.parametrize("ext", [".prof", ".html", ".json", ".speedscope.json"])
+def test_merge_option_writes_one_file_in_any_format(tmp_path, run_python, ext):
+    (tmp_path / "app.py").write_text(CHILD)
+    (tmp_path / "kid.py").write_text(KID)
+    rc, _, err = bchook_trace(run_python, tmp_path, "merge=1", f"output=t{ext}")
+    assert rc == 0 and err == "", err
+    assert [p.name for p in tmp_path.glob("t*")] == [f"t{ext}"]  # no per-process files
+    if ext == ".prof":
+        stats = pstats.Stats(str(tmp_path / "t.prof")).stats
+    else:
+        stats = _readers.read(str(tmp_path / f"t{ext}")).stats()
+    [leaf] = [v for k, v in stats.items() if k[2] == "leaf"]
+    # speedscope's sampled profile keeps the time of each call path, not the calls
+    assert leaf[1] == 700 if ext != ".speedscope.json" else leaf[2] > 0
+
+
+def test_merge_command(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(CHILD)
+    (tmp_path / "kid.py").write_text(KID)
+    rc, _, err = bchook_trace(run_python, tmp_path, "output=t.prof", "output=t.html")
+    assert rc == 0, err
+    profs = sorted(str(p) for p in tmp_path.glob("t*.prof"))
+    htmls = sorted(str(p) for p in tmp_path.glob("t*.html"))
+    assert len(profs) == len(htmls) == 3
+    rc, out, err = run_python(["-m", "bchook", "trace", "merge", *profs, "-o", "all.prof"],
+                              cwd=tmp_path)
+    assert rc == 0, err
+    st = pstats.Stats(str(tmp_path / "all.prof")).stats
+    assert [v[:2] for k, v in st.items() if k[2] == "leaf"] == [(700, 700)]
+    for out_name in ("all.html", "all.speedscope.json", "all.folded"):
+        rc, _, err = run_python(["-m", "bchook", "trace", "merge", *htmls, "-o", out_name],
+                                cwd=tmp_path)
+        assert rc == 0, err
+    merged = _readers.read(str(tmp_path / "all.html"))
+    assert len(merged.processes) == 3
+    assert [v[:2] for k, v in merged.stats().items() if k[2] == "leaf"] == [(700, 700)]
+    rc, out, err = run_python(["-m", "bchook", "trace", "merge", *htmls], cwd=tmp_path)
+    assert rc == 0 and re.search(r" 700 +\S+ \S+  kid\.py:3 leaf$", out, re.M), out
+
+
+def test_merge_and_diff_usage_errors(tmp_path, run_python):
+    (tmp_path / "junk.prof").write_bytes(b"not marshal")
+    (tmp_path / "ok.folded").write_text("main (a.py:1) 10\n")
+    cases = [
+        (["merge"], "the following arguments are required: FILE"),
+        (["merge", "missing.prof"], "missing.prof: No such file or directory"),
+        (["merge", "junk.prof", "-o", "x.html"], "junk.prof: not a .prof profile"),
+        (["merge", "ok.folded", "-o", "x.txt"], "-o x.txt: unknown output extension"),
+        (["merge", "x.unknown"], "x.unknown: unknown kind of file"),
+        (["diff", "ok.folded"], "the following arguments are required: AFTER"),
+        (["diff", "ok.folded", "ok.folded", "-o", "d.prof"], "diff writes an HTML page"),
+        (["nosuch"], "argument {merge,diff}: invalid choice: 'nosuch'"),
+        ([], "the following arguments are required: {merge,diff}"),
+    ]
+    for args, message in cases:
+        rc, out, err = run_python(["-m", "bchook", "trace", *args], cwd=tmp_path)
+        assert rc == 2 and out == "", (args, err)
+        assert err.startswith("bchook: error: ") and message in err, (args, err)
+        assert len(err.splitlines()) == 1
+
+
+# -- files read back -----------------------------------------------------------------------
+
+SOURCE = (
+    "def leaf(n):\n    return n\n"
+    "def mid(n):\n    return leaf(n) + leaf(n)\n"
+    "def main():\n    return [mid(i) for i in range(3)]\n")
+
+
+def recorded(tmp_path, **options) -> Profile:
+    path = tmp_path / "rb_sample.py"
+    path.write_text(SOURCE)
+    module = traced(SOURCE, path, "rb_sample", **options)
+    bchook.trace.reset()
+    module.main()
+    return bchook.trace.profile()
+
+
+def calls(prof: Profile) -> dict:
+    return {k[2]: v[1] for k, v in prof.stats().items() if k[0].endswith("rb_sample.py")}
+
+
+@pytest.mark.parametrize("ext", [".html", ".json", ".speedscope.json", ".prof"])
+def test_formats_read_back_with_their_calls(tmp_path, ext):
+    prof = recorded(tmp_path, mode="timeline")
+    path = str(tmp_path / f"out{ext}")
+    _writers.write(prof, path, ext)
+    back = _readers.read(path)
+    assert calls(back) == calls(prof) == {"main": 1, "<listcomp>": 1, "mid": 3, "leaf": 6} \
+        or calls(back) == calls(prof) == {"main": 1, "mid": 3, "leaf": 6}  # 3.12+: inlined
+    if ext in (".html",):
+        assert back.nodes == prof.nodes and back.events == prof.events
+
+
+def test_folded_reads_back_own_times(tmp_path):
+    prof = recorded(tmp_path)
+    path = str(tmp_path / "out.folded")
+    _writers.write(prof, path, ".folded")
+    back = _readers.read(path)
+    own = {k[2]: v[2] for k, v in prof.stats().items()}
+    assert {k[2]: v[2] for k, v in back.stats().items()} == pytest.approx(own)
+
+
+def test_pstats_of_cprofile_reads_as_a_tree(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(SOURCE + "main()\n")
+    rc, _, err = run_python(["-m", "cProfile", "-o", "c.prof", "app.py"], cwd=tmp_path)
+    assert rc == 0, err
+    prof = _readers.read(str(tmp_path / "c.prof"))
+    kids = prof.children()
+    names = {prof.functions[prof.nodes[i].func].name: i for i in range(len(prof.nodes))
+             if prof.nodes[i].func >= 0}
+    assert prof.nodes[names["leaf"]].parent == names["mid"]
+    assert {prof.functions[prof.nodes[c].func].name for c in kids[names["mid"]]} == {"leaf"}
+
+
+def test_combine_adds_calls_and_keeps_threads():
+    a = Profile(functions=[Function("x.py", 1, "f", "f")],
+                nodes=[Node(-1, -1, 0, 0, 0), Node(0, 0, 2, 5, 5)],
+                threads=[Thread(1, "MainThread", 0)], processes=[(11, "python a")],
+                lines={"x.py": {1: 2}}, line_mode="count")
+    b = Profile(functions=[Function("y.py", 3, "g", "g"), Function("x.py", 1, "f", "f")],
+                nodes=[Node(-1, -1, 0, 0, 0), Node(0, 1, 3, 7, 9), Node(1, 0, 1, 2, 2)],
+                threads=[Thread(1, "MainThread", 0)], processes=[(12, "python b")],
+                lines={"x.py": {1: 1, 2: 1}}, line_mode="count")
+    c = Profile.combine([a, b])
+    assert [t.name for t in c.threads] == ["MainThread (pid 11)", "MainThread (pid 12)"]
+    st = c.stats()
+    assert st[("x.py", 1, "f")][:2] == (5, 5)
+    assert c.lines == {"x.py": {1: 3, 2: 1}}
+    assert c.processes == [(11, "python a"), (12, "python b")]
+
+
+# -- diff ----------------------------------------------------------------------------------
+
+def test_diff_table(tmp_path, run_python):
+    slow = "def work():\n    return sum(range(300000))\ndef main():\n    work()\nmain()\n"
+    fast = "def work():\n    return sum(range(3000))\ndef main():\n    work()\nmain()\n"
+    for name, src in (("before", slow), ("after", fast)):
+        (tmp_path / "app.py").write_text(src)
+        rc, _, err = bchook_trace(run_python, tmp_path, f"output={name}.prof")
+        assert rc == 0, err
+    rc, out, err = run_python(["-m", "bchook", "trace", "diff", "before.prof", "after.prof"],
+                              cwd=tmp_path)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("bchook trace diff: ")
+    # work got faster: a negative change of its cumulative and own time, listed first
+    # with the two functions above it (their changes differ by nanoseconds)
+    assert re.search(r" -\S+ \S+ +-\S+ \S+ +1->1  app\.py:1 work$", "\n".join(lines[2:5]),
+                     re.M), out
+    rc, out, err = run_python(["-m", "bchook", "trace", "diff", "before.prof", "after.prof",
+                               "-o", "d.html"], cwd=tmp_path)
+    assert rc == 0 and out == "", err
+    text = (tmp_path / "d.html").read_text()
+    views = json.loads(re.search(r'id="bchook-views">(.*?)</script>', text, re.S).group(1))
+    assert views["diff"] is True
+    work = views["flame"]["c"][0]["c"][0]["c"][0]
+    assert work["n"] == "work" and work["d"] < 0 and work["b"] > work["v"]
+
+
+# -- coverage.py's data file ------------------------------------------------------------------
+
+def test_coverage_file_equals_coverage_run(tmp_path, run_python):
+    pytest.importorskip("coverage")
+    (tmp_path / "sample.py").write_text(CORPUS + "\nmain()\n")
+    rc, _, err = run_python(["-m", "coverage", "run", "--data-file=plain.coverage",
+                             "sample.py"], cwd=tmp_path)
+    assert rc == 0, err
+    rc, _, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.lines=1",
+                             "-o", "trace.output=.coverage", "sample.py"], cwd=tmp_path)
+    assert rc == 0 and err == "", err
+    lines = {}
+    for name in ("plain.coverage", ".coverage"):
+        rc, out, err = run_python(["-c", (
+            "import coverage, json\n"
+            f"d = coverage.CoverageData({name!r}); d.read()\n"
+            "[f] = d.measured_files()\n"
+            "print(json.dumps([f, sorted(d.lines(f))]))\n")], cwd=tmp_path)
+        assert rc == 0, err
+        lines[name] = json.loads(out)
+    assert len(lines[".coverage"][1]) > 150
+    assert lines[".coverage"] == lines["plain.coverage"]
+    rc, out, err = run_python(["-m", "coverage", "report", "-m"], cwd=tmp_path)
+    assert rc == 0, err
+    assert re.search(r"^sample\.py +\d+ +\d+ +\d+%", out, re.M), out
+
+
+def test_coverage_files_of_child_processes_combine(tmp_path, run_python):
+    pytest.importorskip("coverage")
+    (tmp_path / "app.py").write_text(CHILD)
+    (tmp_path / "kid.py").write_text(KID)
+    rc, _, err = bchook_trace(run_python, tmp_path, "lines=1", "output=.coverage")
+    assert rc == 0, err
+    parts = sorted(p.name for p in tmp_path.glob(".coverage.*"))
+    assert len(parts) == 2 and all(re.fullmatch(r"\.coverage\.\d+", p) for p in parts)
+    rc, out, err = run_python(["-m", "coverage", "combine", "--keep"], cwd=tmp_path)
+    assert rc == 0, err
+    merged = _readers.read(str(tmp_path / ".coverage"))
+    assert set(merged.lines[os.path.realpath(tmp_path / "kid.py")]) == {1, 2, 3, 4}
+
+
+def test_coverage_output_needs_lines(tmp_path, run_python):
+    (tmp_path / "app.py").write_text("x = 1\n")
+    rc, out, err = bchook_trace(run_python, tmp_path, "output=.coverage")
+    assert rc == 2 and out == ""
+    assert err == "bchook: error: option trace.output: a .coverage file holds lines: add " \
+        "-o trace.lines=1\n"
+
+
+def test_merge_says_which_children_left_nothing(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(CHILD.replace(
+        "kid.work(300)'", "kid.work(300); import os; os._exit(0)'"))
+    (tmp_path / "kid.py").write_text(KID)
+    rc, _, err = bchook_trace(run_python, tmp_path, "merge=1", "output=t.prof")
+    assert rc == 0, err
+    assert re.fullmatch(r"bchook\.trace: 2 child process\(es\) left nothing to merge \(still "
+                        r"running, killed, or ended by os\._exit\): pid \d+, \d+\n", err), err
+    assert pstats.Stats(str(tmp_path / "t.prof")).total_calls > 0
