@@ -7,6 +7,7 @@ traceback, and nothing run or written.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -59,7 +60,7 @@ USAGE_ERRORS = [
     (["-p", "identity", "-o", "identity.pad=maybe", "app.py"], "identity.pad"),
     # the same PASS.KEY twice is one comma-joined value: "1,0" is no on/off switch
     (["-p", "identity", "-o", "identity.pad=1", "-o", "identity.pad=0", "app.py"], "'1,0'"),
-    (["-p", "identity", "-o", "trace.out=x", "app.py"], "'trace' is not in the chain"),
+    (["-p", "identity", "-o", "trace.output=x", "app.py"], "'trace' is not in the chain"),
     (["--bogus", "app.py"], "unrecognized arguments: --bogus"),
     (["--include"], "expected one argument"),
     (["--exclude"], "expected one argument"),
@@ -187,7 +188,8 @@ def test_version(capsys):
 def test_passes_lists_built_ins_with_versions_and_distribution(run_python, tmp_path):
     rc, out, err = run_python(["-m", "bchook", "passes"], cwd=tmp_path)
     assert rc == 0, err
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]
+            if not line.startswith(" ")}  # indented: the options of the pass above
     import bchook
 
     for name in ("identity", "constfold", "goto", "trace"):
@@ -237,5 +239,121 @@ def test_dis_is_delegated(monkeypatch):
 
 def test_passes_in_process_matches_the_registry(capsys):
     assert _cli.main(["passes"]) == 0
-    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]
+              if not line.startswith(" ")]
     assert listed == [info.name for info in _registry.available()]
+
+
+# -- issue 17: option specs in `bchook passes`, --help and the README ----------------------------
+
+def test_passes_shows_each_options_type_default_and_meaning(capsys):
+    # item 10: from the same specs the parser uses
+    assert _cli.main(["passes"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    for cls in _cli.builtin_pass_classes():
+        assert cls.option_specs or cls.name == "goto"
+        for spec in cls.option_specs:
+            line = next((ln for ln in lines if f"-o {cls.name}.{spec.name}=" in ln), None)
+            assert line is not None, (cls.name, spec.name)
+            assert line.startswith("    ")  # under its pass
+            assert f"-o {cls.name}.{spec.name}={spec.type} " in line
+            assert f"default {spec.default_text()} " in line and line.endswith(spec.help)
+    trace = next(ln for ln in lines if "-o trace.buffer=" in ln)
+    assert "=int" in trace and "default 1000000" in trace and "ring buffer" in trace
+
+
+def test_a_plugin_that_fails_to_load_is_not_offered(run_python, tmp_path):
+    # item 10: listed by `bchook passes` with its error, not among the available passes
+    site = tmp_path / "site"
+    write(site / "brokenplug-2.0.dist-info" / "METADATA",
+          "Metadata-Version: 2.1\nName: brokenplug\nVersion: 2.0\n")
+    write(site / "brokenplug-2.0.dist-info" / "entry_points.txt", BROKEN_ENTRY)
+    write(tmp_path / "app.py", "print('ran')\n")
+    rc, out, err = run_python(["-m", "bchook", "-p", "nope", "app.py"], cwd=tmp_path,
+                              env={"PYTHONPATH": str(site)})
+    assert (rc, out) == (2, "")
+    offered = err.split("available passes: ")[1].strip().split(", ")
+    assert {"constfold", "goto", "identity", "trace"} <= set(offered)
+    assert "broken" not in offered and "notapass" not in offered
+
+
+def test_help_lists_every_option_of_the_built_in_passes(capsys):
+    # item 13: --help comes from the option specs
+    assert _cli.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for cls in _cli.builtin_pass_classes():
+        for spec in cls.option_specs:
+            assert f"  {cls.name}.{spec.name}={spec.type}" in text
+            assert f"{spec.help} (default: {spec.default_text()})" in " ".join(text.split())
+    for flag in _cli.RUNNER_FLAGS:
+        for name in flag.names:
+            assert f" {name}" in text
+        assert " ".join(flag.help.replace("`", "").split()) in " ".join(text.split())
+
+
+def test_readme_tables_are_generated_from_the_code():
+    # item 13: `python tools/readme_tables.py` writes them; nothing may drift by hand
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import readme_tables
+    finally:
+        sys.path.pop(0)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_tables.regenerate(text) == text, \
+        "README.md is out of date: run python tools/readme_tables.py"
+    for name in ("runner-flags", "pass-options", "options-trace"):
+        assert f"<!-- generated: {name} -->" in text
+
+
+ROOT = Path(__file__).resolve().parent.parent
+_OPTION_USE = re.compile(r"\b(identity|goto|constfold|trace)\.([a-z_]+)=([^\s`'\";|)\\]*)")
+
+
+def _documented_options():
+    """Every PASS.KEY=VALUE the README, --help and the config docstring show."""
+    from bchook import _config
+
+    help_text = _cli.runner_help()
+    for where, text in (("README.md", (ROOT / "README.md").read_text(encoding="utf-8")),
+                        ("bchook --help", help_text), ("_config", _config.__doc__)):
+        for match in _OPTION_USE.finditer(text):
+            yield where, match.group(1), match.group(2), match.group(3)
+
+
+def test_every_documented_option_exists_and_takes_its_example_value():
+    # item 13: `-o trace.out=a.log` was documented in four places; `out` is no option and
+    # `.log` no output extension. Every example now goes through the pass's own parser.
+    from bchook import _registry
+
+    found = list(_documented_options())
+    assert len(found) > 15
+    for where, pass_name, key, value in found:
+        cls = _registry.load_pass_class(pass_name)
+        assert key in cls.option_types, f"{where}: {pass_name}.{key} is no option"
+        spec = next(spec for spec in cls.option_specs if spec.name == key)
+        if value == spec.type or spec.type.startswith(value + "|"):
+            continue  # the help's list of options: KEY=TYPE, not an example
+        cls.option_types[key](value)  # raises for a value the pass refuses
+
+
+def test_option_tables_in_documented_config_files_exist(tmp_path):
+    from bchook import _config, _registry
+
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"),
+                        re.S)
+    tables = 0
+    for block in blocks:
+        path = tmp_path / "pyproject.toml"
+        path.write_text(block)
+        for pass_name, options in _config.read_pyproject(str(path)).get("options", {}).items():
+            _registry.create_passes([pass_name], {pass_name: options})
+            tables += 1
+    assert tables >= 1
+
+
+def test_readme_says_how_to_uninstall():
+    # item 15
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "run `bchook pth uninstall` first, then `pip uninstall bchook`" in " ".join(
+        text.split())

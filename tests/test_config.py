@@ -40,7 +40,7 @@ cache = false
 pad = true
 
 [tool.bchook.options.trace]
-out = ["a.log", "b.log"]
+output = ["a.prof", "b.prof"]
 limit = 10
 """
 
@@ -53,7 +53,7 @@ def test_read_pyproject(tmp_path):
         "include": ["app.*", "lib"],
         "exclude": ["app.vendored.*"],
         "cache": False,
-        "options": {"identity": {"pad": True}, "trace": {"out": "a.log,b.log", "limit": 10}},
+        "options": {"identity": {"pad": True}, "trace": {"output": "a.prof,b.prof", "limit": 10}},
     }
 
 
@@ -78,7 +78,7 @@ def test_nearest_pyproject_wins(tmp_path):
     ("cache = 'no'", "cache must be true or false"),
     ("colour = 'red'", "unknown key 'colour'"),
     ("options = {trace = 'x'}", "one table per pass"),
-    ("[tool.bchook.options.trace]\nout = {a = 1}", "options.trace.out"),
+    ("[tool.bchook.options.trace]\noutput = {a = 1}", "options.trace.output"),
 ])
 def test_bad_pyproject_is_a_usage_error_naming_the_file(tmp_path, body, message):
     if not body.startswith("["):
@@ -102,12 +102,12 @@ def test_read_environ():
         "BCHOOK_INCLUDE": "a.*,b",
         "BCHOOK_EXCLUDE": "",
         "BCHOOK_CACHE": "0",
-        "BCHOOK_OPTIONS": r"trace.out=x\;y;identity.pad=1",
+        "BCHOOK_OPTIONS": r"trace.output=x\;y;identity.pad=1",
         "BCHOOK_ROOTS": os.pathsep.join(["/r1", "/r2"]),
     }
     assert C.read_environ(env) == {
         "passes": ["goto", "trace"], "include": ["a.*", "b"], "exclude": [], "cache": False,
-        "options": {"trace": {"out": "x;y"}, "identity": {"pad": "1"}},
+        "options": {"trace": {"output": "x;y"}, "identity": {"pad": "1"}},
         "roots": ["/r1", "/r2"],
     }
     assert C.read_environ({}) == {}
@@ -129,8 +129,8 @@ def test_bad_cache_value():
 
 
 def test_option_flags_repeat_join_with_commas():
-    assert C.parse_option_flags(["trace.out=a.log", "identity.pad=1", "trace.out=b.log"]) == {
-        "trace": {"out": "a.log,b.log"}, "identity": {"pad": "1"}}
+    assert C.parse_option_flags(["trace.output=a.prof", "identity.pad=1", "trace.output=b.prof"]) == {
+        "trace": {"output": "a.prof,b.prof"}, "identity": {"pad": "1"}}
     assert C.parse_option_flags(["x.y=a=b"]) == {"x": {"y": "a=b"}}
     assert C.parse_option_flags(["x.y="]) == {"x": {"y": ""}}
 
@@ -142,7 +142,7 @@ def test_bad_option_flags(bad):
 
 
 def test_windows_paths_need_no_escaping_in_options():
-    assert C.decode_options(r"trace.out=C:\logs\t.txt") == {"trace": {"out": r"C:\logs\t.txt"}}
+    assert C.decode_options(r"trace.output=C:\logs\t.txt") == {"trace": {"output": r"C:\logs\t.txt"}}
 
 
 _names = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
@@ -166,13 +166,13 @@ def test_precedence_flags_over_environment_over_file(tmp_path):
     from_env = C.resolve(environ=env, start=start)
     assert from_env.passes == ["identity"] and from_env.cache is True
     assert from_env.include == ["app.*", "lib"]  # not in the environment: the file's
-    assert from_env.options["trace"] == {"out": "a.log,b.log", "limit": "20"}
+    assert from_env.options["trace"] == {"output": "a.prof,b.prof", "limit": "20"}
 
-    flags = {"passes": ["trace"], "cache": False, "options": {"trace": {"out": "c.log"}},
+    flags = {"passes": ["trace"], "cache": False, "options": {"trace": {"output": "c.prof"}},
              "exclude": []}
     final = C.resolve(flags, environ=env, start=start)
     assert final.passes == ["trace"] and final.cache is False and final.exclude == []
-    assert final.options["trace"] == {"out": "c.log", "limit": "20"}
+    assert final.options["trace"] == {"output": "c.prof", "limit": "20"}
     assert final.options["identity"] == {"pad": True}
 
 
@@ -186,7 +186,7 @@ def test_bchook_config_names_the_file_or_none(tmp_path):
 
 def test_exported_environment_reproduces_the_settings(tmp_path):
     settings = C.Settings(passes=["identity", "trace"], include=["a.*"], exclude=["a.b"],
-                          cache=False, options={"trace": {"out": "x;y,z"}},
+                          cache=False, options={"trace": {"output": "x;y,z"}},
                           roots=[str(tmp_path)], config_file=None)
     again = C.resolve(environ=C.to_environ(settings), start=str(tmp_path))
     assert again == settings
@@ -225,15 +225,45 @@ def test_runner_reads_the_nearest_pyproject(tmp_path, run_python):
     assert out == "['<pass identity 1 pad=True>'] False ('src.*',) ('f',)\n", err
 
 
-def test_options_in_the_file_for_passes_not_run_are_ignored(tmp_path, run_python):
-    write(tmp_path / "pyproject.toml", """\
-        [tool.bchook.options.trace]
-        out = "never.log"
-        """)
-    write(tmp_path / "app.py", SHOW_HOOK)
-    rc, out, err = run_python(["-m", "bchook", "-p", "identity", "app.py"], cwd=tmp_path)
-    assert (rc, err) == (0, "")
-    assert out.startswith("['<pass identity 1>']")
+# Issue 17, item 12: an option for a pass that is not in the chain is the same usage error
+# whichever layer gives it (it was ignored from the file and the environment, refused from -o).
+NOT_IN_CHAIN = [
+    ({}, ["-o", "trace.output=t.prof"], "(-o)"),
+    ({"BCHOOK_OPTIONS": "trace.output=t.prof"}, [], "(BCHOOK_OPTIONS)"),
+    ({}, None, "pyproject.toml [tool.bchook.options.trace]"),
+]
+
+
+@pytest.mark.parametrize("env, flags, source", NOT_IN_CHAIN, ids=["flag", "environment", "file"])
+def test_options_for_a_pass_not_in_the_chain_are_an_error_from_every_layer(
+        tmp_path, run_python, env, flags, source):
+    if flags is None:
+        write(tmp_path / "pyproject.toml", """\
+            [tool.bchook.options.trace]
+            output = "t.prof"
+            """)
+    write(tmp_path / "app.py", "open('RAN', 'w').close()\n")
+    rc, out, err = run_python(["-m", "bchook", "-p", "identity", *(flags or []), "app.py"],
+                              cwd=tmp_path, env=env)
+    assert (rc, out) == (2, "")
+    assert err.startswith("bchook: error: option trace.output ") and err.count("\n") == 1, err
+    assert source in err
+    assert "pass 'trace' is not in the chain (passes: identity)" in err
+    assert not (tmp_path / "RAN").exists()
+
+
+def test_the_autoload_applies_the_same_rule(tmp_path, monkeypatch, capsys):
+    from bchook import _autoload
+
+    monkeypatch.setattr(_autoload, "_attempted", False)
+    environ = {"BCHOOK_PASSES": "identity", "BCHOOK_OPTIONS": "trace.output=t.prof",
+               "BCHOOK_CONFIG": ""}
+    _autoload.start(environ)
+    err = capsys.readouterr().err
+    assert not _autoload.active()
+    assert err.startswith("bchook: autoload failed, running without the hook: UsageError: "
+                          "option trace.output (BCHOOK_OPTIONS): pass 'trace' is not in the "
+                          "chain"), err
 
 
 def test_disable_runs_the_program_untouched(tmp_path, run_python):
@@ -241,3 +271,41 @@ def test_disable_runs_the_program_untouched(tmp_path, run_python):
     rc, out, err = run_python(["-m", "bchook", "-p", "identity", "app.py"], cwd=tmp_path,
                               env={"BCHOOK_DISABLE": "1"})
     assert (rc, out, err) == (0, "None\n", "")
+
+
+# -- the [tool.bchook] table remembered next to the file (issue 17, item 2) ---------------------
+
+PRINT_SETUP = """\
+import sys
+from bchook import _install
+print('tomllib' in sys.modules or 'tomli' in sys.modules, [p.name for p in _install.installed().passes])
+"""
+
+
+def test_the_table_is_remembered_until_the_file_changes(tmp_path, run_python):
+    # the TOML parser costs more start-up than the rest of bchook: parsed once per change
+    write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['identity']\n")
+    write(tmp_path / "app.py", PRINT_SETUP)
+    env = {"PYTHONDONTWRITEBYTECODE": None}
+    assert run_python(["-m", "bchook", "app.py"], cwd=tmp_path, env=env) == (
+        0, "True ['identity']\n", "")
+    memo = [p for p in (tmp_path / "__pycache__").iterdir() if "pyproject" in p.name]
+    assert len(memo) == 1
+    assert run_python(["-m", "bchook", "app.py"], cwd=tmp_path, env=env) == (
+        0, "False ['identity']\n", "")
+    write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['identity', 'goto']\n")
+    assert run_python(["-m", "bchook", "app.py"], cwd=tmp_path, env=env) == (
+        0, "True ['identity', 'goto']\n", "")
+    memo[0].write_bytes(b"garbage")  # a broken memo is a miss, never an error
+    assert run_python(["-m", "bchook", "app.py"], cwd=tmp_path, env=env) == (
+        0, "True ['identity', 'goto']\n", "")
+
+
+def test_nothing_is_remembered_without_bytecode_or_cache(tmp_path, run_python):
+    write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['identity']\n")
+    write(tmp_path / "app.py", "pass\n")
+    for extra, env in ((["--no-cache"], {"PYTHONDONTWRITEBYTECODE": None}),
+                       ([], {"PYTHONDONTWRITEBYTECODE": "1"})):
+        assert run_python(["-m", "bchook", *extra, "app.py"], cwd=tmp_path, env=env) == (
+            0, "", "")
+        assert not (tmp_path / "__pycache__").exists()

@@ -27,7 +27,8 @@ sys.version_info = collections.namedtuple(
 """
 
 FREE_THREADED = """\
-import sysconfig
+import sys, sysconfig
+sys.abiflags = getattr(sys, "abiflags", "") + "t"  # what bchook asks first, where it exists
 _real = sysconfig.get_config_var
 sysconfig.get_config_var = lambda name: 1 if name == "Py_GIL_DISABLED" else _real(name)
 """

@@ -156,8 +156,10 @@ def test_startup_code_never_raises_even_without_bchook(tmp_path, startup):
     rc, out, err = run([sys.executable, "-I", "-S", "-c", code], tmp_path,
                        BCHOOK_PASSES="identity")
     assert (rc, out) == (0, "still running\n")
-    assert err.startswith("bchook: autoload failed") and err.count("\n") == 1
-    assert "ModuleNotFoundError" in err
+    # issue 17, item 15: what to do about it, not a ModuleNotFoundError
+    assert err.startswith("bchook: ") and err.count("\n") == 1, err
+    assert "left over from an uninstalled bchook" in err
+    assert "run `bchook pth uninstall` before `pip uninstall bchook`" in err
 
 
 def test_bad_settings_become_one_warning_line(tmp_path, startup):
@@ -348,7 +350,11 @@ def test_leftover_files_without_bchook_never_break_start_up(tmp_path_factory, tm
     assert bare.run(["hello.py"], tmp_path) == (0, "hello\n", "")
     rc, out, err = bare.run(["hello.py"], tmp_path, BCHOOK_PASSES="identity")
     assert (rc, out) == (0, "hello\n")
-    assert err.startswith("bchook: autoload failed") and err.count("\n") == 1
+    # issue 17, item 15: the warning names the file to delete and says how to avoid it
+    left = bare.start if START_FILES else bare.pth
+    assert err == (f"bchook: {left}{' (and _bchook_autoload.py next to it)' * START_FILES} "
+                   f"is left over from an uninstalled bchook (bchook cannot be imported): "
+                   f"delete it; run `bchook pth uninstall` before `pip uninstall bchook`\n")
 
 
 def test_user_site_install(tmp_path):

@@ -215,3 +215,113 @@ def test_pass_whose_constructor_fails_is_a_plugin_error():
 
     with pytest.raises(PluginError, match="'fragile'.*RuntimeError: cannot start"):
         _registry.create_passes([Fragile])
+
+
+# -- option specs (issue 17, items 10 and 13) ---------------------------------------------------
+
+def test_unknown_pass_offers_only_passes_that_load(plugins):
+    with pytest.raises(UnknownPassError) as info:
+        _registry.load_pass_class("nonesuch")
+    offered = str(info.value).split("available passes: ")[1].split(", ")
+    assert "shout" in offered and "identity" in offered
+    assert not {"broken", "missing", "notapass"} & set(offered)
+
+
+def test_option_specs_declare_converter_default_and_meaning():
+    from bchook import Option, flag
+
+    class Spelled(Pass):
+        name = "spelled"
+        option_specs = (Option("level", int, 3, "how hard to try"),
+                        Option("loud", flag, False, "say what was done"),
+                        Option("style", str, None, "how to say it", type="plain|fancy"))
+
+    assert Spelled.option_types == {"level": int, "loud": flag, "style": str}
+    assert [(s.name, s.type, s.default_text(), s.help) for s in Spelled.option_specs] == [
+        ("level", "int", "3", "how hard to try"), ("loud", "bool", "0", "say what was done"),
+        ("style", "plain|fancy", "none", "how to say it")]
+    assert Spelled(level="5", loud="yes").options == {"level": 5, "loud": True}
+    with pytest.raises(OptionError, match="bad value 'x' for option spelled.level"):
+        Spelled(level="x")
+    with pytest.raises(OptionError, match=r"no option 'nope' \(its options: level, loud, style"):
+        Spelled(nope=1)
+
+
+def test_option_types_alone_still_work_and_are_documented_by_type():
+    # third-party passes written before the specs (PLUGIN_MODULE's Shout) keep working
+    class Old(Pass):
+        name = "old"
+        option_types = {"times": int, "quiet": _flag()}
+
+    assert [(s.name, s.type, s.default_text(), s.help) for s in Old.option_specs] == [
+        ("times", "int", "none", ""), ("quiet", "bool", "none", "")]
+    assert Old(times="2").options == {"times": 2}
+
+    class Narrower(Old):  # a subclass that lists converters replaces its parent's options
+        option_types = {"times": int}
+
+    assert [s.name for s in Narrower.option_specs] == ["times"]
+    assert Narrower.option_specs[0] is Old.option_specs[0]  # the same documentation
+
+    class Inherits(Old):
+        pass
+
+    assert Inherits.option_specs == Old.option_specs and Inherits(quiet="on").options == {
+        "quiet": True}
+
+
+def _flag():
+    from bchook import flag
+
+    return flag
+
+
+def test_bad_option_specs_are_refused_when_the_class_is_made():
+    from bchook import Option
+
+    with pytest.raises(TypeError, match="is not a bchook.Option"):
+        class NotSpecs(Pass):
+            option_specs = ({"name": "x"},)
+    with pytest.raises(TypeError, match="names an option twice"):
+        class Twice(Pass):
+            option_specs = (Option("x"), Option("x"))
+    with pytest.raises(TypeError, match="must be an identifier"):
+        Option("not a name")
+
+
+SAMPLE = """\
+import math
+DEBUG = False
+def work(items, n=3):
+    total = 0
+    for i, item in enumerate(items):
+        if item in ("a", "b", "c", "d", "e", "f"):
+            total += len("abc") * n
+        elif DEBUG:
+            print(i)
+    return total, math.pi
+class K:
+    def method(self):
+        yield from range(2)
+print(work(["a", "z"]))
+"""
+
+
+def _builtin_classes():
+    return [_registry.load_pass_class(name) for name in sorted(_registry.BUILTIN)]
+
+
+@pytest.mark.parametrize("cls", _builtin_classes(), ids=lambda cls: cls.name)
+def test_the_documented_default_is_what_the_pass_does_without_the_option(cls):
+    # `bchook passes` and the README show each option's default: giving it explicitly must
+    # change nothing in the code the pass produces
+    from bchook._passes import transform_source
+
+    def compiled(**options):  # code objects compare their constants by value, nested too
+        return transform_source(SAMPLE, "sample.py", "sample", [cls(**options)])
+
+    plain = compiled()
+    for spec in cls.option_specs:
+        if spec.default is not None:
+            assert compiled(**{spec.name: spec.default}) == plain, spec.name
+            assert compiled(**{spec.name: spec.default_text()}) == plain, spec.name

@@ -354,7 +354,8 @@ def test_pass_failure_in_an_import_is_reported_cleanly(tmp_path, run_python):
     assert rc == 1
     assert out == "PassFailed False\n"
     last = err.strip().splitlines()[-1]
-    assert last.startswith("bchook._errors.PassFailed: pass 'boom' failed on module 'lib'")
+    # the public name (issue 17, item 8): bchook.PassFailed, not bchook._errors.PassFailed
+    assert last.startswith("bchook.PassFailed: pass 'boom' failed on module 'lib'")
     assert "explode" in last and "lib.py:1" in last and "cannot handle explode" in last
     assert 'File "' + str(tmp_path / "app.py") + '", line 6' in err
     assert "_hook.py" not in err and "_runner.py" not in err
@@ -418,3 +419,175 @@ def test_resolve_target_does_not_run_the_package(tmp_path, monkeypatch):
     assert _runner.resolve_target("module", "pkg.sub").kind == "module"
     assert _runner.resolve_target("module", "pkg").kind == "module"
     assert "pkg" not in sys.modules
+
+
+# -- issue 17: targeting, targets, no pass, errors -------------------------------------------
+
+GOTO_MAIN = """\
+from bchook.goto import goto, label
+def f():
+    goto .end
+    return "not rewritten"
+    label .end
+    return "rewritten"
+print(f())
+"""
+
+UNMATCHED = ("bchook: warning: the include patterns {} matched no module imported during "
+             "the run: only the main script was rewritten (it is __main__, whatever --include "
+             "says)\n")
+
+
+def test_main_script_is_rewritten_whatever_include_says(tmp_path, run_python):
+    # item 3: --include names modules; the script one runs is rewritten all the same
+    write(tmp_path / "app.py", GOTO_MAIN)
+    write(tmp_path / "helper.py", "X = 1\n")
+    rc, out, err = run_python(["-m", "bchook", "-p", "goto", "--include", "app", "app.py"],
+                              cwd=tmp_path)
+    assert (rc, out, err) == (0, "rewritten\n", UNMATCHED.format("app"))
+    # a pattern that matches an imported module: nothing to say at exit
+    rc, out, err = run_python(["-m", "bchook", "-p", "goto", "--include", "helper", "-c",
+                               "import helper\n" + GOTO_MAIN], cwd=tmp_path)
+    assert (rc, out, err) == (0, "rewritten\n", "")
+
+
+def test_dash_c_code_and_dash_m_module_are_rewritten_whatever_include_says(tmp_path,
+                                                                           run_python):
+    write(tmp_path / "tool.py", GOTO_MAIN)
+    for target in (["-c", GOTO_MAIN], ["-m", "tool"]):
+        rc, out, err = run_python(["-m", "bchook", "-p", "goto", "--include", "nothing.*",
+                                   *target], cwd=tmp_path)
+        assert (rc, out, err) == (0, "rewritten\n", UNMATCHED.format("nothing.*")), target
+
+
+def test_exclude_main_leaves_the_main_script_alone(tmp_path, run_python):
+    write(tmp_path / "app.py", GOTO_MAIN)
+    rc, out, err = run_python(["-m", "bchook", "-p", "goto", "--exclude", "__main__",
+                               "app.py"], cwd=tmp_path)
+    assert rc == 1 and "'goto .end' ran without being rewritten" in err
+    rc, out, err = run_python(["-m", "bchook", "-p", "goto", "--include", "x",
+                               "--exclude", "__main__", "-c", "print('plain')"], cwd=tmp_path)
+    assert (rc, out) == (0, "plain\n")
+    assert err == ("bchook: warning: the include patterns x matched no module imported during "
+                   "the run: nothing was rewritten\n")
+
+
+PKG_MAIN = """\
+from app import helper
+import sys
+print("main of", __spec__.name, helper.NAME, sys.path[0] == {cwd!r})
+"""
+
+
+def test_package_folder_here_runs_as_dash_m(tmp_path, run_python):
+    # item 4, first reading: app/ is an importable package of the current folder, so
+    # `bchook app` is `python -m app` (run as a folder, `from app import ...` would fail)
+    write(tmp_path / "app" / "__init__.py")
+    write(tmp_path / "app" / "helper.py", "NAME = 'helper'\n")
+    write(tmp_path / "app" / "__main__.py", PKG_MAIN.format(cwd=str(tmp_path)))
+    plain = run_python(["-m", "app", "x"], cwd=tmp_path)
+    assert plain == (0, "main of app.__main__ helper True\n", "")
+    assert run_python(["-m", "bchook", "-p", "identity", "app", "x"], cwd=tmp_path) == plain
+    # without __main__.py it is a package that cannot be run, as with -m
+    (tmp_path / "app" / "__main__.py").unlink()
+    rc, out, err = run_python(["-m", "bchook", "-p", "identity", "app"], cwd=tmp_path)
+    assert (rc, out) == (2, "")
+    assert err == ("bchook: error: 'app' is a package and cannot be run: it has no "
+                   "app.__main__ module\n")
+
+
+def test_folder_that_is_not_a_package_runs_its_main_as_python_does(tmp_path, run_python):
+    # item 4, second reading: no __init__.py (or not in the current folder, or given as a
+    # path): the folder runs its __main__.py with the folder first on sys.path
+    write(tmp_path / "tool" / "__main__.py", "import sys, helper\nprint(sys.path[0], helper.X)\n")
+    write(tmp_path / "tool" / "helper.py", "X = 'beside'\n")
+    assert_same(run_python, ["tool"], cwd=tmp_path)
+    write(tmp_path / "sub" / "pkg" / "__init__.py")
+    write(tmp_path / "sub" / "pkg" / "__main__.py", "import sys\nprint(sys.path[0])\n")
+    rc, out, err = assert_same(run_python, ["sub/pkg"], cwd=tmp_path)
+    assert out == f"{tmp_path / 'sub' / 'pkg'}\n"
+
+
+def test_zip_target_main_and_modules_go_through_the_passes(tmp_path, run_python):
+    # item 5: the zip's __main__.py and the modules inside it are rewritten
+    with zipfile.ZipFile(tmp_path / "g.zip", "w") as z:
+        z.writestr("__main__.py", "import zhelper\n" + GOTO_MAIN + "print(zhelper.g())\n")
+        z.writestr("zhelper.py", GOTO_MAIN.replace("def f", "def g").replace("print(f())",
+                                                                               ""))
+    rc, out, err = run_python(["-m", "bchook", "-p", "goto", "g.zip"], cwd=tmp_path)
+    assert (rc, out, err) == (0, "rewritten\nrewritten\n", "")
+    with zipfile.ZipFile(tmp_path / "t.zip", "w") as z:
+        z.writestr("__main__.py", "import zwork\nprint(zwork.work())\n")
+        z.writestr("zwork.py", "def work():\n    return 'worked'\n")
+    rc, out, err = run_python(["-m", "bchook", "-p", "trace", "t.zip"], cwd=tmp_path)
+    assert (rc, out) == (0, "worked\n"), err
+    assert "zwork.py" in err  # the summary lists the zipped module's function
+
+
+def test_no_pass_anywhere_says_so_in_one_line(tmp_path, run_python):
+    # item 6
+    write(tmp_path / "app.py", "print('ran')\n")
+    rc, out, err = run_python(["-m", "bchook", "app.py"], cwd=tmp_path)
+    assert (rc, out) == (0, "ran\n")
+    assert err == ("bchook: warning: no pass is active, so the program runs unchanged: give "
+                   "passes with -p PASS[,PASS], BCHOOK_PASSES or passes = [...] in "
+                   "[tool.bchook] (`bchook passes` lists them)\n")
+    # switched off on purpose: nothing to say
+    assert run_python(["-m", "bchook", "-p", "identity", "app.py"], cwd=tmp_path,
+                      env={"BCHOOK_DISABLE": "1"}) == (0, "ran\n", "")
+
+
+GOTO_ERROR = """\
+from bchook.goto import goto, label
+def f():
+    goto .nowhere
+"""
+
+
+def test_goto_error_in_the_main_script_looks_like_a_syntax_error_in_a_script(tmp_path,
+                                                                            run_python):
+    # item 7: no bchook frames, no "Traceback": what Python shows for a SyntaxError there
+    write(tmp_path / "app.py", GOTO_ERROR)
+    rc, out, err = run_python(["-m", "bchook", "-p", "goto", "app.py"], cwd=tmp_path)
+    assert (rc, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0] == f'  File "{tmp_path / "app.py"}", line 3'
+    assert lines[1] == "    goto .nowhere"
+    assert lines[-1].startswith("SyntaxError: goto .nowhere: there is no label .nowhere")
+    assert "Traceback" not in err and "bchook" + os.sep not in err
+    write(tmp_path / "bad.py", "x = (\n")  # what Python shows: the same three parts
+    rc, out, err = run_python(["bad.py"], cwd=tmp_path)
+    assert err.splitlines()[0] == f'  File "{tmp_path / "bad.py"}", line 1'
+
+
+def test_goto_error_in_an_imported_module_shows_the_programs_frames_only(tmp_path, run_python):
+    write(tmp_path / "lib.py", GOTO_ERROR)
+    write(tmp_path / "app.py", "import lib\n")
+    rc, out, err = run_python(["-m", "bchook", "-p", "goto", "app.py"], cwd=tmp_path)
+    assert rc == 1
+    assert err.splitlines()[:3] == [
+        "Traceback (most recent call last):",
+        f'  File "{tmp_path / "app.py"}", line 1, in <module>',
+        "    import lib"]
+    assert f'  File "{tmp_path / "lib.py"}", line 3' in err
+    assert "bchook" + os.sep not in err
+
+
+def test_public_exceptions_carry_the_public_module_name():
+    # item 8
+    import pickle
+    import traceback
+
+    import bchook
+
+    for name in bchook.__all__:
+        obj = getattr(bchook, name)
+        if isinstance(obj, type) and name != "Hook":
+            assert obj.__module__ == "bchook", name
+    exc = bchook.PassFailed("boom", "lib", "f at lib.py:1", ValueError("no"))
+    assert traceback.format_exception_only(type(exc), exc)[0].startswith(
+        "bchook.PassFailed: pass 'boom' failed on module 'lib'")
+    again = pickle.loads(pickle.dumps(exc))
+    assert (type(again), str(again), again.pass_name) == (bchook.PassFailed, str(exc), "boom")
+    assert repr(bchook.OptionError("x")) == "OptionError('x')"
+    assert str(bchook.UsageError) == "<class 'bchook.UsageError'>"

@@ -15,7 +15,7 @@ from ._errors import (
     UsageError,
 )
 try:
-    from ._passes import Context, Pass, flag
+    from ._passes import Context, Option, Pass, flag
 except ImportError as _gate:
     # bchook.ir refuses an interpreter whose bytecode bchook does not know: one line, not
     # the traceback of the tables
@@ -27,9 +27,16 @@ except ImportError as _gate:
 
 __version__ = "0.1.0"
 
+# The public names say where to find them: ``bchook.PassFailed`` in a traceback, not
+# ``bchook._errors.PassFailed`` (and ``help()``, ``repr()``, pickling agree).
+for _public in (BchookError, UsageError, OptionError, UnknownPassError, PluginError,
+                PassFailed, Pass, Option, Context, flag):
+    _public.__module__ = __name__
+del _public
+
 __all__ = [
     "install", "installed", "Hook",
-    "Pass", "Context", "flag",
+    "Pass", "Option", "Context", "flag",
     "BchookError", "UsageError", "OptionError", "UnknownPassError", "PluginError",
     "PassFailed",
     "__version__",

@@ -26,13 +26,15 @@ import builtins
 import os
 import site
 import sys
-import sysconfig
 import types
-from typing import Any
 
 from . import _config
 from ._launch import launched_by_bchook
 from .ir import version
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PTH_NAME", "START_NAME", "START_MODULE", "pth_text", "start_text",
            "start_module_text", "autoload_files", "site_dir", "install_pth", "uninstall_pth",
@@ -50,6 +52,13 @@ _WANTED = ("os.environ.get('BCHOOK_PASSES') and os.environ.get('BCHOOK_DISABLE',
            ".strip().lower() not in ('1', 'true', 'yes', 'on')")
 # The start-up code may run twice in one process (site reads lib/ and its lib64 symlink as
 # two folders): start() guards the hook, and the marker on sys keeps a failure to one warning.
+#: What the start-up code says when bchook itself is gone (``pip uninstall bchook``, which
+#: does not know the autoload's files): the file to delete, and how to avoid it next time.
+_LEFTOVER = ("bchook: %s is left over from an uninstalled bchook (bchook cannot be imported): "
+             "delete it; run `bchook pth uninstall` before `pip uninstall bchook`\\n")
+_GONE = "isinstance(e, ModuleNotFoundError) and e.name in ('bchook', 'bchook._autoload')"
+_FAILED = ("'bchook: autoload failed, running without the hook: %s: %s\\n' "
+           "% (type(e).__name__, e)")
 _START = (
     "try:\n"
     " import bchook._autoload as a\n"
@@ -58,8 +67,13 @@ _START = (
     " import sys\n"
     " if not hasattr(sys, '_bchook_autoload_failed'):\n"
     "  sys._bchook_autoload_failed = True\n"
-    "  sys.stderr.write('bchook: autoload failed, running without the hook: %s: %s\\n'"
-    " % (type(e).__name__, e))\n"
+    f"  if {_GONE}:\n"
+    # site has put this file's folder on sys.path before reading it
+    f"   f = [os.path.join(p, {PTH_NAME!r}) for p in sys.path if os.path.isfile("
+    f"os.path.join(p, {PTH_NAME!r}))]\n"
+    f"   sys.stderr.write('{_LEFTOVER}' % (f[0] if f else {PTH_NAME!r}))\n"
+    "  else:\n"
+    f"   sys.stderr.write({_FAILED})\n"
 )
 
 
@@ -90,8 +104,11 @@ def start():
         import sys
         if not hasattr(sys, '_bchook_autoload_failed'):
             sys._bchook_autoload_failed = True
-            sys.stderr.write('bchook: autoload failed, running without the hook: %s: %s\\n'
-                             % (type(e).__name__, e))
+            if {_GONE}:
+                left = os.path.join(os.path.dirname(os.path.abspath(__file__)), {START_NAME!r})
+                sys.stderr.write('{_LEFTOVER}' % (left + ' (and {_START_MODULE_FILE} next to it)'))
+            else:
+                sys.stderr.write({_FAILED})
 '''
 
 
@@ -123,6 +140,8 @@ def site_dir(user: bool = False) -> str:
                              "(a virtual environment, -s or PYTHONNOUSERSITE): "
                              "install without --user")
         return site.getusersitepackages()
+    import sysconfig
+
     folder = sysconfig.get_paths()["purelib"]
     known = {_norm(p) for p in site.getsitepackages()}
     if _norm(folder) not in known:
@@ -298,13 +317,14 @@ def start(environ=None) -> None:
         settings = _config.resolve(environ=environ, start=_program_dir())
         if not settings.passes:
             return
-        names = {name for spec in settings.passes for name in _config.split_list(spec)}
-        options = {k: v for k, v in settings.options.items() if k in names}
-        passes = _registry.create_passes(settings.passes, options)
+        _config.check_options(settings)
+        passes = _registry.create_passes(settings.passes, settings.options)
         roots = settings.roots or [_program_dir()]
         handle = _install.install(passes, include=settings.include or None,
                                   exclude=settings.exclude, cache=settings.cache, roots=roots)
         _started = handle
+        if settings.cache:
+            _config.remember()
         if _is_multiprocessing_child():
             _rewrite_spawned_main(environ, handle)
         script = _main_script()
@@ -340,12 +360,17 @@ def _program_dir() -> str:
     script = _main_script()
     if script is not None:
         folder = os.path.dirname(os.path.realpath(script))
-        if _norm(folder) not in _scripts_dirs():
+        # sysconfig costs milliseconds at start-up: asked only about folders named like
+        # the scripts folders (bin/, Scripts/)
+        if os.path.basename(folder).lower() not in ("bin", "scripts") or \
+                _norm(folder) not in _scripts_dirs():
             return folder
     return os.getcwd()
 
 
 def _scripts_dirs() -> set[str]:
+    import sysconfig
+
     dirs = set()
     for scheme in {sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")}:
         try:

@@ -26,7 +26,10 @@ import sys
 import types
 import zlib
 from importlib.util import MAGIC_NUMBER, cache_from_source, source_hash
-from typing import Callable, Iterable
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from typing import Callable, Iterable
 
 try:
     from _blake2 import blake2b  # hashlib would load OpenSSL: milliseconds at start-up

@@ -26,15 +26,18 @@ defines one) is part of bchook's cache key, so caches of different combinations 
 
 from __future__ import annotations
 
-import ast
 import os
 import sys
 import types
 from importlib._bootstrap_external import SourceLoader  # importlib.abc costs ~10 ms
 from importlib.machinery import SOURCE_SUFFIXES, ExtensionFileLoader, SourcelessFileLoader
-from typing import Any
 
 from ._errors import BchookError
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    import ast
+    from typing import Any
 
 __all__ = ["Composer", "composer_for"]
 
@@ -110,6 +113,8 @@ class PytestAssertRewrite(Composer):
     def compile(self, fullname, path, source, tree):
         rewrite = sys.modules["_pytest.assertion.rewrite"]
         if tree is None:
+            import ast  # already imported by pytest
+
             tree = ast.parse(source, path)
         rewrite.rewrite_asserts(tree, source, path, self.loader.config)
         names = getattr(self.loader, "_rewritten_names", None)

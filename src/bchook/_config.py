@@ -10,7 +10,7 @@ directory)::
     cache = true
 
     [tool.bchook.options.trace]          # per-pass options: [tool.bchook.options.PASS]
-    out = "trace.log"
+    output = "trace.prof"
 
 Environment variables (a variable that is set, even to "", overrides the file):
 ``BCHOOK_PASSES``, ``BCHOOK_INCLUDE``, ``BCHOOK_EXCLUDE`` (comma-separated),
@@ -18,20 +18,28 @@ Environment variables (a variable that is set, even to "", overrides the file):
 literal semicolon), ``BCHOOK_ROOTS`` (folders, ``os.pathsep``-separated), ``BCHOOK_CONFIG``
 (the ``pyproject.toml`` to read instead of searching; empty: none) and ``BCHOOK_DISABLE=1``,
 which turns bchook off whatever else is set.
+
+Options must name a pass of the chain, whichever layer gives them (:func:`check_options`):
+an option for another pass is a usage error, the same from ``-o``, ``BCHOOK_OPTIONS`` and
+the file.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+import sys
 
 from ._errors import UsageError
 from ._passes import flag
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from typing import Any, Mapping
+
 __all__ = [
     "Settings", "resolve", "find_pyproject", "read_pyproject", "read_environ",
     "parse_option_flags", "encode_options", "decode_options", "to_environ", "is_disabled",
+    "check_options", "remember",
 ]
 
 ENV_PASSES = "BCHOOK_PASSES"
@@ -45,23 +53,51 @@ ENV_DISABLE = "BCHOOK_DISABLE"
 
 _FILE_KEYS = ("passes", "include", "exclude", "cache", "options")
 
-Options = dict[str, dict[str, Any]]
+Options = dict  # {pass name: {option: value}}
 
 
-@dataclass
 class Settings:
-    """What the runner and the autoload need to install the hook."""
+    """What the runner and the autoload need to install the hook.
 
-    passes: list[str] = field(default_factory=list)
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    cache: bool = True
-    options: Options = field(default_factory=dict)
-    #: Folders whose modules are targeted when ``include`` is empty.
-    roots: list[str] = field(default_factory=list)
-    disabled: bool = False
-    #: The pyproject.toml the file layer came from, if any.
-    config_file: str | None = None
+    ``options`` maps a pass name to its options; ``option_sources`` says where each came
+    from (``-o``, ``BCHOOK_OPTIONS``, the file's table), for messages. ``roots``: the
+    folders whose modules are targeted when ``include`` is empty; ``config_file``: the
+    pyproject.toml the file layer came from, if any. (A plain class: ``dataclasses``
+    costs milliseconds at start-up.)
+    """
+
+    _FIELDS = ("passes", "include", "exclude", "cache", "options", "option_sources", "roots",
+               "disabled", "config_file")
+
+    def __init__(self, passes=(), include=(), exclude=(), cache: bool = True,
+                 options: Options | None = None, option_sources: dict | None = None,
+                 roots=(), disabled: bool = False, config_file: str | None = None):
+        self.passes: list[str] = list(passes)
+        self.include: list[str] = list(include)
+        self.exclude: list[str] = list(exclude)
+        self.cache = cache
+        self.options: Options = {} if options is None else options
+        self.option_sources: dict[str, dict[str, str]] = \
+            {} if option_sources is None else option_sources
+        self.roots: list[str] = list(roots)
+        self.disabled = disabled
+        self.config_file = config_file
+
+    def replace(self, **changes) -> Settings:
+        """A copy with ``changes`` applied."""
+        values = {name: getattr(self, name) for name in self._FIELDS}
+        values.update(changes)
+        return Settings(**values)
+
+    def __eq__(self, other) -> bool:
+        if type(other) is not Settings:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._FIELDS
+                   if n != "option_sources")  # where a value came from is not a setting
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._FIELDS)
+        return f"Settings({fields})"
 
 
 # -- the file layer ----------------------------------------------------------------------
@@ -79,23 +115,94 @@ def find_pyproject(start: str) -> str | None:
         folder = parent
 
 
+# The TOML parser (and the typing, re, datetime... it imports) costs about 15 ms: more than
+# the rest of bchook's start-up. So the [tool.bchook] value read from a pyproject.toml is
+# remembered next to it, in __pycache__ like a pyc, for the runs that follow until the file
+# changes (its mtime and size, as for a pyc): marshal needs no import.
+_MEMO_TAG = "bchook-pyproject-1"
+#: ``(memo file, stamp, table)`` read during this run, written by :func:`remember`.
+_unremembered: list[tuple[str, tuple[int, int], object]] = []
+
+
+def _memo_file(path: str) -> str | None:
+    import importlib.util
+
+    try:  # where a pyproject.py's pyc would go (sys.pycache_prefix and the cache tag apply)
+        pyc = importlib.util.cache_from_source(os.path.splitext(path)[0] + ".py")
+    except NotImplementedError:  # no cache tag (sys.implementation.cache_tag is None)
+        return None
+    return pyc[:-len(".pyc")] + ".bchook-pyproject"
+
+
+def _bchook_table(path: str) -> object:
+    """The value of ``tool.bchook`` in the file ``path`` (``{}`` if it has none)."""
+    import marshal
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    stamp = (st.st_mtime_ns, st.st_size)
+    memo = _memo_file(path)
+    if memo is not None:
+        try:
+            with open(memo, "rb") as f:
+                tag, known, table = marshal.loads(f.read())
+            if tag == _MEMO_TAG and tuple(known) == stamp:
+                return table
+        except Exception:  # missing, truncated or foreign: read the file itself
+            pass
+    table = _load_toml(path).get("tool", {}).get("bchook", {})
+    if memo is not None:
+        _unremembered.append((memo, stamp, table))
+    return table
+
+
+def remember() -> None:
+    """Write the memos of the ``[tool.bchook]`` values read: the front ends call this once
+    the settings proved good (a usage error writes nothing). Never raises."""
+    import marshal
+
+    if sys.dont_write_bytecode:  # PYTHONDONTWRITEBYTECODE: no pyc, no memo either
+        _unremembered.clear()
+        return
+    while _unremembered:
+        memo, stamp, table = _unremembered.pop()
+        tmp = f"{memo}.{os.getpid()}"
+        try:
+            data = marshal.dumps((_MEMO_TAG, stamp, table))
+            os.makedirs(os.path.dirname(memo), exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, memo)
+        except (OSError, ValueError):  # read-only folder, a value marshal cannot keep...
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
 def _load_toml(path: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if b"bchook" not in data:  # no [tool.bchook] in it: no need to parse
+        return {}
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: the backport is a dependency there
         import tomli as tomllib
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
+        return tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def read_pyproject(path: str) -> dict[str, Any]:
     """The ``[tool.bchook]`` layer of ``path``: only the keys the file sets."""
-    table = _load_toml(path).get("tool", {}).get("bchook", {})
+    table = _bchook_table(path)
     where = f"{path}: [tool.bchook]"
     if not isinstance(table, dict):
         raise UsageError(f"{where} must be a table")
@@ -199,7 +306,7 @@ def _split_escaped(text: str, sep: str) -> list[str]:
 
 
 def decode_options(text: str) -> Options:
-    """``"trace.out=a.log;constfold.max=10"`` -> ``{"trace": {"out": "a.log"}, ...}``."""
+    """``"trace.output=a.prof;identity.pad=1"`` -> ``{"trace": {"output": "a.prof"}, ...}``."""
     options: Options = {}
     for entry in _split_escaped(text, ";"):
         if not entry.strip():
@@ -258,14 +365,33 @@ def resolve(
         config_file = find_pyproject(start or os.getcwd())
     file_layer = read_pyproject(config_file) if config_file else {}
     settings = Settings(config_file=config_file or None)
-    for layer in (file_layer, read_environ(environ), dict(flags or {})):
+    layers = ((file_layer, f"{config_file} [tool.bchook.options.{{}}]"),
+              (read_environ(environ), ENV_OPTIONS), (dict(flags or {}), "-o"))
+    for layer, source in layers:
         for key, value in layer.items():
             if key == "options":
                 for pass_name, table in value.items():
                     settings.options.setdefault(pass_name, {}).update(table)
+                    settings.option_sources.setdefault(pass_name, {}).update(
+                        dict.fromkeys(table, source.format(pass_name)))
             else:
                 setattr(settings, key, value)
     return settings
+
+
+def check_options(settings: Settings) -> None:
+    """Options must name a pass of the chain, whichever layer gives them: an option for
+    another pass does nothing, so it is a usage error (a typo in a pass name, or a setting
+    left behind), the same from ``-o``, ``BCHOOK_OPTIONS`` and the file."""
+    chain = settings.passes
+    for pass_name, table in settings.options.items():
+        if pass_name in chain or not table:
+            continue
+        key = next(iter(table))
+        source = settings.option_sources.get(pass_name, {}).get(key, "options")
+        raise UsageError(
+            f"option {pass_name}.{key} ({source}): pass {pass_name!r} is not in the chain "
+            f"(passes: {', '.join(chain) or 'none'}); options must name a pass of the chain")
 
 
 def to_environ(settings: Settings) -> dict[str, str]:

@@ -37,3 +37,7 @@ class PassFailed(BchookError):
         super().__init__(
             f"pass {pass_name!r} failed on module {module!r}, {where}: "
             f"{type(cause).__name__}: {cause}")
+
+    def __reduce__(self):
+        # rebuilt from its parts (a multiprocessing worker sends it back to its parent)
+        return type(self), (self.pass_name, self.module, self.where, self.cause)

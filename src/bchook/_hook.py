@@ -6,8 +6,10 @@ module is targeted and its loader produces code from source. A plain ``SourceFil
 becomes a :class:`BchookLoader` (a ``SourceFileLoader`` subclass overriding ``get_code`` and
 ``source_to_code``, so ``runpy``, ``-m``, ``importlib.resources``, ``inspect.getsource``,
 ``linecache`` and ``importlib.reload`` keep working); another hook's loader is composed with
-(see :mod:`bchook._compose`). Zip files, namespace packages, extension modules and pycs
-without source are left alone.
+(see :mod:`bchook._compose`). A module in a zip file (a zip application's ``__main__.py``
+and the modules next to it) gets a :class:`ZipLoader`, rewritten from its source but never
+cached (bchook writes nothing into a zip file). Namespace packages, extension modules and
+pycs without source are left alone.
 
 To see every import, the finder keeps itself at the front of ``sys.meta_path``: when
 another hook is inserted in front of it, it moves back at the next import it is asked
@@ -17,7 +19,6 @@ and bchook only wraps what they return.
 
 from __future__ import annotations
 
-import ast
 import os
 import sys
 import types
@@ -26,7 +27,6 @@ from _imp import _fix_co_filename
 from _thread import get_ident
 from importlib.machinery import ModuleSpec, SourceFileLoader
 from importlib.util import MAGIC_NUMBER
-from typing import Sequence
 
 from . import _cache
 from ._compose import Composer, composer_for
@@ -34,7 +34,12 @@ from ._errors import PassFailed
 from ._passes import Context, Pass, _overrides, transform_code_tree, transform_source
 from ._targets import Targets
 
-__all__ = ["Rewriter", "BchookFinder", "BchookLoader"]
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    import ast
+    from typing import Sequence
+
+__all__ = ["Rewriter", "BchookFinder", "BchookLoader", "ZipLoader"]
 
 _CodeType = types.CodeType
 
@@ -58,7 +63,7 @@ class Rewriter:
         self.targets = targets
         self.cache = bool(cache)
         self.has_ast_passes = any(_overrides(p, "transform_ast") for p in self.passes)
-        self._key_parts = _base_key(self.passes)
+        self._key_parts: list[str] | None = None  # stats bchook's files: on first use
         self._digests: dict[str | None, bytes] = {}
         self._busy: dict[int, int] = {}  # thread id -> depth inside a transformation
 
@@ -87,6 +92,8 @@ class Rewriter:
                 self._leave(me)
         digest = self._digests.get(ident)
         if digest is None:
+            if self._key_parts is None:
+                self._key_parts = _base_key(self.passes)
             parts = self._key_parts + ([] if ident is None else ["composed:" + ident])
             digest = self._digests[ident] = _cache.key_digest(parts)
         return digest
@@ -114,6 +121,8 @@ class Rewriter:
         ctxs = [Context(fullname, path, p.options) for p in passes]
         tree = None
         if self.has_ast_passes:
+            import ast
+
             tree = ast.parse(source, path)
             for p, ctx in zip(passes, ctxs):
                 if _overrides(p, "transform_ast"):
@@ -127,6 +136,8 @@ class Rewriter:
 
 
 def _run_ast_pass(p: Pass, tree: ast.Module, ctx: Context) -> ast.Module:
+    import ast
+
     where = f"<module> at {ctx.filename}:1"
     try:
         result = p.transform_ast(tree, ctx)
@@ -236,6 +247,25 @@ class BchookLoader(SourceFileLoader):
         return f"<BchookLoader {self.name!r} [{self.rewriter.describe()}]{via}>"
 
 
+class ZipLoader(zipimport.zipimporter):
+    """The loader of a targeted module in a zip file: a zipimporter (the same ``repr``,
+    ``get_source``, ``get_resource_reader``..., so the program, ``inspect``, ``linecache``
+    and ``importlib.resources`` see what they would without bchook) whose code goes through
+    the passes."""
+
+    def __init__(self, zip_loader: zipimport.zipimporter, rewriter: Rewriter):
+        # zipimport keeps the archive's directory cached: this reads nothing again
+        super().__init__(os.path.join(zip_loader.archive, zip_loader.prefix))
+        self.rewriter = rewriter
+
+    def get_code(self, fullname: str) -> _CodeType:
+        source = self.get_source(fullname)
+        if source is None:  # only a compiled .pyc in the zip: nothing to rewrite
+            _debug("bchook: %s has no source in its zip file: left untransformed", fullname)
+            return super().get_code(fullname)
+        return self.rewriter.compile(source, self.get_filename(fullname), fullname)
+
+
 class BchookFinder:
     """The ``sys.meta_path`` entry: wraps the loader the other finders return."""
 
@@ -306,7 +336,7 @@ class BchookFinder:
         if loader is None or not targets.wants(fullname, origin):
             return spec
         if isinstance(loader, zipimport.zipimporter):
-            _debug("bchook: %s is in a zip file (%s): left untransformed", fullname, origin)
+            spec.loader = ZipLoader(loader, self.rewriter)
             return spec
         composer = composer_for(loader, origin, self.rewriter.has_ast_passes)
         if composer is None or not os.path.isfile(origin):

@@ -15,13 +15,16 @@ import sys
 import types
 from _thread import RLock
 from importlib.machinery import SOURCE_SUFFIXES
-from typing import Any, Iterable, Mapping
 
 from . import _lazy
-from ._hook import BchookFinder, BchookLoader, Rewriter
+from ._hook import BchookFinder, BchookLoader, Rewriter, ZipLoader
 from ._passes import Pass
 from ._registry import create_passes
 from ._targets import Targets, describe
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping
 
 __all__ = ["Hook", "install", "installed"]
 
@@ -88,7 +91,7 @@ class Hook:
             filename = getattr(module, "__file__", None)
             if not isinstance(filename, str) or name in ("__main__", "__mp_main__"):
                 continue
-            if isinstance(getattr(module, "__loader__", None), BchookLoader):
+            if isinstance(getattr(module, "__loader__", None), (BchookLoader, ZipLoader)):
                 continue
             if filename.endswith(_SOURCE_SUFFIXES) and self.targets.wants(name, filename):
                 missed.append(name)
@@ -112,6 +115,7 @@ def install(
     cache: bool = True,
     roots: Iterable[str | os.PathLike] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    main: str | None = None,
 ) -> Hook:
     """Rewrite modules imported from now on with ``passes``, applied in the order given.
 
@@ -121,6 +125,8 @@ def install(
     ``roots`` (default: the current directory) are rewritten, never the standard library,
     site-packages or bchook itself. ``cache=False`` neither reads nor writes the private
     pyc cache. ``options`` maps a pass name to its options (``{"identity": {"pad": "1"}}``).
+    The program's main module (``__main__``, or ``main``: the module a runner runs as
+    ``__main__``) is rewritten whatever ``include`` says, unless ``exclude`` names it.
 
     Returns a :class:`Hook`; installing the same configuration again returns the same one
     and puts its finder back in front of ``sys.meta_path`` (another hook inserted in front
@@ -130,7 +136,7 @@ def install(
     held = _lazy.hold()  # bchook's own imports are not the program's lazy imports
     try:
         chain = create_passes(passes, options)
-        hook = Hook(chain, Targets(include, exclude, roots), cache)
+        hook = Hook(chain, Targets(include, exclude, roots, main), cache)
     finally:
         if held:
             _lazy.release()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import types
-from typing import TYPE_CHECKING
 
 from . import ir
 from ._errors import OptionError, PassFailed
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
 if TYPE_CHECKING:  # typing and ast cost start-up time: the hook imports them only if used
     import ast
     from typing import Any, Callable, ClassVar, Mapping, Sequence
 
-__all__ = ["Pass", "Context", "flag", "transform_source", "transform_code_tree",
+__all__ = ["Pass", "Option", "Context", "flag", "transform_source", "transform_code_tree",
            "compile_tree"]
 
 
@@ -59,17 +59,87 @@ class Context:
                f"options={self.options!r})"
 
 
+class Option:
+    """One option of a pass, declared once: what parses it and what documents it.
+
+    ``convert`` turns a value given as text (``-o PASS.KEY=VALUE``, ``BCHOOK_OPTIONS``, a
+    config file) into the value the pass reads; ``default`` is what the pass does when the
+    option is not given (shown by ``bchook passes`` and the help; the pass still finds only
+    the options given in ``self.options``); ``help`` is a one-line meaning; ``type`` is how
+    values are shown (by default the converter's name: ``flag`` is ``bool``).
+    """
+
+    __slots__ = ("name", "convert", "default", "help", "type")
+
+    def __init__(self, name: str, convert: Callable[[Any], Any] = str, default: Any = None,
+                 help: str = "", *, type: str | None = None):
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise TypeError(f"an option name must be an identifier, not {name!r}")
+        if not callable(convert):
+            raise TypeError(f"option {name!r}: convert must be callable, not {convert!r}")
+        self.name = name
+        self.convert = convert
+        self.default = default
+        self.help = help
+        self.type = type or _TYPE_NAMES.get(convert) or \
+            getattr(convert, "__name__", "value").lstrip("_")
+
+    def default_text(self) -> str:
+        """The default as one would write it after ``-o PASS.KEY=``."""
+        value = self.default
+        if value is None or value == "":
+            return "none"
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        return str(value)
+
+    def __repr__(self) -> str:
+        return f"Option({self.name!r}, type={self.type!r}, default={self.default!r})"
+
+
+_TYPE_NAMES = {flag: "bool", int: "int", str: "str", float: "float"}
+
+
 class Pass:
     """Base class of every pass, built-in or plugin.
 
     Subclasses set ``name`` and ``version`` and implement any of ``transform_ast``,
-    ``transform_code`` or ``transform_ir``. ``option_types`` maps each accepted option to a
-    converter (``int``, ``str``, :func:`flag`...), applied to values given as strings.
+    ``transform_code`` or ``transform_ir``. ``option_specs`` declares the options the pass
+    accepts, one :class:`Option` each (converter, default, one-line meaning); the command
+    line, ``bchook passes`` and the documentation all come from it. ``option_types``
+    (``{name: converter}``, the older form) still works, and is derived from the specs.
     """
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "0"
+    option_specs: ClassVar[tuple[Option, ...]] = ()
     option_types: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "option_specs" not in own and "option_types" not in own:
+            return  # inherited as they are
+        if "option_specs" in own:
+            specs = list(own["option_specs"])
+            for spec in specs:
+                if not isinstance(spec, Option):
+                    raise TypeError(f"{cls.__qualname__}.option_specs: {spec!r} is not a "
+                                    f"bchook.Option")
+            types_given = dict(own.get("option_types", {}))
+        else:  # the older form: converters only, documented by name and type
+            specs, types_given = [], dict(own["option_types"])
+        names = [spec.name for spec in specs]
+        if len(set(names)) != len(names):
+            raise TypeError(f"{cls.__qualname__}.option_specs names an option twice")
+        inherited = {spec.name: spec for spec in cls.option_specs}
+        for key, convert in types_given.items():
+            if key not in names:
+                spec = inherited.get(key)
+                specs.append(spec if spec is not None and spec.convert is convert
+                             else Option(key, convert))
+        cls.option_specs = tuple(specs)
+        cls.option_types = {spec.name: spec.convert for spec in specs}
 
     def __init__(self, **options: Any):
         converted = {}

@@ -31,8 +31,6 @@ import pytest
 __all__ = ["BchookWarning"]
 
 _PACKAGE = __name__.rpartition(".")[0]  # "bchook"
-#: How many not-rewritten modules the warning names before saying "and N more".
-_NAMED_AT_MOST = 10
 
 
 class BchookWarning(pytest.PytestWarning):
@@ -201,9 +199,7 @@ def _header(hook: Any) -> str:
 
 
 def _missed_message(names: list[str]) -> str:
-    shown = ", ".join(names[:_NAMED_AT_MOST])
-    if len(names) > _NAMED_AT_MOST:
-        shown += f" and {len(names) - _NAMED_AT_MOST} more"
-    return (f"bchook: {len(names)} targeted module{'s' * (len(names) != 1)} imported before "
-            f"the hook was installed, not rewritten: {shown} (to rewrite them too, run "
-            f"pytest under `python -m bchook -p PASSES -m pytest`)")
+    from ._targets import describe_missed
+
+    return (f"bchook: {describe_missed(names)} (to rewrite them too, run pytest under "
+            f"`python -m bchook -p PASSES -m pytest`)")

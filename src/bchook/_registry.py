@@ -1,29 +1,41 @@
 """Finding passes: the ``bchook.passes`` entry-point group, built-ins and plugins alike.
 
-Discovery reads installed distributions' metadata only when a pass is requested or listed
-(never when bchook is imported), then loads just the classes asked for. The order is
-deterministic: by pass name, then distribution name.
+Discovery reads installed distributions' metadata only when a plugin is requested or the
+passes are listed (never when bchook is imported, nor when every pass asked for is built
+in: reading the metadata of every distribution costs tens of milliseconds at start-up),
+then loads just the classes asked for. The order is deterministic: by pass name, then
+distribution name. The built-in names are bchook's own: a plugin declaring one is listed
+with that error and never loaded.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ._errors import OptionError, PluginError, UnknownPassError, UsageError
 from ._passes import Pass
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
 if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping, Sequence
     from importlib import metadata
 
-__all__ = ["GROUP", "PassInfo", "available", "load_pass_class", "create_passes", "clear_cache"]
+__all__ = ["GROUP", "BUILTIN", "PassInfo", "available", "load_pass_class", "create_passes",
+           "clear_cache"]
 
 #: The entry-point group every pass registers in: ``name = "package.module:PassClass"``.
 GROUP = "bchook.passes"
 
+#: The built-in passes, as bchook's own distribution declares them in that group (a test
+#: checks the two agree): found without reading any metadata.
+BUILTIN = {
+    "constfold": "bchook.passes.constfold:ConstFoldPass",
+    "goto": "bchook.passes.goto:GotoPass",
+    "identity": "bchook.passes.identity:IdentityPass",
+    "trace": "bchook.passes.trace:TracePass",
+}
 
-@dataclass(frozen=True)
+
 class PassInfo:
     """One entry point of the ``bchook.passes`` group, loaded or not.
 
@@ -31,12 +43,17 @@ class PassInfo:
     ``version`` is the pass's own version (its ``version`` attribute), None if not loaded.
     """
 
-    name: str
-    value: str
-    distribution: str | None
-    distribution_version: str | None
-    cls: type[Pass] | None = None
-    error: str | None = None
+    __slots__ = ("name", "value", "distribution", "distribution_version", "cls", "error")
+
+    def __init__(self, name: str, value: str, distribution: str | None,
+                 distribution_version: str | None, cls: type[Pass] | None = None,
+                 error: str | None = None):
+        self.name = name
+        self.value = value
+        self.distribution = distribution
+        self.distribution_version = distribution_version
+        self.cls = cls
+        self.error = error
 
     @property
     def version(self) -> str | None:
@@ -49,6 +66,10 @@ class PassInfo:
         if self.distribution and self.distribution_version:
             dist = f"{self.distribution} {self.distribution_version}"
         return f"entry point '{self.name} = {self.value}' of {dist}"
+
+    def __repr__(self) -> str:
+        what = f"cls={self.cls!r}" if self.cls is not None else f"error={self.error!r}"
+        return f"PassInfo({self.name!r}, {self.value!r}, {self.distribution!r}, {what})"
 
 
 # Entry points found, keyed on sys.path: a test (or a program) that adds a folder with new
@@ -111,26 +132,59 @@ def _load(ep: metadata.EntryPoint) -> PassInfo:
         return info
     base = dict(name=ep.name, value=ep.value, distribution=_dist_name(ep),
                 distribution_version=_dist_version(ep))
-    try:
-        obj = ep.load()
-    except Exception as exc:  # a broken plugin must not take the others down
-        info = PassInfo(**base, error=f"{type(exc).__name__}: {exc}")
+    builtin = BUILTIN.get(ep.name)
+    if builtin is not None and ep.value != builtin:
+        info = PassInfo(**base, error=f"{ep.name!r} is the name of a built-in pass "
+                                      f"({builtin}): this entry point is never used")
     else:
-        if isinstance(obj, type) and issubclass(obj, Pass) and obj is not Pass:
-            info = PassInfo(**base, cls=obj)
-        else:
-            info = PassInfo(**base, error=f"{obj!r} is not a bchook.Pass subclass")
+        info = _checked(base, ep.load)
     _loaded[ident] = info
     return info
 
 
+def _checked(base: dict, load) -> PassInfo:
+    try:
+        obj = load()
+    except Exception as exc:  # a broken plugin must not take the others down
+        return PassInfo(**base, error=f"{type(exc).__name__}: {exc}")
+    if isinstance(obj, type) and issubclass(obj, Pass) and obj is not Pass:
+        return PassInfo(**base, cls=obj)
+    return PassInfo(**base, error=f"{obj!r} is not a bchook.Pass subclass")
+
+
+def _load_builtin(name: str) -> PassInfo:
+    """A built-in pass, imported directly: no distribution's metadata is read."""
+    value = BUILTIN[name]
+    ident = (name, value, None)
+    info = _loaded.get(ident)
+    if info is None:
+        def load():
+            import importlib
+
+            module, _, attr = value.partition(":")
+            return getattr(importlib.import_module(module), attr)
+
+        info = _loaded[ident] = _checked(dict(name=name, value=value, distribution=None,
+                                              distribution_version=None), load)
+    return info
+
+
 def available() -> list[PassInfo]:
-    """Every pass the installed distributions declare, each loaded (or its load error)."""
-    return [_load(ep) for ep in _entry_points()]
+    """Every pass the installed distributions declare, each loaded (or its load error),
+    and the built-in ones even where bchook's own metadata is missing (a bare checkout on
+    ``sys.path``)."""
+    infos = [_load(ep) for ep in _entry_points()]
+    declared = {(info.name, info.value) for info in infos}
+    infos += [_load_builtin(name) for name, value in BUILTIN.items()
+              if (name, value) not in declared]
+    infos.sort(key=lambda info: (info.name, info.distribution or "", info.value))
+    return infos
 
 
-def _names() -> list[str]:
-    return sorted({ep.name for ep in _entry_points()})
+def _loadable_names() -> list[str]:
+    """The passes a chain may name: a plugin that fails to load is listed by ``bchook
+    passes`` with its error, but not offered."""
+    return sorted({info.name for info in available() if info.cls is not None})
 
 
 def load_pass_class(name: str) -> type[Pass]:
@@ -140,9 +194,15 @@ def load_pass_class(name: str) -> type[Pass]:
     distribution declares, and PluginError naming the entry point, its distribution and the
     underlying error for a plugin that cannot be loaded or is not a Pass subclass.
     """
+    if name in BUILTIN:
+        info = _load_builtin(name)
+        if info.cls is None:
+            raise PluginError(f"built-in pass {name!r} ({info.value}) failed to load: "
+                              f"{info.error}")
+        return info.cls
     candidates = [ep for ep in _entry_points() if ep.name == name]
     if not candidates:
-        known = ", ".join(_names()) or "none (is bchook installed?)"
+        known = ", ".join(_loadable_names()) or "none (is bchook installed?)"
         raise UnknownPassError(f"unknown pass {name!r}; available passes: {known}")
     infos = [_load(ep) for ep in candidates]
     classes = {info.cls for info in infos}
@@ -201,7 +261,7 @@ def create_passes(
 
 def _construct(cls: type[Pass], name: str, options: Mapping[str, Mapping[str, Any]]) -> Pass:
     opts = options.get(name) or options.get(cls.name) or {}
-    if not isinstance(opts, Mapping):
+    if not callable(getattr(opts, "items", None)):  # a mapping
         raise OptionError(f"options for pass {name!r} must be a mapping, not {opts!r}")
     try:
         return cls(**dict(opts))

@@ -9,6 +9,10 @@ through the passes (it is a targeted module like any other).
 
 An uncaught exception is printed by ``sys.excepthook`` with bchook's own frames removed, as
 coverage's ``execfile.py`` does, and the exit status is 1.
+
+Everything the runner imports before the hook is installed is a module the hook cannot
+rewrite any more, and start-up time: so only what finding the target needs is imported
+here (``runpy`` and the hook machinery come when the program is run).
 """
 
 from __future__ import annotations
@@ -19,17 +23,19 @@ import importlib.util
 import io
 import marshal
 import os
-import runpy
 import sys
 import types
-import zipfile
-from dataclasses import dataclass, field, replace
-from typing import Sequence
+import zipimport
 
 from . import _config, _lazy
 from ._errors import UsageError
-from ._passes import Pass
 from .ir import version
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from typing import Sequence
+
+    from ._passes import Pass
 
 __all__ = ["Target", "resolve_target", "run", "run_script_in_place", "compile_main",
            "file_attrs", "ENV_MAIN"]
@@ -41,15 +47,35 @@ ENV_MAIN = "BCHOOK_MAIN"
 _OWN_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__)))
 
 
-@dataclass
 class Target:
     """What to run: ``kind`` is ``script``, ``folder`` (a directory or zip file holding a
     ``__main__`` module), ``module`` (``-m``), ``code`` (``-c``) or ``stdin`` (``-``; the
     value is the source read from stdin)."""
 
-    kind: str
-    value: str
-    args: list[str] = field(default_factory=list)
+    __slots__ = ("kind", "value", "args")
+
+    def __init__(self, kind: str, value: str, args: Sequence[str] = ()):
+        self.kind = kind
+        self.value = value
+        self.args = list(args)
+
+    def __eq__(self, other) -> bool:
+        if type(other) is not Target:
+            return NotImplemented
+        return (self.kind, self.value, self.args) == (other.kind, other.value, other.args)
+
+    def __repr__(self) -> str:
+        return f"Target({self.kind!r}, {self.value!r}, {self.args!r})"
+
+    def main_module(self) -> str:
+        """The name the program's main module is imported under: ``__main__``, or for
+        ``-m`` the module (or the package's ``__main__``) that runs as ``__main__``."""
+        if self.kind != "module":
+            return "__main__"
+        spec = _find_spec_quietly(self.value, _module_search_path())
+        if spec is not None and spec.submodule_search_locations is not None:
+            return self.value + ".__main__"
+        return self.value
 
     def root(self) -> str:
         """The folder whose modules the runner targets by default."""
@@ -131,19 +157,43 @@ def _has_main(folder: str) -> bool:
     return importlib.machinery.PathFinder.find_spec("__main__", [folder]) is not None
 
 
+def _is_zip(path: str) -> bool:
+    """Would Python run ``path`` as a zip application? (zipimport's own test, which reads
+    only the end of the file: ``zipfile`` costs milliseconds to import.)"""
+    try:
+        zipimport.zipimporter(path)
+    except (zipimport.ZipImportError, OSError):
+        return False
+    return True
+
+
+def _package_here(value: str) -> bool:
+    """Is ``value`` a package folder in the current folder, importable as ``value``?
+    ``python -m bchook app`` then runs it as ``-m app``: run as a folder, its own modules
+    could not import it (``from app import ...``)."""
+    if not (_is_module_name(value) and "." not in value and
+            os.path.isfile(os.path.join(value, "__init__.py"))):
+        return False
+    spec = _find_spec_quietly(value, _module_search_path())  # None with -I: not importable
+    locations = getattr(spec, "submodule_search_locations", None) or ()
+    return any(os.path.realpath(folder) == os.path.realpath(value) for folder in locations)
+
+
 def resolve_target(kind: str, value: str, args: Sequence[str] = ()) -> Target:
     """Check that the target exists, without running or importing any of it.
 
     ``kind`` is ``path`` (a bare target: a file, a folder, or else a module name),
-    ``module``, ``code`` or ``stdin``. Raises UsageError when there is nothing to run.
+    ``module``, ``code`` or ``stdin``. A bare target that names a package folder of the
+    current folder (``app/__init__.py``) runs as ``-m app``; another folder, or a zip file,
+    runs its ``__main__.py``. Raises UsageError when there is nothing to run.
     """
     args = list(args)
     if kind in ("code", "stdin"):
         return Target(kind, value, args)
-    if kind == "module":
+    if kind == "module" or (kind == "path" and _package_here(value)):
         _check_module(value)
         return Target("module", value, args)
-    if os.path.isdir(value) or (os.path.isfile(value) and zipfile.is_zipfile(value)):
+    if os.path.isdir(value) or (os.path.isfile(value) and _is_zip(value)):
         if not _has_main(value):
             raise UsageError(f"can't find '__main__' module in {value!r}")
         return Target("folder", value, args)
@@ -224,19 +274,28 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
     SystemExit raised by the program propagates unchanged (the interpreter reports it
     exactly as it would without bchook).
     """
-    from . import _autoload, _install  # the hook machinery, only once there is work to do
-
     _set_path0(target)
     roots = settings.roots or [target.root()]
     include = settings.include or None
-    os.environ.update(_config.to_environ(replace(settings, roots=roots)))
+    os.environ.update(_config.to_environ(settings.replace(roots=roots)))
     os.environ.pop(ENV_MAIN, None)
 
-    _autoload.stop()  # a start-up hook from the environment gives way to this run's settings
+    autoload = sys.modules.get(f"{__package__}._autoload")
+    if autoload is not None:  # a start-up hook from the environment gives way to this run's
+        autoload.stop()
     hook = None
     if passes:
+        from . import _install  # the hook machinery, only once there is work to do
+
         hook = _install.install(list(passes), include=include, exclude=settings.exclude,
-                                cache=settings.cache, roots=roots)
+                                cache=settings.cache, roots=roots, main=target.main_module())
+        _warn_missed(hook)
+    elif not settings.disabled:
+        _warn("no pass is active, so the program runs unchanged: give passes with "
+              "-p PASS[,PASS], BCHOOK_PASSES or passes = [...] in [tool.bchook] "
+              "(`bchook passes` lists them)")
+    if settings.cache:
+        _config.remember()  # the settings are good: keep what the TOML parser found
     _lazy.release()  # bchook is set up: the program's lazy imports mode from here on
     try:
         _run_target(target, hook)
@@ -248,10 +307,43 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
     except BaseException as exc:
         _report(exc)
         return 1
+    finally:
+        if hook is not None:
+            _warn_unmatched(hook)
     return 0
 
 
+def _warn(message: str) -> None:
+    sys.stderr.write(f"bchook: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def _warn_missed(hook) -> None:
+    """One line naming the targeted modules imported before the hook (by Python's start-up,
+    a ``.pth`` file, or what the passes import): they keep their plain code."""
+    own = {type(p).__module__ for p in hook.passes}
+    missed = [name for name in hook.already_imported() if name not in own]
+    if missed:
+        from ._targets import describe_missed
+
+        _warn(describe_missed(missed) + " (imported by Python's start-up or by the passes)")
+
+
+def _warn_unmatched(hook) -> None:
+    """Include patterns that named no module of the whole run are most likely misspelt,
+    or name a script's file instead of its module: say so, once, at the end."""
+    targets = hook.targets
+    if targets.include is None or targets.included:
+        return
+    main = "nothing was rewritten" if targets.by_name("__main__") is False else \
+        "only the main script was rewritten (it is __main__, whatever --include says)"
+    _warn(f"the include patterns {', '.join(targets.include)} matched no module imported "
+          f"during the run: {main}")
+
+
 def _run_target(target: Target, hook) -> None:
+    if target.kind in ("module", "folder"):
+        import runpy  # imported by `python -m` already, not by the console script
     if target.kind == "module":
         _fresh_main()
         sys.argv = [target.value, *target.args]  # runpy puts the file name in argv[0]
@@ -305,11 +397,12 @@ def run_script_in_place(filename: str, hook) -> int:
 
 # -- reporting ---------------------------------------------------------------------------
 
-def _own_frame(tb: types.TracebackType) -> bool:
+def _own_frame(tb: types.TracebackType, whole_package: bool = False) -> bool:
     """A frame of bchook's machinery (the runner, the hook...); the passes' and the IR's
-    frames stay visible, since a pass author needs them."""
+    frames stay visible, since a pass author needs them, unless ``whole_package``."""
     filename = tb.tb_frame.f_code.co_filename
-    return os.path.normcase(os.path.dirname(os.path.abspath(filename))) == _OWN_DIR
+    folder = os.path.normcase(os.path.dirname(os.path.abspath(filename)))
+    return folder == _OWN_DIR or (whole_package and folder.startswith(_OWN_DIR + os.sep))
 
 
 def strip_own_frames(exc: BaseException, _seen: set[int] | None = None) -> None:
@@ -319,10 +412,13 @@ def strip_own_frames(exc: BaseException, _seen: set[int] | None = None) -> None:
     if id(exc) in seen:
         return
     seen.add(id(exc))
+    # A SyntaxError is about the program's source, wherever a pass found it (goto's
+    # checks): Python shows none of its compiler's frames, and bchook none of its own.
+    whole_package = isinstance(exc, SyntaxError)
     kept = []
     tb = exc.__traceback__
     while tb is not None:
-        if not _own_frame(tb):
+        if not _own_frame(tb, whole_package):
             kept.append(tb)
         tb = tb.tb_next
     for before, after in zip(kept, kept[1:]):

@@ -10,14 +10,12 @@ and covered by ``handler``.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import types
-from typing import TYPE_CHECKING
 
 from . import _version as V
 from ._model import NO_LOCATION, Instr, IRError
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
 if TYPE_CHECKING:
     from ._bytecode import Bytecode
     from ._model import Handler, Label
@@ -567,13 +565,17 @@ def operator_of(ins: Instr) -> str | None:
     return V.OPERATOR_NAMES.get(V.OPNAME[ins.op])
 
 
-@functools.lru_cache(maxsize=None)
+_COMPARE_ARGS: dict[tuple[str, bool], int] = {}
+
+
 def _compare_args() -> dict[tuple[str, bool], int]:
     """``{(symbol, to_bool): argument}`` of COMPARE_OP as this interpreter's compiler
     writes it (3.12+ add a specialization mask to the operator index; 3.13+ a bit that
-    makes the result a bool), read from its own output rather than typed in."""
+    makes the result a bool), read from its own output rather than typed in (once)."""
     from . import _raw
 
+    if _COMPARE_ARGS:
+        return _COMPARE_ARGS
     table = {}
     for symbol in V.CMP_OP:
         for to_bool, body in ((False, f"return a {symbol} b"),
@@ -583,7 +585,8 @@ def _compare_args() -> dict[tuple[str, bool], int]:
             code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
             table[(symbol, to_bool)] = next(arg for op, arg in _raw.instructions_of(code)
                                             if op == _COMPARE_OP)
-    return table
+    _COMPARE_ARGS.update(table)  # whole, so another thread never sees half of it
+    return _COMPARE_ARGS
 
 
 def compare_op(symbol: str, to_bool: bool = False, loc=NO_LOCATION) -> list[Instr]:
@@ -609,7 +612,8 @@ def makes_bool(ins: Instr) -> bool:
 
 
 _RETURN_CONST = _op("RETURN_CONST")
-_GENERATOR_KINDS = (inspect.CO_GENERATOR, inspect.CO_COROUTINE, inspect.CO_ASYNC_GENERATOR)
+#: CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR (inspect's names; importing it costs ms)
+_GENERATOR_KINDS = (0x20, 0x80, 0x200)
 
 
 def prologue(flags: int, nfree: int = 0, cells=(), loc=NO_LOCATION) -> list[Instr]:

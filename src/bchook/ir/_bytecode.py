@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import types
-from typing import TYPE_CHECKING, NamedTuple
 
 from . import _borrow, _raw, _tables
 from ._flow import Flow, stack_depth
@@ -12,6 +11,7 @@ from ._model import NO_LOCATION, Handler, Instr, IRError, Label
 
 __all__ = ["Bytecode", "TableUses"]
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
 if TYPE_CHECKING:
     from typing import Iterator, Union
 
@@ -438,13 +438,28 @@ class Bytecode:
         return Flow(self.items, self.code)
 
 
-class TableUses(NamedTuple):
+class TableUses(tuple):
     """Indexes of ``co_consts`` and ``co_names`` entries (see :meth:`Bytecode.table_uses`).
     Build one by hand to name other candidates for :meth:`Bytecode.drop_unused`, e.g.
-    ``TableUses(before.consts | {i}, before.names)`` for a constant a pass added itself."""
+    ``TableUses(before.consts | {i}, before.names)`` for a constant a pass added itself.
+    (A pair with names, as a ``typing.NamedTuple`` would be: typing costs milliseconds at
+    every start-up under bchook.)"""
 
-    consts: frozenset = frozenset()
-    names: frozenset = frozenset()
+    __slots__ = ()
+
+    def __new__(cls, consts: frozenset = frozenset(), names: frozenset = frozenset()):
+        return super().__new__(cls, (consts, names))
+
+    @property
+    def consts(self) -> frozenset:
+        return self[0]
+
+    @property
+    def names(self) -> frozenset:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"TableUses(consts={self[0]!r}, names={self[1]!r})"
 
 
 def _renumbering(size: int, unused, keep: int = -1) -> list[int] | None:

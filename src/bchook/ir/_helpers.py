@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import types
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
 if TYPE_CHECKING:
     from typing import Callable, Iterator
 

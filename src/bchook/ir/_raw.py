@@ -13,9 +13,7 @@ passes make before decoding (:func:`instructions_of`, :func:`opcodes`) and
 
 from __future__ import annotations
 
-import dis
 import types
-from dataclasses import dataclass
 
 from . import _version as V
 
@@ -111,23 +109,38 @@ _CACHE_PAIR = bytes((V.CACHE, 0)) if V.CACHE == 0 else b""
 _EXT_UNIT = bytes((_EXT,))
 
 
-@dataclass(frozen=True)
 class RawUnit:
     """One 2-byte code unit of ``co_code``.
 
     ``kind`` is ``"op"`` (an instruction), ``"extended_arg"`` (a prefix) or ``"cache"``.
     ``arg`` is the argument accumulated so far (for an ``op``: its full argument, None if
     the opcode takes none); ``owner`` is the offset of the instruction a prefix or cache
-    unit belongs to.
+    unit belongs to. (Not a dataclass: ``dataclasses`` costs milliseconds at start-up.)
     """
 
-    offset: int
-    opcode: int
-    arg_byte: int
-    kind: str
-    name: str
-    arg: int | None
-    owner: int
+    __slots__ = ("offset", "opcode", "arg_byte", "kind", "name", "arg", "owner")
+
+    def __init__(self, offset: int, opcode: int, arg_byte: int, kind: str, name: str,
+                 arg: int | None, owner: int):
+        for slot, value in zip(self.__slots__, (offset, opcode, arg_byte, kind, name, arg,
+                                                owner)):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"RawUnit is read-only: cannot set {name!r}")
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, slot) for slot in self.__slots__)
+
+    def __eq__(self, other):
+        return self._fields() == other._fields() if type(other) is RawUnit else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "RawUnit(" + ", ".join(f"{slot}={getattr(self, slot)!r}"
+                                      for slot in self.__slots__) + ")"
 
     @property
     def hex(self) -> str:
@@ -167,6 +180,8 @@ def instructions(raw: bytes) -> list[RawUnit]:
 
 def _dis_instructions(code: types.CodeType) -> list[tuple[int, int, int | None]]:
     """``(offset, opcode, arg)`` of each instruction as the standard library sees it."""
+    import dis  # for the tools' checks only: it costs start-up time
+
     out = []
     for ins in dis.get_instructions(code):
         if ins.opname == "EXTENDED_ARG":  # 3.10-3.12 list prefixes as instructions

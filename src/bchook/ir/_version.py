@@ -26,19 +26,29 @@ def unsupported_reason() -> str | None:
         return f"bchook supports {supported}, not {sys.implementation.name} {running}"
     if VERSION not in SUPPORTED:
         return f"bchook supports {supported}, not {running}"
-    import sysconfig
-    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+    if _free_threaded():
         return (f"bchook does not support the free-threaded build of CPython {running} "
                 f"yet; use the default build of {supported}")
     return None
+
+
+def _free_threaded() -> bool:
+    """Is this the free-threaded build? ``sys.abiflags`` says so on POSIX ("t"); sysconfig,
+    which costs milliseconds at every start-up, is asked only where there is none."""
+    abiflags = getattr(sys, "abiflags", None)
+    if abiflags is not None:
+        return "t" in abiflags
+    import sysconfig
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 _REASON = unsupported_reason()
 if _REASON is not None:
     raise ImportError(_REASON, name=__name__)  # bchook/__init__.py says it in one line
 
-import dis  # noqa: E402 - only once the interpreter is known
-import opcode  # noqa: E402
+# Only ``opcode``, not ``dis``: every table here is in it, and ``dis`` (with the
+# ``collections`` it imports) costs a millisecond or two at every start-up under bchook.
+import opcode  # noqa: E402 - only once the interpreter is known
 
 PY311 = VERSION >= (3, 11)
 PY312 = VERSION >= (3, 12)
@@ -89,10 +99,10 @@ NOT_CONTROL_FLOW = frozenset(OPMAP[n] for n in ("END_ASYNC_FOR",) if n in OPMAP)
     if PY314 else frozenset()
 #: Instructions that really transfer control to their target.
 FLOW_JUMPS = JUMPS - NOT_CONTROL_FLOW
-_BACKWARD_TEST = getattr(dis, "_is_backward_jump", None)
-BACKWARD_JUMPS = frozenset(
-    op for op in JREL
-    if (_BACKWARD_TEST(op) if _BACKWARD_TEST is not None else "BACKWARD" in OPNAME[op]))
+#: Arguments counted backwards: ``dis._is_backward_jump``'s test (3.11+; 3.10 has no
+#: relative backward jump), and 3.14's END_ASYNC_FOR, which names its END_SEND backwards.
+BACKWARD_JUMPS = frozenset(op for op in JREL if "JUMP_BACKWARD" in OPNAME[op]) | \
+    NOT_CONTROL_FLOW
 
 _UNCONDITIONAL_NAMES = (
     "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP_ABSOLUTE",
@@ -240,7 +250,7 @@ def has_arg(op: int) -> bool:
     return op in HASARG
 
 
-_stack_effect = dis.stack_effect
+_stack_effect = opcode.stack_effect
 
 #: Where ``dis.stack_effect`` differs from what the instruction does once the code runs.
 #: 3.11/3.12 insert RETURN_GENERATOR (and the POP_TOP of the value it is resumed with)
@@ -288,10 +298,10 @@ CALL_NULL = "after" if PY313 else "before" if PY311 else None
 
 
 #: 3.11+ BINARY_OP's argument says which operator: ``(name, symbol)`` by argument.
-NB_OPS: list = list(getattr(dis, "_nb_ops", ()))
+NB_OPS: list = list(getattr(opcode, "_nb_ops", ()))
 BINARY_OP_TAKES_ARG = PY311
 #: COMPARE_OP's operators, by index.
-CMP_OP: tuple = tuple(dis.cmp_op)
+CMP_OP: tuple = tuple(opcode.cmp_op)
 
 
 def _binary_operators() -> dict:
@@ -563,8 +573,17 @@ BOOL_RESULTS = frozenset(OPMAP[n] for n in (
     "MATCH_MAPPING", "MATCH_SEQUENCE") if n in OPMAP)
 #: 3.14+: a function's ``co_consts[0]`` is its docstring only when this ``co_flags`` bit is
 #: set (0 before: there the first constant always is, None for no docstring).
-DOCSTRING_FLAG = next((bit for bit, name in dis.COMPILER_FLAG_NAMES.items()
-                       if name == "HAS_DOCSTRING"), 0)
+def _docstring_flag() -> int:
+    # dis.COMPILER_FLAG_NAMES' HAS_DOCSTRING, read from the compiler's own output instead
+    def flags(body: str) -> int:
+        module = compile(f"def f():\n    {body}\n", "<bchook.ir>", "exec", dont_inherit=True,
+                         optimize=0)  # -OO would drop the docstring
+        return next(c.co_flags for c in module.co_consts if hasattr(c, "co_flags"))
+
+    return flags("'doc'") & ~flags("pass")
+
+
+DOCSTRING_FLAG = _docstring_flag()
 #: ``LOAD_SPECIAL``'s argument: which method of a ``with`` it loads (3.14+).
 SPECIAL_METHODS: tuple = tuple(getattr(opcode, "_special_method_names", ()))
 #: The one-opcode-per-operator names of earlier releases (3.10's ``BINARY_ADD``,
@@ -690,8 +709,9 @@ MISSING_INSTRUCTION_HINTS: dict[str, str] = {
                     "KW_NAMES+CALL on 3.11/3.12, CALL_KW on 3.13+)"),
 }
 # -- tables an edit leaves unused (``Bytecode.drop_unused``) --------------------------------
-_OPTIMIZED_FLAG = next(bit for bit, name in dis.COMPILER_FLAG_NAMES.items()
-                       if name == "OPTIMIZED")
+#: CO_OPTIMIZED, the same bit on every release (dis.COMPILER_FLAG_NAMES' "OPTIMIZED"; this
+#: module does not import dis, which costs start-up time)
+_OPTIMIZED_FLAG = 0x0001
 
 
 def first_const_is_docstring_slot(co_flags: int) -> bool:

@@ -8,7 +8,7 @@ range moves: a stress test of the encoder.
 from __future__ import annotations
 
 from .. import ir
-from .._passes import Context, Pass, flag
+from .._passes import Context, Option, Pass, flag
 
 
 #: Where no NOP goes: before the instructions that must stay where they are, and before
@@ -19,7 +19,10 @@ _FIXED = ir.version.FIXED_PLACE | ir.version.OWN_LINE_START
 class IdentityPass(Pass):
     name = "identity"
     version = "1"
-    option_types = {"pad": flag}
+    option_specs = (
+        Option("pad", flag, False, "a NOP before every instruction, so every offset moves "
+                                   "(a stress test of the encoder)"),
+    )
 
     def transform_ir(self, bytecode: ir.Bytecode, ctx: Context) -> bool:
         if not self.options.get("pad"):

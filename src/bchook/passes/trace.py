@@ -32,10 +32,10 @@ from typing import Any
 
 from .. import ir
 from .._errors import OptionError
-from .._passes import Context, Pass, flag
+from .._passes import Context, Option, Pass, flag
 from ..ir import Instr, Label
 from . import _trace_lines
-from ..trace._summary import SORTS, SUMMARIES
+from ..trace._summary import DEFAULT_LIMIT, SORTS, SUMMARIES
 from ..trace._names import (
     CALL,
     DEFAULT_BUFFER,
@@ -156,20 +156,32 @@ class TracePass(Pass):
 
     name = "trace"
     version = "2"
-    option_types = {
-        "mode": _mode,
-        "lines": _lines,
-        "output": _outputs,
-        "handler": _handler,
-        "buffer": _buffer,
-        "accel": flag,
+    option_specs = (
+        Option("mode", _mode, "calls", "calls: call counts and times per function; "
+               "timeline: also every entry and exit; lines: the same as lines=1 alone",
+               type="|".join(MODES)),
+        Option("lines", _lines, 0, "1: which lines ran; count: how many times each line "
+               "began (alone: lines only, no call probes)", type="0|1|count"),
+        Option("output", _outputs, None, "files to write instead of the summary on stderr, "
+               "comma-separated or repeated; the extension picks the format: "
+               + " ".join(OUTPUT_SUFFIXES), type="files"),
+        Option("handler", _handler, None, "called as function(event, func) for every "
+               "event", type="module:function"),
+        Option("buffer", _buffer, DEFAULT_BUFFER, "size of the timeline's ring buffer, in "
+               "events: the last ones are kept", type="int"),
+        Option("accel", flag, True, "0: the pure-Python recorder even where the C one is "
+               "built"),
         # How the results are reported; they change no bytecode (not in the cache key):
-        "summary": _summary_view,  # table (default), tree (call tree), off
-        "sort": _sort,             # the table's order: cumtime, tottime, calls, name
-        "limit": _limit,           # rows of the table (default 25; 0: all)
-        "callers": _name,          # callers and callees of the functions of this name
-        "merge": flag,             # child processes' profiles join the first process's
-    }
+        Option("summary", _summary_view, "table", "the summary on stderr: table, tree (the "
+               "call tree with percentages; calls under 1 % fold into one line) or off",
+               type="|".join(SUMMARIES)),
+        Option("sort", _sort, "cumtime", "the table's order", type="|".join(SORTS)),
+        Option("limit", _limit, DEFAULT_LIMIT, "rows of the table (0: all)", type="int"),
+        Option("callers", _name, None, "a function's name (or qualified name, or "
+               "file:line): its callers and callees instead of the table", type="name"),
+        Option("merge", flag, False, "1: child processes hand their data to the first "
+               "process, which writes one profile (or one summary) of all"),
+    )
     #: The options above that only choose how results are reported.
     report_options = ("summary", "sort", "limit", "callers", "merge")
 

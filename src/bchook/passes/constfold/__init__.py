@@ -22,7 +22,7 @@ import sys
 import types
 
 from ... import ir
-from ..._passes import Context, Pass, flag
+from ..._passes import Context, Option, Pass, flag
 from . import _flow, _guardcode, _locals, _members, _module, _scan
 from ._fold import Folder, Report
 
@@ -35,14 +35,19 @@ _MAX_ROUNDS = 4
 class ConstFoldPass(Pass):
     name = "constfold"
     version = "2"  # 2: the constants and names folds left unused are dropped
-    option_types = {
-        "builtins": flag,
-        "stdlib": flag,
-        "caps": flag,
-        "membership_sets": flag,
-        "guard": flag,
-        "report": flag,
-    }
+    option_specs = (
+        Option("builtins", flag, False, "tier 2: fold calls of pure builtins on constants "
+               "(len('abc') -> 3); assumes nobody replaces them in builtins"),
+        Option("stdlib", flag, False, "tier 2: fold constants of the standard library "
+               "(math.pi, sys.maxsize, string.digits...); assumes they are never reassigned"),
+        Option("caps", flag, False, "tier 2: treat ALL_CAPS module globals bound once to a "
+               "constant as Final; assumes nothing outside the module writes them"),
+        Option("membership_sets", flag, False, "tier 2: x in (5 or more constants) becomes a "
+               "frozenset lookup when type(x) is exactly str, int or bytes"),
+        Option("guard", flag, False, "tier 3: fold plain module globals too, undone at run "
+               "time when one is written"),
+        Option("report", flag, False, "print what was folded, per module, on stderr"),
+    )
 
     # -- module facts ------------------------------------------------------------------
 
