@@ -240,15 +240,28 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
     _lazy.release()  # bchook is set up: the program's lazy imports mode from here on
     try:
         _run_target(target, hook)
-    except SystemExit:
+    except SystemExit as exc:
+        _ending(exc.code)
         raise
     except KeyboardInterrupt as exc:
         _report(exc)
         _die_of_interrupt()
     except BaseException as exc:
         _report(exc)
-        return 1
+        return _ending(1)
     return 0
+
+
+#: The status the program ends with, once it has ended: what a pass that finishes its work
+#: at exit (the trace pass's outputs) keeps when that work fails and the status must be
+#: non-zero.
+exit_status = 0
+
+
+def _ending(code) -> int:
+    global exit_status
+    exit_status = 0 if code is None else code if type(code) is int else 1
+    return exit_status
 
 
 def _run_target(target: Target, hook) -> None:
@@ -295,11 +308,12 @@ def run_script_in_place(filename: str, hook) -> int:
     os.environ[ENV_MAIN] = filename
     try:
         exec(compile_main(filename, hook), main.__dict__)
-    except SystemExit:
+    except SystemExit as exc:
+        _ending(exc.code)
         raise
     except BaseException as exc:
         _report(exc)
-        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+        return _ending(130 if isinstance(exc, KeyboardInterrupt) else 1)
     return 0
 
 

@@ -27,10 +27,12 @@ functions their original code back.
 
 from __future__ import annotations
 
+import os
 import types
 from typing import Any
 
 from .. import ir
+from .._errors import OptionError
 from .._passes import Context, Pass, flag
 from ..ir import Instr, Label
 from . import _trace_lines
@@ -78,6 +80,12 @@ def _outputs(value: Any) -> str:
         if not name.lower().endswith(OUTPUT_SUFFIXES):
             raise ValueError(
                 f"{name!r} has no known extension (use one of {', '.join(OUTPUT_SUFFIXES)})")
+        # Checked now, not at exit: a program must not run for an hour to lose its profile.
+        folder = os.path.dirname(os.path.abspath(name))
+        if not os.path.isdir(folder):
+            raise ValueError(f"cannot write {name!r}: no folder {folder}")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"cannot write {name!r}: the folder {folder} is not writable")
     return ",".join(names)
 
 
@@ -113,7 +121,8 @@ class TracePass(Pass):
     alone), ``lines`` (``0``, ``1`` or ``count``; alone it records lines only),
     ``output`` (files, comma-separated, by extension), ``handler`` (``pkg.mod:func``
     called with each event), ``buffer`` (timeline ring buffer size in events), ``accel``
-    (``0`` to use the pure-Python recorder).
+    (``0`` to use the pure-Python recorder), ``per_test`` (under pytest, each test is a
+    root of the call tree).
     """
 
     name = "trace"
@@ -125,6 +134,8 @@ class TracePass(Pass):
         "handler": _handler,
         "buffer": _buffer,
         "accel": flag,
+        # pytest: each test (with its fixtures) is a root of the call tree
+        "per_test": flag,
     }
 
     def __init__(self, **options: Any):
@@ -139,9 +150,28 @@ class TracePass(Pass):
         # than call probes; ``lines`` with ``mode=calls``/``timeline`` records both.
         self._calls = mode in ("calls", "timeline") or not self._lines
         self._backend = "c" if opts.get("accel", True) and accel_available() else "py"
+        self._check_outputs()
+
+    def _check_outputs(self) -> None:
+        """Refuse an output this run's probes cannot fill (before anything runs)."""
+        from ..trace import _runtime, _writers
+        for name in filter(None, self.options.get("output", "").split(",")):
+            needed = _writers.needs(_runtime.output_kind(name))
+            if needed == "calls" and not self._calls:
+                raise OptionError(
+                    f"trace.output={name}: this kind of file holds calls, and "
+                    f"trace.lines={self.options.get('lines') or '1'} alone records lines "
+                    f"only: add -o trace.mode=calls to record both")
+            if needed == "lines" and not self._lines:
+                raise OptionError(
+                    f"trace.output={name}: this kind of file holds line hits: add "
+                    f"-o trace.lines=1 (which lines ran) or -o trace.lines=count")
 
     def cache_key(self) -> str:
-        return f"{super().cache_key()};backend={self._backend}"
+        # per_test is the pytest plugin's business: the compiled code is the same
+        opts = ",".join(f"{k}={v!r}" for k, v in sorted(self.options.items())
+                        if k != "per_test")
+        return f"{self.name}:{self.version}:{opts};backend={self._backend}"
 
     def runtime_config(self) -> tuple:
         """What the module prologue hands to ``bchook.trace._runtime.attach``."""

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -77,6 +78,7 @@ typedef struct {
     unsigned long ident;
     PyObject *name;       /* threading's name for it when it first called, or NULL */
     int in_handler;       /* the handler's own calls are recorded, not handed to it */
+    int regions;          /* regions this thread is in (region mode) */
     uint32_t data_gen;    /* root and index are valid while this is data_generation */
     int32_t root;
     int32_t index;
@@ -120,7 +122,18 @@ static Py_ssize_t ring_pos = 0;    /* where the next event goes */
 static int64_t ring_written = 0;   /* events ever written; the ring keeps the last ring_cap */
 static int timeline = 0;
 
-static int enabled = 0;
+static int enabled = 0;          /* set_enabled(): stop() and start() */
+/* Region mode (bchook.trace.region): a thread records only while it is inside a region,
+ * and nothing is recorded while no thread is in one. */
+static int region_mode = 0;
+static Py_ssize_t regions_open = 0;
+static int recording = 0;        /* what the probes test: enabled, and in a region if need be */
+
+static inline void
+update_recording(void)
+{
+    recording = enabled && (!region_mode || regions_open > 0);
+}
 static uint32_t token_generation = 0;  /* bumped when open calls are closed or forgotten */
 static uint32_t data_generation = 1;   /* bumped when everything recorded is forgotten */
 static PyObject *handler = NULL;
@@ -440,6 +453,9 @@ do_enter(PyObject *key)
         PyErr_Clear();
         return;
     }
+    if (region_mode && !th->regions) {
+        return;
+    }
     int64_t t = now_ticks();
     int32_t parent = th->depth ? th->stack[th->depth - 1].node : th->root;
     int32_t node = child_node(parent, key);
@@ -491,7 +507,7 @@ do_leave(PyObject *key)
 static PyObject *
 enter(PyObject *module, PyObject *key)
 {
-    if (enabled) {
+    if (recording) {
         do_enter(key);
     }
     Py_RETURN_NONE;
@@ -500,7 +516,7 @@ enter(PyObject *module, PyObject *key)
 static PyObject *
 leave(PyObject *module, PyObject *key)
 {
-    if (enabled) {
+    if (recording) {
         do_leave(key);
     }
     Py_RETURN_NONE;
@@ -552,12 +568,15 @@ token_dealloc(Token *tok)
 static PyObject *
 call(PyObject *module, PyObject *key)
 {
-    if (!enabled) {
+    if (!recording) {
         Py_RETURN_NONE;
     }
     Thread *th = current_thread();
     if (th == NULL) {
         PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (region_mode && !th->regions) {
         Py_RETURN_NONE;
     }
     int64_t t = now_ticks();
@@ -622,7 +641,7 @@ proxy_resumed(Proxy *p)
 {
     if (p->suspended) {
         p->suspended = 0;
-        if (enabled) {
+        if (recording) {
             do_enter(p->key);
         }
     }
@@ -650,7 +669,7 @@ proxy_am_send(PyObject *self, PyObject *arg, PyObject **result)
     PySendResult status = PyIter_Send(p->inner, arg, result);
     if (status == PYGEN_NEXT) {
         p->suspended = 1;
-        if (enabled) {
+        if (recording) {
             do_leave(p->key);
         }
     }
@@ -898,12 +917,12 @@ probe_subscript(Probe *self, PyObject *key)
 {
     switch (self->kind) {
     case PROBE_ENTER:
-        if (enabled) {
+        if (recording) {
             do_enter(key);
         }
         Py_RETURN_NONE;
     case PROBE_LEAVE:
-        if (enabled) {
+        if (recording) {
             do_leave(key);
         }
         Py_RETURN_NONE;
@@ -1047,6 +1066,57 @@ set_enabled(PyObject *module, PyObject *arg)
         flush_all();
     }
     enabled = on;
+    update_recording();
+    Py_RETURN_NONE;
+}
+
+/* ---- regions and marks ---------------------------------------------------------------
+ * A region or a mark (a pytest test kept as a root) is a frame of its own, KEY naming it
+ * like a function's; a region also lets its thread record (region mode). */
+
+static PyObject *
+set_region_mode(PyObject *module, PyObject *arg)
+{
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) {
+        return NULL;
+    }
+    region_mode = on;
+    update_recording();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+region_enter(PyObject *module, PyObject *key)
+{
+    Thread *th = current_thread();
+    if (th == NULL) {
+        return NULL;
+    }
+    th->regions++;
+    regions_open++;
+    update_recording();
+    if (recording) {
+        do_enter(key);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+region_exit(PyObject *module, PyObject *key)
+{
+    Thread *th = current_thread();
+    if (th == NULL) {
+        return NULL;
+    }
+    if (recording) {
+        do_leave(key);  /* and whatever the region left open above it */
+    }
+    if (th->regions > 0) {
+        th->regions--;
+        regions_open--;
+    }
+    update_recording();
     Py_RETURN_NONE;
 }
 
@@ -1163,6 +1233,40 @@ set_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* exit_status_at_end(status): end the process with this status once the interpreter
+ * has finalized. An output that could not be written at exit must make the status
+ * non-zero, and atexit handlers cannot change it; Py_AtExit's functions run last, after
+ * the program's own atexit handlers and finalizers, and every buffer is flushed. */
+static int final_status = 0;
+
+static void
+exit_with_final_status(void)
+{
+    if (final_status) {
+        fflush(NULL);
+        _exit(final_status);
+    }
+}
+
+static PyObject *
+exit_status_at_end(PyObject *module, PyObject *arg)
+{
+    static int registered = 0;
+    int status = PyLong_AsLong(arg);
+    if (status == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!registered) {
+        if (Py_AtExit(exit_with_final_status) < 0) {
+            PyErr_SetString(PyExc_RuntimeError, "no room left for an exit function");
+            return NULL;
+        }
+        registered = 1;
+    }
+    final_status = status;
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 clock_now(PyObject *module, PyObject *unused)
 {
@@ -1184,10 +1288,16 @@ static PyMethodDef methods[] = {
      "configure(timeline=False, buffer=1000000, handler=None, tsc=True)"},
     {"set_enabled", set_enabled, METH_O, "Switch recording on or off (off closes open calls)."},
     {"enabled", is_enabled, METH_NOARGS, "Is recording on?"},
+    {"set_region_mode", set_region_mode, METH_O,
+     "Record only inside regions (each thread inside its own)."},
+    {"region_enter", region_enter, METH_O, "The current thread enters the region KEY."},
+    {"region_exit", region_exit, METH_O, "The current thread leaves the region KEY."},
     {"flush", flush, METH_NOARGS, "Close every open call now."},
     {"reset", reset, METH_NOARGS, "Forget everything recorded."},
     {"snapshot", snapshot, METH_NOARGS, "What was recorded, as Python objects."},
     {"now", clock_now, METH_NOARGS, "CLOCK_MONOTONIC in nanoseconds."},
+    {"exit_status_at_end", exit_status_at_end, METH_O,
+     "End the process with this status once the interpreter has finalized."},
     {"set_code", (PyCFunction)(void (*)(void))set_code, METH_FASTCALL,
      "set_code(function, code): replace the code, keeping calls to it specializable."},
     {NULL, NULL, 0, NULL},

@@ -13,9 +13,9 @@ from __future__ import annotations
 import struct
 import threading
 from dataclasses import dataclass, field
-from typing import Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
-__all__ = ["Function", "Node", "Thread", "Event", "Profile"]
+__all__ = ["Function", "Node", "Thread", "Event", "Profile", "merge"]
 
 
 class Function(NamedTuple):
@@ -189,6 +189,67 @@ class Profile:
     @property
     def total_calls(self) -> int:
         return sum(n.count for n in self.nodes if n.func >= 0)
+
+    # -- moving between processes --------------------------------------------------------------
+    def to_data(self) -> dict:
+        """Plain lists, tuples and dicts (for marshal, or pytest-xdist's channel)."""
+        return {"functions": [tuple(f) for f in self.functions],
+                "nodes": [tuple(n) for n in self.nodes],
+                "threads": [tuple(t) for t in self.threads],
+                "events": [tuple(e) for e in self.events],
+                "events_dropped": self.events_dropped, "timeline": self.timeline,
+                "lines": self.lines, "line_mode": self.line_mode}
+
+    @classmethod
+    def from_data(cls, data: dict) -> "Profile":
+        return cls(functions=[Function(*f) for f in data["functions"]],
+                   nodes=[Node(*n) for n in data["nodes"]],
+                   threads=[Thread(*t) for t in data["threads"]],
+                   events=[Event(*e) for e in data["events"]],
+                   events_dropped=data["events_dropped"], timeline=data["timeline"],
+                   lines={f: dict(hits) for f, hits in data["lines"].items()},
+                   line_mode=data["line_mode"])
+
+
+def merge(profiles: Iterable[Profile], labels: Iterable[str] | None = None) -> Profile:
+    """One profile holding all of ``profiles`` (several processes, pytest-xdist's workers).
+
+    The same function is one function; each profile's threads stay threads of their own
+    (named ``label: name`` when ``labels`` give them one), since their calls and timelines
+    cannot be interleaved; line hits add up (with ``flags``, a line ran or did not).
+    """
+    out = Profile()
+    index: dict[Function, int] = {}
+    labels = list(labels) if labels is not None else None
+    for n, prof in enumerate(profiles):
+        funcs = []
+        for f in prof.functions:
+            i = index.get(f)
+            if i is None:
+                i = index[f] = len(out.functions)
+                out.functions.append(f)
+            funcs.append(i)
+        node_base, thread_base = len(out.nodes), len(out.threads)
+        out.nodes.extend(Node(node.parent + node_base if node.parent >= 0 else -1,
+                              funcs[node.func] if node.func >= 0 else -1,
+                              node.count, node.own_ns, node.total_ns) for node in prof.nodes)
+        prefix = f"{labels[n]}: " if labels is not None and labels[n] else ""
+        out.threads.extend(Thread(t.ident, prefix + t.name, t.root + node_base)
+                           for t in prof.threads)
+        out.events.extend(Event(e.t_ns, e.node + node_base, e.thread + thread_base, e.enter)
+                          for e in prof.events)
+        out.events_dropped += prof.events_dropped
+        out.timeline = out.timeline or prof.timeline
+        count = prof.line_mode == "count"
+        if count:
+            out.line_mode = "count"
+        for filename, hits in prof.lines.items():
+            merged = out.lines.setdefault(filename, {})
+            for line, value in hits.items():
+                merged[line] = merged.get(line, 0) + value if count else max(
+                    merged.get(line, 0), value)
+    out.events.sort(key=lambda e: e.t_ns)  # each starts at 0: overlaid, in time order
+    return out
 
 
 def _thread_names() -> dict[int, str]:

@@ -22,7 +22,7 @@ import sys
 import threading
 import types
 from collections import Counter
-from typing import Any, Iterable
+from typing import IO, Any, Iterable
 
 # Everything the runtime will need is imported here: TracePass imports this module before
 # any hook is installed, so none of it is ever traced, even with --include '*'.
@@ -42,7 +42,7 @@ from ._names import (
     WRAP,
 )
 
-__all__ = ["attach", "tracer", "discard", "Tracer"]
+__all__ = ["attach", "tracer", "discard", "Tracer", "HandlerError", "report"]
 
 _FunctionType = types.FunctionType
 _CodeType = types.CodeType
@@ -61,7 +61,16 @@ def attach(config: Iterable[tuple[str, Any]]) -> None:
         _tracer.add_module(frame.f_code, frame.f_globals, dict(config))
     if first:
         # Last: importing the handler's module may trace it, and attach again.
-        _tracer.load_handler()
+        try:
+            _tracer.load_handler()
+        except HandlerError as exc:
+            # A usage error, found as the first traced module starts (the handler's
+            # module may only be importable once the program's sys.path is set up):
+            # one line and status 2, and nothing written at exit.
+            discard()
+            sys.stderr.write(f"bchook: error: {exc}\n")
+            sys.stderr.flush()
+            raise SystemExit(2) from None
 
 
 def tracer() -> Tracer | None:
@@ -69,19 +78,58 @@ def tracer() -> Tracer | None:
     return _tracer
 
 
+# -- regions and marks ----------------------------------------------------------------------
+
+_regions_wanted = False
+_frame_keys: dict[tuple[str, str], tuple] = {}
+
+
+def frame_key(kind: str, name: str) -> tuple:
+    """The key of a frame that is not a function's: a region (``<region>``) or a pytest
+    test kept as a root (``<test>``). One object per name: the C recorder knows keys by
+    address."""
+    key = _frame_keys.get((kind, name))
+    if key is None:
+        key = _frame_keys[(kind, name)] = (kind, 0, name, name)
+    return key
+
+
+def use_regions() -> None:
+    """Record only inside regions from now on (what was recorded so far is forgotten)."""
+    global _regions_wanted
+    _regions_wanted = True
+    t = _tracer
+    if t is not None:
+        t.use_regions()
+
+
+def region_enter(name: str) -> None:
+    t = _tracer
+    if t is not None:
+        t.region_enter(frame_key("<region>", name))
+
+
+def region_exit(name: str) -> None:
+    t = _tracer
+    if t is not None:
+        t.region_exit(frame_key("<region>", name))
+
+
 def discard() -> None:
     """Forget the tracer without writing anything (for tests that trace several
     configurations in one process); the next traced module starts a new one."""
-    global _tracer
+    global _tracer, _regions_wanted
     with _lock:
         t, _tracer = _tracer, None
+        _regions_wanted = False
     if t is not None:
         t.finished = True
-        atexit.unregister(t.finish)
+        atexit.unregister(t._at_exit)
         if t.owns_env:
             os.environ.pop(ENV_ROOT_PID, None)
         for rec in t.recorders.values():
             rec.set_enabled(False)
+            rec.set_region_mode(False)
             rec.reset()
             close = getattr(rec, "close", None)
             if close is not None:
@@ -112,12 +160,13 @@ class Tracer:
         self.recorders: dict[str, Any] = {}
         self.active = True
         self.finished = False
+        self.regions = _regions_wanted
         self.twin_of: dict[int, tuple] = {}     # id(traced code) -> (traced, untraced)
         self.traced_of: dict[int, tuple] = {}   # id(untraced code) -> (untraced, traced)
         self.line_lists: list[tuple[str, list, str]] = []   # (file, hits, "flags"/"count")
         self.start_ns = _now_ns()
         builtins.__dict__.setdefault(LINES, Counter())  # for code run with other globals
-        atexit.register(self.finish)
+        atexit.register(self._at_exit)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
 
@@ -158,6 +207,7 @@ class Tracer:
             b = builtins.__dict__
             b[PY_NOW], b[PY_WRAP] = rec.now, rec.wrap  # and PY_LOG, set by the recorder
         rec.set_enabled(self.active)
+        rec.set_region_mode(self.regions)
         self.recorders[backend] = rec
         return rec
 
@@ -201,12 +251,42 @@ class Tracer:
                 if pair is not None and pair[0] is obj.__code__:
                     set_code(obj, pair[1])
 
-    def reset(self) -> None:
+    def reset(self, lines: bool = True) -> None:
         with _lock:
             for rec in self.recorders.values():
                 rec.reset()
-            for _, hits, _ in self.line_lists:
-                hits[:] = [0] * len(hits)
+            if lines:
+                for _, hits, _ in self.line_lists:
+                    hits[:] = [0] * len(hits)
+
+    # -- regions and marks ---------------------------------------------------------------
+    def use_regions(self) -> None:
+        """Region mode: calls are recorded inside regions only, so the calls recorded so
+        far (outside any) are forgotten; line hits cover the whole run."""
+        with _lock:
+            if self.regions:
+                return
+            self.regions = True
+            self.reset(lines=False)
+            for rec in self.recorders.values():
+                rec.set_region_mode(True)
+
+    def region_enter(self, key: tuple) -> None:
+        for rec in self.recorders.values():
+            rec.region_enter(key)
+
+    def region_exit(self, key: tuple) -> None:
+        for rec in self.recorders.values():
+            rec.region_exit(key)
+
+    def mark_enter(self, key: tuple) -> None:
+        """A frame of its own for ``key`` on the current thread (a test kept as a root)."""
+        for rec in self.recorders.values():
+            rec.enter(key)
+
+    def mark_exit(self, key: tuple) -> None:
+        for rec in self.recorders.values():
+            rec.leave(key)
 
     # -- results -------------------------------------------------------------------------
     def profile(self):
@@ -225,25 +305,40 @@ class Tracer:
         return _profile.Profile.from_snapshots(snaps, lines, line_mode, self.start_ns,
                                                timeline=self.timeline)
 
-    def finish(self) -> None:
-        """At exit: stop recording and write the outputs (or the summary on stderr)."""
+    def finish(self, stream: IO[str] | None = None,
+               others: Iterable[tuple[str, Any]] = ()) -> bool:
+        """Stop recording, then write the outputs (or the summary on ``stream``, stderr
+        by default), with the ``(label, profile)`` pairs of ``others`` merged in (those
+        of pytest-xdist's workers). False when an output could not be written (said on
+        stderr)."""
+        profile = self.hand_over()
+        if profile is None:
+            return True
+        others = list(others)
+        if others:
+            profile = _profile.merge([profile, *(p for _, p in others)],
+                                     ["", *(label for label, _ in others)])
+        return report(profile, self.outputs, self.buffer, stream)
+
+    def hand_over(self):
+        """Stop recording and return the profile, which nothing else will write (None
+        when it was handed over or written already)."""
         with _lock:
             if self.finished:
-                return
+                return None
             self.finished = True
             for rec in self.recorders.values():
                 rec.set_enabled(False)
             _keep_probes_at_exit()
         try:
-            profile = self.profile()
-            if self.outputs:
-                for path, kind in self.outputs:
-                    _writers.write(profile, path, kind)
-            else:
-                _writers.summary(profile, sys.stderr)
+            return self.profile()
         except Exception as exc:  # never turn a finished program into a crash at exit
-            print(f"bchook.trace: could not write the results: {type(exc).__name__}: {exc}",
-                  file=sys.stderr)
+            _say(f"bchook trace: could not collect the results: {type(exc).__name__}: {exc}")
+            return _profile.Profile()
+
+    def _at_exit(self) -> None:
+        if not self.finish():
+            exit_nonzero()
 
     def _after_fork(self) -> None:
         # The child starts with nothing recorded and writes files of its own.
@@ -252,6 +347,80 @@ class Tracer:
         self.child = True
         self.outputs = output_paths(self.config.get("output", ""), child=True)
         self.start_ns = _now_ns()
+
+
+# -- the end of a run -------------------------------------------------------------------
+
+def report(profile, outputs: list[tuple[str, str]], buffer: int,
+           stream: IO[str] | None = None) -> bool:
+    """Write ``profile`` to ``outputs`` ((path, kind) pairs), or its summary on ``stream``
+    when there are none; say in one line on stderr what could not be written (False then)
+    and, on ``stream``, how many timeline events the ring buffer dropped."""
+    stream = sys.stderr if stream is None else stream
+    ok = True
+    try:
+        if outputs:
+            for path, kind in outputs:
+                try:
+                    _writers.write(profile, path, kind)
+                except Exception as exc:
+                    ok = False
+                    _say(f"bchook trace: could not write {path}: {_reason(exc)}")
+        else:
+            _writers.summary(profile, stream)
+    except Exception as exc:
+        _say(f"bchook trace: could not write the summary: {_reason(exc)}")
+        return False
+    dropped = profile.events_dropped
+    if dropped:
+        stream.write(f"bchook trace: the timeline's ring buffer dropped the {dropped:,} oldest "
+                     f"events (it keeps the last {buffer:,}): -o trace.buffer="
+                     f"{buffer + dropped} keeps them all\n")
+        stream.flush()
+    return ok
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return str(exc)  # [Errno 17] File exists: '/the/folder'
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def exit_nonzero() -> None:
+    """Make the process end with a non-zero status although the program ended well: an
+    output could not be written at exit. atexit handlers cannot change the status, so
+    the C recorder ends the process with it once the interpreter has finalized
+    (everything else still runs and is flushed); without it, the process ends here."""
+    status = _program_status() or 1
+    accel = load_accel()
+    if accel is not None:
+        accel.exit_status_at_end(status)
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(status)
+
+
+def _program_status() -> int:
+    """The status the program is ending with, when bchook's runner ran it."""
+    runner = sys.modules.get("bchook._runner")
+    status = getattr(runner, "exit_status", 0)
+    return status if type(status) is int else 1
+
+
+class HandlerError(Exception):
+    """``trace.handler`` names something that cannot be imported or called."""
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -330,7 +499,7 @@ def _resolve(spec: str):
     for part in attr.split("."):
         obj = getattr(obj, part)
     if not callable(obj):
-        raise TypeError(f"bchook.trace: the handler {spec!r} is not callable")
+        raise HandlerError(f"trace.handler={spec}: {type(obj).__name__} object is not callable")
     return obj
 
 
@@ -346,7 +515,7 @@ class _PendingHandler:
         if self.func is None:
             try:
                 self.func = _resolve(self.spec)
-            except (AttributeError, ImportError):
+            except (AttributeError, ImportError, HandlerError):
                 return
         self.func(event, func)
 
@@ -357,12 +526,18 @@ def _load_handler(spec: str):
     module_name = spec.partition(":")[0]
     try:
         return _resolve(spec)
-    except TypeError:
+    except HandlerError:
         raise
     except Exception as exc:
         module = sys.modules.get(module_name)
         spec_ = getattr(module, "__spec__", None)
         if module is not None and getattr(spec_, "_initializing", False):
             return _PendingHandler(spec)
-        raise ImportError(f"bchook.trace: cannot load the handler {spec!r}: "
-                          f"{type(exc).__name__}: {exc}") from None
+        if isinstance(exc, ModuleNotFoundError) and exc.name and \
+                f"{module_name}.".startswith(f"{exc.name}."):
+            why = f"no module named {exc.name!r}"
+        elif isinstance(exc, AttributeError) and module is not None:
+            why = f"module {module_name!r} has no {spec.partition(':')[2]!r}"
+        else:
+            why = f"importing it raised {type(exc).__name__}: {exc}"
+        raise HandlerError(f"trace.handler={spec}: cannot load the handler: {why}") from None

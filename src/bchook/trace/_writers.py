@@ -19,7 +19,7 @@ from typing import IO, Callable
 
 from ._profile import Profile
 
-__all__ = ["write", "summary", "chrome_trace", "speedscope", "WRITERS"]
+__all__ = ["write", "summary", "chrome_trace", "speedscope", "WRITERS", "NEEDS", "needs"]
 
 
 def _atomic(path: str, data: bytes) -> None:
@@ -141,6 +141,15 @@ WRITERS: dict[str, Callable[[Profile, str], None]] = {
     ".speedscope.json": _write_speedscope,
     ".lines.json": _write_lines,
 }
+
+
+#: What each kind of output is made from: "calls" (the call probes) or "lines" (the line
+#: probes). A run that records only the other cannot fill it (a usage error before the run).
+NEEDS: dict[str, str] = {".lines.json": "lines"}
+
+
+def needs(kind: str) -> str:
+    return NEEDS.get(kind, "calls")
 
 
 def write(profile: Profile, path: str, kind: str) -> None:
