@@ -582,3 +582,10 @@ for _stem, _symbol in (
 #: ``SPECIAL_METHODS[arg]`` of a ``with`` (3.14+; -1 before).
 LOAD_COMMON_CONSTANT = OPMAP.get("LOAD_COMMON_CONSTANT", -1)
 LOAD_SPECIAL = OPMAP.get("LOAD_SPECIAL", -1)
+
+
+# -- trace: code compiled at run time --
+#: Instructions that store the value on top into one variable (where a class statement
+#: puts its class once decorated).
+VARIABLE_STORES = frozenset(OPMAP[n] for n in (
+    "STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF") if n in OPMAP)

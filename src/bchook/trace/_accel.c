@@ -1233,6 +1233,267 @@ set_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* ---- code compiled at run time -------------------------------------------------------
+ * In targeted modules the trace pass turns the globals exec, eval and compile into these
+ * functions, which compile as the builtins would (called from C, they see the caller's
+ * frame: its globals, locals and __future__ flags), hand the code to the runtime to be
+ * probed, and run it with the builtin. A name the module (or someone) redefined means
+ * what it means there: the call goes to that object, untouched. */
+
+static PyObject *instrument_hook = NULL;  /* code -> probed code (never raises) */
+static PyObject *builtin_exec = NULL, *builtin_eval = NULL, *builtin_compile = NULL;
+static PyObject *name_exec = NULL, *name_eval = NULL, *name_compile = NULL;
+static PyObject *name_frozen = NULL;
+
+/* What NAME means in the calling frame: its global, or the builtin. Borrowed. */
+static PyObject *
+resolve_name(PyObject *name)
+{
+    PyObject *globals = PyEval_GetGlobals();
+    if (globals != NULL && PyDict_Check(globals)) {
+        PyObject *v = PyDict_GetItemWithError(globals, name);
+        if (v != NULL || PyErr_Occurred()) {
+            return v;
+        }
+    }
+    PyObject *builtins = PyEval_GetBuiltins();
+    PyObject *v = builtins ? PyDict_GetItemWithError(builtins, name) : NULL;
+    if (v == NULL && !PyErr_Occurred()) {
+        PyErr_Format(PyExc_NameError, "name '%U' is not defined", name);
+    }
+    return v;
+}
+
+/* Steals code. */
+static PyObject *
+probed(PyObject *code)
+{
+    if (code == NULL || !PyCode_Check(code) || instrument_hook == NULL) {
+        return code;
+    }
+    PyObject *res = PyObject_CallOneArg(instrument_hook, code);
+    if (res == NULL) {
+        PyErr_Clear();
+        return code;
+    }
+    Py_DECREF(code);
+    return res;
+}
+
+static PyObject *
+run_hooked(PyObject *name, PyObject *builtin, const char *mode,
+           PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *target = resolve_name(name);
+    if (target == NULL) {
+        return NULL;
+    }
+    if (target != builtin || nargs < 1 || instrument_hook == NULL) {
+        Py_INCREF(target);
+        PyObject *res = PyObject_Vectorcall(target, args, nargs, kwnames);
+        Py_DECREF(target);
+        return res;
+    }
+    if (mode == NULL) {  /* compile() */
+        return probed(PyObject_Vectorcall(builtin, args, nargs, kwnames));
+    }
+    PyObject *source = args[0], *code;
+    if (PyCode_Check(source)) {
+        Py_INCREF(source);
+        code = probed(source);
+    }
+    else if (PyUnicode_Check(source) || PyBytes_Check(source)) {
+        PyObject *text = source;
+        Py_INCREF(text);
+        if (mode[1] == 'v') {  /* eval() skips leading spaces and tabs */
+            Py_ssize_t n = PyUnicode_Check(text) ? PyUnicode_GET_LENGTH(text)
+                                                 : PyBytes_GET_SIZE(text);
+            Py_ssize_t i = 0;
+            while (i < n) {
+                Py_UCS4 c = PyUnicode_Check(text) ? PyUnicode_READ_CHAR(text, i)
+                                                  : (Py_UCS4)(unsigned char)PyBytes_AS_STRING(text)[i];
+                if (c != ' ' && c != '\t') {
+                    break;
+                }
+                i++;
+            }
+            if (i) {
+                PyObject *rest = PySequence_GetSlice(text, i, n);
+                Py_DECREF(text);
+                if (rest == NULL) {
+                    return NULL;
+                }
+                text = rest;
+            }
+        }
+        code = PyObject_CallFunction(builtin_compile, "Oss", text, "<string>", mode);
+        Py_DECREF(text);
+        code = probed(code);
+    }
+    else {  /* not something this hook knows: the builtin says what is wrong */
+        return PyObject_Vectorcall(builtin, args, nargs, kwnames);
+    }
+    if (code == NULL) {
+        return NULL;
+    }
+    Py_ssize_t total = nargs + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    PyObject *small[8];
+    PyObject **argv = total <= 8 ? small : PyMem_Malloc(total * sizeof(PyObject *));
+    if (argv == NULL) {
+        Py_DECREF(code);
+        return PyErr_NoMemory();
+    }
+    argv[0] = code;
+    for (Py_ssize_t i = 1; i < total; i++) {
+        argv[i] = args[i];
+    }
+    PyObject *res = PyObject_Vectorcall(builtin, argv, nargs, kwnames);
+    if (argv != small) {
+        PyMem_Free(argv);
+    }
+    Py_DECREF(code);
+    return res;
+}
+
+static PyObject *
+hooked_exec(PyObject *m, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return run_hooked(name_exec, builtin_exec, "exec", args, nargsf, kwnames);
+}
+
+static PyObject *
+hooked_eval(PyObject *m, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return run_hooked(name_eval, builtin_eval, "eval", args, nargsf, kwnames);
+}
+
+static PyObject *
+hooked_compile(PyObject *m, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return run_hooked(name_compile, builtin_compile, NULL, args, nargsf, kwnames);
+}
+
+static PyObject *
+set_compile_hook(PyObject *module, PyObject *hook)
+{
+    if (builtin_exec == NULL) {
+        PyObject *b = PyImport_ImportModule("builtins");
+        if (b == NULL) {
+            return NULL;
+        }
+        builtin_exec = PyObject_GetAttrString(b, "exec");
+        builtin_eval = PyObject_GetAttrString(b, "eval");
+        builtin_compile = PyObject_GetAttrString(b, "compile");
+        Py_DECREF(b);
+        name_exec = PyUnicode_InternFromString("exec");
+        name_eval = PyUnicode_InternFromString("eval");
+        name_compile = PyUnicode_InternFromString("compile");
+        if (!builtin_exec || !builtin_eval || !builtin_compile || !name_exec || !name_eval
+                || !name_compile) {
+            return NULL;
+        }
+    }
+    Py_XSETREF(instrument_hook, hook == Py_None ? NULL : Py_NewRef(hook));
+    Py_RETURN_NONE;
+}
+
+/* Functions a class or module got from code compiled at run time by modules that are not
+ * traced (dataclasses, namedtuple, attrs): sweep_class(cls) after each class statement of
+ * traced code, sweep_module() at the end of a traced module body. Both only look, in C,
+ * and hand what has such functions to the runtime's sweep hook. */
+
+static PyObject *sweep_hook = NULL;
+
+static int
+compiled_at_run_time(PyObject *obj)
+{
+    if (PyObject_TypeCheck(obj, &PyStaticMethod_Type)
+            || PyObject_TypeCheck(obj, &PyClassMethod_Type)) {
+        PyObject *func = PyObject_GetAttrString(obj, "__func__");
+        if (func == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        int found = compiled_at_run_time(func);
+        Py_DECREF(func);
+        return found;
+    }
+    if (!PyFunction_Check(obj)) {
+        return 0;
+    }
+    PyObject *name = ((PyCodeObject *)PyFunction_GET_CODE(obj))->co_filename;
+    if (!PyUnicode_Check(name) || PyUnicode_GET_LENGTH(name) < 1
+            || PyUnicode_READ_CHAR(name, 0) != '<') {
+        return 0;
+    }
+    return PyUnicode_Tailmatch(name, name_frozen, 0, 7, -1) == 0;
+}
+
+static int
+class_has_compiled(PyObject *cls)
+{
+    PyObject *dict = ((PyTypeObject *)cls)->tp_dict;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    if (dict == NULL || !PyDict_Check(dict)) {
+        return 0;
+    }
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        if (compiled_at_run_time(value)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+call_sweep_hook(PyObject *what)
+{
+    PyObject *res = PyObject_CallOneArg(sweep_hook, what);
+    if (res == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(res);
+}
+
+static PyObject *
+sweep_class(PyObject *module, PyObject *obj)
+{
+    if (sweep_hook != NULL && PyType_Check(obj) && class_has_compiled(obj)) {
+        call_sweep_hook(obj);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+sweep_module(PyObject *module, PyObject *unused)
+{
+    PyObject *globals = PyEval_GetGlobals();
+    if (sweep_hook == NULL || globals == NULL || !PyDict_Check(globals)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(globals, &pos, &key, &value)) {
+        if (compiled_at_run_time(value) || (PyType_Check(value) && class_has_compiled(value))) {
+            call_sweep_hook(globals);
+            break;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+set_sweep_hook(PyObject *module, PyObject *hook)
+{
+    if (name_frozen == NULL && (name_frozen = PyUnicode_InternFromString("<frozen")) == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(sweep_hook, hook == Py_None ? NULL : Py_NewRef(hook));
+    Py_RETURN_NONE;
+}
+
 /* exit_status_at_end(status): end the process with this status once the interpreter
  * has finalized. An output that could not be written at exit must make the status
  * non-zero, and atexit handlers cannot change it; Py_AtExit's functions run last, after
@@ -1296,6 +1557,20 @@ static PyMethodDef methods[] = {
     {"reset", reset, METH_NOARGS, "Forget everything recorded."},
     {"snapshot", snapshot, METH_NOARGS, "What was recorded, as Python objects."},
     {"now", clock_now, METH_NOARGS, "CLOCK_MONOTONIC in nanoseconds."},
+    {"exec", (PyCFunction)(void (*)(void))hooked_exec, METH_FASTCALL | METH_KEYWORDS,
+     "exec() for code of traced modules: the code is probed, then run by the builtin."},
+    {"eval", (PyCFunction)(void (*)(void))hooked_eval, METH_FASTCALL | METH_KEYWORDS,
+     "eval() for code of traced modules: the code is probed, then run by the builtin."},
+    {"compile", (PyCFunction)(void (*)(void))hooked_compile, METH_FASTCALL | METH_KEYWORDS,
+     "compile() for code of traced modules: the code it returns is probed."},
+    {"set_compile_hook", set_compile_hook, METH_O,
+     "set_compile_hook(func): func(code) returns the probed code (None: no probes)."},
+    {"sweep_class", sweep_class, METH_O,
+     "After a class statement of traced code: probe its functions compiled at run time."},
+    {"sweep_module", sweep_module, METH_NOARGS,
+     "At the end of a traced module body: probe its functions compiled at run time."},
+    {"set_sweep_hook", set_sweep_hook, METH_O,
+     "set_sweep_hook(func): func(class or module namespace) probes such functions."},
     {"exit_status_at_end", exit_status_at_end, METH_O,
      "End the process with this status once the interpreter has finalized."},
     {"set_code", (PyCFunction)(void (*)(void))set_code, METH_FASTCALL,

@@ -29,6 +29,7 @@ from typing import IO, Any, Iterable
 from . import _profile, _pyrecorder, _writers
 from ._names import (
     CALL,
+    COMPILERS,
     DEFAULT_BUFFER,
     ENTER,
     ENV_ROOT_PID,
@@ -39,6 +40,8 @@ from ._names import (
     PY_LOG,
     PY_NOW,
     PY_WRAP,
+    SWEEP_CLASS,
+    SWEEP_MODULE,
     WRAP,
 )
 
@@ -164,6 +167,8 @@ class Tracer:
         self.twin_of: dict[int, tuple] = {}     # id(traced code) -> (traced, untraced)
         self.traced_of: dict[int, tuple] = {}   # id(untraced code) -> (untraced, traced)
         self.line_lists: list[tuple[str, list, str]] = []   # (file, hits, "flags"/"count")
+        self.compiled: dict[tuple, _CodeType] = {}  # code compiled at run time: probed
+        self.runtime_pass = None
         self.start_ns = _now_ns()
         builtins.__dict__.setdefault(LINES, Counter())  # for code run with other globals
         atexit.register(self._at_exit)
@@ -174,18 +179,83 @@ class Tracer:
     def add_module(self, code: _CodeType, module_globals: dict, config: dict) -> None:
         if config.get("calls", True):
             self._recorder(config.get("backend", "c"))
-        codes = list(_traced_codes(code))
-        for traced in codes:
-            twin = _twin(traced)
-            if twin is not None:
-                self.twin_of[id(traced)] = (traced, twin)
-                self.traced_of[id(twin)] = (twin, traced)
+        codes = self._register(code)
         lines = config.get("lines", "")
         if lines:
             last = max((line for c in codes for _, _, line in c.co_lines() if line), default=0)
             hits = [0] * (last + 1)
             module_globals[LINES] = hits
             self.line_lists.append((code.co_filename, hits, lines))
+
+    def _register(self, code: _CodeType) -> list[_CodeType]:
+        """Know the untraced twins of ``code`` and its nested code (for stop/start)."""
+        codes = list(_traced_codes(code))
+        for traced in codes:
+            twin = _twin(traced)
+            if twin is not None:
+                self.twin_of[id(traced)] = (traced, twin)
+                self.traced_of[id(twin)] = (twin, traced)
+        return codes
+
+    # -- code compiled at run time ---------------------------------------------------------
+    def probe_compiled(self, code: _CodeType) -> _CodeType:
+        """``code``, compiled while the program runs, with the probes of the module code
+        (none for lines), or ``code`` itself if it cannot have them. Called by the C
+        recorder's exec/eval/compile of traced modules and by :meth:`sweep`."""
+        try:
+            # code objects that differ only in their file or qualified name are equal
+            key = (code, code.co_filename, getattr(code, "co_qualname", None))
+            with _lock:
+                probed = self.compiled.get(key)
+                if probed is None:
+                    if len(self.compiled) >= _COMPILED_KEPT:
+                        self.compiled.clear()
+                    probed = self.compiled[key] = self._probe(code)
+            return probed
+        except Exception:  # never let the profiler break the program's own compile
+            return code
+
+    def _probe(self, code: _CodeType) -> _CodeType:
+        if _twin(code) is not None:
+            return code
+        from .._passes import Context, transform_code_tree
+        from ..passes.trace import TracePass
+
+        p = self.runtime_pass
+        if p is None:
+            p = self.runtime_pass = TracePass(mode=self.mode, accel=True)
+            p._runtime_code = True
+            accel = load_accel()
+            p._probes = {CALL: accel.CALL, ENTER: accel.ENTER, LEAVE: accel.LEAVE,
+                         WRAP: accel.WRAP}
+        ctx = Context("<compiled at run time>", code.co_filename, p.options)
+        probed = transform_code_tree(code, [p], [ctx])
+        self._register(probed)
+        return probed
+
+    def sweep(self, what) -> None:
+        """Give the probes to the functions a class, or a module's namespace (its
+        functions, and its own classes'), got from code compiled at run time by modules
+        that are not traced (dataclasses, namedtuple, attrs). The C recorder calls it
+        after class statements and module bodies of traced code that have any."""
+        if isinstance(what, dict):
+            module = what.get("__name__")
+            for value in list(what.values()):
+                if type(value) is _FunctionType:
+                    self._sweep_function(value)
+                elif isinstance(value, type) and value.__dict__.get("__module__") == module:
+                    self.sweep(value)
+        elif isinstance(what, type):
+            for attr in list(what.__dict__.values()):
+                for func in _functions_of(attr):
+                    self._sweep_function(func)
+
+    def _sweep_function(self, func) -> None:
+        code = func.__code__
+        if _compiled_at_run_time(code):
+            probed = self.probe_compiled(code)
+            if probed is not code:
+                _set_function_code(func, probed)
 
     def _recorder(self, backend: str):
         rec = self.recorders.get(backend)
@@ -200,6 +270,11 @@ class Tracer:
             accel.configure(timeline=self.timeline, buffer=self.buffer, handler=self.handler)
             b = builtins.__dict__
             b[CALL], b[ENTER], b[LEAVE], b[WRAP] = accel.CALL, accel.ENTER, accel.LEAVE, accel.WRAP
+            for name, hooked in COMPILERS.items():
+                b[hooked] = getattr(accel, name)
+            b[SWEEP_CLASS], b[SWEEP_MODULE] = accel.sweep_class, accel.sweep_module
+            accel.set_compile_hook(self.probe_compiled)
+            accel.set_sweep_hook(self.sweep)
             rec = accel
         else:
             rec = _pyrecorder.PyRecorder()
@@ -430,7 +505,11 @@ def _now_ns() -> int:
     return time.monotonic_ns()
 
 
-_PROBE_NAMES = (CALL, ENTER, LEAVE, WRAP, PY_LOG, PY_NOW, PY_WRAP, LINES)
+_PROBE_NAMES = (CALL, ENTER, LEAVE, WRAP, PY_LOG, PY_NOW, PY_WRAP, LINES, SWEEP_CLASS,
+                SWEEP_MODULE, *COMPILERS.values())
+#: Probed code compiled at run time kept at most (a program that evaluates ever new
+#: strings must not grow the cache without end).
+_COMPILED_KEPT = 4096
 
 
 def _keep_probes_at_exit() -> None:
@@ -455,6 +534,32 @@ def _keep_probes_at_exit() -> None:
 
 def _set_code(function, code) -> None:
     function.__code__ = code
+
+
+def _set_function_code(function, code) -> None:
+    accel = load_accel()
+    (accel.set_code if accel is not None else _set_code)(function, code)
+
+
+def _compiled_at_run_time(code: _CodeType) -> bool:
+    """Code from ``exec``/``eval``/``compile`` of a string: its file name is made up
+    (``<string>``, ``<attrs generated init ...>``); frozen modules' are too, but name
+    themselves."""
+    name = code.co_filename
+    return name.startswith("<") and not name.startswith("<frozen")
+
+
+def _functions_of(attr):
+    """The functions behind a class attribute: itself, a static/class method's, a
+    property's accessors."""
+    if type(attr) is _FunctionType:
+        return (attr,)
+    if isinstance(attr, (staticmethod, classmethod)):
+        func = attr.__func__
+        return (func,) if type(func) is _FunctionType else ()
+    if isinstance(attr, property):
+        return tuple(f for f in (attr.fget, attr.fset, attr.fdel) if type(f) is _FunctionType)
+    return ()
 
 
 def _traced_codes(code: _CodeType):
