@@ -30,7 +30,13 @@ __all__ = ["region", "start", "stop", "is_active", "reset", "profile", "write",
            "accelerated"]
 
 import functools as _functools
-import inspect as _inspect
+import sys as _sys
+
+
+def _loaded_runtime():
+    """The runtime, if a trace pass exists in this process (it loads the runtime before
+    any hook is installed); without one, regions have nothing to do."""
+    return _sys.modules.get(f"{__name__}._runtime")
 
 
 def _tracer():
@@ -53,8 +59,9 @@ class region:
     __slots__ = ("name",)
 
     def __new__(cls, name=None):
-        from . import _runtime
-        _runtime.use_regions()
+        runtime = _loaded_runtime()
+        if runtime is not None:
+            runtime.use_regions()
         if callable(name):  # @region without parentheses
             return cls(None)(name)
         return super().__new__(cls)
@@ -63,17 +70,21 @@ class region:
         self.name = name
 
     def __enter__(self) -> "region":
-        from . import _runtime
-        _runtime.region_enter(self.name or "region")
+        runtime = _loaded_runtime()
+        if runtime is not None:
+            runtime.region_enter(self.name or "region")
         return self
 
     def __exit__(self, *exc_info) -> None:
-        from . import _runtime
-        _runtime.region_exit(self.name or "region")
+        runtime = _loaded_runtime()
+        if runtime is not None:
+            runtime.region_exit(self.name or "region")
 
     def __call__(self, func):
+        import inspect  # not at start-up: the trace pass imports this package
+
         inner = region(self.name or getattr(func, "__qualname__", None) or "region")
-        if _inspect.iscoroutinefunction(func):
+        if inspect.iscoroutinefunction(func):
             @_functools.wraps(func)
             async def in_region(*args, **kwargs):
                 with inner:  # other tasks that run while it awaits run inside too

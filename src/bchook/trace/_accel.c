@@ -546,11 +546,16 @@ token_dealloc(Token *tok)
     Thread *th = tok->th;
     if (tok->generation == token_generation && th->depth >= tok->depth) {
         int64_t t = now_ticks();
-        PyObject *key = nodes[th->stack[tok->depth - 1].node].key;
-        while (th->depth >= tok->depth) {
-            pop(th, t);
+        if (handler == NULL) {
+            while (th->depth >= tok->depth) {
+                pop(th, t);
+            }
         }
-        if (handler != NULL) {
+        else {
+            PyObject *key = nodes[th->stack[tok->depth - 1].node].key;
+            while (th->depth >= tok->depth) {
+                pop(th, t);
+            }
             PyObject *type, *value, *tb;
             PyErr_Fetch(&type, &value, &tb);  /* an exception may be on its way out */
             call_handler(th, str_exit, key);
