@@ -88,14 +88,23 @@ def test_without_per_test_no_test_roots(project, run_python):
     assert not [key for key in stats_of(project / "t.prof") if key[0] == "<test>"]
 
 
-def test_xdist_workers_are_merged_into_the_one_output(project, run_python):
+@pytest.mark.parametrize("conftest", [False, True], ids=["workers only", "controller too"])
+def test_xdist_workers_are_merged_into_the_one_output(project, run_python, conftest):
+    """Each worker hands its profile over; the controller merges them (with its own when
+    it traced something: a conftest) and writes the one file."""
     pytest.importorskip("xdist")
+    files = ["lib.py", "t.prof", "test_a.py", "test_b.py"]
+    if conftest:
+        (project / "conftest.py").write_text("def helper():\n    return 1\nhelper()\n")
+        files.insert(0, "conftest.py")
     rc, out, err = run_pytest(run_python, project, "-p", "xdist", "-n", "2",
                               "--bchook-option", "trace.output=t.prof",
                               "--bchook-option", "trace.per_test=1")
     assert rc == 0, out + err
-    assert sorted(os.listdir(project)) == ["lib.py", "t.prof", "test_a.py", "test_b.py"]
+    assert sorted(os.listdir(project)) == files
     stats = stats_of(project / "t.prof")
+    if conftest:  # imported by the controller and by each worker
+        assert stats[("conftest.py", "helper")] == (3, ["<module>"])
     roots = sorted(name for kind, name in stats if kind == "<test>")
     assert roots == ["test_a.py::test_big", "test_a.py::test_other", "test_a.py::test_small",
                      "test_b.py::test_b1", "test_b.py::test_b2"]
