@@ -392,7 +392,7 @@ class _Instrumenter:
         hands over only what has such functions."""
         for k in range(start, len(instrs)):
             if instrs[k].op == _LOAD_BUILD_CLASS:
-                store = next((x for x in instrs[k + 1:] if x.op in V.VARIABLE_STORES), None)
+                store = self._class_store(instrs, k)
                 if store is not None:  # the class, decorated, on top: SWEEP_CLASS(it)
                     loc = store.loc
                     add(before, store, [
@@ -404,6 +404,18 @@ class _Instrumenter:
                 if ir.returns_values(ins) >= 0:
                     add(before, ins, [*self._global(SWEEP_MODULE, ins.loc, push_null=True),
                                       *ir.call(0, ins.loc), *ir.pop_top(ins.loc)])
+
+    @staticmethod
+    def _class_store(instrs: list[Instr], k: int) -> Instr | None:
+        """Where the class statement whose LOAD_BUILD_CLASS is ``instrs[k]`` stores its
+        class: the first store after it, unless control flow comes first (a conditional
+        base, or 3.12's generic class, whose function returns the class)."""
+        for x in instrs[k + 1:]:
+            if x.op in V.VARIABLE_STORES:
+                return x
+            if x.op in V.JUMPS or ir.returns_values(x) >= 0:
+                return None
+        return None
 
     def _plan_token(self, instrs, start, add, before) -> None:
         """Pop the token before each return; exception handlers now start one deeper."""
