@@ -129,7 +129,7 @@ class TracePass(Pass):
     """
 
     name = "trace"
-    version = "2"
+    version = "3"
     option_types = {
         "mode": _mode,
         "lines": _lines,
