@@ -6,8 +6,9 @@
  *
  * Each thread has a stack of open calls; every call is a node of a calling-context tree
  * (one root per thread), keyed by (parent node, KEY), holding the number of calls and
- * the inclusive and exclusive nanoseconds. Everything else (pstats, call graph,
- * recursion, folded stacks) is derived from that tree off the hot path, in Python.
+ * their inclusive time (the exclusive time is the inclusive less the children's, worked
+ * out by snapshot()). Everything else (pstats, call graph, recursion, folded stacks) is
+ * derived from that tree off the hot path, in Python.
  * In timeline mode every event also goes into a ring buffer of fixed size.
  *
  * The interpreter lock serializes every call into this module (the free-threaded
@@ -62,8 +63,7 @@ typedef struct {
     int32_t func;         /* index into funcs, -1 for a root */
     PyObject *key;        /* borrowed: funcs holds the reference */
     int64_t count;
-    int64_t own;          /* ticks */
-    int64_t total;        /* ticks */
+    int64_t total;        /* ticks; own time is the total less the children's, at the end */
     PyObject *last_key;   /* the child looked up last from here: loops call the same */
     int32_t last_child;   /* function again and again */
 } Node;
@@ -71,7 +71,6 @@ typedef struct {
 typedef struct {
     int32_t node;
     int64_t t0;
-    int64_t sub;          /* ticks spent in calls made from this one */
 } Frame;
 
 typedef struct {
@@ -235,7 +234,7 @@ new_node(int32_t parent, int32_t func, PyObject *key)
     n->parent = parent;
     n->func = func;
     n->key = key;
-    n->count = n->own = n->total = 0;
+    n->count = n->total = 0;
     n->last_key = NULL;
     n->last_child = -1;
     return (int32_t)n_nodes++;
@@ -384,7 +383,6 @@ push(Thread *th, int32_t node, int64_t t)
     Frame *f = &th->stack[th->depth++];
     f->node = node;
     f->t0 = t;
-    f->sub = 0;
     return 0;
 }
 
@@ -406,14 +404,9 @@ static inline void
 pop(Thread *th, int64_t t)
 {
     Frame *f = &th->stack[--th->depth];
-    int64_t elapsed = t - f->t0;
     Node *n = &nodes[f->node];
     n->count++;
-    n->total += elapsed;
-    n->own += elapsed - f->sub;
-    if (th->depth) {
-        th->stack[th->depth - 1].sub += elapsed;
-    }
+    n->total += t - f->t0;
     if (timeline) {
         record(t, f->node, th->index << 1);
     }
@@ -1156,16 +1149,33 @@ snapshot(PyObject *module, PyObject *unused)
     if (!result || !node_list || !thread_list || !func_list) {
         goto error;
     }
+    /* Own time: the total less the children's totals (calls nest), worked out here
+     * rather than on every exit. */
+    int64_t *own = PyMem_RawMalloc((n_nodes ? n_nodes : 1) * sizeof(int64_t));
+    if (own == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < n_nodes; i++) {
+        own[i] = nodes[i].total;
+    }
+    for (Py_ssize_t i = 0; i < n_nodes; i++) {
+        if (nodes[i].parent >= 0) {
+            own[nodes[i].parent] -= nodes[i].total;
+        }
+    }
     for (Py_ssize_t i = 0; i < n_nodes; i++) {
         Node *n = &nodes[i];
         PyObject *item = Py_BuildValue(
             "(iiLLL)", n->parent, n->func, (long long)n->count,
-            (long long)(n->own * ns_per_tick), (long long)(n->total * ns_per_tick));
+            (long long)(own[i] * ns_per_tick), (long long)(n->total * ns_per_tick));
         if (item == NULL) {
+            PyMem_RawFree(own);
             goto error;
         }
         PyList_SET_ITEM(node_list, i, item);
     }
+    PyMem_RawFree(own);
     for (Py_ssize_t i = 0; i < n_threads; i++) {
         PyObject *item = Py_BuildValue("(kiO)", threads[i]->ident, threads[i]->root,
                                        threads[i]->name ? threads[i]->name : Py_None);
