@@ -3,10 +3,12 @@
     python benchmarks/trace_bench.py [--rounds N] [--reps N] [--quick] [--only VARIANTS]
 
 Workloads: ``fib`` (recursive fib(25): calls and nothing else), ``sim`` (a small
-class-heavy particle simulation: method calls, attribute access, small objects) and
+class-heavy particle simulation: method calls, attribute access, small objects),
 ``report`` (a realistic program: parse records, group, sort, evaluate formulas with a
-recursive-descent parser, format a report). ``calls`` below is fib + sim together: the
-call-heavy workload the targets are about.
+recursive-descent parser, format a report) and ``nx`` (networkx, traced with the program:
+Dijkstra, a minimum spanning tree, closeness and betweenness centrality (100 sources) on a
+600-node graph; left out when networkx is not installed). ``calls`` below is fib + sim
+together: the call-heavy workload the targets are about.
 
 Each variant runs in a fresh interpreter that times every workload ``--reps`` times
 (CPU time, after one warm-up run); the variants take turns for ``--rounds`` rounds and
@@ -17,9 +19,11 @@ sys.setprofile with a Python callback counting calls, sys.monitoring counting PY
 cProfile's new home, and ``profiling.sampling``, the statistical profiler, at its default
 rate: it samples the program from another process, so its column is the program's own
 slowdown), and the trace pass in each mode: calls, timeline, lines flags, lines count,
-the same with the pure-Python recorder, and calls after ``bchook.trace.stop()`` (off
-means off). ``coverage run`` (when coverage.py is installed) measures lines as coverage.py
-does, to compare with ``trace lines -> .coverage``, which writes coverage's data file.
+the same with the pure-Python recorder, calls after ``bchook.trace.stop()`` (off
+means off) and calls outside any region (``bchook.trace.region`` made, never entered: the
+probes return at once). ``coverage run`` (when coverage.py is installed) measures lines as
+coverage.py does, to compare with ``trace lines -> .coverage``, which writes coverage's
+data file.
 
 One more variant is a reference, not a mode: ``pure-Python probes alone`` runs the
 pure-Python timeline with its folding switched off in the harness, so the events are made
@@ -27,8 +31,9 @@ and thrown away. It is the floor of that recorder (the probes' bytecode, the two
 reads and the two appends per call); the distance from it to ``trace timeline (pure
 Python)`` is what keeping complete aggregates costs.
 
-Targets: calls <= 2.0x, timeline <= 2.5x (C recorder) and <= 6x (pure Python),
-lines flags <= 1.3x, stopped <= 1.01x.
+Targets: calls <= 1.5x on the call-heavy workload and <= 1.35x on nx, timeline <= 2.5x
+(C recorder) and <= 6x (pure Python), lines flags <= 1.3x, stopped <= 1.01x, outside
+regions <= 1.05x.
 """
 
 from __future__ import annotations
@@ -202,6 +207,29 @@ WORKLOADS = {
         def run():
             return len(render(summarize(parse(make_lines(6000)))))
     """,
+    "bw_nx": """
+        import random
+
+        import networkx as nx
+
+
+        def make_graph(n=600, seed=7):
+            rnd = random.Random(seed)
+            g = nx.connected_watts_strogatz_graph(n, 6, 0.2, seed=seed)
+            for u, v in g.edges():
+                g[u][v]["weight"] = rnd.randint(1, 20)
+            return g
+
+
+        def run():
+            g = make_graph()
+            lengths = nx.single_source_dijkstra_path_length(g, 0)
+            tree = nx.minimum_spanning_tree(g)
+            close = nx.closeness_centrality(g)
+            between = nx.betweenness_centrality(g, k=100, seed=3)
+            return (sum(lengths.values()), tree.size(weight="weight"), max(close.values()),
+                    max(between.values()))
+    """,
 }
 
 HARNESS = """
@@ -247,6 +275,9 @@ elif variant == "pure-Python probes alone":
 elif variant.endswith("after stop()"):
     import bchook.trace
     bchook.trace.stop()
+elif variant.endswith("outside regions"):
+    import bchook.trace
+    bchook.trace.region("never entered")
 
 result = {}
 for name, mod in zip(names, mods):
@@ -271,6 +302,7 @@ TRACE_VARIANTS = {
     "trace calls (pure Python)": ["-o", "trace.accel=0"],
     "trace timeline (pure Python)": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
     "trace calls after stop()": [],
+    "trace calls outside regions": [],
     "pure-Python probes alone": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
     # lines written as coverage.py's data file, against `coverage run` below
     "trace lines -> .coverage": ["-o", "trace.lines=1"],
@@ -305,13 +337,19 @@ def _has_module(name: str) -> bool:
         return False
 
 
+def workloads() -> list[str]:
+    return [name for name in WORKLOADS if name != "bw_nx" or _has_module("networkx")]
+
+
 def run_variant(folder: str, variant: str, reps: int) -> dict:
-    names = ",".join(WORKLOADS)
+    names = ",".join(workloads())
     harness = os.path.join(folder, "harness_main.py")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BCHOOK_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # measured with bchook's cache warm
     if variant in TRACE_VARIANTS:
         out = os.path.join(folder, TRACE_OUTPUTS.get(variant, "out.prof"))
         cmd = [sys.executable, "-m", "bchook", "-p", "trace", "--include", "bw_*",
+               "--include", "networkx*",
                *TRACE_VARIANTS[variant], "-o", f"trace.output={out}",
                harness, variant, str(reps), names]
     elif variant == "profiling.sampling":  # samples the harness from another process
@@ -368,7 +406,7 @@ def main(argv=None) -> int:
                 for name, t in times.items():
                     best[name] = min(best[name], t)
     base = results["plain"]
-    columns = ["calls", "bw_fib", "bw_sim", "bw_report"]
+    columns = ["calls", *workloads()]
     header = f"{'variant':<30}" + "".join(f"{c.removeprefix('bw_'):>9}" for c in columns)
     print(header)
     print("-" * len(header))

@@ -142,7 +142,8 @@ def test_child_processes_write_files_with_their_pid(tmp_path, run_python):
         "subprocess.run([sys.executable, '-c', code], check=True)\n"
     )
     rc, out, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.output=t.prof",
-                               "-o", "trace.output=t.lines.json", "app.py"], cwd=tmp_path)
+                               "-o", "trace.output=t.lines.json", "-o", "trace.mode=calls",
+                               "-o", "trace.lines=1", "app.py"], cwd=tmp_path)
     assert rc == 0, err
     pids = [line.split()[1] for line in out.splitlines()]
     assert len(pids) == 2 and pids[0] != pids[1]

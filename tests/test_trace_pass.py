@@ -678,11 +678,25 @@ def test_handler_in_a_traced_module(tmp_path, backend, monkeypatch):
     assert module.EVENTS == [("enter", "work"), ("exit", "work")]
 
 
-def test_handler_that_cannot_be_imported_is_reported(tmp_path):
+@pytest.mark.parametrize("handler, message", [
+    ("no_such_mod:f", "trace.handler=no_such_mod:f: cannot load the handler: no module "
+                      "named 'no_such_mod'"),
+    ("os:no_such_function", "module 'os' has no 'no_such_function'"),
+    ("os:sep", "trace.handler=os:sep: str object is not callable"),
+])
+def test_a_handler_that_cannot_be_loaded_stops_the_run_first(tmp_path, capsys, handler,
+                                                            message):
+    """A usage error as the first traced module starts, before its body: one line,
+    status 2, nothing written at exit."""
     path = tmp_path / "h2_sample.py"
-    path.write_text("x = 1\n")
-    with pytest.raises(ImportError, match="cannot load the handler 'no_such_mod:f'"):
-        traced("x = 1\n", path, "h2_sample", handler="no_such_mod:f")
+    path.write_text("ran = True\n")
+    with pytest.raises(SystemExit) as caught:
+        traced("ran = True\n", path, "h2_sample", handler=handler)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err == f"bchook: error: {err.split('error: ', 1)[1]}" and err.count("\n") == 1
+    assert message in err
+    assert _runtime.tracer() is None
 
 
 MANY_LEAVES = "def leaf(i):\n    return i\ndef many(n):\n    return [leaf(i) for i in range(n)]\n"

@@ -96,6 +96,127 @@ def pytest_configure(config: pytest.Config) -> None:
         _start(config, config.option)
 
 
+# -- the trace pass: the profile of the session in pytest's terminal summary ---------------
+
+_WORKER_PROFILES = pytest.StashKey[list]()
+_SESSION = pytest.StashKey[pytest.Session]()
+#: Where a pytest-xdist worker hands its profile to the controller (config.workeroutput).
+_WORKER_KEY = "bchook_trace_profile"
+
+
+def _trace_pass(config: pytest.Config):
+    """The trace pass of this session's hook (the plugin's, or one installed before
+    pytest started), or None."""
+    state = config.stash.get(_STATE, None)
+    hook = state.hook if state is not None and state.hook is not None else None
+    if hook is None:
+        install = sys.modules.get(f"{_PACKAGE}._install")
+        hook = install.installed() if install is not None else None
+    if hook is None:
+        return None
+    return next((p for p in hook.passes if p.name == "trace"), None)
+
+
+def _tracer():
+    runtime = sys.modules.get(f"{_PACKAGE}.trace._runtime")
+    return runtime.tracer() if runtime is not None else None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_SESSION] = session
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    tracer = _tracer()
+    trace = _trace_pass(item.config) if tracer is not None else None
+    if trace is None or not trace.options.get("per_test"):
+        yield
+        return
+    # The test (its fixtures' setup and teardown included) is a root of the call tree.
+    from .trace import _runtime
+
+    key = _runtime.frame_key("<test>", item.nodeid)
+    tracer.mark_enter(key)
+    try:
+        yield
+    finally:
+        tracer.mark_exit(key)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if not hasattr(config, "workerinput") or _trace_pass(config) is None:
+        return
+    # A pytest-xdist worker: its profile goes to the controller, which writes one output.
+    tracer = _tracer()
+    if tracer is not None:
+        import marshal
+
+        profile = tracer.hand_over()
+        if profile is not None:
+            config.workeroutput[_WORKER_KEY] = marshal.dumps(profile.to_data())
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without it
+def pytest_testnodedown(node, error) -> None:
+    data = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if data is None:
+        return
+    import marshal
+
+    from .trace._profile import Profile
+
+    worker = getattr(node, "workerinput", {}).get("workerid", "worker")
+    node.config.stash.setdefault(_WORKER_PROFILES, []).append(
+        (worker, Profile.from_data(marshal.loads(data))))
+
+
+class _Terminal:
+    """A text stream onto pytest's terminal."""
+
+    def __init__(self, reporter):
+        self.reporter = reporter
+
+    def write(self, text: str) -> int:
+        self.reporter.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.reporter.flush()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    trace = _trace_pass(config)
+    if trace is None:
+        return
+    from .trace import _profile, _runtime
+
+    workers = config.stash.get(_WORKER_PROFILES, [])
+    tracer = _tracer()
+    if tracer is None and not workers:
+        return
+    terminalreporter.write_sep("=", "bchook trace")
+    stream = _Terminal(terminalreporter)
+    if tracer is not None:
+        ok = tracer.finish(stream, workers)
+        outputs = tracer.outputs
+    else:  # nothing traced in this process: the workers' profiles alone
+        settings = dict(trace.runtime_config())
+        outputs = _runtime.output_paths(settings["output"])
+        profile = _profile.merge([prof for _, prof in workers], [w for w, _ in workers])
+        ok = _runtime.report(profile, outputs, settings["buffer"], stream)
+    if ok:
+        for path, _ in outputs:
+            terminalreporter.write_line(f"bchook trace: wrote {path}")
+    else:
+        session = config.stash.get(_SESSION, None)
+        if session is not None and not session.exitstatus:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     state = config.stash.get(_STATE, None)
     if state is not None and state.header:

@@ -299,14 +299,15 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
     _lazy.release()  # bchook is set up: the program's lazy imports mode from here on
     try:
         _run_target(target, hook)
-    except SystemExit:
+    except SystemExit as exc:
+        _ending(exc.code)
         raise
     except KeyboardInterrupt as exc:
         _report(exc)
         _die_of_interrupt()
     except BaseException as exc:
         _report(exc)
-        return 1
+        return _ending(1)
     finally:
         if hook is not None:
             _warn_unmatched(hook)
@@ -339,6 +340,18 @@ def _warn_unmatched(hook) -> None:
         "only the main script was rewritten (it is __main__, whatever --include says)"
     _warn(f"the include patterns {', '.join(targets.include)} matched no module imported "
           f"during the run: {main}")
+
+
+#: The status the program ends with, once it has ended: what a pass that finishes its work
+#: at exit (the trace pass's outputs) keeps when that work fails and the status must be
+#: non-zero.
+exit_status = 0
+
+
+def _ending(code) -> int:
+    global exit_status
+    exit_status = 0 if code is None else code if type(code) is int else 1
+    return exit_status
 
 
 def _run_target(target: Target, hook) -> None:
@@ -387,11 +400,12 @@ def run_script_in_place(filename: str, hook) -> int:
     os.environ[ENV_MAIN] = filename
     try:
         exec(compile_main(filename, hook), main.__dict__)
-    except SystemExit:
+    except SystemExit as exc:
+        _ending(exc.code)
         raise
     except BaseException as exc:
         _report(exc)
-        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+        return _ending(130 if isinstance(exc, KeyboardInterrupt) else 1)
     return 0
 
 

@@ -723,3 +723,10 @@ def first_const_is_docstring_slot(co_flags: int) -> bool:
     if DOCSTRING_FLAG:
         return bool(co_flags & DOCSTRING_FLAG)
     return bool(co_flags & _OPTIMIZED_FLAG)
+
+
+# -- trace: code compiled at run time --
+#: Instructions that store the value on top into one variable (where a class statement
+#: puts its class once decorated).
+VARIABLE_STORES = frozenset(OPMAP[n] for n in (
+    "STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF") if n in OPMAP)

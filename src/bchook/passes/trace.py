@@ -27,6 +27,7 @@ functions their original code back.
 
 from __future__ import annotations
 
+import os
 import types
 from typing import Any
 
@@ -38,6 +39,7 @@ from . import _trace_lines
 from ..trace._summary import DEFAULT_LIMIT, SORTS, SUMMARIES
 from ..trace._names import (
     CALL,
+    COMPILERS,
     DEFAULT_BUFFER,
     ENTER,
     LEAVE,
@@ -49,6 +51,8 @@ from ..trace._names import (
     PY_NOW,
     PY_WRAP,
     RUNTIME_MODULE,
+    SWEEP_CLASS,
+    SWEEP_MODULE,
     WRAP,
 )
 
@@ -83,6 +87,12 @@ def _outputs(value: Any) -> str:
         if name.lower().endswith(".coverage") and not _importable("coverage"):
             raise ValueError(f"{name!r}: writing coverage.py's data file needs coverage "
                              "installed (pip install coverage)")
+        # Checked now, not at exit: a program must not run for an hour to lose its profile.
+        folder = os.path.dirname(os.path.abspath(name))
+        if not os.path.isdir(folder):
+            raise ValueError(f"cannot write {name!r}: no folder {folder}")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"cannot write {name!r}: the folder {folder} is not writable")
     return ",".join(names)
 
 
@@ -151,11 +161,12 @@ class TracePass(Pass):
     alone), ``lines`` (``0``, ``1`` or ``count``; alone it records lines only),
     ``output`` (files, comma-separated, by extension), ``handler`` (``pkg.mod:func``
     called with each event), ``buffer`` (timeline ring buffer size in events), ``accel``
-    (``0`` to use the pure-Python recorder).
+    (``0`` to use the pure-Python recorder), ``per_test`` (under pytest, each test is a
+    root of the call tree).
     """
 
     name = "trace"
-    version = "2"
+    version = "3"
     option_specs = (
         Option("mode", _mode, "calls", "calls: call counts and times per function; "
                "timeline: also every entry and exit; lines: the same as lines=1 alone",
@@ -181,9 +192,11 @@ class TracePass(Pass):
                "file:line): its callers and callees instead of the table", type="name"),
         Option("merge", flag, False, "1: child processes hand their data to the first "
                "process, which writes one profile (or one summary) of all"),
+        Option("per_test", flag, False, "under pytest, 1 makes each test (its fixtures "
+               "included) a root of the call tree, named by its node id"),
     )
     #: The options above that only choose how results are reported.
-    report_options = ("summary", "sort", "limit", "callers", "merge")
+    report_options = ("summary", "sort", "limit", "callers", "merge", "per_test")
 
     def __init__(self, **options: Any):
         super().__init__(**options)
@@ -197,13 +210,29 @@ class TracePass(Pass):
         # than call probes; ``lines`` with ``mode=calls``/``timeline`` records both.
         self._calls = mode in ("calls", "timeline") or not self._lines
         self._backend = "c" if opts.get("accel", True) and accel_available() else "py"
-        if not self._lines and any(name.lower().endswith(".coverage")
-                                   for name in opts.get("output", "").split(",")):
-            raise OptionError("option trace.output: a .coverage file holds lines: add "
-                              "-o trace.lines=1")
+        #: True for the pass that probes code compiled at run time (see _runtime): no
+        #: module prologue, no line probes, no compile hooks of its own
+        self._runtime_code = False
+        self._probes: dict[str, Any] = {}  # for it: the probe objects, by name
+        self._check_outputs()
         _runtime.report_options.clear()
         _runtime.report_options.update(
             (k, v) for k, v in opts.items() if k in self.report_options)
+
+    def _check_outputs(self) -> None:
+        """Refuse an output this run's probes cannot fill (before anything runs)."""
+        from ..trace import _runtime, _writers
+        for name in filter(None, self.options.get("output", "").split(",")):
+            needed = _writers.needs(_runtime.output_kind(name))
+            if needed == "calls" and not self._calls:
+                raise OptionError(
+                    f"trace.output={name}: this kind of file holds calls, and "
+                    f"trace.lines={self.options.get('lines') or '1'} alone records lines "
+                    f"only: add -o trace.mode=calls to record both")
+            if needed == "lines" and not self._lines:
+                raise OptionError(
+                    f"trace.output={name}: this kind of file holds line hits: add "
+                    f"-o trace.lines=1 (which lines ran) or -o trace.lines=count")
 
     def cache_key(self) -> str:
         opts = ",".join(f"{k}={v!r}" for k, v in sorted(self.options.items())
@@ -233,6 +262,9 @@ _CO_NEWLOCALS = 0x0002
 #: CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200
 _YIELD_VALUE = V.OPMAP["YIELD_VALUE"]
+_LOAD_GLOBAL = V.OPMAP["LOAD_GLOBAL"]
+_LOAD_NAME = V.OPMAP["LOAD_NAME"]
+_LOAD_BUILD_CLASS = V.OPMAP["LOAD_BUILD_CLASS"]
 #: Where a resumption gets an enter probe: after every yield, and after the suspensions of
 #: ``yield from``/``await`` unless their proxy reports those (3.10, 3.11).
 _PROBED_RESUMPTIONS = ("yield",) if V.SEALED_DELEGATION else ("yield", "yield from", "await")
@@ -245,7 +277,7 @@ class _Instrumenter:
         self.ctx = ctx
         self.code = bc.code
         self.is_module = self.code.co_name == "<module>" and not (
-            self.code.co_flags & _CO_NEWLOCALS)
+            self.code.co_flags & _CO_NEWLOCALS) and not tracepass._runtime_code
         self.key = (self.code.co_filename, self.code.co_firstlineno, self.code.co_name,
                     _qualname(self.code, ctx))
         self.throw_labels: list[Label] = []  # 3.10: exceptions thrown in at each yield
@@ -255,6 +287,11 @@ class _Instrumenter:
         return ir.load_const(self.bc, value, loc)
 
     def _global(self, name: str, loc, push_null: bool = False) -> list[Instr]:
+        probe = self.p._runtime_code and not push_null and self.p._probes.get(name)
+        if probe:
+            # Code compiled at run time is never cached: its probes are constants, so it
+            # needs nothing from builtins (namedtuple runs its code with none).
+            return [self._const(probe, loc)]
         return ir.load_global(self.bc.add_name(name), push_null=push_null, loc=loc)
 
     def _subscript(self, name: str, loc) -> list[Instr]:
@@ -331,14 +368,18 @@ class _Instrumenter:
             if leave:
                 leaves.update(id(x) for x in seq)
 
-        line_probes = self._line_starts(flow, start) if self.p._lines else {}
+        lines = "" if self.p._runtime_code else self.p._lines
+        line_probes = self._line_starts(flow, start) if lines else {}
         for ins, seq in line_probes.values():
             add(before, ins, seq)
         trampolines = []
-        if self.p._lines == "count":
+        if lines == "count":
             trampolines = self._loop_backedges(flow, line_probes, add, before)
 
         prologue = self._prologue(body_loc) if self.is_module else []
+        if calls and self.p._backend == "c" and not self.p._runtime_code:
+            self._hook_compilers(instrs)
+            self._plan_sweeps(instrs, start, add, before)
         enter: list[Instr] = []
         exit_label = Label("trace-exit")
         yields: list[Instr] = []
@@ -388,6 +429,52 @@ class _Instrumenter:
             if resume.loc[0] is not None and resume.loc[0] == instrs[start].loc[0]:
                 return resume.loc
         return NO_LOCATION
+
+    def _hook_compilers(self, instrs: list[Instr]) -> None:
+        """Code compiled at run time by this code gets probes too: its globals exec, eval
+        and compile become the C recorder's (which call the builtins, unless the module
+        defines those names itself). Code that never names them is left as it was."""
+        names = self.code.co_names
+        if not any(name in COMPILERS for name in names):
+            return
+        for ins in instrs:
+            if ins.op == _LOAD_GLOBAL or (ins.op == _LOAD_NAME and self.is_module):
+                hooked = COMPILERS.get(names[ir.name_index_of(ins)])
+                if hooked is not None:
+                    ins.arg = ir.name_arg(ins.op, self.bc.add_name(hooked),
+                                          ir.name_flags_of(ins))
+
+    def _plan_sweeps(self, instrs, start, add, before) -> None:
+        """After each class statement, and at the end of the module body, probe what the
+        class or the module got from code compiled at run time by modules that are not
+        traced (dataclasses' __init__, namedtuple's __new__): the C recorder looks, and
+        hands over only what has such functions."""
+        for k in range(start, len(instrs)):
+            if instrs[k].op == _LOAD_BUILD_CLASS:
+                store = self._class_store(instrs, k)
+                if store is not None:  # the class, decorated, on top: SWEEP_CLASS(it)
+                    loc = store.loc
+                    add(before, store, [
+                        *ir.copy(1, loc),
+                        *ir.call_on_top(self._global(SWEEP_CLASS, loc), [], 0, loc),
+                        *ir.pop_top(loc)])
+        if self.is_module:
+            for ins in instrs[start:]:
+                if ir.returns_values(ins) >= 0:
+                    add(before, ins, [*self._global(SWEEP_MODULE, ins.loc, push_null=True),
+                                      *ir.call(0, ins.loc), *ir.pop_top(ins.loc)])
+
+    @staticmethod
+    def _class_store(instrs: list[Instr], k: int) -> Instr | None:
+        """Where the class statement whose LOAD_BUILD_CLASS is ``instrs[k]`` stores its
+        class: the first store after it, unless control flow comes first (a conditional
+        base, or 3.12's generic class, whose function returns the class)."""
+        for x in instrs[k + 1:]:
+            if x.op in V.VARIABLE_STORES:
+                return x
+            if x.op in V.JUMPS or ir.returns_values(x) >= 0:
+                return None
+        return None
 
     def _plan_token(self, instrs, start, add, before) -> None:
         """Pop the token before each return; exception handlers now start one deeper."""

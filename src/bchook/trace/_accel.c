@@ -6,8 +6,9 @@
  *
  * Each thread has a stack of open calls; every call is a node of a calling-context tree
  * (one root per thread), keyed by (parent node, KEY), holding the number of calls and
- * the inclusive and exclusive nanoseconds. Everything else (pstats, call graph,
- * recursion, folded stacks) is derived from that tree off the hot path, in Python.
+ * their inclusive time (the exclusive time is the inclusive less the children's, worked
+ * out by snapshot()). Everything else (pstats, call graph, recursion, folded stacks) is
+ * derived from that tree off the hot path, in Python.
  * In timeline mode every event also goes into a ring buffer of fixed size.
  *
  * The interpreter lock serializes every call into this module (the free-threaded
@@ -18,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -61,8 +63,7 @@ typedef struct {
     int32_t func;         /* index into funcs, -1 for a root */
     PyObject *key;        /* borrowed: funcs holds the reference */
     int64_t count;
-    int64_t own;          /* ticks */
-    int64_t total;        /* ticks */
+    int64_t total;        /* ticks; own time is the total less the children's, at the end */
     PyObject *last_key;   /* the child looked up last from here: loops call the same */
     int32_t last_child;   /* function again and again */
 } Node;
@@ -70,13 +71,13 @@ typedef struct {
 typedef struct {
     int32_t node;
     int64_t t0;
-    int64_t sub;          /* ticks spent in calls made from this one */
 } Frame;
 
 typedef struct {
     unsigned long ident;
     PyObject *name;       /* threading's name for it when it first called, or NULL */
     int in_handler;       /* the handler's own calls are recorded, not handed to it */
+    int regions;          /* regions this thread is in (region mode) */
     uint32_t data_gen;    /* root and index are valid while this is data_generation */
     int32_t root;
     int32_t index;
@@ -120,7 +121,18 @@ static Py_ssize_t ring_pos = 0;    /* where the next event goes */
 static int64_t ring_written = 0;   /* events ever written; the ring keeps the last ring_cap */
 static int timeline = 0;
 
-static int enabled = 0;
+static int enabled = 0;          /* set_enabled(): stop() and start() */
+/* Region mode (bchook.trace.region): a thread records only while it is inside a region,
+ * and nothing is recorded while no thread is in one. */
+static int region_mode = 0;
+static Py_ssize_t regions_open = 0;
+static int recording = 0;        /* what the probes test: enabled, and in a region if need be */
+
+static inline void
+update_recording(void)
+{
+    recording = enabled && (!region_mode || regions_open > 0);
+}
 static uint32_t token_generation = 0;  /* bumped when open calls are closed or forgotten */
 static uint32_t data_generation = 1;   /* bumped when everything recorded is forgotten */
 static PyObject *handler = NULL;
@@ -222,7 +234,7 @@ new_node(int32_t parent, int32_t func, PyObject *key)
     n->parent = parent;
     n->func = func;
     n->key = key;
-    n->count = n->own = n->total = 0;
+    n->count = n->total = 0;
     n->last_key = NULL;
     n->last_child = -1;
     return (int32_t)n_nodes++;
@@ -371,7 +383,6 @@ push(Thread *th, int32_t node, int64_t t)
     Frame *f = &th->stack[th->depth++];
     f->node = node;
     f->t0 = t;
-    f->sub = 0;
     return 0;
 }
 
@@ -393,14 +404,9 @@ static inline void
 pop(Thread *th, int64_t t)
 {
     Frame *f = &th->stack[--th->depth];
-    int64_t elapsed = t - f->t0;
     Node *n = &nodes[f->node];
     n->count++;
-    n->total += elapsed;
-    n->own += elapsed - f->sub;
-    if (th->depth) {
-        th->stack[th->depth - 1].sub += elapsed;
-    }
+    n->total += t - f->t0;
     if (timeline) {
         record(t, f->node, th->index << 1);
     }
@@ -438,6 +444,9 @@ do_enter(PyObject *key)
     Thread *th = current_thread();
     if (th == NULL) {
         PyErr_Clear();
+        return;
+    }
+    if (region_mode && !th->regions) {
         return;
     }
     int64_t t = now_ticks();
@@ -491,7 +500,7 @@ do_leave(PyObject *key)
 static PyObject *
 enter(PyObject *module, PyObject *key)
 {
-    if (enabled) {
+    if (recording) {
         do_enter(key);
     }
     Py_RETURN_NONE;
@@ -500,7 +509,7 @@ enter(PyObject *module, PyObject *key)
 static PyObject *
 leave(PyObject *module, PyObject *key)
 {
-    if (enabled) {
+    if (recording) {
         do_leave(key);
     }
     Py_RETURN_NONE;
@@ -530,11 +539,16 @@ token_dealloc(Token *tok)
     Thread *th = tok->th;
     if (tok->generation == token_generation && th->depth >= tok->depth) {
         int64_t t = now_ticks();
-        PyObject *key = nodes[th->stack[tok->depth - 1].node].key;
-        while (th->depth >= tok->depth) {
-            pop(th, t);
+        if (handler == NULL) {
+            while (th->depth >= tok->depth) {
+                pop(th, t);
+            }
         }
-        if (handler != NULL) {
+        else {
+            PyObject *key = nodes[th->stack[tok->depth - 1].node].key;
+            while (th->depth >= tok->depth) {
+                pop(th, t);
+            }
             PyObject *type, *value, *tb;
             PyErr_Fetch(&type, &value, &tb);  /* an exception may be on its way out */
             call_handler(th, str_exit, key);
@@ -552,12 +566,15 @@ token_dealloc(Token *tok)
 static PyObject *
 call(PyObject *module, PyObject *key)
 {
-    if (!enabled) {
+    if (!recording) {
         Py_RETURN_NONE;
     }
     Thread *th = current_thread();
     if (th == NULL) {
         PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (region_mode && !th->regions) {
         Py_RETURN_NONE;
     }
     int64_t t = now_ticks();
@@ -622,7 +639,7 @@ proxy_resumed(Proxy *p)
 {
     if (p->suspended) {
         p->suspended = 0;
-        if (enabled) {
+        if (recording) {
             do_enter(p->key);
         }
     }
@@ -650,7 +667,7 @@ proxy_am_send(PyObject *self, PyObject *arg, PyObject **result)
     PySendResult status = PyIter_Send(p->inner, arg, result);
     if (status == PYGEN_NEXT) {
         p->suspended = 1;
-        if (enabled) {
+        if (recording) {
             do_leave(p->key);
         }
     }
@@ -898,12 +915,12 @@ probe_subscript(Probe *self, PyObject *key)
 {
     switch (self->kind) {
     case PROBE_ENTER:
-        if (enabled) {
+        if (recording) {
             do_enter(key);
         }
         Py_RETURN_NONE;
     case PROBE_LEAVE:
-        if (enabled) {
+        if (recording) {
             do_leave(key);
         }
         Py_RETURN_NONE;
@@ -1047,6 +1064,57 @@ set_enabled(PyObject *module, PyObject *arg)
         flush_all();
     }
     enabled = on;
+    update_recording();
+    Py_RETURN_NONE;
+}
+
+/* ---- regions and marks ---------------------------------------------------------------
+ * A region or a mark (a pytest test kept as a root) is a frame of its own, KEY naming it
+ * like a function's; a region also lets its thread record (region mode). */
+
+static PyObject *
+set_region_mode(PyObject *module, PyObject *arg)
+{
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) {
+        return NULL;
+    }
+    region_mode = on;
+    update_recording();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+region_enter(PyObject *module, PyObject *key)
+{
+    Thread *th = current_thread();
+    if (th == NULL) {
+        return NULL;
+    }
+    th->regions++;
+    regions_open++;
+    update_recording();
+    if (recording) {
+        do_enter(key);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+region_exit(PyObject *module, PyObject *key)
+{
+    Thread *th = current_thread();
+    if (th == NULL) {
+        return NULL;
+    }
+    if (recording) {
+        do_leave(key);  /* and whatever the region left open above it */
+    }
+    if (th->regions > 0) {
+        th->regions--;
+        regions_open--;
+    }
+    update_recording();
     Py_RETURN_NONE;
 }
 
@@ -1081,16 +1149,33 @@ snapshot(PyObject *module, PyObject *unused)
     if (!result || !node_list || !thread_list || !func_list) {
         goto error;
     }
+    /* Own time: the total less the children's totals (calls nest), worked out here
+     * rather than on every exit. */
+    int64_t *own = PyMem_RawMalloc((n_nodes ? n_nodes : 1) * sizeof(int64_t));
+    if (own == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < n_nodes; i++) {
+        own[i] = nodes[i].total;
+    }
+    for (Py_ssize_t i = 0; i < n_nodes; i++) {
+        if (nodes[i].parent >= 0) {
+            own[nodes[i].parent] -= nodes[i].total;
+        }
+    }
     for (Py_ssize_t i = 0; i < n_nodes; i++) {
         Node *n = &nodes[i];
         PyObject *item = Py_BuildValue(
             "(iiLLL)", n->parent, n->func, (long long)n->count,
-            (long long)(n->own * ns_per_tick), (long long)(n->total * ns_per_tick));
+            (long long)(own[i] * ns_per_tick), (long long)(n->total * ns_per_tick));
         if (item == NULL) {
+            PyMem_RawFree(own);
             goto error;
         }
         PyList_SET_ITEM(node_list, i, item);
     }
+    PyMem_RawFree(own);
     for (Py_ssize_t i = 0; i < n_threads; i++) {
         PyObject *item = Py_BuildValue("(kiO)", threads[i]->ident, threads[i]->root,
                                        threads[i]->name ? threads[i]->name : Py_None);
@@ -1163,6 +1248,301 @@ set_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* ---- code compiled at run time -------------------------------------------------------
+ * In targeted modules the trace pass turns the globals exec, eval and compile into these
+ * functions, which compile as the builtins would (called from C, they see the caller's
+ * frame: its globals, locals and __future__ flags), hand the code to the runtime to be
+ * probed, and run it with the builtin. A name the module (or someone) redefined means
+ * what it means there: the call goes to that object, untouched. */
+
+static PyObject *instrument_hook = NULL;  /* code -> probed code (never raises) */
+static PyObject *builtin_exec = NULL, *builtin_eval = NULL, *builtin_compile = NULL;
+static PyObject *name_exec = NULL, *name_eval = NULL, *name_compile = NULL;
+static PyObject *name_frozen = NULL;
+
+/* What NAME means in the calling frame: its global, or the builtin. Borrowed. */
+static PyObject *
+resolve_name(PyObject *name)
+{
+    PyObject *globals = PyEval_GetGlobals();
+    if (globals != NULL && PyDict_Check(globals)) {
+        PyObject *v = PyDict_GetItemWithError(globals, name);
+        if (v != NULL || PyErr_Occurred()) {
+            return v;
+        }
+    }
+    PyObject *builtins = PyEval_GetBuiltins();
+    PyObject *v = builtins ? PyDict_GetItemWithError(builtins, name) : NULL;
+    if (v == NULL && !PyErr_Occurred()) {
+        PyErr_Format(PyExc_NameError, "name '%U' is not defined", name);
+    }
+    return v;
+}
+
+/* Steals code. */
+static PyObject *
+probed(PyObject *code)
+{
+    if (code == NULL || !PyCode_Check(code) || instrument_hook == NULL) {
+        return code;
+    }
+    PyObject *res = PyObject_CallOneArg(instrument_hook, code);
+    if (res == NULL) {
+        PyErr_Clear();
+        return code;
+    }
+    Py_DECREF(code);
+    return res;
+}
+
+static PyObject *
+run_hooked(PyObject *name, PyObject *builtin, const char *mode,
+           PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *target = resolve_name(name);
+    if (target == NULL) {
+        return NULL;
+    }
+    if (target != builtin || nargs < 1 || instrument_hook == NULL) {
+        Py_INCREF(target);
+        PyObject *res = PyObject_Vectorcall(target, args, nargs, kwnames);
+        Py_DECREF(target);
+        return res;
+    }
+    if (mode == NULL) {  /* compile() */
+        return probed(PyObject_Vectorcall(builtin, args, nargs, kwnames));
+    }
+    PyObject *source = args[0], *code;
+    if (PyCode_Check(source)) {
+        Py_INCREF(source);
+        code = probed(source);
+    }
+    else if (PyUnicode_Check(source) || PyBytes_Check(source)) {
+        PyObject *text = source;
+        Py_INCREF(text);
+        if (mode[1] == 'v') {  /* eval() skips leading spaces and tabs */
+            Py_ssize_t n = PyUnicode_Check(text) ? PyUnicode_GET_LENGTH(text)
+                                                 : PyBytes_GET_SIZE(text);
+            Py_ssize_t i = 0;
+            while (i < n) {
+                Py_UCS4 c = PyUnicode_Check(text) ? PyUnicode_READ_CHAR(text, i)
+                                                  : (Py_UCS4)(unsigned char)PyBytes_AS_STRING(text)[i];
+                if (c != ' ' && c != '\t') {
+                    break;
+                }
+                i++;
+            }
+            if (i) {
+                PyObject *rest = PySequence_GetSlice(text, i, n);
+                Py_DECREF(text);
+                if (rest == NULL) {
+                    return NULL;
+                }
+                text = rest;
+            }
+        }
+        code = PyObject_CallFunction(builtin_compile, "Oss", text, "<string>", mode);
+        Py_DECREF(text);
+        code = probed(code);
+    }
+    else {  /* not something this hook knows: the builtin says what is wrong */
+        return PyObject_Vectorcall(builtin, args, nargs, kwnames);
+    }
+    if (code == NULL) {
+        return NULL;
+    }
+    Py_ssize_t total = nargs + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    PyObject *small[8];
+    PyObject **argv = total <= 8 ? small : PyMem_Malloc(total * sizeof(PyObject *));
+    if (argv == NULL) {
+        Py_DECREF(code);
+        return PyErr_NoMemory();
+    }
+    argv[0] = code;
+    for (Py_ssize_t i = 1; i < total; i++) {
+        argv[i] = args[i];
+    }
+    PyObject *res = PyObject_Vectorcall(builtin, argv, nargs, kwnames);
+    if (argv != small) {
+        PyMem_Free(argv);
+    }
+    Py_DECREF(code);
+    return res;
+}
+
+static PyObject *
+hooked_exec(PyObject *m, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return run_hooked(name_exec, builtin_exec, "exec", args, nargsf, kwnames);
+}
+
+static PyObject *
+hooked_eval(PyObject *m, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return run_hooked(name_eval, builtin_eval, "eval", args, nargsf, kwnames);
+}
+
+static PyObject *
+hooked_compile(PyObject *m, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return run_hooked(name_compile, builtin_compile, NULL, args, nargsf, kwnames);
+}
+
+static PyObject *
+set_compile_hook(PyObject *module, PyObject *hook)
+{
+    if (builtin_exec == NULL) {
+        PyObject *b = PyImport_ImportModule("builtins");
+        if (b == NULL) {
+            return NULL;
+        }
+        builtin_exec = PyObject_GetAttrString(b, "exec");
+        builtin_eval = PyObject_GetAttrString(b, "eval");
+        builtin_compile = PyObject_GetAttrString(b, "compile");
+        Py_DECREF(b);
+        name_exec = PyUnicode_InternFromString("exec");
+        name_eval = PyUnicode_InternFromString("eval");
+        name_compile = PyUnicode_InternFromString("compile");
+        if (!builtin_exec || !builtin_eval || !builtin_compile || !name_exec || !name_eval
+                || !name_compile) {
+            return NULL;
+        }
+    }
+    Py_XSETREF(instrument_hook, hook == Py_None ? NULL : Py_NewRef(hook));
+    Py_RETURN_NONE;
+}
+
+/* Functions a class or module got from code compiled at run time by modules that are not
+ * traced (dataclasses, namedtuple, attrs): sweep_class(cls) after each class statement of
+ * traced code, sweep_module() at the end of a traced module body. Both only look, in C,
+ * and hand what has such functions to the runtime's sweep hook. */
+
+static PyObject *sweep_hook = NULL;
+
+static int
+compiled_at_run_time(PyObject *obj)
+{
+    if (PyObject_TypeCheck(obj, &PyStaticMethod_Type)
+            || PyObject_TypeCheck(obj, &PyClassMethod_Type)) {
+        PyObject *func = PyObject_GetAttrString(obj, "__func__");
+        if (func == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        int found = compiled_at_run_time(func);
+        Py_DECREF(func);
+        return found;
+    }
+    if (!PyFunction_Check(obj)) {
+        return 0;
+    }
+    PyObject *name = ((PyCodeObject *)PyFunction_GET_CODE(obj))->co_filename;
+    if (!PyUnicode_Check(name) || PyUnicode_GET_LENGTH(name) < 1
+            || PyUnicode_READ_CHAR(name, 0) != '<') {
+        return 0;
+    }
+    return PyUnicode_Tailmatch(name, name_frozen, 0, 7, -1) == 0;
+}
+
+static int
+class_has_compiled(PyObject *cls)
+{
+    PyObject *dict = ((PyTypeObject *)cls)->tp_dict;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    if (dict == NULL || !PyDict_Check(dict)) {
+        return 0;
+    }
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        if (compiled_at_run_time(value)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+call_sweep_hook(PyObject *what)
+{
+    PyObject *res = PyObject_CallOneArg(sweep_hook, what);
+    if (res == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(res);
+}
+
+static PyObject *
+sweep_class(PyObject *module, PyObject *obj)
+{
+    if (sweep_hook != NULL && PyType_Check(obj) && class_has_compiled(obj)) {
+        call_sweep_hook(obj);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+sweep_module(PyObject *module, PyObject *unused)
+{
+    PyObject *globals = PyEval_GetGlobals();
+    if (sweep_hook == NULL || globals == NULL || !PyDict_Check(globals)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(globals, &pos, &key, &value)) {
+        if (compiled_at_run_time(value) || (PyType_Check(value) && class_has_compiled(value))) {
+            call_sweep_hook(globals);
+            break;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+set_sweep_hook(PyObject *module, PyObject *hook)
+{
+    if (name_frozen == NULL && (name_frozen = PyUnicode_InternFromString("<frozen")) == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(sweep_hook, hook == Py_None ? NULL : Py_NewRef(hook));
+    Py_RETURN_NONE;
+}
+
+/* exit_status_at_end(status): end the process with this status once the interpreter
+ * has finalized. An output that could not be written at exit must make the status
+ * non-zero, and atexit handlers cannot change it; Py_AtExit's functions run last, after
+ * the program's own atexit handlers and finalizers, and every buffer is flushed. */
+static int final_status = 0;
+
+static void
+exit_with_final_status(void)
+{
+    if (final_status) {
+        fflush(NULL);
+        _exit(final_status);
+    }
+}
+
+static PyObject *
+exit_status_at_end(PyObject *module, PyObject *arg)
+{
+    static int registered = 0;
+    int status = PyLong_AsLong(arg);
+    if (status == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!registered) {
+        if (Py_AtExit(exit_with_final_status) < 0) {
+            PyErr_SetString(PyExc_RuntimeError, "no room left for an exit function");
+            return NULL;
+        }
+        registered = 1;
+    }
+    final_status = status;
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 clock_now(PyObject *module, PyObject *unused)
 {
@@ -1184,10 +1564,30 @@ static PyMethodDef methods[] = {
      "configure(timeline=False, buffer=1000000, handler=None, tsc=True)"},
     {"set_enabled", set_enabled, METH_O, "Switch recording on or off (off closes open calls)."},
     {"enabled", is_enabled, METH_NOARGS, "Is recording on?"},
+    {"set_region_mode", set_region_mode, METH_O,
+     "Record only inside regions (each thread inside its own)."},
+    {"region_enter", region_enter, METH_O, "The current thread enters the region KEY."},
+    {"region_exit", region_exit, METH_O, "The current thread leaves the region KEY."},
     {"flush", flush, METH_NOARGS, "Close every open call now."},
     {"reset", reset, METH_NOARGS, "Forget everything recorded."},
     {"snapshot", snapshot, METH_NOARGS, "What was recorded, as Python objects."},
     {"now", clock_now, METH_NOARGS, "CLOCK_MONOTONIC in nanoseconds."},
+    {"exec", (PyCFunction)(void (*)(void))hooked_exec, METH_FASTCALL | METH_KEYWORDS,
+     "exec() for code of traced modules: the code is probed, then run by the builtin."},
+    {"eval", (PyCFunction)(void (*)(void))hooked_eval, METH_FASTCALL | METH_KEYWORDS,
+     "eval() for code of traced modules: the code is probed, then run by the builtin."},
+    {"compile", (PyCFunction)(void (*)(void))hooked_compile, METH_FASTCALL | METH_KEYWORDS,
+     "compile() for code of traced modules: the code it returns is probed."},
+    {"set_compile_hook", set_compile_hook, METH_O,
+     "set_compile_hook(func): func(code) returns the probed code (None: no probes)."},
+    {"sweep_class", sweep_class, METH_O,
+     "After a class statement of traced code: probe its functions compiled at run time."},
+    {"sweep_module", sweep_module, METH_NOARGS,
+     "At the end of a traced module body: probe its functions compiled at run time."},
+    {"set_sweep_hook", set_sweep_hook, METH_O,
+     "set_sweep_hook(func): func(class or module namespace) probes such functions."},
+    {"exit_status_at_end", exit_status_at_end, METH_O,
+     "End the process with this status once the interpreter has finalized."},
     {"set_code", (PyCFunction)(void (*)(void))set_code, METH_FASTCALL,
      "set_code(function, code): replace the code, keeping calls to it specializable."},
     {NULL, NULL, 0, NULL},

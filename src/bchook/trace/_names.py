@@ -12,6 +12,15 @@ WRAP = "__bchook_wrap__"
 PY_LOG = "__bchook_log__"
 PY_NOW = "__bchook_now__"
 PY_WRAP = "__bchook_pywrap__"
+#: What the globals exec, eval and compile become in traced code (C recorder): functions
+#: that probe the code they compile before it runs.
+COMPILERS = {"exec": "__bchook_exec__", "eval": "__bchook_eval__",
+             "compile": "__bchook_compile__"}
+#: Called after each class statement and at the end of each module body of traced code:
+#: probe the functions they got from code compiled at run time by modules that are not
+#: traced (dataclasses, namedtuple, attrs).
+SWEEP_CLASS = "__bchook_sweep_class__"
+SWEEP_MODULE = "__bchook_sweep_module__"
 #: Module global (and builtins fallback) holding a module's line-hit list.
 LINES = "__bchook_lines__"
 #: First item of the constant tuple that holds a traced code object's untraced twin.

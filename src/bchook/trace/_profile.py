@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import struct
 import threading
-from dataclasses import dataclass, field
-from typing import Iterator, NamedTuple
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Iterator, NamedTuple
 
-__all__ = ["Function", "Node", "Thread", "Event", "Profile"]
+__all__ = ["Function", "Node", "Thread", "Event", "Profile", "merge"]
 
 
 class Function(NamedTuple):
@@ -287,6 +287,43 @@ class Profile:
         if out.line_mode == "flags":
             out.lines = {name: {k: 1 for k in hits} for name, hits in out.lines.items()}
         return out
+
+    # -- moving between processes --------------------------------------------------------------
+    def to_data(self) -> dict:
+        """Plain lists, tuples and dicts (for marshal, or pytest-xdist's channel)."""
+        return {"functions": [tuple(f) for f in self.functions],
+                "nodes": [tuple(n) for n in self.nodes],
+                "threads": [tuple(t) for t in self.threads],
+                "events": [tuple(e) for e in self.events],
+                "events_dropped": self.events_dropped, "timeline": self.timeline,
+                "lines": self.lines, "line_mode": self.line_mode,
+                "statements": self.statements, "rewrite_ns": self.rewrite_ns,
+                "rewritten": self.rewritten, "processes": [tuple(p) for p in self.processes]}
+
+    @classmethod
+    def from_data(cls, data: dict) -> "Profile":
+        return cls(functions=[Function(*f) for f in data["functions"]],
+                   nodes=[Node(*n) for n in data["nodes"]],
+                   threads=[Thread(*t) for t in data["threads"]],
+                   events=[Event(*e) for e in data["events"]],
+                   events_dropped=data["events_dropped"], timeline=data["timeline"],
+                   lines={f: dict(hits) for f, hits in data["lines"].items()},
+                   line_mode=data["line_mode"],
+                   statements={f: list(v) for f, v in data.get("statements", {}).items()},
+                   rewrite_ns=data.get("rewrite_ns", 0), rewritten=data.get("rewritten", 0),
+                   processes=[tuple(p) for p in data.get("processes", ())])
+
+
+def merge(profiles: Iterable[Profile], labels: Iterable[str] | None = None) -> Profile:
+    """One profile holding all of ``profiles`` (several processes, pytest-xdist's workers):
+    :meth:`Profile.combine`, with each profile's threads named ``label: name`` when
+    ``labels`` give them one."""
+    profiles = list(profiles)
+    if labels is not None:
+        profiles = [replace(prof, threads=[t._replace(name=f"{label}: {t.name}")
+                                           for t in prof.threads]) if label else prof
+                    for prof, label in zip(profiles, labels)]
+    return Profile.combine(profiles)
 
 
 def _thread_names() -> dict[int, str]:

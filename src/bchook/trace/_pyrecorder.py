@@ -144,6 +144,8 @@ class PyRecorder:
         self._handler = None
         self.raised: BaseException | None = None
         self.buffer = 1
+        self._region_mode = False   # record only while a region is open (in any thread)
+        self._regions_open = 0
         self.reset()
         self.emit = self._probe_log()
         watcher = _watch_collections(weakref.ref(self))
@@ -177,6 +179,36 @@ class PyRecorder:
 
     def enabled(self) -> bool:
         return self._enabled
+
+    def set_region_mode(self, on: bool) -> None:
+        self._region_mode = bool(on)
+        self._install()
+
+    def region_enter(self, key) -> None:
+        """A region starts: every thread records until it ends (the C recorder keeps
+        to the region's own thread)."""
+        self._regions_open += 1
+        self._install()
+        if self._recording():
+            self.emit((key, self.now()))
+
+    def region_exit(self, key) -> None:
+        if self._recording():
+            self.emit(self.now())
+        self._regions_open = max(0, self._regions_open - 1)
+        self._install()
+
+    def enter(self, key) -> None:
+        """A frame of its own for KEY (a pytest test kept as a root), as the C recorder's."""
+        if self._recording():
+            self.emit((key, self.now()))
+
+    def leave(self, key) -> None:
+        if self._recording():
+            self.emit(self.now())
+
+    def _recording(self) -> bool:
+        return self._enabled and (not self._region_mode or self._regions_open > 0)
 
     def reset(self) -> None:
         for log in self.logs.values():
@@ -246,7 +278,7 @@ class PyRecorder:
     def _install(self) -> None:
         self.emit = self._probe_log()
         log = self.emit if self.raised is None else self._raising_log()
-        builtins.__dict__[PY_LOG] = log if self._enabled else id  # id: a C no-op
+        builtins.__dict__[PY_LOG] = log if self._recording() else id  # id: a C no-op
 
     def _raising_log(self):
         """The probes' log until the main thread's next traced call, which raises what a
@@ -470,7 +502,7 @@ class Proxy:
         if self.suspended:
             self.suspended = False
             rec = self.rec
-            if rec._enabled:
+            if rec._recording():
                 rec.emit((self.key, rec.now()))
 
     def __iter__(self):
@@ -485,7 +517,7 @@ class Proxy:
             result = inner.send(value)
         self.suspended = True
         rec = self.rec
-        if rec._enabled:
+        if rec._recording():
             rec.emit(rec.now())
         return result
 

@@ -24,8 +24,8 @@ from typing import IO, Callable
 
 from ._profile import Profile
 
-__all__ = ["write", "summary", "chrome_trace", "speedscope", "WRITERS", "profile_data",
-           "write_data", "DATA_FORMAT"]
+__all__ = ["write", "summary", "chrome_trace", "speedscope", "WRITERS", "NEEDS", "needs",
+           "profile_data", "write_data", "DATA_FORMAT"]
 
 #: Names the version of the JSON document :func:`profile_data` makes.
 DATA_FORMAT = "bchook.trace.profile/1"
@@ -206,6 +206,15 @@ WRITERS: dict[str, Callable[[Profile, str], None]] = {
     ".html": _write_html,
     ".coverage": _write_coverage,
 }
+
+
+#: What each kind of output is made from: "calls" (the call probes) or "lines" (the line
+#: probes). A run that records only the other cannot fill it (a usage error before the run).
+NEEDS: dict[str, str] = {".lines.json": "lines", ".coverage": "lines", ".html": "any"}
+
+
+def needs(kind: str) -> str:
+    return NEEDS.get(kind, "calls")
 
 
 def write(profile: Profile, path: str, kind: str) -> None:

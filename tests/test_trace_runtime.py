@@ -1,0 +1,295 @@
+"""The trace pass's run-time contract, through the real command: usage errors before the
+program runs, an output that cannot be written at exit, the ring buffer's losses said,
+regions, and merging profiles."""
+
+from __future__ import annotations
+
+import os
+import pstats
+import re
+
+import pytest
+
+from bchook.trace._profile import Event, Function, Node, Profile, Thread, merge
+from trace_helpers import accelerated
+
+RUNS = "open('ran.txt', 'w').write('ran')\nprint('ran')\n"
+
+
+@pytest.fixture(params=["c", "py"])
+def backend_args(request):
+    if request.param == "c" and not accelerated():
+        pytest.skip("the C accelerator is not built")
+    return [] if request.param == "c" else ["-o", "trace.accel=0"]
+
+
+def trace_run(run_python, cwd, *args):
+    return run_python(["-m", "bchook", "-p", "trace", *args], cwd=cwd)
+
+
+def stats_of(path) -> dict:
+    """{name: (primitive calls, calls, callers' names)} of a pstats file."""
+    return {name: (v[0], v[1], sorted(c[2] for c in v[4]))
+            for (_, _, name), v in pstats.Stats(str(path)).stats.items()}
+
+
+# -- every bad combination is a usage error before the program runs ----------------------
+
+USAGE_ERRORS = [
+    (["-o", "trace.output=/nonexistent/dir/a.prof"], "no folder /nonexistent/dir"),
+    (["-o", "trace.output=not_a_folder.txt/a.prof"], "no folder"),
+    (["-o", "trace.output=a.txt"], "'a.txt' has no known extension"),
+    (["-o", "trace.lines=count", "-o", "trace.output=c.prof"],
+     "trace.output=c.prof: this kind of file holds calls"),
+    (["-o", "trace.lines=1", "-o", "trace.output=c.folded"], "add -o trace.mode=calls"),
+    (["-o", "trace.mode=lines", "-o", "trace.output=c.json"], "add -o trace.mode=calls"),
+    (["-o", "trace.output=x.lines.json"], "holds line hits: add -o trace.lines=1"),
+    (["-o", "trace.handler=nosuchmod:fn"], "no module named 'nosuchmod'"),
+    (["-o", "trace.handler=os:no_such_function"], "module 'os' has no 'no_such_function'"),
+    (["-o", "trace.handler=os:sep"], "trace.handler=os:sep: str object is not callable"),
+    (["-o", "trace.handler=failing_handler:on_event"],
+     "importing it raised RuntimeError: broken on import"),
+]
+
+
+@pytest.mark.parametrize("args, message", USAGE_ERRORS, ids=[" ".join(a) for a, _ in
+                                                             USAGE_ERRORS])
+def test_bad_combinations_stop_before_the_program_runs(tmp_path, run_python, args, message):
+    (tmp_path / "prog.py").write_text(RUNS)
+    (tmp_path / "not_a_folder.txt").write_text("")
+    (tmp_path / "failing_handler.py").write_text("raise RuntimeError('broken on import')\n")
+    rc, out, err = trace_run(run_python, tmp_path, *args, "prog.py")
+    assert (rc, out) == (2, "")
+    assert err.startswith("bchook: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert not (tmp_path / "ran.txt").exists()
+    assert sorted(os.listdir(tmp_path)) == ["failing_handler.py", "not_a_folder.txt",
+                                            "prog.py"]
+
+
+def test_a_handler_next_to_the_program_is_found(tmp_path, run_python):
+    """The handler is loaded once the program's sys.path is set up (its own folder)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "prog.py").write_text("def f():\n    return 1\nf()\n")
+    (tmp_path / "sub" / "seen.py").write_text(
+        "def on_event(event, func):\n    print(event, func[2])\n")
+    rc, out, err = trace_run(run_python, tmp_path, "-o", "trace.handler=seen:on_event",
+                             "-o", "trace.output=t.prof", "sub/prog.py")
+    assert rc == 0, err
+    assert "enter f\nexit f\n" in out
+
+
+# -- a write that fails at exit ----------------------------------------------------------
+
+FAILS_AT_EXIT = """\
+import atexit, shutil, sys
+atexit.register(lambda: print("the program's atexit handler ran"))
+kept = open("data.txt", "w")
+kept.write("flushed by the interpreter's finalization")
+def work():
+    return 1
+work()
+shutil.rmtree("out")
+open("out", "w").close()  # where the folder was: the profile cannot be written
+print("done")
+sys.exit(STATUS)
+"""
+
+
+@pytest.mark.parametrize("status", [0, 3])
+def test_a_write_that_fails_at_exit_makes_the_status_non_zero(tmp_path, run_python,
+                                                              backend_args, status):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "prog.py").write_text(FAILS_AT_EXIT.replace("STATUS", str(status)))
+    rc, out, err = trace_run(run_python, tmp_path, *backend_args,
+                             "-o", "trace.output=out/a.prof", "prog.py")
+    assert rc == (status or 1)
+    assert out == "done\nthe program's atexit handler ran\n"
+    (line,) = err.splitlines()
+    assert line.startswith(f"bchook trace: could not write {tmp_path / 'out' / 'a.prof'}: ")
+    # everything else still ran: the program's files were flushed at finalization
+    assert (tmp_path / "data.txt").read_text() == "flushed by the interpreter's finalization"
+
+
+def test_written_outputs_leave_the_status_alone(tmp_path, run_python):
+    (tmp_path / "prog.py").write_text("import sys\nsys.exit(4)\n")
+    rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=a.prof", "prog.py")
+    assert (rc, err) == (4, "")
+    assert (tmp_path / "a.prof").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_ring_buffer_losses_are_said_with_the_option_that_keeps_them(tmp_path, run_python,
+                                                                    backend_args):
+    (tmp_path / "many.py").write_text(
+        "def leaf(i):\n    return i\nfor i in range(5000):\n    leaf(i)\n")
+    rc, _, err = trace_run(run_python, tmp_path, *backend_args, "-o", "trace.mode=timeline",
+                           "-o", "trace.buffer=1000", "-o", "trace.output=m.json",
+                           "many.py")
+    assert rc == 0
+    (line,) = err.splitlines()
+    dropped = int(re.search(r"dropped the ([\d,]+) oldest", line)[1].replace(",", ""))
+    assert dropped >= 9000
+    assert f"-o trace.buffer={1000 + dropped} keeps them all" in line
+    rc, _, err = trace_run(run_python, tmp_path, *backend_args, "-o", "trace.mode=timeline",
+                           "-o", f"trace.buffer={1000 + dropped}", "-o",
+                           "trace.output=m.json", "many.py")
+    assert (rc, err) == (0, "")
+
+
+# -- regions -----------------------------------------------------------------------------
+
+REGIONS = """\
+import threading
+import bchook.trace
+
+def outside(n):
+    return n
+
+def inside(n):
+    return n
+
+def work():
+    return sum(inside(i) for i in range(10))
+
+for i in range(100):
+    outside(i)
+with bchook.trace.region("load"):
+    work()
+    with bchook.trace.region("inner"):
+        inside(1)
+for i in range(100):
+    outside(i)
+
+@bchook.trace.region
+def decorated():
+    return inside(2)
+
+@bchook.trace.region("named")
+def other():
+    return inside(3)
+
+decorated()
+decorated()
+other()
+print(decorated.__name__, other.__name__)
+"""
+
+
+def test_regions_profile_only_what_runs_inside(tmp_path, run_python, backend_args):
+    (tmp_path / "reg.py").write_text(REGIONS)
+    rc, out, err = trace_run(run_python, tmp_path, *backend_args, "-o", "trace.output=r.prof",
+                             "reg.py")
+    assert (rc, out, err) == (0, "decorated other\n", "")
+    stats = stats_of(tmp_path / "r.prof")
+    assert stats == {
+        "load": (1, 1, []),
+        "inner": (1, 1, ["load"]),
+        "work": (1, 1, ["load"]),
+        "<genexpr>": (11, 11, ["work"]),
+        "inside": (14, 14, ["<genexpr>", "decorated", "inner", "other"]),
+        "decorated": (2, 2, ["decorated"]),  # the region, then the function inside it
+        "named": (1, 1, []),
+        "other": (1, 1, ["named"]),
+    }
+
+
+@pytest.mark.skipif(not accelerated(), reason="the C recorder keeps regions per thread")
+def test_a_region_covers_its_own_thread(tmp_path, run_python):
+    (tmp_path / "thr.py").write_text(
+        "import threading, bchook.trace\n"
+        "def busy(stop):\n"
+        "    while not stop.is_set():\n"
+        "        tick()\n"
+        "def tick():\n"
+        "    return 1\n"
+        "def mine():\n"
+        "    return 2\n"
+        "stop = threading.Event()\n"
+        "t = threading.Thread(target=busy, args=(stop,))\n"
+        "t.start()\n"
+        "with bchook.trace.region('main'):\n"
+        "    for i in range(1000):\n"
+        "        mine()\n"
+        "stop.set()\n"
+        "t.join()\n")
+    rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=t.prof", "thr.py")
+    assert rc == 0, err
+    assert stats_of(tmp_path / "t.prof") == {"main": (1, 1, []), "mine": (1000, 1000, ["main"])}
+
+
+def test_entering_and_leaving_a_region_is_cheap(tmp_path, run_python, backend_args):
+    (tmp_path / "cost.py").write_text(
+        "import time, bchook.trace\n"
+        "def f():\n"
+        "    return 1\n"
+        "region = bchook.trace.region('r')\n"
+        "best = 1.0\n"
+        "for _ in range(5):\n"
+        "    t = time.perf_counter()\n"
+        "    for i in range(2000):\n"
+        "        with region:\n"
+        "            f()\n"
+        "    best = min(best, (time.perf_counter() - t) / 2000)\n"
+        "print(best * 1e6)\n")
+    rc, out, err = trace_run(run_python, tmp_path, *backend_args, "-o", "trace.output=c.prof",
+                             "cost.py")
+    assert rc == 0, err
+    assert float(out) < 2 * 50  # entry + exit (and a call): each within 50 us
+    assert stats_of(tmp_path / "c.prof")["r"][1] == 10000
+
+
+def test_stop_and_start_still_switch_regions_off_and_on(tmp_path, run_python):
+    (tmp_path / "both.py").write_text(
+        "import bchook.trace\n"
+        "def f():\n"
+        "    return 1\n"
+        "with bchook.trace.region('a'):\n"
+        "    f()\n"
+        "bchook.trace.stop()\n"
+        "with bchook.trace.region('b'):\n"
+        "    f()\n"
+        "bchook.trace.start()\n"
+        "with bchook.trace.region('c'):\n"
+        "    f()\n")
+    rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=s.prof", "both.py")
+    assert rc == 0, err
+    stats = stats_of(tmp_path / "s.prof")
+    assert stats == {"a": (1, 1, []), "c": (1, 1, []), "f": (2, 2, ["a", "c"])}
+
+
+# -- merging profiles --------------------------------------------------------------------
+
+def one_process(calls: int, name: str = "MainThread", lines=None) -> Profile:
+    f = [Function("x.py", 1, "main", "main"), Function("x.py", 5, "leaf", "leaf")]
+    nodes = [Node(-1, -1, 0, 0, 0), Node(0, 0, 1, 100, 100 + calls * 10),
+             Node(1, 1, calls, calls * 10, calls * 10)]
+    events = [Event(0, 1, 0, True), Event(100, 1, 0, False)]
+    return Profile(functions=f, nodes=nodes, threads=[Thread(7, name, 0)], events=events,
+                   timeline=True, events_dropped=2, lines=lines or {},
+                   line_mode="count" if lines else "flags")
+
+
+def test_merge_sums_what_each_process_recorded():
+    a = one_process(3, lines={"x.py": {1: 1, 2: 3}})
+    b = one_process(4, lines={"x.py": {2: 1, 9: 2}})
+    b.functions.reverse()  # the same functions, in another order
+    b.nodes[1:] = [Node(0, 1, 1, 100, 140), Node(1, 0, 4, 40, 40)]
+    merged = merge([a, b], ["gw0", "gw1"])
+    assert len(merged.functions) == 2
+    assert [t.name for t in merged.threads] == ["gw0: MainThread", "gw1: MainThread"]
+    stats = merged.stats()
+    assert stats[("x.py", 5, "leaf")][:2] == (7, 7)
+    assert stats[("x.py", 1, "main")][:2] == (2, 2)
+    assert merged.lines == {"x.py": {1: 1, 2: 4, 9: 2}} and merged.line_mode == "count"
+    assert (merged.events_dropped, len(merged.events), merged.timeline) == (4, 4, True)
+    assert {e.thread for e in merged.events} == {0, 1}
+    assert Profile.from_data(merged.to_data()) == merged
+
+
+def test_merge_of_line_flags_keeps_flags():
+    a, b = one_process(1), one_process(1)
+    a.lines, b.lines = {"x.py": {1: 1, 2: 1}}, {"x.py": {2: 1, 3: 1}}
+    merged = merge([a, b])
+    assert merged.lines == {"x.py": {1: 1, 2: 1, 3: 1}} and merged.line_mode == "flags"
+    assert [t.name for t in merged.threads] == ["MainThread", "MainThread"]
