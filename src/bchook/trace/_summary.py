@@ -126,7 +126,7 @@ def summary(profile: Profile, stream: IO[str], *, sort: str = "cumtime",
     if rows:
         total = sum(profile.thread_total_ns(t) for t in profile.threads)
         calls = sum(r.calls for r in rows)
-        out.append(f"bchook trace: {calls:,} calls of {len(rows):,} functions, "
+        out.append(f"bchook trace: {_count(calls, 'call')} of {_count(len(rows), 'function')}, "
                    f"{duration(total)} in traced code"
                    + (f" ({len(profile.threads)} threads)" if len(profile.threads) > 1 else ""))
         if callers:
@@ -292,3 +292,7 @@ def _lines(profile: Profile, namer: Namer) -> list[str]:
 
 def _cover(run: int, known: int) -> str:
     return f"{100 * run // known}%" if known else "-"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
