@@ -64,8 +64,8 @@ def test_the_summary_is_part_of_pytests_terminal_summary(project, run_python):
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if "bchook trace" in line and "=" in line)
     assert "5 passed" in lines[-1] and start < len(lines) - 1
-    assert "fib" in "\n".join(lines[start:]) and "ncalls" in "\n".join(lines[start:])
-    assert "ncalls" not in err  # nothing more once pytest is done
+    assert "fib" in "\n".join(lines[start:]) and "cumtime" in "\n".join(lines[start:])
+    assert "cumtime" not in err  # nothing more once pytest is done
 
 
 def test_per_test_keeps_each_test_a_root(project, run_python):

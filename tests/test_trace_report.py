@@ -451,8 +451,8 @@ def test_coverage_output_needs_lines(tmp_path, run_python):
     (tmp_path / "app.py").write_text("x = 1\n")
     rc, out, err = bchook_trace(run_python, tmp_path, "output=.coverage")
     assert rc == 2 and out == ""
-    assert err == "bchook: error: option trace.output: a .coverage file holds lines: add " \
-        "-o trace.lines=1\n"
+    assert err == "bchook: error: trace.output=.coverage: this kind of file holds line hits: " \
+        "add -o trace.lines=1 (which lines ran) or -o trace.lines=count\n"
 
 
 def test_merge_says_which_children_left_nothing(tmp_path, run_python):
@@ -461,6 +461,6 @@ def test_merge_says_which_children_left_nothing(tmp_path, run_python):
     (tmp_path / "kid.py").write_text(KID)
     rc, _, err = bchook_trace(run_python, tmp_path, "merge=1", "output=t.prof")
     assert rc == 0, err
-    assert re.fullmatch(r"bchook\.trace: 2 child process\(es\) left nothing to merge \(still "
+    assert re.fullmatch(r"bchook trace: 2 child process\(es\) left nothing to merge \(still "
                         r"running, killed, or ended by os\._exit\): pid \d+, \d+\n", err), err
     assert pstats.Stats(str(tmp_path / "t.prof")).total_calls > 0

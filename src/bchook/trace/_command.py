@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Sequence
 
-from .._cli import _Parser
+from .._cli import _parser as _argument_parser
 from .._errors import UsageError
 from . import _readers, _summary, _writers
 from ._names import OUTPUT_SUFFIXES
@@ -142,8 +142,8 @@ def _print_summary(profile: Profile, ns) -> None:
                      view="tree" if ns.tree else "table", header=header)
 
 
-def _parser() -> _Parser:
-    parser = _Parser(prog=PROG, description="Read back profiles bchook.trace wrote (any "
+def _parser():
+    parser = _argument_parser(prog=PROG, description="Read back profiles bchook.trace wrote (any "
                      "output format) or pstats files: merge them, or compare two.")
     sub = parser.add_subparsers(dest="command", metavar="{merge,diff}",
                                 help="what to do with the profiles")
