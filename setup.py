@@ -1,6 +1,6 @@
 """Build configuration that pyproject.toml cannot express: the optional C accelerator.
 
-``bchook.trace._accel`` is built when a C compiler and the Python headers are there;
+``bchook.passes.trace.runtime._accel`` is built when a C compiler and the Python headers are there;
 without them the build goes on (``optional=True``) and ``bchook.trace`` records with its
 pure-Python fallback.
 """
@@ -10,8 +10,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "bchook.trace._accel",
-            sources=["src/bchook/trace/_accel.c"],
+            "bchook.passes.trace.runtime._accel",
+            sources=["src/bchook/passes/trace/runtime/_accel.c"],
             optional=True,
         ),
     ],

@@ -135,8 +135,8 @@ CHILD = textwrap.dedent('''
     install_time = 0.0
     if scenario != "plain":
         from bchook import Pass
-        from bchook._install import install
-        from bchook._registry import create_passes
+        from bchook.hook.install import install
+        from bchook.pipeline.registry import create_passes
 
         class Unchanged(Pass):
             name = "unchanged"

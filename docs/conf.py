@@ -37,7 +37,7 @@ nitpicky = True
 # (intersphinx), so references to them are left unresolved on purpose, not by mistake.
 nitpick_ignore_regex = [
     (r"py:.*", r"(types|ast|typing|collections|collections\.abc|importlib\.\w+|os)\..*"),
-    # private names (bchook._asmsyntax, _CodeType...): code, not pages of the site
+    # private names (bchook.tools.syntax, _CodeType...): code, not pages of the site
     (r"py:.*", r"(.*\.)?_\w+(\..*)?"),
     (r"py:class", r"Item"),
     (r"py:func", r"compile_tree"),  # the driver's, named in Context's docstring

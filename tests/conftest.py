@@ -103,12 +103,12 @@ def no_bchook_hook_leaks():
     bchook does not import are not disturbed.
     """
     yield
-    install_module = sys.modules.get("bchook._install")
+    install_module = sys.modules.get("bchook.hook.install")
     if install_module is not None:
         hook = install_module.installed()
         if hook is not None:
             hook.uninstall()
-    hook_module = sys.modules.get("bchook._hook")
+    hook_module = sys.modules.get("bchook.hook.finder")
     if hook_module is not None:
         finder_type = hook_module.BchookFinder
         sys.meta_path[:] = [f for f in sys.meta_path

@@ -49,7 +49,8 @@ def raw_problems(code: types.CodeType) -> tuple[int, list[str]]:
 
 
 def listing_problems(ident: str, code: types.CodeType, names: dict) -> list[str]:
-    from bchook import _cfg, _listing
+    from bchook.tools.dis import graph as _cfg
+    from bchook.tools.dis import listing as _listing
 
     view = _listing.view(ident, code, names)
     theirs = [i for i in dis.get_instructions(code) if i.opname != "EXTENDED_ARG"]
@@ -105,7 +106,7 @@ def asm_problems(module: types.CodeType) -> list[str]:
 
 
 def _same_consts(a: tuple, b: tuple) -> bool:
-    from bchook._asmsyntax import same_const
+    from bchook.tools.syntax import same_const
 
     return len(a) == len(b) and all(
         (x.co_name == y.co_name) if isinstance(x, types.CodeType) else same_const(x, y)
@@ -113,7 +114,7 @@ def _same_consts(a: tuple, b: tuple) -> bool:
 
 
 def check_file(path: str, report: Report, checks=CHECKS) -> None:
-    from bchook import _listing
+    from bchook.tools.dis import listing as _listing
 
     report.files += 1
     module = ir_stdlib.compile_file(path)

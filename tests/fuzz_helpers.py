@@ -29,8 +29,8 @@ import warnings
 
 from hypothesis import strategies as st
 
-from bchook._passes import transform_source
-from bchook._registry import create_passes
+from bchook.pipeline.api import transform_source
+from bchook.pipeline.registry import create_passes
 
 #: Chains that must not change what a program does: name -> (passes, options).
 CHAINS = {
@@ -74,7 +74,7 @@ def compile_program(source: str, chain=None, filename: str = FILENAME):
 def stop_tracing() -> None:
     """Forget the trace pass's runtime, so that every traced run starts afresh and nothing
     is written at exit."""
-    runtime = sys.modules.get("bchook.trace._runtime")
+    runtime = sys.modules.get("bchook.passes.trace.runtime._runtime")
     if runtime is not None:
         tracer = runtime.tracer()
         runtime.discard()

@@ -14,7 +14,7 @@ import sys
 import textwrap
 import types
 
-from bchook._passes import transform_source
+from bchook.pipeline.api import transform_source
 from bchook.passes.goto import GotoPass
 
 MODES = ["hook", "decorator"]

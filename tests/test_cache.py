@@ -11,10 +11,10 @@ import types
 
 import pytest
 
-from bchook import _cache
-from bchook._hook import Rewriter
-from bchook._install import install
-from bchook._targets import Targets
+from bchook.hook import cache as _cache
+from bchook.hook.finder import Rewriter
+from bchook.hook.install import install
+from bchook.hook.targets import Targets
 from bchook.passes.identity import IdentityPass
 
 DIGEST = _cache.key_digest(["test", "key"])
@@ -232,7 +232,7 @@ def _digest(*passes, composer=None):
 
 
 def test_key_covers_pass_options_and_order():
-    from bchook._passes import Pass
+    from bchook.pipeline.api import Pass
 
     class Other(Pass):
         name = "other"
@@ -255,7 +255,7 @@ def test_key_covers_pass_version():
 
 
 def test_key_covers_composed_loader():
-    from bchook._compose import SourceToCode
+    from bchook.hook.compose import SourceToCode
 
     class OtherLoader(importlib.machinery.SourceFileLoader):
         def source_to_code(self, data, path, fullname=None, *, _optimize=-1):
@@ -288,10 +288,10 @@ class Recorder(Pass):
 
 PROGRAM = '''
 import sys
-import bchook._install
+import bchook.hook.install
 from recorder import Recorder
 word = sys.argv[1] if len(sys.argv) > 1 else "after"
-bchook._install.install([Recorder(word=word)], include=["app"], cache={cache})
+bchook.hook.install.install([Recorder(word=word)], include=["app"], cache={cache})
 import app.mod
 print(app.mod.f())
 '''
@@ -395,9 +395,9 @@ def test_many_processes_importing_at_once_agree(run_python, project):
     import subprocess
     script = textwrap.dedent("""
         import sys
-        import bchook._install
+        import bchook.hook.install
         from recorder import Recorder
-        bchook._install.install([Recorder(word="after")], include=["app"])
+        bchook.hook.install.install([Recorder(word="after")], include=["app"])
         import app.mod
         assert app.mod.f() == "after", app.mod.f()
     """)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bchook import _cli, _registry
+from bchook.frontends import cli as _cli
+from bchook.pipeline import registry as _registry
 
 
 def write(path, text=""):
@@ -230,9 +231,9 @@ def test_a_plugin_that_fails_to_load_is_shown_with_its_error(run_python, tmp_pat
 
 def test_dis_is_delegated(monkeypatch):
     calls = []
-    fake = types.ModuleType("bchook._dis")
+    fake = types.ModuleType("bchook.tools.dis.command")
     fake.main = lambda argv: calls.append(argv) or 5
-    monkeypatch.setitem(sys.modules, "bchook._dis", fake)
+    monkeypatch.setitem(sys.modules, "bchook.tools.dis.command", fake)
     assert _cli.main(["dis", "file.py", "--x"]) == 5
     assert calls == [["file.py", "--x"]]
 
@@ -312,7 +313,7 @@ _OPTION_USE = re.compile(r"\b(identity|goto|constfold|trace)\.([a-z_]+)=([^\s`'\
 
 def _documented_options():
     """Every PASS.KEY=VALUE the README, --help and the config docstring show."""
-    from bchook import _config
+    from bchook import config as _config
 
     help_text = _cli.runner_help()
     for where, text in (("README.md", (ROOT / "README.md").read_text(encoding="utf-8")),
@@ -324,7 +325,7 @@ def _documented_options():
 def test_every_documented_option_exists_and_takes_its_example_value():
     # item 13: `-o trace.out=a.log` was documented in four places; `out` is no option and
     # `.log` no output extension. Every example now goes through the pass's own parser.
-    from bchook import _registry
+    from bchook.pipeline import registry as _registry
 
     found = list(_documented_options())
     assert len(found) > 15
@@ -338,7 +339,8 @@ def test_every_documented_option_exists_and_takes_its_example_value():
 
 
 def test_option_tables_in_documented_config_files_exist(tmp_path):
-    from bchook import _config, _registry
+    from bchook import config as _config
+    from bchook.pipeline import registry as _registry
 
     blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"),
                         re.S)

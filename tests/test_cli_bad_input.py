@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bchook import _cli
+from bchook.frontends import cli as _cli
 
 
 @pytest.fixture(autouse=True)

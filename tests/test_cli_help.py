@@ -12,7 +12,7 @@ import argparse
 
 import pytest
 
-from bchook import _cli
+from bchook.frontends import cli as _cli
 
 
 class _Built(BaseException):

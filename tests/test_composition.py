@@ -8,7 +8,7 @@ plugins in one session, caches of different hooks across processes, and the impo
 APIs (``reload``, ``importlib.resources.files()``, ``pkgutil.get_data``, ``inspect``,
 namespace packages, zip files) on composed modules.
 
-The documented order (README, ``bchook._compose``): bchook's AST passes, then the other
+The documented order (README, ``bchook.hook.compose``): bchook's AST passes, then the other
 hook's transformation, then compilation, then bchook's bytecode passes. The passes below
 move ``"s0" -> "s1"`` (AST stage), the other hook ``"s1" -> "s2"``, and the bytecode
 stage ``"s2" -> "s3"``: a module ends with ``"s3"`` only if all three ran in that order.
@@ -30,9 +30,9 @@ import zipfile
 
 import pytest
 
-from bchook._hook import BchookLoader
-from bchook._install import install, installed
-from bchook._passes import Pass
+from bchook.hook.finder import BchookLoader
+from bchook.hook.install import install, installed
+from bchook.pipeline.api import Pass
 from plugin_helpers import install_sample_passes, write_tree
 
 pytest_plugins = ["pytester"]

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 import bchook
-from bchook import _cache
-from bchook.trace._names import CALL as PROBE
+from bchook.hook import cache as _cache
+from bchook.passes.trace.runtime._names import CALL as PROBE
 
 MODULES = 6
 THREADS = 8
@@ -90,7 +90,7 @@ def write_package(root: Path) -> Path:
 #: in-process and by the child processes, so both verify alike.
 VERIFY = '''
 import dis
-from bchook.trace._names import CALL as PROBE
+from bchook.passes.trace.runtime._names import CALL as PROBE
 
 
 def nop_share(fn):
@@ -184,7 +184,7 @@ def fresh_package(tmp_path, isolated_imports, monkeypatch):
     sys.path.insert(0, str(tmp_path))
     let_coverage_see_sys_path(tmp_path)
     yield pkg
-    runtime = sys.modules.get("bchook.trace._runtime")
+    runtime = sys.modules.get("bchook.passes.trace.runtime._runtime")
     if runtime is not None:
         runtime.discard()
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bchook import UsageError
-from bchook import _config as C
+from bchook import config as C
 
 
 def write(path, text=""):
@@ -253,7 +253,7 @@ def test_options_for_a_pass_not_in_the_chain_are_an_error_from_every_layer(
 
 
 def test_the_autoload_applies_the_same_rule(tmp_path, monkeypatch, capsys):
-    from bchook import _autoload
+    from bchook.frontends import autoload as _autoload
 
     monkeypatch.setattr(_autoload, "_attempted", False)
     environ = {"BCHOOK_PASSES": "identity", "BCHOOK_OPTIONS": "trace.output=t.prof",

@@ -723,7 +723,7 @@ def test_the_docstring_place_stays():
 def test_in_a_chain_with_trace_its_twin_stays(order):
     # trace keeps the untraced code in a constant that nothing loads: never a dead entry
     import fuzz_helpers as fh
-    from bchook._registry import create_passes
+    from bchook.pipeline.registry import create_passes
     from bchook.passes.trace import ORIGINAL_MARK, untraced
 
     src = textwrap.dedent(README)

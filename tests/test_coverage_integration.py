@@ -233,7 +233,7 @@ _runs = itertools.count()
 
 
 def require_pass(name: str) -> None:
-    from bchook import _registry
+    from bchook.pipeline import registry as _registry
 
     try:
         _registry.load_pass_class(name)
@@ -287,8 +287,8 @@ def code_lines(code: types.CodeType) -> set[int]:
 
 def removed_lines(folder, name: str, pass_name: str) -> set[int]:
     """Lines whose code the pass removed: in the plainly compiled module, not after it."""
-    from bchook._passes import transform_source
-    from bchook._registry import create_passes
+    from bchook.pipeline.api import transform_source
+    from bchook.pipeline.registry import create_passes
 
     path = str(folder / name)
     with open(path, encoding="utf-8") as f:

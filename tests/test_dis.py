@@ -19,8 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from bchook import _cfg, _disformat, _listing, asm, ir
-from bchook._dis import main as dis_main
+from bchook import asm, ir
+from bchook.tools.dis import graph as _cfg
+from bchook.tools.dis import format as _disformat
+from bchook.tools.dis import listing as _listing
+from bchook.tools.dis.command import main as dis_main
 from bchook.ir import _raw
 from bchook.ir import _version as V
 
@@ -168,7 +171,7 @@ def test_rows_match_dis_offsets_arguments_and_jump_targets(code):
 
 
 def asm_literal(text):
-    from bchook._asmsyntax import parse_const
+    from bchook.tools.syntax import parse_const
 
     return parse_const(text)
 

@@ -13,7 +13,7 @@ serves a wrong cached result; it gives a clear error or a clean fallback (README
   module tree), returns code whose ``co_stacksize`` is too small, or breaks the stack in
   the IR: ``PassFailed`` naming the pass, module, code object and line; nothing cached.
 
-(The unit tests of ``bchook._cache`` in test_cache.py cover each kind of damage one by
+(The unit tests of ``bchook.hook.cache`` in test_cache.py cover each kind of damage one by
 one; these go through the hook and the command line.)
 """
 
@@ -29,7 +29,8 @@ from pathlib import Path
 import pytest
 
 import bchook
-from bchook import Pass, PassFailed, _cache, install
+from bchook import Pass, PassFailed, install
+from bchook.hook import cache as _cache
 from bchook.passes.identity import IdentityPass
 
 SOURCE = "def f():\n    x = 6\n    return ('v1', x * 7)\n"
@@ -298,7 +299,7 @@ def test_source_changed_while_being_transformed(project, new_text):
 
 
 def test_source_changed_between_stat_and_read(project, monkeypatch):
-    from bchook._hook import BchookLoader
+    from bchook.hook.finder import BchookLoader
 
     assert fresh_import()[1] == ["app", "app.mod"]
     path = project / "app" / "mod.py"
@@ -489,7 +490,7 @@ def test_a_misbehaving_pass_is_a_clear_error_and_nothing_is_cached(
     assert message in last
     if plugin != "not_a_tree":  # an AST pass fails on the module as a whole
         assert "victim" in last and f"{tmp_path / 'lib.py'}:5" in last
-    assert "_hook.py" not in err and "_passes.py" not in err
+    assert "finder.py" not in err and "api.py" not in err
     cached = os.listdir(tmp_path / "__pycache__") if (tmp_path / "__pycache__").exists() else []
     assert not [n for n in cached if n.startswith("lib.") and ".bchook-" in n]
     # and a good pass afterwards runs the module as Python does
@@ -538,7 +539,7 @@ def test_pytest_with_warnings_as_errors_runs_under_bchook(tmp_path, run_python):
               "-p", "no:cacheprovider"]
     rc, out, err = run_python(runner, cwd=tmp_path)
     assert rc == 0 and "1 passed" in out, out + err
-    autoload = ["-c", "import bchook._autoload as a; a.start(); import pytest; "
+    autoload = ["-c", "import bchook.frontends.autoload as a; a.start(); import pytest; "
                       "raise SystemExit(pytest.main(['-q', '-p', 'no:cacheprovider']))"]
     rc, out, err = run_python(autoload, cwd=tmp_path,
                               env={"BCHOOK_PASSES": "identity", "BCHOOK_INCLUDE": "lib"})

@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 
 import fuzz_helpers as fh
 from bchook import Pass, install
-from bchook.trace import _names as trace_names
+from bchook.passes.trace.runtime import _names as trace_names
 
 CORPUS_DIR = Path(__file__).parent / "fuzz_corpus"
 CORPUS = sorted(CORPUS_DIR.glob("*.py"))

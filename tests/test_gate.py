@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bchook import _autoload
+from bchook.frontends import autoload as _autoload
 
 SUPPORTED = "CPython 3.10 to 3.15"
 

@@ -20,12 +20,12 @@ import zipimport
 
 import pytest
 
-from bchook import _targets
-from bchook._errors import PassFailed, UnknownPassError
-from bchook._hook import BchookFinder, BchookLoader
-from bchook._install import install, installed
-from bchook._passes import Pass
-from bchook._targets import Targets, matches
+from bchook.hook import targets as _targets
+from bchook.errors import PassFailed, UnknownPassError
+from bchook.hook.finder import BchookFinder, BchookLoader
+from bchook.hook.install import install, installed
+from bchook.pipeline.api import Pass
+from bchook.hook.targets import Targets, matches
 
 
 # -- passes and hooks used by the tests --------------------------------------------------
@@ -434,9 +434,9 @@ def test_imports_made_by_a_pass_while_transforming_are_left_alone(run_python, tm
         "main.py": """
             import sys
             assert "colorsys" not in sys.modules
-            import bchook._install
+            import bchook.hook.install
             from lazy_pass import Lazy
-            bchook._install.install([Lazy()], include=["*"], cache=False)
+            bchook.hook.install.install([Lazy()], include=["*"], cache=False)
             import target
             import colorsys
             print(type(target.__loader__).__name__, type(colorsys.__loader__).__name__)
@@ -451,13 +451,13 @@ def test_imports_made_by_a_pass_while_transforming_are_left_alone(run_python, tm
 def test_include_star_rewrites_the_stdlib_but_never_bchook(run_python, tmp_path):
     program = textwrap.dedent("""
         import sys
-        import bchook._install
+        import bchook.hook.install
         from bchook.passes.identity import IdentityPass
         include = sys.argv[1:] or None
-        bchook._install.install([IdentityPass()], include=include, cache=False)
+        bchook.hook.install.install([IdentityPass()], include=include, cache=False)
         import colorsys
         import bchook.passes
-        import bchook._targets
+        import bchook.hook.targets
         own = [m for name, m in sys.modules.items()
                if name.startswith("bchook") and type(getattr(m, "__loader__", None)).__name__
                == "BchookLoader"]
@@ -567,8 +567,8 @@ PYTEST_PROJECT = {
 def test_pytest_assertion_rewriting_still_works_on_rewritten_modules(run_python, tmp_path,
                                                                      order):
     write_tree(tmp_path, PYTEST_PROJECT)
-    install_line = ("import bchook._install, swap; "
-                    "bchook._install.install([swap.Swap()], include=['test_sample'])")
+    install_line = ("import bchook.hook.install, swap; "
+                    "bchook.hook.install.install([swap.Swap()], include=['test_sample'])")
     if order == "pytest first":
         write_tree(tmp_path, {"conftest.py": install_line + "\n"})
         args = ["-m", "pytest"]
@@ -595,7 +595,7 @@ def test_include_star_leaves_extension_and_sourceless_modules_alone(run_python, 
     (tmp_path / "src_only.py").unlink()
     (tmp_path / "main.py").write_text(textwrap.dedent("""
         import importlib.machinery, os, sys
-        import bchook._install
+        import bchook.hook.install
         from bchook import Pass
 
         class Swap(Pass):
@@ -608,7 +608,7 @@ def test_include_star_leaves_extension_and_sourceless_modules_alone(run_python, 
         suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
         extension = next(n[:-len(suffix)] for n in sorted(os.listdir(dynload))
                          if n.endswith(suffix) and n[:-len(suffix)] not in sys.modules)
-        bchook._install.install([Swap()], include=["*"], cache=False)
+        bchook.hook.install.install([Swap()], include=["*"], cache=False)
         module = __import__(extension)
         import compiled
         print(extension, type(module.__loader__).__name__, compiled.V,
@@ -649,7 +649,7 @@ def test_loader_with_only_get_code_is_left_alone_when_ast_passes_are_asked(proje
 
 
 def test_text_rewriting_hook_refuses_ast_passes_clearly(project):
-    from bchook._errors import BchookError
+    from bchook.errors import BchookError
     write_tree(project, {"app/text.py": "V = 's1'\n"})
     sys.meta_path.insert(0, OtherFinder("app", BytesLoader))
     with install([AstStage(), CodeStage()], include=["app.text"], cache=False):

@@ -17,7 +17,7 @@ import pytest
 
 from bchook import ir
 from bchook.passes.identity import IdentityPass
-from bchook._passes import Context
+from bchook.pipeline.api import Context
 
 V = ir.version
 BORROWS = {n for n in ("LOAD_FAST_BORROW", "LOAD_FAST_BORROW_LOAD_FAST_BORROW") if n in V.OPMAP}

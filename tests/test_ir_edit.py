@@ -9,7 +9,7 @@ import types
 import pytest
 
 from bchook import ir
-from bchook._passes import Context, Pass, transform_code_tree
+from bchook.pipeline.api import Context, Pass, transform_code_tree
 
 V = ir.version
 OPS = V.OPMAP

@@ -210,7 +210,7 @@ def test_pytest_plugin(tmp_path, run_python, mode):
 # -- the hook itself loads nothing the program imported lazily ----------------------------
 
 def test_composing_leaves_a_lazy_version_attribute_lazy(tmp_path, isolated_imports):
-    from bchook import _compose
+    from bchook.hook import compose as _compose
 
     write(tmp_path, {
         "vpkg/__init__.py": "lazy from vpkg._version import __version__\n",

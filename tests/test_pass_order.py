@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from bchook._passes import Pass, transform_source
+from bchook.pipeline.api import Pass, transform_source
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 import bchook
-from bchook import UsageError, _autoload
+from bchook import UsageError
+from bchook.frontends import autoload as _autoload
 
 TIMEOUT = 120
 

@@ -12,8 +12,9 @@ import sys
 
 import pytest
 
-from bchook import _pytest_plugin, _registry
-from bchook._install import installed
+from bchook.frontends import pytest_plugin as _pytest_plugin
+from bchook.pipeline import registry as _registry
+from bchook.hook.install import installed
 from plugin_helpers import install_sample_passes, write_tree
 
 pytest_plugins = ["pytester"]
@@ -91,8 +92,8 @@ def test_without_options_the_plugin_loads_but_does_nothing(project):
     project.makepyfile(test_inactive="""
         import sys
 
-        MACHINERY = [m for m in ("bchook._install", "bchook._hook", "bchook._registry",
-                                 "bchook._cache", "bchook._compose", "bchook._targets")
+        MACHINERY = [m for m in ("bchook.hook.install", "bchook.hook.finder", "bchook.pipeline.registry",
+                                 "bchook.hook.cache", "bchook.hook.compose", "bchook.hook.targets")
                      if m in sys.modules]
 
         import app
@@ -106,7 +107,7 @@ def test_without_options_the_plugin_loads_but_does_nothing(project):
             assert not [f for f in sys.meta_path if "Bchook" in type(f).__name__]
             assert not [m for m in sys.modules if m.startswith("bchook.passes.")]
             assert not _registry._found  # entry points never even listed
-            assert "bchook._pytest_plugin" in sys.modules  # the plugin was loaded, though
+            assert "bchook.frontends.pytest_plugin" in sys.modules  # the plugin was loaded, though
     """)
     result = run(project, "-v")
     assert result.ret == 0, output(result)
@@ -288,7 +289,7 @@ def test_modules_imported_before_the_hook_are_named_in_one_warning(project):
 def test_plugin_listed_in_a_conftest_installs_the_hook_late_and_says_so(project, monkeypatch):
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     write_tree(project.path, {
-        "conftest.py": "pytest_plugins = ['bchook._pytest_plugin']\n"})
+        "conftest.py": "pytest_plugins = ['bchook.frontends.pytest_plugin']\n"})
     project.makepyfile(test_late="""
         import app
 

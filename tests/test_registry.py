@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from bchook import _registry
-from bchook._errors import OptionError, PluginError, UnknownPassError, UsageError
-from bchook._passes import Pass
+from bchook.pipeline import registry as _registry
+from bchook.errors import OptionError, PluginError, UnknownPassError, UsageError
+from bchook.pipeline.api import Pass
 from bchook.passes.identity import IdentityPass
 
 
@@ -146,8 +146,8 @@ def test_discovery_follows_sys_path(plugins):
 def test_importing_bchook_does_not_discover_passes(run_python):
     rc, out, err = run_python(["-c", (
         "import sys; before = 'importlib.metadata' in sys.modules\n"
-        "import bchook, bchook._install, bchook._registry\n"
-        "print(before, 'importlib.metadata' in sys.modules, bchook._registry._found)")])
+        "import bchook, bchook.hook.install, bchook.pipeline.registry\n"
+        "print(before, 'importlib.metadata' in sys.modules, bchook.pipeline.registry._found)")])
     assert rc == 0, err
     before, after, found = out.split(maxsplit=2)
     assert after == before  # bchook itself did not import it
@@ -315,7 +315,7 @@ def _builtin_classes():
 def test_the_documented_default_is_what_the_pass_does_without_the_option(cls):
     # `bchook passes` and the README show each option's default: giving it explicitly must
     # change nothing in the code the pass produces
-    from bchook._passes import transform_source
+    from bchook.pipeline.api import transform_source
 
     def compiled(**options):  # code objects compare their constants by value, nested too
         return transform_source(SAMPLE, "sample.py", "sample", [cls(**options)])

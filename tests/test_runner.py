@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from bchook import _runner
+from bchook.frontends import runner as _runner
 
 #: What a program prints about how it was started; identical under bchook and plain python.
 SHOW = """\
@@ -354,11 +354,11 @@ def test_pass_failure_in_an_import_is_reported_cleanly(tmp_path, run_python):
     assert rc == 1
     assert out == "PassFailed False\n"
     last = err.strip().splitlines()[-1]
-    # the public name (issue 17, item 8): bchook.PassFailed, not bchook._errors.PassFailed
+    # the public name (issue 17, item 8): bchook.PassFailed, not bchook.errors.PassFailed
     assert last.startswith("bchook.PassFailed: pass 'boom' failed on module 'lib'")
     assert "explode" in last and "lib.py:1" in last and "cannot handle explode" in last
     assert 'File "' + str(tmp_path / "app.py") + '", line 6' in err
-    assert "_hook.py" not in err and "_runner.py" not in err
+    assert "finder.py" not in err and "runner.py" not in err
 
 
 # -- unit tests of the pieces ------------------------------------------------------------

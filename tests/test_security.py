@@ -28,7 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from bchook import UsageError, _autoload, _cache, install
+from bchook import UsageError, install
+from bchook.frontends import autoload as _autoload
+from bchook.hook import cache as _cache
 from bchook.passes.identity import IdentityPass
 
 TIMEOUT = 120

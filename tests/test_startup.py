@@ -14,7 +14,8 @@ import textwrap
 
 import pytest
 
-from bchook import _autoload, _registry
+from bchook.frontends import autoload as _autoload
+from bchook.pipeline import registry as _registry
 
 #: Modules bchook itself used to import before the hook (the issue names most of them):
 #: none of them may be loaded by the front ends, with the ``identity`` pass.
@@ -49,7 +50,7 @@ def test_the_runner_imports_only_what_the_hook_needs(tmp_path, run_python):
 def test_the_autoload_imports_only_what_the_hook_needs(tmp_path, run_python):
     plain = baseline(run_python, tmp_path)
     line = next(ln for ln in _autoload.pth_text().splitlines() if ln.startswith("import "))
-    code = f"exec({line!r}); import bchook._install as i; assert i.installed(); {SHOW_MODULES}"
+    code = f"exec({line!r}); import bchook.hook.install as i; assert i.installed(); {SHOW_MODULES}"
     rc, out, err = run_python(["-c", code], cwd=tmp_path, env={"BCHOOK_PASSES": "identity"})
     assert (rc, err) == (0, "")
     assert heavy_in(set(out.split()) - plain) == []
@@ -57,7 +58,7 @@ def test_the_autoload_imports_only_what_the_hook_needs(tmp_path, run_python):
 
 @pytest.mark.parametrize("front_end", ["runner", "autoload"])
 def test_no_metadata_scan_when_every_pass_is_built_in(tmp_path, run_python, front_end):
-    probe = ("import sys, bchook._registry as r; "
+    probe = ("import sys, bchook.pipeline.registry as r; "
              "print('importlib.metadata' in sys.modules, r._found)")
     if front_end == "runner":
         args = ["-m", "bchook", "-p", "identity,goto,constfold,trace", "-c", probe]
@@ -73,11 +74,11 @@ def test_no_metadata_scan_when_every_pass_is_built_in(tmp_path, run_python, fron
 
 def test_the_pytest_plugin_scans_no_metadata_for_built_in_passes(tmp_path, run_python):
     (tmp_path / "test_probe.py").write_text(textwrap.dedent("""\
-        import bchook._install, bchook._registry
+        import bchook.hook.install, bchook.pipeline.registry
 
         def test_probe():
-            assert bchook._install.installed() is not None
-            assert bchook._registry._found == {}
+            assert bchook.hook.install.installed() is not None
+            assert bchook.pipeline.registry._found == {}
         """))
     rc, out, err = run_python(["-m", "pytest", "-q", "-p", "no:cacheprovider",
                                "--bchook-pass", "identity", "test_probe.py"], cwd=tmp_path)

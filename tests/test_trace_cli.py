@@ -138,7 +138,7 @@ def test_child_processes_write_files_with_their_pid(tmp_path, run_python):
         "import subprocess, sys\n"
         "import child_mod\n"
         "child_mod.main()\n"
-        "code = 'import bchook._autoload as a; a.start(); import child_mod; child_mod.main()'\n"
+        "code = 'import bchook.frontends.autoload as a; a.start(); import child_mod; child_mod.main()'\n"
         "subprocess.run([sys.executable, '-c', code], check=True)\n"
     )
     rc, out, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.output=t.prof",

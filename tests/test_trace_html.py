@@ -16,8 +16,11 @@ from importlib import resources
 
 import pytest
 
-from bchook.trace import _html, _readers, _runtime, _writers
-from bchook.trace._profile import Event, Function, Node, Profile, Thread
+from bchook.passes.trace.runtime import _html
+from bchook.passes.trace.runtime import _readers
+from bchook.passes.trace.runtime import _runtime
+from bchook.passes.trace.runtime import _writers
+from bchook.passes.trace.runtime._profile import Event, Function, Node, Profile, Thread
 
 APP = """\
 import threading

@@ -10,8 +10,9 @@ import pstats
 import pytest
 
 import bchook.trace
-from bchook.trace import _runtime, _writers
-from bchook.trace._profile import Event, Function, Node, Profile, Thread
+from bchook.passes.trace.runtime import _runtime
+from bchook.passes.trace.runtime import _writers
+from bchook.passes.trace.runtime._profile import Event, Function, Node, Profile, Thread
 from trace_helpers import traced
 
 SOURCE = (

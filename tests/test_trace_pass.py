@@ -19,8 +19,8 @@ import bchook.trace
 from bchook import OptionError, ir
 from bchook.ir import _version as V
 from bchook.passes.trace import TracePass, untraced
-from bchook.trace import _runtime
-from bchook.trace._names import CALL, ENTER, LINES, PY_LOG
+from bchook.passes.trace.runtime import _runtime
+from bchook.passes.trace.runtime._names import CALL, ENTER, LINES, PY_LOG
 from trace_helpers import BACKENDS, CORPUS, accelerated, load, options_for, own_stats, traced
 
 
@@ -128,7 +128,7 @@ def _lines(code):
 
 @pytest.mark.parametrize("extra", [{}, {"lines": "count", "mode": "calls"}])
 def test_co_lines_unchanged(corpus_path, backend, extra):
-    from bchook._passes import transform_source
+    from bchook.pipeline.api import transform_source
     plain = transform_source(CORPUS, str(corpus_path), "m", [])
     probed = transform_source(CORPUS, str(corpus_path), "m",
                               [TracePass(**options_for(backend, **extra))])
@@ -667,7 +667,7 @@ def test_handler_in_a_traced_module(tmp_path, backend, monkeypatch):
     path.write_text(source)
     module = types.ModuleType("self_handler")
     monkeypatch.setitem(sys.modules, "self_handler", module)
-    from bchook._passes import transform_source
+    from bchook.pipeline.api import transform_source
     code = transform_source(source, str(path), "self_handler",
                             [TracePass(**options_for(backend, handler="self_handler:on_event"))])
     module.__spec__ = types.SimpleNamespace(_initializing=True)
@@ -747,7 +747,7 @@ def test_pure_python_recorder_passes_on_what_a_signal_handler_raises_while_it_fo
     call, and the fold is not cut short: the calls recorded stay exact."""
     import gc
 
-    from bchook.trace import _pyrecorder
+    from bchook.passes.trace.runtime import _pyrecorder
 
     source = ("CALLS = [0]\ndef fib(n):\n    CALLS[0] += 1\n"
               "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n")
@@ -893,7 +893,7 @@ def test_lines_with_other_globals_go_to_a_sink(tmp_path):
 
 def test_untraced_twin_is_the_code_before_the_probes(tmp_path):
     source = "def f():\n    def g():\n        return 2\n    return g() + 1\n"
-    from bchook._passes import transform_source
+    from bchook.pipeline.api import transform_source
     plain = transform_source(source, "t.py", "t", [])
     probed = transform_source(source, "t.py", "t", [TracePass()])
     f_plain = next(c for c in plain.co_consts if isinstance(c, types.CodeType))

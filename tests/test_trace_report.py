@@ -12,9 +12,12 @@ import re
 import pytest
 
 import bchook.trace
-from bchook.trace import _readers, _runtime, _summary, _writers
-from bchook.trace._names import REWRITE_KEY
-from bchook.trace._profile import Event, Function, Node, Profile, Thread
+from bchook.passes.trace.runtime import _readers
+from bchook.passes.trace.runtime import _runtime
+from bchook.passes.trace.runtime import _summary
+from bchook.passes.trace.runtime import _writers
+from bchook.passes.trace.runtime._names import REWRITE_KEY
+from bchook.passes.trace.runtime._profile import Event, Function, Node, Profile, Thread
 from trace_helpers import CORPUS, traced
 
 # 30 functions f0..f29: f<i> calls f<i+1>, f29 does the work; and a hot loop of calls.
@@ -31,7 +34,7 @@ MANY = "".join(f"def f{i}(n):\n    return f{i + 1}(n) + 1\n" for i in range(29))
 CHILD = """\
 import subprocess, sys
 import kid
-CODE = 'import bchook._autoload as a; a.start(); import kid; kid.work(300)'
+CODE = 'import bchook.frontends.autoload as a; a.start(); import kid; kid.work(300)'
 for _ in range(2):
     subprocess.run([sys.executable, '-c', CODE], check=True)
 kid.work(100)

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bchook.trace._profile import Event, Function, Node, Profile, Thread, merge
+from bchook.passes.trace.runtime._profile import Event, Function, Node, Profile, Thread, merge
 from trace_helpers import accelerated
 
 RUNS = "open('ran.txt', 'w').write('ran')\nprint('ran')\n"

@@ -6,9 +6,9 @@ import importlib.util
 import sys
 import types
 
-from bchook._passes import transform_source
+from bchook.pipeline.api import transform_source
 from bchook.passes.trace import TracePass
-from bchook.trace import _runtime
+from bchook.passes.trace.runtime import _runtime
 
 #: Every kind of code object and control flow the probes must survive: closures, class
 #: bodies, comprehensions, generators driven by send/throw/close, yield from, context

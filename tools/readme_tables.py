@@ -1,5 +1,5 @@
 """Write the README's generated tables from the code: the runner's flags (``RUNNER_FLAGS``
-in ``bchook/_cli.py``) and each built-in pass's options (its ``option_specs``).
+in ``bchook/frontends/cli.py``) and each built-in pass's options (its ``option_specs``).
 
     python tools/readme_tables.py          # rewrite README.md in place
     python tools/readme_tables.py --check  # exit 1 if README.md is out of date
@@ -20,7 +20,7 @@ _BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!--
 
 
 def regenerate(text: str) -> str:
-    from bchook._cli import readme_tables
+    from bchook.frontends.cli import readme_tables
 
     tables = readme_tables()
 

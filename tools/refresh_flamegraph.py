@@ -5,7 +5,7 @@
     python tools/refresh_flamegraph.py --d3 7.9.2 --flamegraph 5.0.0
 
 Fetches the packages from the npm registry with ``npm pack`` (nothing is installed),
-copies their browser builds and licenses into ``src/bchook/trace/vendor/`` and writes
+copies their browser builds and licenses into ``src/bchook/passes/trace/runtime/vendor/`` and writes
 ``VERSIONS`` there (name, version, sha256 of each file). The HTML report inlines these
 files, so the page needs no network. Review the diff and run tests/test_trace_html.py.
 """

@@ -4,7 +4,7 @@ Each directive below reads one source of truth and writes Markdown (MyST) that t
 then parses as if it had been written there:
 
 ``{bchook-help} [COMMAND...]``
-    the text ``bchook COMMAND --help`` prints, produced by calling ``bchook._cli.main``
+    the text ``bchook COMMAND --help`` prints, produced by calling ``bchook.frontends.cli.main``
     in-process: whatever parses the command line (argparse today, a flag table tomorrow)
     also writes the help shown.
 ``{bchook-pass-options} PASS``
@@ -40,9 +40,9 @@ from sphinx.util.docutils import SphinxDirective
 class _sources:
     """Import paths of the code the reference pages are generated from."""
 
-    cli = "bchook._cli"              # main(argv) -> int, the `bchook` command
-    config = "bchook._config"        # ENV_* names, _FILE_KEYS
-    pytest_plugin = "bchook._pytest_plugin"
+    cli = "bchook.frontends.cli"              # main(argv) -> int, the `bchook` command
+    config = "bchook.config"        # ENV_* names, _FILE_KEYS
+    pytest_plugin = "bchook.frontends.pytest_plugin"
     pass_group = "bchook.passes"     # entry-point group of passes
     distribution = "bchook"          # the built-in passes are this distribution's entry points
 

@@ -6,7 +6,7 @@ keeps pytest from warning that it cannot (an error in projects that turn warning
 errors).
 """
 
-from ._errors import (
+from .errors import (
     BchookError,
     OptionError,
     PassFailed,
@@ -15,20 +15,20 @@ from ._errors import (
     UsageError,
 )
 try:
-    from ._passes import Context, Option, Pass, flag
+    from .pipeline.api import Context, Option, Pass, flag
 except ImportError as _gate:
     # bchook.ir refuses an interpreter whose bytecode bchook does not know: one line, not
     # the traceback of the tables
     if type(_gate) is not ImportError or _gate.name != f"{__name__}.ir._version":
         raise
-    from ._launch import refuse
+    from .frontends.launch import refuse
 
     refuse(_gate)
 
 __version__ = "0.1.0"
 
 # The public names say where to find them: ``bchook.PassFailed`` in a traceback, not
-# ``bchook._errors.PassFailed`` (and ``help()``, ``repr()``, pickling agree).
+# ``bchook.errors.PassFailed`` (and ``help()``, ``repr()``, pickling agree).
 for _public in (BchookError, UsageError, OptionError, UnknownPassError, PluginError,
                 PassFailed, Pass, Option, Context, flag):
     _public.__module__ = __name__
@@ -47,7 +47,7 @@ def __getattr__(name: str):
     # The hook machinery loads on first use: ``import bchook`` (a pytest plugin that was not
     # asked for, a pass plugin importing ``bchook.Pass``) must not pay for it.
     if name in ("install", "installed", "Hook"):
-        from . import _install
+        from .hook import install as _install
 
         return getattr(_install, name)
     raise AttributeError(f"module 'bchook' has no attribute {name!r}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import types
 
-from . import _borrow, _raw, _tables
+from . import _borrow
+from . import _raw
+from . import _tables
 from ._flow import Flow, stack_depth
 from . import _version as V
 from ._model import NO_LOCATION, Handler, Instr, IRError, Label

@@ -8,7 +8,7 @@ range moves: a stress test of the encoder.
 from __future__ import annotations
 
 from .. import ir
-from .._passes import Context, Option, Pass, flag
+from ..pipeline.api import Context, Option, Pass, flag
 
 
 #: Where no NOP goes: before the instructions that must stay where they are, and before

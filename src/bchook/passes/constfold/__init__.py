@@ -22,8 +22,13 @@ import sys
 import types
 
 from ... import ir
-from ..._passes import Context, Option, Pass, flag
-from . import _flow, _guardcode, _locals, _members, _module, _scan
+from ...pipeline.api import Context, Option, Pass, flag
+from . import _flow
+from . import _guardcode
+from . import _locals
+from . import _members
+from . import _module
+from . import _scan
 from ._fold import Folder, Report
 
 __all__ = ["ConstFoldPass"]

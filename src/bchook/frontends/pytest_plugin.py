@@ -1,0 +1,327 @@
+"""The pytest plugin: run a test session with its modules rewritten by bchook's passes.
+
+Registered through the ``pytest11`` entry point under the name ``bchook`` (so
+``-p no:bchook`` turns it off and ``-p bchook`` loads it when plugin autoloading is off).
+It installs no hook and looks up no pass unless passes are asked for::
+
+    pytest --bchook-pass constfold --bchook-pass trace      # or --bchook-pass constfold,trace
+    pytest --bchook-pass identity --bchook-option identity.pad=1
+    pytest --bchook-pass goto --bchook-include 'myapp.*' --bchook-exclude 'myapp.vendored.*'
+
+or in the pytest configuration (``[tool.pytest.ini_options]``, ``pytest.ini``...):
+``bchook_passes``, ``bchook_include``, ``bchook_exclude``, ``bchook_options``. Command-line
+values replace the configuration's (options are merged, the command line winning per key).
+
+The hook goes in before the initial conftests are loaded, so conftests, test modules and
+the code under test are all rewritten; without ``--bchook-include`` the modules whose files
+live under pytest's rootdir are targeted (never the standard library or site-packages).
+Test modules are rewritten by pytest's assertion rewriting *and* by bchook (see
+:mod:`bchook.hook.compose` for the order). Targeted modules that were imported before the hook
+could be installed (by a ``-p`` plugin, a ``.pth`` file...) are named in one warning.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pytest
+
+__all__ = ["BchookWarning"]
+
+_PACKAGE = __name__.rpartition(".")[0]  # "bchook"
+
+
+class BchookWarning(pytest.PytestWarning):
+    """Something bchook could not do in this test session (the session still runs)."""
+
+
+@dataclass
+class _Session:
+    """What the plugin did in one pytest configuration."""
+
+    header: str
+    hook: Any = None  # bchook.hook.install.Hook when installed
+    owned: bool = False  # installed by this plugin (not before pytest started)
+
+
+_STATE = pytest.StashKey[_Session]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bchook", "bchook: rewrite modules at import time")
+    group.addoption(
+        "--bchook-pass", action="append", default=[], dest="bchook_passes",
+        metavar="NAME[,NAME]",
+        help="rewrite the session's modules with these bchook passes, in order "
+             "(repeatable; see `bchook passes`). Without it the plugin does nothing.")
+    group.addoption(
+        "--bchook-include", action="append", default=[], dest="bchook_include",
+        metavar="PAT",
+        help="rewrite the modules whose dotted name matches this glob (repeatable; "
+             "'myapp' and 'myapp.*' mean the package and everything below it). "
+             "Default: every module under the rootdir.")
+    group.addoption(
+        "--bchook-exclude", action="append", default=[], dest="bchook_exclude",
+        metavar="PAT", help="never rewrite the modules matching this glob (repeatable)")
+    group.addoption(
+        "--bchook-option", action="append", default=[], dest="bchook_options",
+        metavar="PASS.KEY=VALUE",
+        help="set an option of a pass (repeatable; the same PASS.KEY again appends "
+             "',VALUE')")
+    group.addoption(
+        "--bchook-no-cache", action="store_true", default=False, dest="bchook_no_cache",
+        help="neither read nor write bchook's private .pyc cache")
+    parser.addini("bchook_passes", "bchook passes applied to the session's modules, in order",
+                  type="args", default=[])
+    parser.addini("bchook_include", "module-name globs bchook rewrites (default: the rootdir)",
+                  type="args", default=[])
+    parser.addini("bchook_exclude", "module-name globs bchook never rewrites",
+                  type="args", default=[])
+    parser.addini("bchook_options", "bchook pass options, PASS.KEY=VALUE each",
+                  type="args", default=[])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    _start(early_config, early_config.known_args_namespace)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Only does something when the plugin came too late for the hook above (listed in a
+    # conftest's pytest_plugins): better late than never, and the warning says what it missed.
+    if _STATE not in config.stash:
+        _start(config, config.option)
+
+
+# -- the trace pass: the profile of the session in pytest's terminal summary ---------------
+
+_WORKER_PROFILES = pytest.StashKey[list]()
+_SESSION = pytest.StashKey[pytest.Session]()
+#: Where a pytest-xdist worker hands its profile to the controller (config.workeroutput).
+_WORKER_KEY = "bchook_trace_profile"
+
+
+def _trace_pass(config: pytest.Config):
+    """The trace pass of this session's hook (the plugin's, or one installed before
+    pytest started), or None."""
+    state = config.stash.get(_STATE, None)
+    hook = state.hook if state is not None and state.hook is not None else None
+    if hook is None:
+        install = sys.modules.get(f"{_PACKAGE}._install")
+        hook = install.installed() if install is not None else None
+    if hook is None:
+        return None
+    return next((p for p in hook.passes if p.name == "trace"), None)
+
+
+def _tracer():
+    runtime = sys.modules.get(f"{_PACKAGE}.trace._runtime")
+    return runtime.tracer() if runtime is not None else None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_SESSION] = session
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    tracer = _tracer()
+    trace = _trace_pass(item.config) if tracer is not None else None
+    if trace is None or not trace.options.get("per_test"):
+        yield
+        return
+    # The test (its fixtures' setup and teardown included) is a root of the call tree.
+    from ..passes.trace.runtime import _runtime
+
+    key = _runtime.frame_key("<test>", item.nodeid)
+    tracer.mark_enter(key)
+    try:
+        yield
+    finally:
+        tracer.mark_exit(key)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if not hasattr(config, "workerinput") or _trace_pass(config) is None:
+        return
+    # A pytest-xdist worker: its profile goes to the controller, which writes one output.
+    tracer = _tracer()
+    if tracer is not None:
+        import marshal
+
+        profile = tracer.hand_over()
+        if profile is not None:
+            config.workeroutput[_WORKER_KEY] = marshal.dumps(profile.to_data())
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without it
+def pytest_testnodedown(node, error) -> None:
+    data = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if data is None:
+        return
+    import marshal
+
+    from ..passes.trace.runtime._profile import Profile
+
+    worker = getattr(node, "workerinput", {}).get("workerid", "worker")
+    node.config.stash.setdefault(_WORKER_PROFILES, []).append(
+        (worker, Profile.from_data(marshal.loads(data))))
+
+
+class _Terminal:
+    """A text stream onto pytest's terminal."""
+
+    def __init__(self, reporter):
+        self.reporter = reporter
+
+    def write(self, text: str) -> int:
+        self.reporter.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.reporter.flush()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    trace = _trace_pass(config)
+    if trace is None:
+        return
+    from ..passes.trace.runtime import _profile
+    from ..passes.trace.runtime import _runtime
+
+    workers = config.stash.get(_WORKER_PROFILES, [])
+    tracer = _tracer()
+    if tracer is None and not workers:
+        return
+    terminalreporter.write_sep("=", "bchook trace")
+    stream = _Terminal(terminalreporter)
+    if tracer is not None:
+        ok = tracer.finish(stream, workers)
+        outputs = tracer.outputs
+    else:  # nothing traced in this process: the workers' profiles alone
+        settings = dict(trace.runtime_config())
+        outputs = _runtime.output_paths(settings["output"])
+        profile = _profile.merge([prof for _, prof in workers], [w for w, _ in workers])
+        ok = _runtime.report(profile, outputs, settings["buffer"], stream)
+    if ok:
+        for path, _ in outputs:
+            terminalreporter.write_line(f"bchook trace: wrote {path}")
+    else:
+        session = config.stash.get(_SESSION, None)
+        if session is not None and not session.exitstatus:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.header:
+        return state.header
+    # A hook installed before pytest started (`python -m bchook -m pytest`, the .pth autoload).
+    install = sys.modules.get(f"{_PACKAGE}._install")
+    hook = install.installed() if install is not None else None
+    if hook is None:
+        return None
+    return _header(hook) + " (installed before pytest started)"
+
+
+def _start(config: pytest.Config, ns: Any) -> None:
+    if getattr(ns, "help", False) or getattr(ns, "version", False):
+        return
+    config.stash[_STATE] = _Session(header="")
+    given = getattr(ns, "bchook_passes", None)
+    passes = _split(given or config.getini("bchook_passes"))
+    if given and not passes:
+        raise pytest.UsageError("bchook: --bchook-pass: expected pass names, "
+                                "e.g. --bchook-pass constfold")
+    if not passes:
+        _refuse_orphan_flags(ns)
+        return
+    # Taken before the passes are loaded: a pass's own module imported to build the chain
+    # is not a module the hook missed.
+    already_imported = set(sys.modules)
+    from ..config import is_disabled
+
+    if is_disabled():
+        config.stash[_STATE] = _Session(
+            header=f"bchook: disabled by BCHOOK_DISABLE (passes {', '.join(passes)} not applied)")
+        return
+    hook, owned = _install(config, ns, passes)
+    config.stash[_STATE] = _Session(header=_header(hook), hook=hook, owned=owned)
+    if owned:
+        config.add_cleanup(hook.uninstall)
+    missed = [name for name in hook.already_imported() if name in already_imported]
+    if missed:
+        config.issue_config_time_warning(BchookWarning(_missed_message(missed)), stacklevel=2)
+
+
+def _install(config: pytest.Config, ns: Any, passes: list[str]):
+    from ..errors import PluginError, UsageError
+    from ..hook.install import install, installed
+
+    include = _split(getattr(ns, "bchook_include", None) or config.getini("bchook_include"))
+    exclude = _split(getattr(ns, "bchook_exclude", None) or config.getini("bchook_exclude"))
+    options = _parse_options(config.getini("bchook_options"), "ini option bchook_options")
+    for pass_name, table in _parse_options(getattr(ns, "bchook_options", None) or [],
+                                           "--bchook-option").items():
+        options.setdefault(pass_name, {}).update(table)
+    previous = installed()
+    try:
+        hook = install(passes, include=include or None, exclude=exclude or None,
+                       cache=not getattr(ns, "bchook_no_cache", False),
+                       roots=[str(config.rootpath)], options=options)
+    except (UsageError, PluginError) as exc:
+        raise pytest.UsageError(f"bchook: {' '.join(str(exc).split())}") from None
+    return hook, hook is not previous
+
+
+def _refuse_orphan_flags(ns: Any) -> None:
+    """Targeting flags without passes would silently do nothing: say so instead."""
+    for dest, flag in (("bchook_include", "--bchook-include"),
+                       ("bchook_exclude", "--bchook-exclude"),
+                       ("bchook_options", "--bchook-option"),
+                       ("bchook_no_cache", "--bchook-no-cache")):
+        if getattr(ns, dest, None):
+            raise pytest.UsageError(
+                f"bchook: {flag} given but no pass to apply: add --bchook-pass NAME "
+                f"(or bchook_passes in the pytest configuration)")
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    """``["a,b", "c"]`` -> ``["a", "b", "c"]``: repeated flags and comma lists alike."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _parse_options(items: Iterable[str], where: str) -> dict[str, dict[str, str]]:
+    options: dict[str, dict[str, str]] = {}
+    for item in items:
+        target, eq, value = item.partition("=")
+        pass_name, dot, key = target.strip().partition(".")
+        pass_name, key = pass_name.strip(), key.strip()
+        if not (eq and dot and pass_name and key):
+            raise pytest.UsageError(
+                f"bchook: {where}: bad option {item!r}: expected PASS.KEY=VALUE, "
+                f"e.g. identity.pad=1")
+        table = options.setdefault(pass_name, {})
+        table[key] = f"{table[key]},{value}" if key in table else value
+    return options
+
+
+def _header(hook: Any) -> str:
+    from ..hook.targets import describe
+
+    passes = ", ".join(p.name for p in hook.passes) or "(none)"
+    cache = "on" if hook.cache else "off"
+    return f"bchook: passes {passes}; rewriting {describe(hook.targets)}; cache {cache}"
+
+
+def _missed_message(names: list[str]) -> str:
+    from ..hook.targets import describe_missed
+
+    return (f"bchook: {describe_missed(names)} (to rewrite them too, run pytest under "
+            f"`python -m bchook -p PASSES -m pytest`)")
