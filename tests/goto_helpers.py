@@ -15,7 +15,7 @@ import textwrap
 import types
 
 from bchook.pipeline.api import transform_source
-from bchook.passes.goto import GotoPass
+from bchook.passes.goto.transform import GotoPass
 
 MODES = ["hook", "decorator"]
 

@@ -195,7 +195,7 @@ def test_exported_environment_reproduces_the_settings(tmp_path):
 # -- end to end: what the runner installs -------------------------------------------------
 
 SHOW_HOOK = """\
-from bchook import _install
+from bchook.hook import install as _install
 hook = _install.installed()
 print([repr(p) for p in hook.passes], hook.cache, hook.targets.include, hook.targets.exclude)
 """
@@ -267,7 +267,7 @@ def test_the_autoload_applies_the_same_rule(tmp_path, monkeypatch, capsys):
 
 
 def test_disable_runs_the_program_untouched(tmp_path, run_python):
-    write(tmp_path / "app.py", "from bchook import _install\nprint(_install.installed())\n")
+    write(tmp_path / "app.py", "from bchook.hook import install as _install\nprint(_install.installed())\n")
     rc, out, err = run_python(["-m", "bchook", "-p", "identity", "app.py"], cwd=tmp_path,
                               env={"BCHOOK_DISABLE": "1"})
     assert (rc, out, err) == (0, "None\n", "")
@@ -277,7 +277,7 @@ def test_disable_runs_the_program_untouched(tmp_path, run_python):
 
 PRINT_SETUP = """\
 import sys
-from bchook import _install
+from bchook.hook import install as _install
 print('tomllib' in sys.modules or 'tomli' in sys.modules, [p.name for p in _install.installed().passes])
 """
 

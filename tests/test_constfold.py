@@ -724,7 +724,7 @@ def test_in_a_chain_with_trace_its_twin_stays(order):
     # trace keeps the untraced code in a constant that nothing loads: never a dead entry
     import fuzz_helpers as fh
     from bchook.pipeline.registry import create_passes
-    from bchook.passes.trace import ORIGINAL_MARK, untraced
+    from bchook.passes.trace.instrument import ORIGINAL_MARK, untraced
 
     src = textwrap.dedent(README)
     chain = create_passes(",".join(order), {})

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bchook.pipeline.api import transform_source
 from bchook.ir._version import PY311
-from bchook.passes.goto import GotoPass
+from bchook.passes.goto.transform import GotoPass
 
 KINDS = ["for", "while", "with", "try-finally", "try-except", "handler", "finally-body",
          "try-else", "else-finally", "for-else", "if", "match"] + (["try-star"] if PY311 else [])

@@ -11,7 +11,7 @@ import warnings
 import pytest
 
 from bchook.pipeline.api import transform_source
-from bchook.passes.goto import GotoPass
+from bchook.passes.goto.transform import GotoPass
 from goto_helpers import MODES, load, write
 
 PEP765 = sys.version_info >= (3, 14)

@@ -144,7 +144,7 @@ def test_startup_code_does_not_import_bchook_unless_bchook_passes_is_set(tmp_pat
     assert run([sys.executable, "-c", code], tmp_path, BCHOOK_PASSES="") == (0, "False\n", "")
     assert run([sys.executable, "-c", code], tmp_path, BCHOOK_PASSES="identity",
                BCHOOK_DISABLE="1") == (0, "False\n", "")
-    code = f"{startup}; from bchook import _autoload; print(_autoload.active())"
+    code = f"{startup}; from bchook.frontends import autoload; print(autoload.active())"
     assert run([sys.executable, "-c", code], tmp_path, BCHOOK_PASSES="identity") == \
         (0, "True\n", "")
 

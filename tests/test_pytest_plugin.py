@@ -98,7 +98,7 @@ def test_without_options_the_plugin_loads_but_does_nothing(project):
 
         import app
         import bchook
-        from bchook import _registry
+        from bchook.pipeline import registry as _registry
 
         def test_no_hook_no_pass_discovery():
             assert MACHINERY == []  # not even loaded

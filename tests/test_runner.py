@@ -386,7 +386,7 @@ def test_strip_own_frames_keeps_program_frames_and_chains(monkeypatch):
     def machinery(func):  # stands for bchook's frames: this test file's folder is "ours"
         func()
 
-    monkeypatch.setattr(_runner, "_OWN_DIR", os.path.normcase(os.path.dirname(__file__)))
+    monkeypatch.setattr(_runner, "_MACHINERY_DIRS", {os.path.normcase(os.path.dirname(__file__))})
     try:
         machinery(lambda: program["outer"](machinery))
     except KeyError as exc:

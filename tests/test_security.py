@@ -258,7 +258,8 @@ BROKEN = {
     "syntax error": {"__init__.py": "def (\n"},
     "no _autoload module": {"__init__.py": ""},
     "start() raises": {"__init__.py": "",
-                       "_autoload.py": "def start():\n    raise OSError('disk gone')\n"},
+                       "frontends/__init__.py": "",
+                       "frontends/autoload.py": "def start():\n    raise OSError('disk gone')\n"},
     "empty folder": {},
 }
 
@@ -268,6 +269,7 @@ def test_pth_line_never_raises_with_a_broken_bchook(tmp_path, state):
     fake = tmp_path / "fake-site"
     (fake / "bchook").mkdir(parents=True)
     for name, text in BROKEN[state].items():
+        (fake / "bchook" / name).parent.mkdir(exist_ok=True)
         (fake / "bchook" / name).write_text(text)
     line = [ln for ln in _autoload.pth_text().splitlines() if ln.startswith("import ")][0]
     code = (f"import sys; sys.path.insert(0, {str(fake)!r}); exec({line!r}); "

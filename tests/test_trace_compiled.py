@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from bchook.passes.trace import TracePass
+from bchook.passes.trace.instrument import TracePass
 from bchook.passes.trace.runtime import _runtime
 from bchook.passes.trace.runtime._names import COMPILERS, SWEEP_CLASS, SWEEP_MODULE
 from trace_helpers import accelerated

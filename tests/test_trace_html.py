@@ -161,7 +161,7 @@ def test_page_is_one_self_contained_file(report):
 
 
 def test_renderer_is_installed_as_package_data():
-    vendor = resources.files("bchook.trace").joinpath("vendor")
+    vendor = resources.files("bchook.passes.trace.runtime").joinpath("vendor")
     for name in ("d3.min.js", "d3-flamegraph.min.js", "d3-flamegraph.css", "LICENSE.d3",
                  "LICENSE.d3-flame-graph", "VERSIONS"):
         assert vendor.joinpath(name).is_file(), name

@@ -18,7 +18,7 @@ import pytest
 import bchook.trace
 from bchook import OptionError, ir
 from bchook.ir import _version as V
-from bchook.passes.trace import TracePass, untraced
+from bchook.passes.trace.instrument import TracePass, untraced
 from bchook.passes.trace.runtime import _runtime
 from bchook.passes.trace.runtime._names import CALL, ENTER, LINES, PY_LOG
 from trace_helpers import BACKENDS, CORPUS, accelerated, load, options_for, own_stats, traced

@@ -7,7 +7,7 @@ import sys
 import types
 
 from bchook.pipeline.api import transform_source
-from bchook.passes.trace import TracePass
+from bchook.passes.trace.instrument import TracePass
 from bchook.passes.trace.runtime import _runtime
 
 #: Every kind of code object and control flow the probes must survive: closures, class

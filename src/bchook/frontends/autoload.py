@@ -56,7 +56,7 @@ _WANTED = ("os.environ.get('BCHOOK_PASSES') and os.environ.get('BCHOOK_DISABLE',
 #: does not know the autoload's files): the file to delete, and how to avoid it next time.
 _LEFTOVER = ("bchook: %s is left over from an uninstalled bchook (bchook cannot be imported): "
              "delete it; run `bchook pth uninstall` before `pip uninstall bchook`\\n")
-_GONE = "isinstance(e, ModuleNotFoundError) and e.name in ('bchook', 'bchook.frontends.autoload')"
+_GONE = "isinstance(e, ModuleNotFoundError) and e.name in ('bchook', 'bchook.frontends', 'bchook.frontends.autoload')"
 _FAILED = ("'bchook: autoload failed, running without the hook: %s: %s\\n' "
            "% (type(e).__name__, e)")
 _START = (

@@ -466,7 +466,7 @@ def _dis_command(argv: Sequence[str]) -> int:
     try:
         from ..tools.dis.command import main as dis_main
     except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}._dis":
+        if not (exc.name or "").startswith(__name__.partition(".")[0] + ".tools"):
             raise
         raise UsageError("the dis command is not available in this installation") from None
     return dis_main(list(argv))

@@ -30,7 +30,7 @@ import pytest
 
 __all__ = ["BchookWarning"]
 
-_PACKAGE = __name__.rpartition(".")[0]  # "bchook"
+_PACKAGE = __name__.partition(".")[0]  # "bchook"
 
 
 class BchookWarning(pytest.PytestWarning):
@@ -110,7 +110,7 @@ def _trace_pass(config: pytest.Config):
     state = config.stash.get(_STATE, None)
     hook = state.hook if state is not None and state.hook is not None else None
     if hook is None:
-        install = sys.modules.get(f"{_PACKAGE}._install")
+        install = sys.modules.get(f"{_PACKAGE}.hook.install")
         hook = install.installed() if install is not None else None
     if hook is None:
         return None
@@ -118,7 +118,7 @@ def _trace_pass(config: pytest.Config):
 
 
 def _tracer():
-    runtime = sys.modules.get(f"{_PACKAGE}.trace._runtime")
+    runtime = sys.modules.get(f"{_PACKAGE}.passes.trace.runtime._runtime")
     return runtime.tracer() if runtime is not None else None
 
 
@@ -223,7 +223,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if state is not None and state.header:
         return state.header
     # A hook installed before pytest started (`python -m bchook -m pytest`, the .pth autoload).
-    install = sys.modules.get(f"{_PACKAGE}._install")
+    install = sys.modules.get(f"{_PACKAGE}.hook.install")
     hook = install.installed() if install is not None else None
     if hook is None:
         return None

@@ -45,7 +45,10 @@ __all__ = ["Target", "resolve_target", "run", "run_script_in_place", "compile_ma
 #: ``_autoload``), so that functions of ``__main__`` behave the same in parent and child.
 ENV_MAIN = "BCHOOK_MAIN"
 
-_OWN_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE_DIR = os.path.normcase(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: The folders of bchook's machinery, whose frames a report leaves out.
+_MACHINERY_DIRS = frozenset([_PACKAGE_DIR] + [os.path.join(_PACKAGE_DIR, sub) for sub in
+                                              ("frontends", "hook", "pipeline")])
 
 
 class Target:
@@ -281,12 +284,12 @@ def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> i
     os.environ.update(_config.to_environ(settings.replace(roots=roots)))
     os.environ.pop(ENV_MAIN, None)
 
-    autoload = sys.modules.get(f"{__package__}._autoload")
+    autoload = sys.modules.get(f"{__package__}.autoload")
     if autoload is not None:  # a start-up hook from the environment gives way to this run's
         autoload.stop()
     hook = None
     if passes:
-        from ..hook import install as _install  # the hook machinery, only once there is work to do
+        from ..hook import install as _install  # the hook machinery, once there is work
 
         hook = _install.install(list(passes), include=include, exclude=settings.exclude,
                                 cache=settings.cache, roots=roots, main=target.main_module())
@@ -417,7 +420,8 @@ def _own_frame(tb: types.TracebackType, whole_package: bool = False) -> bool:
     frames stay visible, since a pass author needs them, unless ``whole_package``."""
     filename = tb.tb_frame.f_code.co_filename
     folder = os.path.normcase(os.path.dirname(os.path.abspath(filename)))
-    return folder == _OWN_DIR or (whole_package and folder.startswith(_OWN_DIR + os.sep))
+    return folder in _MACHINERY_DIRS or (whole_package and
+                                         folder.startswith(_PACKAGE_DIR + os.sep))
 
 
 def strip_own_frames(exc: BaseException, _seen: set[int] | None = None) -> None:

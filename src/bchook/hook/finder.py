@@ -152,13 +152,13 @@ def _run_ast_pass(p: Pass, tree: ast.Module, ctx: Context) -> ast.Module:
 
 
 def _base_key(passes: Sequence[Pass]) -> list[str]:
-    bchook = sys.modules[__name__.rpartition(".")[0]]
+    bchook = sys.modules[__name__.partition(".")[0]]
     parts = [
         "bchook-cache-1",
         MAGIC_NUMBER.hex(),
         f"optimize={sys.flags.optimize}",
         f"bchook={getattr(bchook, '__version__', '?')}",
-        "files=" + _package_stamp(os.path.dirname(os.path.abspath(__file__))),
+        "files=" + _package_stamp(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
     ]
     for p in passes:
         module = sys.modules.get(type(p).__module__)

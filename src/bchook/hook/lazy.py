@@ -20,7 +20,7 @@ import types
 __all__ = ["hold", "release"]
 
 _LAZY = getattr(types, "LazyImportType", None)
-_OWN = __name__.rpartition(".")[0]  # "bchook"
+_OWN = __name__.partition(".")[0]  # "bchook"
 
 #: The program's mode while bchook sets itself up with lazy imports off, or None.
 _held: str | None = None

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Targets", "matches", "describe", "describe_missed"]
 
 _WILDCARDS = frozenset("*?[")
-_OWN_PACKAGE = __name__.rpartition(".")[0]  # "bchook"
+_OWN_PACKAGE = __name__.partition(".")[0]  # "bchook"
 
 
 def matches(name: str, pattern: str) -> bool:

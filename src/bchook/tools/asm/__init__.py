@@ -21,7 +21,7 @@ Python object as a constant); lines ``"name:"`` define labels that jumps name::
 
 Arguments are written by meaning (constants as literals, variables and names by name,
 ``BINARY_OP +``, ``COMPARE_OP <``, ``LOAD_COMMON_CONSTANT None``, labels); see
-:mod:`bchook.tools.syntax`. The stack size, jump offsets and directions, ``EXTENDED_ARG``
+``bchook.tools.syntax``. The stack size, jump offsets and directions, ``EXTENDED_ARG``
 prefixes and the line and exception tables are computed. The idioms releases spell
 differently are built with ``bchook.ir``'s builders, so a listing can say the same thing
 everywhere:
