@@ -12,7 +12,7 @@ import types
 import pytest
 
 from bchook.hook import cache as _cache
-from bchook.hook.finder import Rewriter
+from bchook.hook.loader import Rewriter
 from bchook.hook.install import install
 from bchook.hook.targets import Targets
 from bchook.passes.identity import IdentityPass

@@ -30,7 +30,7 @@ import zipfile
 
 import pytest
 
-from bchook.hook.finder import BchookLoader
+from bchook.hook.loader import BchookLoader
 from bchook.hook.install import install, installed
 from bchook.pipeline.api import Pass
 from plugin_helpers import install_sample_passes, write_tree

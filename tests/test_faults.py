@@ -299,7 +299,7 @@ def test_source_changed_while_being_transformed(project, new_text):
 
 
 def test_source_changed_between_stat_and_read(project, monkeypatch):
-    from bchook.hook.finder import BchookLoader
+    from bchook.hook.loader import BchookLoader
 
     assert fresh_import()[1] == ["app", "app.mod"]
     path = project / "app" / "mod.py"

@@ -22,7 +22,7 @@ import pytest
 
 from bchook.hook import targets as _targets
 from bchook.errors import PassFailed, UnknownPassError
-from bchook.hook.finder import BchookFinder, BchookLoader
+from bchook.hook.loader import BchookFinder, BchookLoader
 from bchook.hook.install import install, installed
 from bchook.pipeline.api import Pass
 from bchook.hook.targets import Targets, matches

@@ -17,7 +17,7 @@ from _thread import RLock
 from importlib.machinery import SOURCE_SUFFIXES
 
 from . import lazy as _lazy
-from .finder import BchookFinder, BchookLoader, Rewriter, ZipLoader
+from .loader import BchookFinder, BchookLoader, Rewriter, ZipLoader
 from ..pipeline.api import Pass
 from ..pipeline.registry import create_passes
 from .targets import Targets, describe

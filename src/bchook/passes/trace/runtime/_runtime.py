@@ -30,7 +30,7 @@ from typing import IO, Any, Iterable
 
 # Everything the runtime will need is imported here: TracePass imports this module before
 # any hook is installed, so none of it is ever traced, even with --include '*'.
-from ....hook import finder as _hook
+from ....hook import loader as _hook
 from . import _profile
 from . import _pyrecorder
 from . import _readers
