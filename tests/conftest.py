@@ -108,7 +108,7 @@ def no_bchook_hook_leaks():
         hook = install_module.installed()
         if hook is not None:
             hook.uninstall()
-    hook_module = sys.modules.get("bchook.hook.loader")
+    hook_module = sys.modules.get("bchook.hook.finder")
     if hook_module is not None:
         finder_type = hook_module.BchookFinder
         sys.meta_path[:] = [f for f in sys.meta_path

@@ -9,7 +9,7 @@ import textwrap
 import types
 
 from bchook import ir
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.passes.constfold import ConstFoldPass
 
 #: Families of opcodes, so tests can say "the comparison is gone" on every version.

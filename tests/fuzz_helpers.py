@@ -29,7 +29,7 @@ import warnings
 
 from hypothesis import strategies as st
 
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.pipeline.registry import create_passes
 
 #: Chains that must not change what a program does: name -> (passes, options).

@@ -14,7 +14,7 @@ import sys
 import textwrap
 import types
 
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.passes.goto.transform import GotoPass
 
 MODES = ["hook", "decorator"]

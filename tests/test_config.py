@@ -68,8 +68,8 @@ def test_nearest_pyproject_wins(tmp_path):
     deep = tmp_path / "a" / "b" / "c"
     deep.mkdir(parents=True)
     assert C.find_pyproject(str(deep)) == str(inner)
-    assert C.resolve(environ={}, start=str(deep)).passes == ["inner"]
-    assert C.resolve(environ={}, start=str(tmp_path)).passes == ["outer"]
+    assert C.resolve(environ={}, start=str(deep)).passes == ("inner",)
+    assert C.resolve(environ={}, start=str(tmp_path)).passes == ("outer",)
 
 
 @pytest.mark.parametrize("body, message", [
@@ -158,20 +158,20 @@ def test_precedence_flags_over_environment_over_file(tmp_path):
     write(tmp_path / "pyproject.toml", FULL)
     start = str(tmp_path)
     from_file = C.resolve(environ={}, start=start)
-    assert from_file.passes == ["identity", "trace"] and from_file.cache is False
+    assert from_file.passes == ("identity", "trace") and from_file.cache is False
     assert from_file.config_file == str(tmp_path / "pyproject.toml")
 
     env = {"BCHOOK_PASSES": "identity", "BCHOOK_CACHE": "1",
            "BCHOOK_OPTIONS": "trace.limit=20"}
     from_env = C.resolve(environ=env, start=start)
-    assert from_env.passes == ["identity"] and from_env.cache is True
-    assert from_env.include == ["app.*", "lib"]  # not in the environment: the file's
+    assert from_env.passes == ("identity",) and from_env.cache is True
+    assert from_env.include == ("app.*", "lib")  # not in the environment: the file's
     assert from_env.options["trace"] == {"output": "a.prof,b.prof", "limit": "20"}
 
     flags = {"passes": ["trace"], "cache": False, "options": {"trace": {"output": "c.prof"}},
              "exclude": []}
     final = C.resolve(flags, environ=env, start=start)
-    assert final.passes == ["trace"] and final.cache is False and final.exclude == []
+    assert final.passes == ("trace",) and final.cache is False and final.exclude == ()
     assert final.options["trace"] == {"output": "c.prof", "limit": "20"}
     assert final.options["identity"] == {"pad": True}
 
@@ -180,8 +180,8 @@ def test_bchook_config_names_the_file_or_none(tmp_path):
     write(tmp_path / "pyproject.toml", FULL)
     other = write(tmp_path / "elsewhere.toml", "[tool.bchook]\npasses = 'goto'\n")
     assert C.resolve(environ={"BCHOOK_CONFIG": str(other)}, start=str(tmp_path)).passes == \
-        ["goto"]
-    assert C.resolve(environ={"BCHOOK_CONFIG": ""}, start=str(tmp_path)).passes == []
+        ("goto",)
+    assert C.resolve(environ={"BCHOOK_CONFIG": ""}, start=str(tmp_path)).passes == ()
 
 
 def test_exported_environment_reproduces_the_settings(tmp_path):

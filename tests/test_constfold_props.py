@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.passes.constfold import ConstFoldPass
 
 OPTION_SETS = [

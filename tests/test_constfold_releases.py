@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.passes.constfold import ConstFoldPass
 from constfold_helpers import (
     CONSTANT_LOADS, assert_folds, compile_both, count_ops, find_code, functions,

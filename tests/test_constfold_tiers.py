@@ -11,7 +11,7 @@ import types
 import pytest
 
 from bchook import OptionError
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.ir import version as V
 from bchook.passes.constfold import ConstFoldPass
 # imported here, once: a test that isolates sys.modules would otherwise import it afresh

@@ -287,7 +287,7 @@ def code_lines(code: types.CodeType) -> set[int]:
 
 def removed_lines(folder, name: str, pass_name: str) -> set[int]:
     """Lines whose code the pass removed: in the plainly compiled module, not after it."""
-    from bchook.pipeline.api import transform_source
+    from bchook.pipeline.driver import transform_source
     from bchook.pipeline.registry import create_passes
 
     path = str(folder / name)

@@ -127,7 +127,7 @@ def test_no_marker_name_stays_in_any_code_object(build):
 
 
 def test_no_marker_name_stays_in_module_code():
-    from bchook.pipeline.api import transform_source
+    from bchook.pipeline.driver import transform_source
     from bchook.passes.goto import GotoPass
 
     source = "skipped = False\ngoto .end\nskipped = True\nlabel .end\n"

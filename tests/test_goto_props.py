@@ -10,7 +10,7 @@ import textwrap
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.ir._version import PY311
 from bchook.passes.goto.transform import GotoPass
 

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.passes.goto.transform import GotoPass
 from goto_helpers import MODES, load, write
 

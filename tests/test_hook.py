@@ -15,14 +15,16 @@ import pkgutil
 import runpy
 import sys
 import textwrap
+import warnings
 import zipfile
 import zipimport
 
 import pytest
 
 from bchook.hook import targets as _targets
-from bchook.errors import PassFailed, UnknownPassError
-from bchook.hook.loader import BchookFinder, BchookLoader
+from bchook.errors import BchookWarning, PassFailed, UnknownPassError
+from bchook.hook.finder import BchookFinder
+from bchook.hook.loader import BchookLoader
 from bchook.hook.install import install, installed
 from bchook.pipeline.api import Pass
 from bchook.hook.targets import Targets, matches
@@ -264,13 +266,53 @@ def test_install_again_moves_the_finder_back_in_front(project):
     assert sys.meta_path[0] is hook.finder
 
 
-def test_finder_moves_back_in_front_at_the_next_import(project):
-    hook = install([CodeStage()], include=["app"])
-    other = OtherFinder("nothing")
+def test_finder_never_reorders_meta_path_and_says_which_hook_is_in_front(project):
+    hook = install([CodeStage()], include=["app", "other_top", "warmup"], cache=False)
+    other = OtherFinder("app")
     sys.meta_path.insert(0, other)
-    import warmup  # noqa: F401  (any import bchook is asked about)
-    assert sys.meta_path[0] is hook.finder
-    assert sys.meta_path[1] is other
+    before = list(sys.meta_path)
+    with pytest.warns(BchookWarning, match=r"test_hook\.OtherFinder is in front of bchook"):
+        import other_top  # bchook is asked about it, behind the other hook
+    assert other_top.V == "s3"
+    import app.mod  # the other hook loads it: bchook is not asked
+    assert sys.meta_path == before
+    assert type(app.mod.__loader__) is OtherLoader and app.mod.f() == "s2"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once per hook
+        import warmup  # noqa: F401
+    hook.to_front()  # between imports: bchook composes with it from now on
+    assert sys.meta_path == [hook.finder, other] + before[2:]
+
+
+class CountingFinder:
+    """A finder that only counts the questions it is asked."""
+
+    def __init__(self):
+        self.asked = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        self.asked.append(fullname)
+        return None
+
+
+@pytest.mark.parametrize("where", ["in front of bchook", "behind bchook"])
+def test_every_finder_is_asked_once_per_import(project, where):
+    counter = CountingFinder()
+    if where == "in front of bchook":
+        hook = install([CodeStage()], include=["app"], cache=False)
+        sys.meta_path.insert(0, counter)
+    else:
+        sys.meta_path.insert(0, counter)
+        hook = install([CodeStage()], include=["app"], cache=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BchookWarning)
+            import app.mod
+            import other_top  # noqa: F401
+    finally:
+        sys.meta_path.remove(counter)
+    assert counter.asked == ["app", "app.mod", "other_top"]
+    assert type(app.mod.__loader__) is BchookLoader and app.mod.f() == "s3"
 
 
 # -- the loader: transparency --------------------------------------------------------------
@@ -488,7 +530,7 @@ def test_other_hook_installed_first_both_apply_in_the_documented_order(project):
 def test_other_hook_installed_second_both_apply_in_the_same_order(project):
     with install([AstStage(), CodeStage()], include=["app"], cache=False):
         sys.meta_path.insert(0, OtherFinder("app"))
-        import warmup  # noqa: F401  (bchook moves back in front at its next import)
+        install([AstStage(), CodeStage()], include=["app"], cache=False)  # back in front
         import app.mod
     assert app.mod.V == "s3"
 
@@ -532,7 +574,7 @@ def test_typeguard_import_hook_composes(project):
         else:
             hook = install([CodeStage()], include=["typed"], cache=False)
             guard = typeguard.install_import_hook(["typed"])
-            import warmup  # noqa: F401
+            hook.to_front()
         try:
             import typed.api
             assert typed.api.f(1) == "s3", order
@@ -573,7 +615,9 @@ def test_pytest_assertion_rewriting_still_works_on_rewritten_modules(run_python,
         write_tree(tmp_path, {"conftest.py": install_line + "\n"})
         args = ["-m", "pytest"]
     else:
-        args = ["-c", install_line + "; import pytest; raise SystemExit(pytest.main())"]
+        # bchook's plugin puts the hook back in front of pytest's (here, autoload is off)
+        args = ["-c", install_line + "; import pytest; raise SystemExit(pytest.main())",
+                "-p", "bchook.frontends.pytest_plugin"]
     for run in ("transformed", "from bchook's cache"):
         rc, out, err = run_python(
             [*args, "-q", "-p", "no:cacheprovider", "test_sample.py"], cwd=tmp_path,

@@ -9,7 +9,8 @@ import types
 import pytest
 
 from bchook import ir
-from bchook.pipeline.api import Context, Pass, transform_code_tree
+from bchook.pipeline.api import Context, Pass
+from bchook.pipeline.driver import transform_code_tree
 
 V = ir.version
 OPS = V.OPMAP

@@ -19,7 +19,7 @@ import pytest
 import ir_stdlib
 import ir_torture
 from bchook import ir
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.passes.identity import _FIXED as FIXED_PLACE, IdentityPass
 
 # the torture returns from a ``finally`` on purpose, which 3.14+ warn about (PEP 765)

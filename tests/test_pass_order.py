@@ -9,7 +9,8 @@ import re
 import subprocess
 import sys
 
-from bchook.pipeline.api import Pass, transform_source
+from bchook.pipeline.api import Pass
+from bchook.pipeline.driver import transform_source
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 

@@ -92,8 +92,9 @@ def test_without_options_the_plugin_loads_but_does_nothing(project):
     project.makepyfile(test_inactive="""
         import sys
 
-        MACHINERY = [m for m in ("bchook.hook.install", "bchook.hook.loader", "bchook.pipeline.registry",
-                                 "bchook.hook.cache", "bchook.hook.compose", "bchook.hook.targets")
+        MACHINERY = [m for m in ("bchook.hook.install", "bchook.hook.finder", "bchook.hook.loader",
+                                 "bchook.pipeline.registry", "bchook.hook.cache",
+                                 "bchook.hook.compose", "bchook.hook.targets")
                      if m in sys.modules]
 
         import app

@@ -315,7 +315,7 @@ def _builtin_classes():
 def test_the_documented_default_is_what_the_pass_does_without_the_option(cls):
     # `bchook passes` and the README show each option's default: giving it explicitly must
     # change nothing in the code the pass produces
-    from bchook.pipeline.api import transform_source
+    from bchook.pipeline.driver import transform_source
 
     def compiled(**options):  # code objects compare their constants by value, nested too
         return transform_source(SAMPLE, "sample.py", "sample", [cls(**options)])

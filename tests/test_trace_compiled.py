@@ -187,7 +187,7 @@ def test_stop_gives_back_the_code_compiled_at_run_time(tmp_path, run_python):
 # -- no cost where nothing is compiled at run time ------------------------------------------
 
 def compiled(source: str, path) -> types.CodeType:
-    from bchook.pipeline.api import transform_source
+    from bchook.pipeline.driver import transform_source
     return transform_source(source, str(path), "cost_sample", [TracePass()])
 
 
@@ -220,7 +220,7 @@ def test_hooks_where_code_is_compiled_or_classes_made(tmp_path):
 
 
 def test_nothing_for_the_pure_python_recorder(tmp_path):
-    from bchook.pipeline.api import transform_source
+    from bchook.pipeline.driver import transform_source
     code = transform_source("def f(src):\n    exec(src)\nclass A:\n    pass\n",
                             str(tmp_path / "c.py"), "py_sample", [TracePass(accel="0")])
     assert not all_names(code) & {SWEEP_CLASS, SWEEP_MODULE, *COMPILERS.values()}

@@ -128,7 +128,7 @@ def _lines(code):
 
 @pytest.mark.parametrize("extra", [{}, {"lines": "count", "mode": "calls"}])
 def test_co_lines_unchanged(corpus_path, backend, extra):
-    from bchook.pipeline.api import transform_source
+    from bchook.pipeline.driver import transform_source
     plain = transform_source(CORPUS, str(corpus_path), "m", [])
     probed = transform_source(CORPUS, str(corpus_path), "m",
                               [TracePass(**options_for(backend, **extra))])
@@ -667,7 +667,7 @@ def test_handler_in_a_traced_module(tmp_path, backend, monkeypatch):
     path.write_text(source)
     module = types.ModuleType("self_handler")
     monkeypatch.setitem(sys.modules, "self_handler", module)
-    from bchook.pipeline.api import transform_source
+    from bchook.pipeline.driver import transform_source
     code = transform_source(source, str(path), "self_handler",
                             [TracePass(**options_for(backend, handler="self_handler:on_event"))])
     module.__spec__ = types.SimpleNamespace(_initializing=True)
@@ -893,7 +893,7 @@ def test_lines_with_other_globals_go_to_a_sink(tmp_path):
 
 def test_untraced_twin_is_the_code_before_the_probes(tmp_path):
     source = "def f():\n    def g():\n        return 2\n    return g() + 1\n"
-    from bchook.pipeline.api import transform_source
+    from bchook.pipeline.driver import transform_source
     plain = transform_source(source, "t.py", "t", [])
     probed = transform_source(source, "t.py", "t", [TracePass()])
     f_plain = next(c for c in plain.co_consts if isinstance(c, types.CodeType))

@@ -6,7 +6,7 @@ import importlib.util
 import sys
 import types
 
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.passes.trace.instrument import TracePass
 from bchook.passes.trace.runtime import _runtime
 

@@ -351,7 +351,6 @@ def _flags_layer(args: RunnerArgs) -> dict:
 
 
 def _run(argv: Sequence[str]) -> int:
-    from ..pipeline import registry as _registry
     from . import runner as _runner
 
     args = parse_runner_args(argv)
@@ -364,12 +363,7 @@ def _run(argv: Sequence[str]) -> int:
     target = _runner.resolve_target(args.kind, value, args.program_args)
     start = target.root() if target.kind in ("script", "folder") else os.getcwd()
     settings = _config.resolve(flags, start=start)
-    _config.check_options(settings)
-    chain = list(settings.passes)
-    passes = _registry.create_passes(chain, settings.options) if chain else []
-    if settings.disabled:
-        passes = []
-    return _runner.run(target, passes, settings)
+    return _runner.run(target, _config.create_chain(settings), settings)
 
 
 # -- subcommands ---------------------------------------------------------------------------

@@ -1,20 +1,14 @@
-"""The ``sys.meta_path`` finder and the loader that run a chain of passes at import time.
+"""The loaders that run a chain of passes at import time, and the configuration they share.
 
-The finder never competes with the other finders: it asks the finders behind it on
-``sys.meta_path``, in their order, for a spec, and only swaps the spec's loader when the
-module is targeted and its loader produces code from source. A plain ``SourceFileLoader``
-becomes a :class:`BchookLoader` (a ``SourceFileLoader`` subclass overriding ``get_code`` and
-``source_to_code``, so ``runpy``, ``-m``, ``importlib.resources``, ``inspect.getsource``,
-``linecache`` and ``importlib.reload`` keep working); another hook's loader is composed with
-(see :mod:`bchook.hook.compose`). A module in a zip file (a zip application's ``__main__.py``
-and the modules next to it) gets a :class:`ZipLoader`, rewritten from its source but never
-cached (bchook writes nothing into a zip file). Namespace packages, extension modules and
-pycs without source are left alone.
-
-To see every import, the finder keeps itself at the front of ``sys.meta_path``: when
-another hook is inserted in front of it, it moves back at the next import it is asked
-about. That changes nothing for the others: they are consulted in the same order as before,
-and bchook only wraps what they return.
+A plain ``SourceFileLoader`` of a targeted module becomes a :class:`BchookLoader` (a
+``SourceFileLoader`` subclass whose ``get_code`` is bchook's cache around
+``source_to_code``, CPython's own override point, so ``runpy``, ``-m``,
+``importlib.resources``, ``inspect.getsource``, ``linecache`` and ``importlib.reload`` keep
+working); another hook's loader is composed with (see :mod:`bchook.hook.compose`). A module
+in a zip file (a zip application's ``__main__.py`` and the modules next to it) gets a
+:class:`ZipLoader`, rewritten from its source but never cached (bchook writes nothing into a
+zip file). :class:`Rewriter` is one configuration: the passes, what they target, whether
+results are cached.
 """
 
 from __future__ import annotations
@@ -30,8 +24,8 @@ from importlib.util import MAGIC_NUMBER
 
 from . import cache as _cache
 from .compose import Composer, composer_for
-from ..errors import PassFailed
-from ..pipeline.api import Context, Pass, _overrides, transform_code_tree, transform_source
+from ..pipeline.api import Pass, _overrides
+from ..pipeline.driver import transform_source
 from .targets import Targets
 
 TYPE_CHECKING = False  # typing costs milliseconds at start-up
@@ -39,7 +33,7 @@ if TYPE_CHECKING:
     import ast
     from typing import Sequence
 
-__all__ = ["Rewriter", "BchookFinder", "BchookLoader", "ZipLoader"]
+__all__ = ["Rewriter", "BchookLoader", "ZipLoader"]
 
 _CodeType = types.CodeType
 
@@ -112,43 +106,16 @@ class Rewriter:
             self._leave(me)
 
     def _compile(self, source, path, fullname, composer, optimize):
-        if composer is None:
-            return transform_source(source, path, fullname, self.passes, optimize=optimize)
-        return self._compile_composed(source, path, fullname, composer)
-
-    def _compile_composed(self, source, path, fullname, composer):
-        passes = self.passes
-        ctxs = [Context(fullname, path, p.options) for p in passes]
-        tree = None
-        if self.has_ast_passes:
-            import ast
-
-            tree = ast.parse(source, path)
-            for p, ctx in zip(passes, ctxs):
-                if _overrides(p, "transform_ast"):
-                    tree = _run_ast_pass(p, tree, ctx)
-            ast.fix_missing_locations(tree)
-        code = composer.compile(fullname, path, source, tree)
-        return transform_code_tree(code, passes, ctxs)
+        compiler = None
+        if composer is not None:
+            def compiler(tree_or_source):
+                return composer.compile(fullname, path, source,
+                                        None if tree_or_source is source else tree_or_source)
+        return transform_source(source, path, fullname, self.passes, optimize=optimize,
+                                compiler=compiler)
 
     def describe(self) -> str:
         return ",".join(p.name for p in self.passes) or "(no passes)"
-
-
-def _run_ast_pass(p: Pass, tree: ast.Module, ctx: Context) -> ast.Module:
-    import ast
-
-    where = f"<module> at {ctx.filename}:1"
-    try:
-        result = p.transform_ast(tree, ctx)
-    except SyntaxError:
-        raise
-    except Exception as exc:
-        raise PassFailed(p.name, ctx.module, where, exc) from exc
-    if not isinstance(result, ast.Module):
-        raise PassFailed(p.name, ctx.module, where, TypeError(
-            f"transform_ast returned {type(result).__name__}, not ast.Module"))
-    return result
 
 
 def _base_key(passes: Sequence[Pass]) -> list[str]:
@@ -220,7 +187,7 @@ class BchookLoader(SourceFileLoader):
                         return code
         if source is None:
             source = self.get_data(path)
-        code = rewriter.compile(source, path, fullname, self.composer)
+        code = self.source_to_code(source, path, fullname)
         if pyc is not None:
             _cache.store(pyc, digest, code, st, source)
         return code
@@ -264,88 +231,3 @@ class ZipLoader(zipimport.zipimporter):
             _debug("bchook: %s has no source in its zip file: left untransformed", fullname)
             return super().get_code(fullname)
         return self.rewriter.compile(source, self.get_filename(fullname), fullname)
-
-
-class BchookFinder:
-    """The ``sys.meta_path`` entry: wraps the loader the other finders return."""
-
-    def __init__(self, rewriter: Rewriter):
-        self.rewriter = rewriter
-        self.active = True
-        self._seeking: set[tuple[int, str]] = set()
-
-    def find_spec(self, fullname: str, path=None, target=None) -> ModuleSpec | None:
-        if not self.active:
-            return None
-        meta = sys.meta_path
-        if meta and meta[0] is not self:
-            self._to_front(meta)
-        rewriter = self.rewriter
-        if rewriter.busy() or rewriter.targets.by_name(fullname) is False:
-            return None  # the finders behind us handle it exactly as without bchook
-        me = (get_ident(), fullname)
-        if me in self._seeking:  # another hook that asks sys.meta_path again: let it
-            return None
-        self._seeking.add(me)
-        try:
-            spec = self._find_behind(fullname, path, target)
-        finally:
-            self._seeking.discard(me)
-        if spec is None:
-            return None
-        return self._adopt(spec, fullname)
-
-    def invalidate_caches(self) -> None:
-        """Called by ``importlib.invalidate_caches()``: bchook keeps nothing to invalidate."""
-
-    def _to_front(self, meta: list) -> None:
-        for i, finder in enumerate(meta):
-            if finder is self:
-                del meta[i]
-                meta.insert(0, self)
-                return
-
-    def _find_behind(self, fullname, path, target) -> ModuleSpec | None:
-        meta = sys.meta_path
-        start = 0
-        for i, finder in enumerate(meta):
-            if finder is self:
-                start = i + 1
-                break
-        for finder in meta[start:]:
-            find = getattr(finder, "find_spec", None)
-            if find is None:  # a legacy finder (3.10, 3.11): let the import system go on
-                return None
-            spec = find(fullname, path, target)
-            if spec is not None:
-                return spec
-        return None
-
-    def _adopt(self, spec: ModuleSpec, fullname: str) -> ModuleSpec:
-        loader = spec.loader
-        origin = spec.origin
-        if origin is None or not spec.has_location:
-            if spec.submodule_search_locations is not None and origin in (None, "namespace"):
-                _debug("bchook: %s is a namespace package: nothing to rewrite", fullname)
-            return spec
-        targets = self.rewriter.targets
-        if type(loader) is SourceFileLoader:
-            if targets.wants(fullname, origin):
-                spec.loader = BchookLoader(fullname, origin, self.rewriter)
-            return spec
-        if loader is None or not targets.wants(fullname, origin):
-            return spec
-        if isinstance(loader, zipimport.zipimporter):
-            spec.loader = ZipLoader(loader, self.rewriter)
-            return spec
-        composer = composer_for(loader, origin, self.rewriter.has_ast_passes)
-        if composer is None or not os.path.isfile(origin):
-            _debug("bchook: %s: cannot compose with its loader %r: left untransformed",
-                   fullname, loader)
-            return spec
-        spec.loader = BchookLoader(fullname, origin, self.rewriter, composer)
-        return spec
-
-    def __repr__(self) -> str:
-        state = "" if self.active else " (uninstalled)"
-        return f"<BchookFinder [{self.rewriter.describe()}]{state}>"

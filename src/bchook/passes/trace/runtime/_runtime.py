@@ -304,7 +304,8 @@ class Tracer:
     def _probe(self, code: _CodeType) -> _CodeType:
         if _twin(code) is not None:
             return code
-        from ....pipeline.api import Context, transform_code_tree
+        from ....pipeline.api import Context
+        from ....pipeline.driver import transform_code_tree
         from ..instrument import TracePass
 
         p = self.runtime_pass
