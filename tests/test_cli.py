@@ -293,31 +293,26 @@ def test_help_lists_every_option_of_the_built_in_passes(capsys):
         assert " ".join(flag.help.replace("`", "").split()) in " ".join(text.split())
 
 
-def test_readme_tables_are_generated_from_the_code():
-    # item 13: `python tools/readme_tables.py` writes them; nothing may drift by hand
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import readme_tables
-    finally:
-        sys.path.pop(0)
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme_tables.regenerate(text) == text, \
-        "README.md is out of date: run python tools/readme_tables.py"
-    for name in ("runner-flags", "pass-options", "options-trace"):
-        assert f"<!-- generated: {name} -->" in text
-
-
 ROOT = Path(__file__).resolve().parent.parent
-_OPTION_USE = re.compile(r"\b(identity|goto|constfold|trace)\.([a-z_]+)=([^\s`'\";|)\\]*)")
+_OPTION_USE = re.compile(r"\b(identity|goto|constfold|trace)\.([a-z_]+)=([^\s`'\";|),\\]*)")
+
+
+def _documents():
+    """The README and every page of the documentation site, as (name, text)."""
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = path.read_text(encoding="utf-8")
+        # blocks that show an error on purpose (a misspelt option, exit status 2) go
+        text = re.sub(r"^```\w+ status=[1-9][^\n]*\n.*?^```", "", text, flags=re.M | re.S)
+        yield str(path.relative_to(ROOT)), text
 
 
 def _documented_options():
-    """Every PASS.KEY=VALUE the README, --help and the config docstring show."""
+    """Every PASS.KEY=VALUE the README, the docs, --help and the config docstring show."""
     from bchook import config as _config
 
     help_text = _cli.runner_help()
-    for where, text in (("README.md", (ROOT / "README.md").read_text(encoding="utf-8")),
-                        ("bchook --help", help_text), ("_config", _config.__doc__)):
+    for where, text in (*_documents(), ("bchook --help", help_text),
+                        ("_config", _config.__doc__)):
         for match in _OPTION_USE.finditer(text):
             yield where, match.group(1), match.group(2), match.group(3)
 
@@ -333,8 +328,9 @@ def test_every_documented_option_exists_and_takes_its_example_value():
         cls = _registry.load_pass_class(pass_name)
         assert key in cls.option_types, f"{where}: {pass_name}.{key} is no option"
         spec = next(spec for spec in cls.option_specs if spec.name == key)
-        if value == spec.type or spec.type.startswith(value + "|"):
-            continue  # the help's list of options: KEY=TYPE, not an example
+        if value == spec.type or spec.type.startswith(value + "|") or not value or \
+                value.isupper():
+            continue  # a list of options (KEY=TYPE) or a placeholder (FILE, N): no example
         cls.option_types[key](value)  # raises for a value the pass refuses
 
 
@@ -342,8 +338,9 @@ def test_option_tables_in_documented_config_files_exist(tmp_path):
     from bchook import config as _config
     from bchook.pipeline import registry as _registry
 
-    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"),
-                        re.S)
+    # (a page's deliberately bad file, shown with the error it gives, is named bad*.toml)
+    blocks = [block for _, text in _documents()
+              for block in re.findall(r"```toml(?![^\n]*file=bad)[^\n]*\n(.*?)```", text, re.S)]
     tables = 0
     for block in blocks:
         path = tmp_path / "pyproject.toml"

@@ -25,8 +25,7 @@ the repository into the page's folder; ``% docs-test: venv`` puts a throwaway vi
 environment that sees the interpreter's packages first on ``PATH`` (for pages that install
 things into site-packages).
 
-The pages are every ``*.md`` under docs/; README.md joins them when it stops being the long
-one (once docs/_draft_README.md has replaced it). The docstrings the API reference shows
+The pages are every ``*.md`` under docs/, and README.md. The docstrings the API reference shows
 run too: ``>>>`` examples and ``::`` blocks, unless ``NOT_RUN`` says why they are outlines.
 """
 
@@ -46,7 +45,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-DRAFT_README = DOCS / "_draft_README.md"
 TIMEOUT = 300
 
 pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="docs/ is not present")
@@ -54,9 +52,7 @@ pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="docs/ is not present"
 
 def pages() -> list[Path]:
     found = sorted(p for p in DOCS.rglob("*.md") if "build" not in p.relative_to(DOCS).parts)
-    if not DRAFT_README.exists():
-        found.append(ROOT / "README.md")
-    return found
+    return found + [ROOT / "README.md"]
 
 
 # -- reading a page ------------------------------------------------------------------------

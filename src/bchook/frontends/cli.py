@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 
     from ..pipeline.api import Pass
 
-__all__ = ["main", "RUNNER_FLAGS", "runner_help", "option_rows", "builtin_pass_classes",
-           "readme_tables"]
+__all__ = ["main", "RUNNER_FLAGS", "runner_help", "option_rows", "builtin_pass_classes"]
 
 PROG = "bchook"
 
@@ -224,33 +223,6 @@ def _version_text() -> str:
 def runner_help() -> str:
     """``bchook --help``: generated from ``RUNNER_FLAGS`` and the passes' option specs."""
     return _runner_parser().format_help()
-
-
-def _markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
-              for row in rows]
-    return "\n".join(lines)
-
-
-def readme_tables() -> dict[str, str]:
-    """The README's tables that come from the code, by the name of their marker
-    (``<!-- generated: NAME -->``): ``tools/readme_tables.py`` writes them, a test checks."""
-    tables = {"runner-flags": _markdown(("flag", "meaning"), [
-        (", ".join(f"`{n}`" for n in flag.names[:-1]) + (", " if len(flag.names) > 1 else "")
-         + f"`{flag.names[-1]}{' ' + flag.metavar if flag.metavar else ''}`", flag.doc)
-        for flag in RUNNER_FLAGS] + [(f"`{name}`", meaning) for name, meaning in
-                                     RUNNER_ARGUMENTS])}
-    every = []
-    for cls in builtin_pass_classes():
-        rows = [(f"`{cls.name}.{name}`", f"`{type_}`", f"`{default}`", meaning)
-                for name, type_, default, meaning in option_rows(cls)]
-        tables[f"options-{cls.name}"] = _markdown(
-            ("option (`-o PASS.KEY=VALUE`)", "values", "default", "meaning"), rows)
-        every += rows or [(f"`{cls.name}`: none", "", "", "")]
-    tables["pass-options"] = _markdown(
-        ("option (`-o PASS.KEY=VALUE`)", "values", "default", "meaning"), every)
-    return tables
 
 
 # -- the runner's command line -------------------------------------------------------------
