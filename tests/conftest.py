@@ -5,6 +5,10 @@ it, in the spirit of CPython's ``test.test_importlib.util.import_state``/``uncac
 test may install hooks, import throw-away modules and edit ``sys.path`` freely.
 
 ``run_python``: run the interpreter under test in a subprocess and get ``(rc, out, err)``.
+
+For the whole session, ``XDG_CACHE_HOME`` names a folder of the session's own: bchook keeps
+its cache in the user cache folder when Python writes no bytecode (and the environment the
+suite runs in may say so), and the suite's files must not land in the developer's.
 """
 
 from __future__ import annotations
@@ -45,6 +49,19 @@ class ImportState:
         sys.path_importer_cache.update(self.path_importer_cache)
         sys.dont_write_bytecode = self.dont_write_bytecode
         importlib.invalidate_caches()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_user_cache(tmp_path_factory):
+    """``XDG_CACHE_HOME`` is a folder of this session's for every test and the processes
+    they start; pip's cache stays where it was (``PIP_CACHE_DIR``)."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        if "PIP_CACHE_DIR" not in os.environ:
+            mp.setenv("PIP_CACHE_DIR", os.path.join(
+                os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pip"))
+        mp.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import stat
 import sys
 import textwrap
 import types
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +28,7 @@ def writable(monkeypatch):
 
 
 @pytest.fixture
-def source(tmp_path):
+def source(tmp_path, writable):
     path = tmp_path / "mod.py"
     path.write_text("def f():\n    return 'before'\n")
     return path
@@ -175,7 +176,7 @@ def test_payload_that_is_not_code_is_a_miss(source, writable):
     payload = marshal.dumps(42)
     header = _cache._HEADER.pack(importlib.util.MAGIC_NUMBER, b"bchk", DIGEST, st.st_mtime_ns,
                                  st.st_size, importlib.util.source_hash(data), len(payload),
-                                 zlib.crc32(payload))
+                                 zlib.crc32(payload), 0)
     with open(pyc, "wb") as f:
         f.write(header + payload)
     assert _load(source, pyc)[0] is None
@@ -187,11 +188,45 @@ def test_missing_file_is_a_miss(source):
 
 # -- what is never written -------------------------------------------------------------
 
-def test_dont_write_bytecode_is_honoured(source, monkeypatch):
+@pytest.fixture
+def user_cache(tmp_path, monkeypatch):
+    """Python writes no bytecode; the user cache folder is ``tmp_path/xdg/bchook``."""
+    if os.name == "nt" or sys.platform == "darwin":
+        pytest.skip("the user cache folder follows XDG_CACHE_HOME on Linux and BSDs only")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    pyc = _cache.cache_file(str(source), DIGEST)
-    assert not _cache.store(pyc, DIGEST, _code(source), os.stat(source), source.read_bytes())
-    assert not os.path.exists(os.path.dirname(pyc))
+    return tmp_path / "xdg" / "bchook"
+
+
+def test_without_bytecode_writes_the_cache_goes_to_the_user_cache_folder(source, user_cache):
+    near, far = _cache.cache_files(str(source), DIGEST)
+    assert os.path.dirname(near) == os.path.dirname(importlib.util.cache_from_source(
+        str(source)))
+    assert far == str(user_cache) + str(source.parent) + os.sep + os.path.basename(near)
+    assert _cache.cache_file(str(source), DIGEST) == far  # where a miss is written
+    assert _cache.store(far, DIGEST, _code(source), os.stat(source), source.read_bytes())
+    assert not (source.parent / "__pycache__").exists()
+    assert stat.S_IMODE(os.stat(user_cache).st_mode) == 0o700  # made private
+    assert _load(source, far)[0] is not None
+
+
+def test_a_user_cache_folder_of_someone_else_is_never_used(source, user_cache):
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("giving a folder to another user takes root")
+    user_cache.mkdir(parents=True)
+    os.chown(user_cache, os.geteuid() + 4242, -1)
+    places = _cache.cache_files(str(source), DIGEST)
+    assert len(places) == 1 and "__pycache__" in places[0]  # only read: -B writes nothing
+
+
+def test_a_relative_xdg_cache_home_is_ignored(monkeypatch):
+    if os.name == "nt" or sys.platform == "darwin":
+        pytest.skip("XDG_CACHE_HOME is read on Linux and BSDs only")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", "/home/someone")
+    assert _cache.user_cache_root() == "/home/someone/.cache/bchook"
+    monkeypatch.setenv("XDG_CACHE_HOME", "/var/cache/me")
+    assert _cache.user_cache_root() == "/var/cache/me/bchook"
 
 
 def test_unwritable_cache_folder_is_swallowed(source, writable):
@@ -223,6 +258,62 @@ def test_unmarshallable_code_is_not_cached(source, writable):
     code = _code(source).replace(co_consts=(object(),))
     pyc = _cache.cache_file(str(source), DIGEST)
     assert not _cache.store(pyc, DIGEST, code, os.stat(source), source.read_bytes())
+
+
+# -- pruning ---------------------------------------------------------------------------
+
+def _key(n):
+    return _cache.key_digest(["prune", str(n)])
+
+
+def _age(path, seconds_ago):
+    when = os.stat(path).st_mtime_ns - seconds_ago * 10**9
+    os.utime(path, ns=(when, when))
+
+
+def test_writing_removes_other_keys_files_made_from_another_source(source):
+    old = _store(source, _key(1))
+    source.write_text("def f():\n    return 'edited'\n")
+    new = _store(source, _key(2))
+    assert not os.path.exists(old) and os.path.exists(new)
+
+
+def test_other_keys_files_of_the_same_source_are_kept_up_to_keep_keys(source):
+    written = []
+    for n in range(_cache.KEEP_KEYS + 2):
+        for earlier in written:  # the earlier a file was written, the older it is
+            if os.path.exists(earlier):
+                _age(earlier, 10)
+        written.append(_store(source, _key(n)))
+        assert [p for p in written if os.path.exists(p)] == written[-_cache.KEEP_KEYS:]
+
+
+def test_a_touched_source_keeps_every_keys_file(source):
+    written = [_store(source, _key(n)) for n in range(_cache.KEEP_KEYS)]
+    _age(source, 5)  # a checkout or a touch: same content, new stamp
+    code, read = _cache.load(written[0], _key(0), os.stat(source), source.read_bytes)
+    assert code is not None and read is not None  # a hit that refreshed the file's stamp
+    assert all(os.path.exists(p) for p in written)
+
+
+def test_pruning_leaves_other_modules_levels_and_foreign_files_alone(source, tmp_path):
+    other = tmp_path / "other.py"
+    other.write_text("X = 1\n")
+    others = _store(other, _key(1))
+    mine = _store(source, _key(1))
+    folder = os.path.dirname(mine)
+    tag = sys.implementation.cache_tag
+    optimized = mine.replace(f".{tag}.bchook-", f".{tag}.opt-1.bchook-")
+    damaged = os.path.join(folder, os.path.basename(_cache.cache_file(str(source), _key(3))))
+    temporary = mine + ".12345"
+    for path, data in ((optimized, Path(mine).read_bytes()), (damaged, b"garbage"),
+                       (temporary, b"half a file")):
+        with open(path, "wb") as f:
+            f.write(data)
+    source.write_text("def f():\n    return 'edited'\n")
+    _store(source, _key(2))
+    assert not os.path.exists(mine)
+    assert all(os.path.exists(p) for p in (others, optimized, damaged, temporary))
 
 
 # -- the key ---------------------------------------------------------------------------
@@ -308,13 +399,13 @@ def project(tmp_path):
     return tmp_path
 
 
-def _run(run_python, project, *args, script="main.py", env=None):
+def _run(run_python, project, *args, script="main.py", env=None, flags=()):
     record = project / "record.txt"
     if record.exists():
         record.unlink()
     environ = {"RECORD": record, "PYTHONDONTWRITEBYTECODE": None}
     environ.update(env or {})
-    rc, out, err = run_python([script, *args], cwd=project, env=environ)
+    rc, out, err = run_python([*flags, script, *args], cwd=project, env=environ)
     assert rc == 0, err
     transformed = record.read_text().split() if record.exists() else []
     return out.strip(), transformed
@@ -354,12 +445,22 @@ def test_cache_false_neither_reads_nor_writes(run_python, project):
     assert os.listdir(project / "app" / "__pycache__") == listing
 
 
-def test_dont_write_bytecode_environment_is_honoured(run_python, project):
-    assert _run(run_python, project, env={"PYTHONDONTWRITEBYTECODE": "1"})[1] == ["app",
-                                                                                 "app.mod"]
-    assert not (project / "app" / "__pycache__").exists()
-    assert _run(run_python, project, "after", env={"PYTHONDONTWRITEBYTECODE": "1"})[1] == [
-        "app", "app.mod"]
+@pytest.mark.skipif(os.name == "nt" or sys.platform == "darwin",
+                    reason="the user cache folder follows XDG_CACHE_HOME on Linux and BSDs")
+@pytest.mark.parametrize("how", ["PYTHONDONTWRITEBYTECODE", "-B"])
+def test_without_bytecode_writes_the_next_run_is_served_from_the_user_cache(
+        run_python, project, tmp_path, how):
+    xdg = tmp_path / "xdg"
+    env = {"XDG_CACHE_HOME": xdg, "PYTHONDONTWRITEBYTECODE": "1" if how != "-B" else None}
+    flags = ["-B"] if how == "-B" else []
+    assert _run(run_python, project, env=env, flags=flags)[1] == ["app", "app.mod"]
+    assert not (project / "app" / "__pycache__").exists()  # nothing next to the sources
+    assert _run(run_python, project, env=env, flags=flags) == ("after", [])
+    cached = sorted(os.path.relpath(os.path.join(d, n), xdg)
+                    for d, _, names in os.walk(xdg) for n in names)
+    folder = os.path.join("bchook", *(project / "app").parts[1:])
+    assert [os.path.dirname(c) for c in cached] == [folder, folder], cached
+    assert all(_cache.is_cache_name(os.path.basename(c)) for c in cached)
 
 
 def test_pycache_prefix_is_honoured(run_python, project, tmp_path_factory):

@@ -150,8 +150,9 @@ def check_cache_files(pkg: Path, by_key: dict[str, str]) -> int:
         if ".bchook-" not in name:
             continue
         data = (folder / name).read_bytes()
-        magic, tag, key, _mtime, _size, _hash, length, crc = _cache._HEADER.unpack_from(data)
-        payload = data[_cache._HEADER.size:]
+        (magic, tag, key, _mtime, _size, _hash, length, crc, _about), start = \
+            _cache._parse(data)
+        payload = data[start:]
         assert tag == b"bchk" and len(payload) == length, name
         assert _cache.zlib.crc32(payload) == crc, f"{name}: torn"
         short = name.rsplit(".bchook-", 1)[1][:-4]

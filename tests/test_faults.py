@@ -84,8 +84,8 @@ def mod_cache(project: Path) -> Path:
 def assert_valid_cache(project: Path, value: str = "v1"):
     """The module's cache file is whole, and a fresh import is served from it."""
     data = mod_cache(project).read_bytes()
-    header = _cache._HEADER.unpack_from(data)
-    payload = data[_cache._HEADER.size:]
+    header, start = _cache._parse(data)
+    payload = data[start:]
     assert header[6] == len(payload) and header[7] == _cache.zlib.crc32(payload)
     assert fresh_import() == ((value, 42), [])
 
@@ -175,6 +175,9 @@ def test_replace_failing_leaves_the_previous_cache_file_whole(project, monkeypat
 
 # -- damaged and foreign cache files, through the hook ----------------------------------------
 
+#: Where the header's payload crc32 ends (the about text's length follows it).
+_CRC_END = _cache._HEADER.size - 2
+
 DAMAGES = {
     "truncated to half": lambda d: d[:len(d) // 2],
     "truncated header": lambda d: d[:_cache._HEADER.size - 1],
@@ -183,8 +186,8 @@ DAMAGES = {
     "empty": lambda d: b"",
     "payload bit flipped": lambda d: d[:-7] + bytes([d[-7] ^ 0x10]) + d[-6:],
     "key bit flipped": lambda d: d[:12] + bytes([d[12] ^ 1]) + d[13:],
-    "crc bit flipped": lambda d: d[:_cache._HEADER.size - 1] + bytes(
-        [d[_cache._HEADER.size - 1] ^ 0x80]) + d[_cache._HEADER.size:],
+    "crc bit flipped": lambda d: d[:_CRC_END - 1] + bytes([d[_CRC_END - 1] ^ 0x80])
+    + d[_CRC_END:],
     "garbage": lambda d: bytes(range(256)) * 4,
 }
 
@@ -205,7 +208,7 @@ def test_no_single_bit_flip_anywhere_gives_other_code(project):
     assert fresh_import()[1] == ["app", "app.mod"]
     path = mod_cache(project)
     good = path.read_bytes()
-    stored = marshal.loads(good[_cache._HEADER.size:])
+    stored = marshal.loads(good[_cache._parse(good)[1]:])
     digest = good[8:24]
     source = project / "app" / "mod.py"
     st = os.stat(source)
@@ -219,7 +222,9 @@ def test_no_single_bit_flip_anywhere_gives_other_code(project):
             if code is not None:
                 accepted += 1
                 assert code == stored, f"byte {position}, bit {bit}"
-    assert accepted <= 3 * 24  # only flips of the recorded mtime/size/hash can be accepted
+    about = _cache._parse(good)[0][-1]
+    # only flips of the recorded mtime/size/hash, or of the text saying what made the file
+    assert accepted <= 3 * (24 + about)
 
 
 def test_file_of_another_bchook_version_is_not_used(project, monkeypatch):
