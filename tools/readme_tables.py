@@ -5,7 +5,7 @@ in ``bchook/frontends/cli.py``) and each built-in pass's options (its ``option_s
     python tools/readme_tables.py --check  # exit 1 if README.md is out of date
 
 Each table sits between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``;
-``tests/test_cli.py`` checks that the README holds what this writes.
+``tests/frontends/test_cli.py`` checks that the README holds what this writes.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     python tools/test_all.py                      # every interpreter found
     python tools/test_all.py --python 3.12        # only these (repeatable; X.Y or a path)
     python tools/test_all.py --fast -- -x         # skip @pytest.mark.slow; args after -- go to pytest
-    python tools/test_all.py -- tests/test_ir_edit.py   # only these test files
+    python tools/test_all.py -- tests/ir/test_ir_edit.py   # only these test files
 
 Interpreters: ``pythonX.Y`` on PATH if it really runs (a pyenv shim of a version that is not
 activated does not), ``$(pyenv root)/versions/X.Y.*`` (``~/.pyenv`` without pyenv), and the

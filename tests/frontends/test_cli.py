@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import sys
-import textwrap
 import types
 from pathlib import Path
 
@@ -20,21 +19,8 @@ from bchook.frontends import cli as _cli
 from bchook.pipeline import registry as _registry
 
 
-def write(path, text=""):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-@pytest.fixture(autouse=True)
-def _no_bchook_env(monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("BCHOOK_"):
-            monkeypatch.delenv(key)
-
-
 @pytest.fixture
-def project(tmp_path, monkeypatch):
+def project(tmp_path, monkeypatch, write):
     """A folder with a program that would leave a trace if it ever ran."""
     write(tmp_path / "app.py", "open('RAN', 'w').close()\n")
     (tmp_path / "emptydir").mkdir()
@@ -102,7 +88,7 @@ def test_unknown_pass_lists_the_available_ones(project, capsys):
         assert name in err
 
 
-def test_bad_environment_and_config_are_usage_errors(project, capsys, monkeypatch):
+def test_bad_environment_and_config_are_usage_errors(project, capsys, monkeypatch, write):
     monkeypatch.setenv("BCHOOK_CACHE", "maybe")
     assert _cli.main(["-p", "identity", "app.py"]) == 2
     assert "BCHOOK_CACHE" in capsys.readouterr().err
@@ -132,7 +118,7 @@ def test_usage_errors_end_to_end(project, run_python, argv):
     assert not (project / "RAN").exists() and not (project / "__pycache__").exists()
 
 
-def test_console_script(project, run_python):
+def test_console_script(project, run_python, write):
     script = _bchook_script()
     if script is None:
         pytest.skip("the bchook console script is not installed next to this interpreter")
@@ -148,14 +134,14 @@ def test_console_script(project, run_python):
     assert proc.returncode == 2 and proc.stderr.startswith("bchook: error: unknown pass")
 
 
-def test_run_subcommand_is_the_runner(project, capsys, run_python):
+def test_run_subcommand_is_the_runner(project, capsys, run_python, write):
     write(project / "hello.py", "import sys; print('hi', sys.argv)\n")
     rc, out, err = run_python(["-m", "bchook", "run", "-p", "identity", "hello.py", "run"],
                               cwd=project)
     assert (rc, out, err) == (0, "hi ['hello.py', 'run']\n", "")
 
 
-def test_arguments_after_the_target_belong_to_the_program(project, run_python):
+def test_arguments_after_the_target_belong_to_the_program(project, run_python, write):
     write(project / "hello.py", "import sys; print(sys.argv[1:])\n")
     rc, out, err = run_python(["-m", "bchook", "-p", "identity", "hello.py", "-p", "foo",
                                "--help", "-o", "x", "-m", "y"], cwd=project)
@@ -207,7 +193,7 @@ notapass = os:path
 """
 
 
-def test_a_plugin_that_fails_to_load_is_shown_with_its_error(run_python, tmp_path):
+def test_a_plugin_that_fails_to_load_is_shown_with_its_error(run_python, tmp_path, write):
     site = tmp_path / "site"
     write(site / "brokenplug-2.0.dist-info" / "METADATA",
           "Metadata-Version: 2.1\nName: brokenplug\nVersion: 2.0\n")
@@ -264,7 +250,7 @@ def test_passes_shows_each_options_type_default_and_meaning(capsys):
     assert "=int" in trace and "default 1000000" in trace and "ring buffer" in trace
 
 
-def test_a_plugin_that_fails_to_load_is_not_offered(run_python, tmp_path):
+def test_a_plugin_that_fails_to_load_is_not_offered(run_python, tmp_path, write):
     # item 10: listed by `bchook passes` with its error, not among the available passes
     site = tmp_path / "site"
     write(site / "brokenplug-2.0.dist-info" / "METADATA",
@@ -307,7 +293,7 @@ def test_readme_tables_are_generated_from_the_code():
         assert f"<!-- generated: {name} -->" in text
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _OPTION_USE = re.compile(r"\b(identity|goto|constfold|trace)\.([a-z_]+)=([^\s`'\";|)\\]*)")
 
 

@@ -20,13 +20,6 @@ import pytest
 from bchook.frontends import cli as _cli
 
 
-@pytest.fixture(autouse=True)
-def _no_bchook_env(monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("BCHOOK_"):
-            monkeypatch.delenv(key)
-
-
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """Programs that leave a trace if they ever run, and odd targets."""

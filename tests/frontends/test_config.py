@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import textwrap
 
 import pytest
 from hypothesis import given
@@ -11,19 +10,6 @@ from hypothesis import strategies as st
 
 from bchook import UsageError
 from bchook import config as C
-
-
-def write(path, text=""):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-@pytest.fixture(autouse=True)
-def _no_bchook_env(monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("BCHOOK_"):
-            monkeypatch.delenv(key)
 
 
 FULL = """\
@@ -45,7 +31,7 @@ limit = 10
 """
 
 
-def test_read_pyproject(tmp_path):
+def test_read_pyproject(tmp_path, write):
     path = write(tmp_path / "pyproject.toml", FULL)
     layer = C.read_pyproject(str(path))
     assert layer == {
@@ -57,12 +43,12 @@ def test_read_pyproject(tmp_path):
     }
 
 
-def test_a_pyproject_without_the_table_sets_nothing(tmp_path):
+def test_a_pyproject_without_the_table_sets_nothing(tmp_path, write):
     path = write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n")
     assert C.read_pyproject(str(path)) == {}
 
 
-def test_nearest_pyproject_wins(tmp_path):
+def test_nearest_pyproject_wins(tmp_path, write):
     write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['outer']\n")
     inner = write(tmp_path / "a" / "pyproject.toml", "[tool.bchook]\npasses = ['inner']\n")
     deep = tmp_path / "a" / "b" / "c"
@@ -80,7 +66,7 @@ def test_nearest_pyproject_wins(tmp_path):
     ("options = {trace = 'x'}", "one table per pass"),
     ("[tool.bchook.options.trace]\noutput = {a = 1}", "options.trace.output"),
 ])
-def test_bad_pyproject_is_a_usage_error_naming_the_file(tmp_path, body, message):
+def test_bad_pyproject_is_a_usage_error_naming_the_file(tmp_path, body, message, write):
     if not body.startswith("["):
         body = "[tool.bchook]\n" + body
     path = write(tmp_path / "pyproject.toml", body + "\n")
@@ -90,7 +76,7 @@ def test_bad_pyproject_is_a_usage_error_naming_the_file(tmp_path, body, message)
     assert str(path) in str(info.value)
 
 
-def test_invalid_toml(tmp_path):
+def test_invalid_toml(tmp_path, write):
     path = write(tmp_path / "pyproject.toml", "[tool.bchook\n")
     with pytest.raises(UsageError, match="invalid TOML"):
         C.resolve(environ={}, start=str(tmp_path))
@@ -154,7 +140,7 @@ def test_options_survive_the_environment(options):
     assert C.decode_options(C.encode_options(options)) == options
 
 
-def test_precedence_flags_over_environment_over_file(tmp_path):
+def test_precedence_flags_over_environment_over_file(tmp_path, write):
     write(tmp_path / "pyproject.toml", FULL)
     start = str(tmp_path)
     from_file = C.resolve(environ={}, start=start)
@@ -176,7 +162,7 @@ def test_precedence_flags_over_environment_over_file(tmp_path):
     assert final.options["identity"] == {"pad": True}
 
 
-def test_bchook_config_names_the_file_or_none(tmp_path):
+def test_bchook_config_names_the_file_or_none(tmp_path, write):
     write(tmp_path / "pyproject.toml", FULL)
     other = write(tmp_path / "elsewhere.toml", "[tool.bchook]\npasses = 'goto'\n")
     assert C.resolve(environ={"BCHOOK_CONFIG": str(other)}, start=str(tmp_path)).passes == \
@@ -201,7 +187,7 @@ print([repr(p) for p in hook.passes], hook.cache, hook.targets.include, hook.tar
 """
 
 
-def test_runner_reads_the_nearest_pyproject(tmp_path, run_python):
+def test_runner_reads_the_nearest_pyproject(tmp_path, run_python, write):
     write(tmp_path / "pyproject.toml", """\
         [tool.bchook]
         passes = ["identity"]
@@ -236,7 +222,7 @@ NOT_IN_CHAIN = [
 
 @pytest.mark.parametrize("env, flags, source", NOT_IN_CHAIN, ids=["flag", "environment", "file"])
 def test_options_for_a_pass_not_in_the_chain_are_an_error_from_every_layer(
-        tmp_path, run_python, env, flags, source):
+        tmp_path, run_python, env, flags, source, write):
     if flags is None:
         write(tmp_path / "pyproject.toml", """\
             [tool.bchook.options.trace]
@@ -266,7 +252,7 @@ def test_the_autoload_applies_the_same_rule(tmp_path, monkeypatch, capsys):
                           "chain"), err
 
 
-def test_disable_runs_the_program_untouched(tmp_path, run_python):
+def test_disable_runs_the_program_untouched(tmp_path, run_python, write):
     write(tmp_path / "app.py", "from bchook.hook import install as _install\nprint(_install.installed())\n")
     rc, out, err = run_python(["-m", "bchook", "-p", "identity", "app.py"], cwd=tmp_path,
                               env={"BCHOOK_DISABLE": "1"})
@@ -282,7 +268,7 @@ print('tomllib' in sys.modules or 'tomli' in sys.modules, [p.name for p in _inst
 """
 
 
-def test_the_table_is_remembered_until_the_file_changes(tmp_path, run_python):
+def test_the_table_is_remembered_until_the_file_changes(tmp_path, run_python, write):
     # the TOML parser costs more start-up than the rest of bchook: parsed once per change
     write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['identity']\n")
     write(tmp_path / "app.py", PRINT_SETUP)
@@ -301,7 +287,7 @@ def test_the_table_is_remembered_until_the_file_changes(tmp_path, run_python):
         0, "True ['identity', 'goto']\n", "")
 
 
-def test_nothing_is_remembered_without_bytecode_or_cache(tmp_path, run_python):
+def test_nothing_is_remembered_without_bytecode_or_cache(tmp_path, run_python, write):
     write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['identity']\n")
     write(tmp_path / "app.py", "pass\n")
     for extra, env in ((["--no-cache"], {"PYTHONDONTWRITEBYTECODE": None}),

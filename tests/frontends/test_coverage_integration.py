@@ -25,7 +25,6 @@ import types
 
 import pytest
 
-from plugin_helpers import write_tree
 
 coverage = pytest.importorskip("coverage")
 
@@ -242,7 +241,7 @@ def require_pass(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
+def sample(tmp_path_factory, write_tree):
     return write_tree(tmp_path_factory.mktemp("sample"), SAMPLE)
 
 
@@ -370,7 +369,7 @@ def test_runner_reports_the_branches_of_a_plain_run(sample, plain_run, pass_name
     assert_same_coverage(sample, plain, rewritten, pass_name, MODULES)
 
 
-def test_code_from_bchooks_cache_reports_the_same_lines(sample, plain_run, tmp_path):
+def test_code_from_bchooks_cache_reports_the_same_lines(sample, plain_run, tmp_path, write_tree):
     require_pass("constfold")
     moved = write_tree(tmp_path / "moved", SAMPLE)  # its own cache, warmed up below
     env = environment(COVERAGE_CORE="ctrace")

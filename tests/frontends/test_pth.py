@@ -31,12 +31,6 @@ TIMEOUT = 120
 START_FILES = sys.version_info >= (3, 15)
 
 
-def write(path, text=""):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("BCHOOK_", "PYTHON", "COVERAGE_PROCESS"))}
@@ -63,7 +57,8 @@ class Venv:
         if see_bchook:
             parent = sysconfig.get_paths()["purelib"]
             # addsitedir, not a bare path: runs the parent's .pth files too (editable installs)
-            write(self.site / "00-parent-site.pth", f"import site; site.addsitedir({parent!r})\n")
+            (self.site / "00-parent-site.pth").write_text(
+                f"import site; site.addsitedir({parent!r})\n")
         self.pth = self.site / _autoload.PTH_NAME
         self.start = self.site / _autoload.START_NAME
         self.start_module = self.site / (_autoload.START_MODULE + ".py")
@@ -106,8 +101,9 @@ print("bchook" in sys.modules, hooked, len(finders))
 
 
 def probe_project(folder: Path) -> Path:
-    write(folder / "lib.py", "x = 1\n")
-    write(folder / "probe.py", PROBE)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lib.py").write_text("x = 1\n")
+    (folder / "probe.py").write_text(PROBE)
     return folder
 
 
@@ -126,7 +122,7 @@ def start_entry_point() -> str:
 
 
 @pytest.fixture(params=["pth", "start"])
-def startup(request, tmp_path):
+def startup(request, tmp_path, write):
     """Code that does what ``site`` does with the autoload's file, in one form or the other."""
     if request.param == "pth":
         return f"exec({pth_line()!r})"
@@ -217,7 +213,7 @@ def test_install_writes_the_form_this_python_reads(env, tmp_path):
     env.bchook(["pth", "uninstall"], tmp_path)
 
 
-def test_install_replaces_the_other_form_and_uninstall_removes_both(env, tmp_path):
+def test_install_replaces_the_other_form_and_uninstall_removes_both(env, tmp_path, write):
     other = {env.start.name: _autoload.start_text(),
              env.start_module.name: _autoload.start_module_text()}
     if START_FILES:
@@ -280,7 +276,7 @@ def test_nothing_happens_without_bchook_passes(installed, tmp_path):
     assert rc == 0 and not re.search(r"\| +bchook(\.|$)", err, re.M), err
 
 
-def test_processes_with_bchook_passes_are_rewritten_once(installed, tmp_path):
+def test_processes_with_bchook_passes_are_rewritten_once(installed, tmp_path, write):
     probe_project(tmp_path)
     assert installed.run(["probe.py"], tmp_path, BCHOOK_PASSES="identity") == \
         (0, "True True 1\n", "")
@@ -295,7 +291,7 @@ def test_processes_with_bchook_passes_are_rewritten_once(installed, tmp_path):
                          BCHOOK_DISABLE="1") == (0, "False False 0\n", "")
 
 
-def test_child_processes_of_the_runner_are_rewritten(installed, tmp_path):
+def test_child_processes_of_the_runner_are_rewritten(installed, tmp_path, write):
     probe_project(tmp_path)
     write(tmp_path / "parent.py", """\
         import subprocess, sys
@@ -330,7 +326,7 @@ if __name__ == "__main__":
 
 # forkserver: the default on Linux from 3.14; its children fork from a server process
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
-def test_multiprocessing_spawn_children_are_rewritten(installed, tmp_path, method):
+def test_multiprocessing_spawn_children_are_rewritten(installed, tmp_path, method, write):
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"no {method} start method here")
     write(tmp_path / "lib.py", "x = 1\n")
@@ -343,7 +339,7 @@ def test_multiprocessing_spawn_children_are_rewritten(installed, tmp_path, metho
     assert out == "[(False, 'SourceFileLoader')] (False, 'SourceFileLoader')\n", err
 
 
-def test_leftover_files_without_bchook_never_break_start_up(tmp_path_factory, tmp_path):
+def test_leftover_files_without_bchook_never_break_start_up(tmp_path_factory, tmp_path, write):
     bare = Venv(tmp_path_factory.mktemp("bare") / "env", see_bchook=False)
     for name, text in _autoload.autoload_files().items():
         write(bare.site / name, text)
@@ -395,7 +391,7 @@ if sys.argv[1:] == ["exit"]:
 
 
 @pytest.mark.parametrize("args, status", [([], 0), (["fail"], 1), (["exit"], 5)])
-def test_main_script_is_rewritten_under_the_autoload(installed, tmp_path, args, status):
+def test_main_script_is_rewritten_under_the_autoload(installed, tmp_path, args, status, write):
     write(tmp_path / "lib.py", "def fail():\n    raise ValueError('from lib')\n")
     write(tmp_path / "main.py", MAIN_PROGRAM)
     plain = installed.run(["main.py", *args], tmp_path)
@@ -407,7 +403,7 @@ def test_main_script_is_rewritten_under_the_autoload(installed, tmp_path, args, 
     assert out == plain[1].replace("False SourceFileLoader", "True BchookLoader")
 
 
-def test_installed_commands_target_the_current_folder(monkeypatch, tmp_path):
+def test_installed_commands_target_the_current_folder(monkeypatch, tmp_path, write):
     bindir = tmp_path / "bin"
     write(bindir / "tool", "print('a console script')\n")
     project = tmp_path / "project"

@@ -15,7 +15,7 @@ import pytest
 from bchook.frontends import pytest_plugin as _pytest_plugin
 from bchook.pipeline import registry as _registry
 from bchook.hook.install import installed
-from plugin_helpers import install_sample_passes, write_tree
+from plugin_helpers import install_sample_passes
 
 pytest_plugins = ["pytester"]
 
@@ -55,7 +55,7 @@ TEST_APP = """
 
 
 @pytest.fixture
-def project(pytester, monkeypatch):
+def project(pytester, monkeypatch, write_tree):
     """A rootdir with the sample passes installed, ``app.py`` returning "a1", a conftest."""
     for var in [v for v in os.environ if v.startswith("BCHOOK_")]:
         monkeypatch.delenv(var)
@@ -122,7 +122,7 @@ def test_without_options_the_plugin_loads_but_does_nothing(project):
     ("ast-swap,swap", "a0", "a2", "importlib"),
 ])
 def test_test_modules_and_code_under_test_are_rewritten_and_asserts_still_introspected(
-        project, passes, src, dst, import_mode):
+        project, passes, src, dst, import_mode, write_tree):
     write_tree(project.path, {
         "app.py": APP.format(src=src),
         "conftest.py": CONFTEST.format(src=src),
@@ -163,7 +163,7 @@ def test_passes_apply_in_the_order_given_and_the_header_names_them(project):
     result.stdout.fnmatch_lines(["bchook: passes swap2, swap; rewriting modules app; cache off"])
 
 
-def test_include_exclude_and_pass_options(project):
+def test_include_exclude_and_pass_options(project, write_tree):
     write_tree(project.path, {
         "pkg/__init__.py": "",
         "pkg/kept.py": "V = 'a1'\n",
@@ -204,7 +204,7 @@ def test_include_exclude_and_pass_options(project):
             nothing_else
     """),
 ])
-def test_configuration_file_options(project, config_file, text):
+def test_configuration_file_options(project, config_file, text, write_tree):
     write_tree(project.path, {config_file: text})
     project.makepyfile(test_ini="""
         import app
@@ -219,7 +219,7 @@ def test_configuration_file_options(project, config_file, text):
     result.stdout.fnmatch_lines(["bchook: passes swap, swap2; rewriting modules app*"])
 
 
-def test_command_line_replaces_configured_passes(project):
+def test_command_line_replaces_configured_passes(project, write_tree):
     write_tree(project.path, {"pytest.ini": "[pytest]\nbchook_passes = swap2\n"})
     project.makepyfile(test_cli="""
         import app
@@ -246,7 +246,7 @@ def test_command_line_replaces_configured_passes(project):
     (["--bchook-include", "app"], None, ["--bchook-include", "--bchook-pass"]),
     (["--bchook-pass", " , "], None, ["--bchook-pass", "expected pass names"]),
 ])
-def test_bad_passes_and_options_are_usage_errors(project, args, ini, fragments):
+def test_bad_passes_and_options_are_usage_errors(project, args, ini, fragments, write_tree):
     if ini is not None:
         write_tree(project.path, {"pytest.ini": f"[pytest]\n{ini}\n"})
     project.makepyfile(test_never="def test_never():\n    raise AssertionError\n")
@@ -262,7 +262,7 @@ def test_bad_passes_and_options_are_usage_errors(project, args, ini, fragments):
 
 # -- modules imported before the hook ----------------------------------------------------
 
-def test_modules_imported_before_the_hook_are_named_in_one_warning(project):
+def test_modules_imported_before_the_hook_are_named_in_one_warning(project, write_tree):
     write_tree(project.path, {
         "early_plugin.py": "import early_helper\nV = 'a1'\n",
         "early_helper.py": "V = 'a1'\n",
@@ -286,7 +286,8 @@ def test_modules_imported_before_the_hook_are_named_in_one_warning(project):
     assert "sample_passes" not in text  # loaded by bchook itself to build the chain
 
 
-def test_plugin_listed_in_a_conftest_installs_the_hook_late_and_says_so(project, monkeypatch):
+def test_plugin_listed_in_a_conftest_installs_the_hook_late_and_says_so(
+        project, monkeypatch, write_tree):
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     write_tree(project.path, {
         "conftest.py": "pytest_plugins = ['bchook.frontends.pytest_plugin']\n"})

@@ -46,19 +46,6 @@ def sample(a, b):
 PAD = ["-p", "identity", "-o", "identity.pad=1"]
 
 
-def write(path, text=""):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-@pytest.fixture(autouse=True)
-def _no_bchook_env(monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("BCHOOK_"):
-            monkeypatch.delenv(key)
-
-
 def both(run_python, args, *, cwd, flags=("-p", "identity"), env=None, python_flags=()):
     """Run ``python ARGS`` and ``python -m bchook FLAGS ARGS``; return both results."""
     plain = run_python([*python_flags, *args], cwd=cwd, env=env)
@@ -74,7 +61,7 @@ def assert_same(run_python, args, *, cwd, **kw):
 
 # -- transparency ------------------------------------------------------------------------
 
-def test_script_sees_the_same_argv_path_and_main_module(tmp_path, run_python):
+def test_script_sees_the_same_argv_path_and_main_module(tmp_path, run_python, write):
     write(tmp_path / "app" / "show.py", SHOW)
     rc, out, err = assert_same(run_python, ["app/show.py", "a", "--flag", "-m"], cwd=tmp_path)
     assert rc == 0 and err == ""
@@ -83,7 +70,7 @@ def test_script_sees_the_same_argv_path_and_main_module(tmp_path, run_python):
     assert "spec None" in out
 
 
-def test_module_run_with_dash_m(tmp_path, run_python):
+def test_module_run_with_dash_m(tmp_path, run_python, write):
     write(tmp_path / "pkg" / "__init__.py")
     write(tmp_path / "pkg" / "tool.py", SHOW)
     rc, out, err = assert_same(run_python, ["-m", "pkg.tool", "x"], cwd=tmp_path)
@@ -93,7 +80,7 @@ def test_module_run_with_dash_m(tmp_path, run_python):
     assert "spec ('pkg.tool'" in out
 
 
-def test_package_run_with_dash_m_uses_its_main(tmp_path, run_python):
+def test_package_run_with_dash_m_uses_its_main(tmp_path, run_python, write):
     write(tmp_path / "pkg" / "__init__.py")
     write(tmp_path / "pkg" / "__main__.py", SHOW)
     rc, out, err = assert_same(run_python, ["-m", "pkg", "x"], cwd=tmp_path)
@@ -101,7 +88,7 @@ def test_package_run_with_dash_m_uses_its_main(tmp_path, run_python):
     assert "spec ('pkg.__main__'" in out
 
 
-def test_bare_package_name_runs_as_dash_m(tmp_path, run_python):
+def test_bare_package_name_runs_as_dash_m(tmp_path, run_python, write):
     write(tmp_path / "pkg" / "__init__.py")
     write(tmp_path / "pkg" / "__main__.py", SHOW)
     write(tmp_path / "elsewhere" / "keep.txt")
@@ -114,7 +101,7 @@ def test_bare_package_name_runs_as_dash_m(tmp_path, run_python):
     assert plain[0] == 0 and "spec ('pkg.__main__'" in plain[1]
 
 
-def test_bare_module_name_runs_as_dash_m(tmp_path, run_python):
+def test_bare_module_name_runs_as_dash_m(tmp_path, run_python, write):
     write(tmp_path / "tool.py", SHOW)
     plain = run_python(["-m", "tool", "1"], cwd=tmp_path)
     hooked = run_python(["-m", "bchook", "-p", "identity", "tool", "1"], cwd=tmp_path)
@@ -141,7 +128,7 @@ def test_program_from_stdin(tmp_path, run_python):
     assert "argv ['-', 'arg']" in results[0][1]
 
 
-def test_folder_with_main(tmp_path, run_python):
+def test_folder_with_main(tmp_path, run_python, write):
     write(tmp_path / "app" / "__main__.py", SHOW)
     rc, out, err = assert_same(run_python, ["app", "z"], cwd=tmp_path)
     assert rc == 0, err
@@ -156,7 +143,7 @@ def test_zip_file_with_main(tmp_path, run_python):
     assert "argv ['app.zip', 'z']" in out
 
 
-def test_isolated_mode_adds_no_script_folder(tmp_path, run_python):
+def test_isolated_mode_adds_no_script_folder(tmp_path, run_python, write):
     write(tmp_path / "show.py", SHOW)
     rc, out, err = assert_same(run_python, ["show.py"], cwd=tmp_path, python_flags=["-I"])
     assert rc == 0, err
@@ -173,13 +160,13 @@ def test_isolated_mode_adds_no_script_folder(tmp_path, run_python):
     ("import os; os._exit(7)", 7),
     ("print('fine')", 0),
 ])
-def test_exit_status_is_the_programs(tmp_path, run_python, code, status):
+def test_exit_status_is_the_programs(tmp_path, run_python, code, status, write):
     write(tmp_path / "app.py", code)
     rc, out, err = assert_same(run_python, ["app.py"], cwd=tmp_path)
     assert rc == status
 
 
-def test_uncaught_exception_prints_the_same_traceback(tmp_path, run_python):
+def test_uncaught_exception_prints_the_same_traceback(tmp_path, run_python, write):
     write(tmp_path / "helper.py", """\
         def fail(n):
             if n:
@@ -199,19 +186,19 @@ def test_uncaught_exception_prints_the_same_traceback(tmp_path, run_python):
     assert "bchook" not in err
 
 
-def test_traceback_of_dash_m_keeps_runpy_frames_only(tmp_path, run_python):
+def test_traceback_of_dash_m_keeps_runpy_frames_only(tmp_path, run_python, write):
     write(tmp_path / "boom.py", "1 / 0\n")
     rc, out, err = assert_same(run_python, ["-m", "boom"], cwd=tmp_path)
     assert rc == 1 and "ZeroDivisionError" in err and "bchook" not in err
 
 
-def test_syntax_error_in_script(tmp_path, run_python):
+def test_syntax_error_in_script(tmp_path, run_python, write):
     write(tmp_path / "bad.py", "x = 1\ndef (:\n")
     rc, out, err = assert_same(run_python, ["bad.py"], cwd=tmp_path)
     assert rc == 1 and "SyntaxError" in err and "bad.py" in err and "line 2" in err
 
 
-def test_custom_excepthook_is_used(tmp_path, run_python):
+def test_custom_excepthook_is_used(tmp_path, run_python, write):
     write(tmp_path / "app.py", """\
         import sys
         sys.excepthook = lambda t, e, tb: print("hooked", t.__name__, tb.tb_frame.f_code.co_name)
@@ -221,7 +208,7 @@ def test_custom_excepthook_is_used(tmp_path, run_python):
     assert rc == 1 and out == "hooked OSError <module>\n"
 
 
-def test_keyboard_interrupt_ends_like_python(tmp_path, run_python):
+def test_keyboard_interrupt_ends_like_python(tmp_path, run_python, write):
     write(tmp_path / "app.py", """\
         import atexit
         atexit.register(print, "atexit ran")
@@ -233,7 +220,7 @@ def test_keyboard_interrupt_ends_like_python(tmp_path, run_python):
         assert rc == -2  # killed by SIGINT, as the shell expects of an interrupted program
 
 
-def test_stdout_and_stderr_interleave_as_with_python(tmp_path, run_python):
+def test_stdout_and_stderr_interleave_as_with_python(tmp_path, run_python, write):
     write(tmp_path / "app.py", """\
         import sys
         print("out 1"); print("err 1", file=sys.stderr)
@@ -245,7 +232,7 @@ def test_stdout_and_stderr_interleave_as_with_python(tmp_path, run_python):
 
 # -- the hook itself ---------------------------------------------------------------------
 
-def test_main_script_and_its_imports_are_rewritten(tmp_path, run_python):
+def test_main_script_and_its_imports_are_rewritten(tmp_path, run_python, write):
     write(tmp_path / "lib.py", NOP_SHARE)
     write(tmp_path / "app.py", NOP_SHARE + textwrap.dedent("""\
         import lib
@@ -261,7 +248,7 @@ def test_dash_c_code_is_rewritten(tmp_path, run_python):
     assert run_python(["-m", "bchook", *PAD, "-c", code], cwd=tmp_path)[1] == "True\n"
 
 
-def test_default_targets_the_programs_folder_only(tmp_path, run_python):
+def test_default_targets_the_programs_folder_only(tmp_path, run_python, write):
     write(tmp_path / "sub" / "mine.py", "x = 1\n")
     write(tmp_path / "app.py", """\
         import sys
@@ -281,7 +268,7 @@ def test_default_targets_the_programs_folder_only(tmp_path, run_python):
     assert out == "SourceFileLoader BchookLoader\n", err
 
 
-def test_settings_are_exported_to_child_processes(tmp_path, run_python):
+def test_settings_are_exported_to_child_processes(tmp_path, run_python, write):
     write(tmp_path / "app.py", """\
         import os
         for key in sorted(os.environ):
@@ -300,7 +287,7 @@ def test_settings_are_exported_to_child_processes(tmp_path, run_python):
     assert env["BCHOOK_MAIN"] == str(tmp_path / "app.py")
 
 
-def test_multiprocessing_spawn_works(tmp_path, run_python):
+def test_multiprocessing_spawn_works(tmp_path, run_python, write):
     write(tmp_path / "app.py", """\
         import multiprocessing as mp
         def square(x):
@@ -328,7 +315,7 @@ class BoomPass(Pass):
 """
 
 
-def fake_plugin(tmp_path, name="boom", value="boom_plugin:BoomPass", module=BOOM_PLUGIN):
+def fake_plugin(write, tmp_path, name="boom", value="boom_plugin:BoomPass", module=BOOM_PLUGIN):
     """A distribution declaring one bchook pass, importable through PYTHONPATH."""
     site = tmp_path / "fake-site"
     write(site / "fakeplug-1.0.dist-info" / "METADATA",
@@ -339,8 +326,8 @@ def fake_plugin(tmp_path, name="boom", value="boom_plugin:BoomPass", module=BOOM
     return {"PYTHONPATH": str(site)}
 
 
-def test_pass_failure_in_an_import_is_reported_cleanly(tmp_path, run_python):
-    env = fake_plugin(tmp_path)
+def test_pass_failure_in_an_import_is_reported_cleanly(tmp_path, run_python, write):
+    env = fake_plugin(write, tmp_path)
     write(tmp_path / "lib.py", "def explode():\n    pass\n")
     write(tmp_path / "app.py", """\
         import sys
@@ -399,7 +386,7 @@ def test_strip_own_frames_keeps_program_frames_and_chains(monkeypatch):
     assert _frame_names(caught.__cause__) == ["outer", "inner"]
 
 
-def test_resolve_target_kinds(tmp_path, monkeypatch):
+def test_resolve_target_kinds(tmp_path, monkeypatch, write):
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "script.py", "pass\n")
     write(tmp_path / "folder" / "__main__.py", "pass\n")
@@ -411,7 +398,7 @@ def test_resolve_target_kinds(tmp_path, monkeypatch):
     assert _runner.resolve_target("code", "print(1)").kind == "code"
 
 
-def test_resolve_target_does_not_run_the_package(tmp_path, monkeypatch):
+def test_resolve_target_does_not_run_the_package(tmp_path, monkeypatch, write):
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "pkg" / "__init__.py", "raise RuntimeError('must not run yet')\n")
     write(tmp_path / "pkg" / "__main__.py", "pass\n")
@@ -438,7 +425,7 @@ UNMATCHED = ("bchook: warning: the include patterns {} matched no module importe
              "says)\n")
 
 
-def test_main_script_is_rewritten_whatever_include_says(tmp_path, run_python):
+def test_main_script_is_rewritten_whatever_include_says(tmp_path, run_python, write):
     # item 3: --include names modules; the script one runs is rewritten all the same
     write(tmp_path / "app.py", GOTO_MAIN)
     write(tmp_path / "helper.py", "X = 1\n")
@@ -452,7 +439,7 @@ def test_main_script_is_rewritten_whatever_include_says(tmp_path, run_python):
 
 
 def test_dash_c_code_and_dash_m_module_are_rewritten_whatever_include_says(tmp_path,
-                                                                           run_python):
+                                                                           run_python, write):
     write(tmp_path / "tool.py", GOTO_MAIN)
     for target in (["-c", GOTO_MAIN], ["-m", "tool"]):
         rc, out, err = run_python(["-m", "bchook", "-p", "goto", "--include", "nothing.*",
@@ -460,7 +447,7 @@ def test_dash_c_code_and_dash_m_module_are_rewritten_whatever_include_says(tmp_p
         assert (rc, out, err) == (0, "rewritten\n", UNMATCHED.format("nothing.*")), target
 
 
-def test_exclude_main_leaves_the_main_script_alone(tmp_path, run_python):
+def test_exclude_main_leaves_the_main_script_alone(tmp_path, run_python, write):
     write(tmp_path / "app.py", GOTO_MAIN)
     rc, out, err = run_python(["-m", "bchook", "-p", "goto", "--exclude", "__main__",
                                "app.py"], cwd=tmp_path)
@@ -479,7 +466,7 @@ print("main of", __spec__.name, helper.NAME, sys.path[0] == {cwd!r})
 """
 
 
-def test_package_folder_here_runs_as_dash_m(tmp_path, run_python):
+def test_package_folder_here_runs_as_dash_m(tmp_path, run_python, write):
     # item 4, first reading: app/ is an importable package of the current folder, so
     # `bchook app` is `python -m app` (run as a folder, `from app import ...` would fail)
     write(tmp_path / "app" / "__init__.py")
@@ -496,7 +483,7 @@ def test_package_folder_here_runs_as_dash_m(tmp_path, run_python):
                    "app.__main__ module\n")
 
 
-def test_folder_that_is_not_a_package_runs_its_main_as_python_does(tmp_path, run_python):
+def test_folder_that_is_not_a_package_runs_its_main_as_python_does(tmp_path, run_python, write):
     # item 4, second reading: no __init__.py (or not in the current folder, or given as a
     # path): the folder runs its __main__.py with the folder first on sys.path
     write(tmp_path / "tool" / "__main__.py", "import sys, helper\nprint(sys.path[0], helper.X)\n")
@@ -524,7 +511,7 @@ def test_zip_target_main_and_modules_go_through_the_passes(tmp_path, run_python)
     assert "zwork.py" in err  # the summary lists the zipped module's function
 
 
-def test_no_pass_anywhere_says_so_in_one_line(tmp_path, run_python):
+def test_no_pass_anywhere_says_so_in_one_line(tmp_path, run_python, write):
     # item 6
     write(tmp_path / "app.py", "print('ran')\n")
     rc, out, err = run_python(["-m", "bchook", "app.py"], cwd=tmp_path)
@@ -545,7 +532,7 @@ def f():
 
 
 def test_goto_error_in_the_main_script_looks_like_a_syntax_error_in_a_script(tmp_path,
-                                                                            run_python):
+                                                                            run_python, write):
     # item 7: no bchook frames, no "Traceback": what Python shows for a SyntaxError there
     write(tmp_path / "app.py", GOTO_ERROR)
     rc, out, err = run_python(["-m", "bchook", "-p", "goto", "app.py"], cwd=tmp_path)
@@ -560,7 +547,8 @@ def test_goto_error_in_the_main_script_looks_like_a_syntax_error_in_a_script(tmp
     assert err.splitlines()[0] == f'  File "{tmp_path / "bad.py"}", line 1'
 
 
-def test_goto_error_in_an_imported_module_shows_the_programs_frames_only(tmp_path, run_python):
+def test_goto_error_in_an_imported_module_shows_the_programs_frames_only(
+        tmp_path, run_python, write):
     write(tmp_path / "lib.py", GOTO_ERROR)
     write(tmp_path / "app.py", "import lib\n")
     rc, out, err = run_python(["-m", "bchook", "-p", "goto", "app.py"], cwd=tmp_path)

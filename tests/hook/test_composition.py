@@ -33,7 +33,7 @@ import pytest
 from bchook.hook.finder import BchookLoader
 from bchook.hook.install import install, installed
 from bchook.pipeline.api import Pass
-from plugin_helpers import install_sample_passes, write_tree
+from plugin_helpers import install_sample_passes
 
 pytest_plugins = ["pytester"]
 
@@ -144,7 +144,7 @@ class PrefixFinder:
 
 
 @pytest.fixture
-def project(tmp_path, isolated_imports):
+def project(tmp_path, isolated_imports, write_tree):
     write_tree(tmp_path, {
         "app/__init__.py": "V = 's0'\n",
         "app/mod.py": """\
@@ -203,7 +203,7 @@ def test_loader_working_in_exec_module_is_never_bypassed(project, caplog):
 # -- typeguard ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("order", ["typeguard first", "bchook first"])
-def test_typeguard_receives_the_tree_of_bchooks_ast_passes(project, order):
+def test_typeguard_receives_the_tree_of_bchooks_ast_passes(project, order, write_tree):
     typeguard = pytest.importorskip("typeguard")
     write_tree(project, {"typed/__init__.py": "", "typed/api.py": """\
         def f(x: int) -> str:
@@ -231,7 +231,8 @@ def test_typeguard_receives_the_tree_of_bchooks_ast_passes(project, order):
         typed.api.g(1)
 
 
-def test_typeguard_bchook_and_assertion_rewriting_in_one_pytest_session(pytester, monkeypatch):
+def test_typeguard_bchook_and_assertion_rewriting_in_one_pytest_session(
+        pytester, monkeypatch, write_tree):
     pytest.importorskip("typeguard")
     for var in [v for v in os.environ if v.startswith("BCHOOK_")]:
         monkeypatch.delenv(var)
@@ -313,7 +314,7 @@ print(cached.V)
 """
 
 
-def test_caches_of_different_hooks_never_mix(project, run_python):
+def test_caches_of_different_hooks_never_mix(project, run_python, write_tree):
     write_tree(project, {"cached.py": "V = 's1'\n"})
     log = project / "transforms.log"
     script = project / "run_cached.py"
@@ -358,7 +359,7 @@ def test_reload_resources_and_source_of_a_composed_module(project):
     assert (app.mod.V, app.mod.NEW) == ("s3", "s3")  # both hooks ran again
 
 
-def test_namespace_package_with_composed_modules(project, caplog):
+def test_namespace_package_with_composed_modules(project, caplog, write_tree):
     write_tree(project, {"nsapp/inner.py": "V = 's0'\n"})
     caplog.set_level(logging.DEBUG, logger="bchook")
     sys.meta_path.insert(0, PrefixFinder("nsapp"))

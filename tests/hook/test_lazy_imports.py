@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import sys
-import textwrap
 import types
 
 import pytest
@@ -86,17 +85,9 @@ MODULES = {
 }
 
 
-def write(folder, files):
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return folder
-
-
 @pytest.fixture
-def project(tmp_path):
-    return write(tmp_path, {**MODULES, "app.py": PROGRAM.format(ours=OURS)})
+def project(tmp_path, write_tree):
+    return write_tree(tmp_path, {**MODULES, "app.py": PROGRAM.format(ours=OURS)})
 
 
 #: (interpreter flags, environment, the program's arguments)
@@ -187,10 +178,10 @@ def test_assertion_is_introspected():
 
 
 @pytest.mark.parametrize("mode", ["normal", "all"])
-def test_pytest_plugin(tmp_path, run_python, mode):
+def test_pytest_plugin(tmp_path, run_python, mode, write_tree):
     # pytest 9.2's own assertion rewriter cannot run under -X lazy_imports=all (its
     # find_spec reifies a lazy import of its own that needs find_spec): --assert=plain there
-    write(tmp_path, {**MODULES, "test_lazy.py": TEST_MODULE.format(ours=OURS)})
+    write_tree(tmp_path, {**MODULES, "test_lazy.py": TEST_MODULE.format(ours=OURS)})
     args = ["-X", f"lazy_imports={mode}", "-m", "pytest", "-p", "no:cacheprovider", "-s",
             "-q", "test_lazy.py", *(["--assert=plain"] if mode == "all" else [])]
     plain = run_python(args, cwd=tmp_path)
@@ -209,10 +200,10 @@ def test_pytest_plugin(tmp_path, run_python, mode):
 
 # -- the hook itself loads nothing the program imported lazily ----------------------------
 
-def test_composing_leaves_a_lazy_version_attribute_lazy(tmp_path, isolated_imports):
+def test_composing_leaves_a_lazy_version_attribute_lazy(tmp_path, isolated_imports, write_tree):
     from bchook.hook import compose as _compose
 
-    write(tmp_path, {
+    write_tree(tmp_path, {
         "vpkg/__init__.py": "lazy from vpkg._version import __version__\n",
         "vpkg/_version.py": "__version__ = '1.0'\n",
         "vpkg/loader.py": "import importlib.machinery\n"

@@ -26,7 +26,7 @@ from bchook.passes.identity import _FIXED as FIXED_PLACE, IdentityPass
 pytestmark = pytest.mark.filterwarnings(
     "ignore:'return' in a 'finally' block:SyntaxWarning")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ir_stdlib.stdlib_files(ir_stdlib.CI_SAMPLE_SIZE)
 STDLIB = ir_stdlib.stdlib_dir()
 

@@ -10,7 +10,6 @@ line ``<module> <pid>`` each time a module is transformed (not when it comes fro
 
 from __future__ import annotations
 
-import textwrap
 
 PASSES_MODULE = "sample_passes"
 
@@ -62,15 +61,6 @@ ENTRY_POINTS = {
     "swap2": f"{PASSES_MODULE}:Swap2",
     "ast-swap": f"{PASSES_MODULE}:AstSwap",
 }
-
-
-def write_tree(root, files):
-    """Write ``{relative path: dedented text}`` under ``root``; returns ``root``."""
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
 
 
 def install_sample_passes(folder):

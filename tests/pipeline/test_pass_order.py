@@ -11,7 +11,7 @@ import sys
 
 from bchook.pipeline.api import Pass, transform_source
 
-README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _swap_consts(code, old, new):

@@ -3,8 +3,6 @@ distribution, is found and used exactly like the built-in passes."""
 
 from __future__ import annotations
 
-import os
-import textwrap
 from importlib import metadata
 
 import pytest
@@ -16,19 +14,6 @@ try:
 except metadata.PackageNotFoundError:
     pytestmark = pytest.mark.skip(
         reason=f"{DIST} is not installed: pip install ./plugins/{DIST}")
-
-
-def write(path, text=""):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-@pytest.fixture(autouse=True)
-def _no_bchook_env(monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("BCHOOK_"):
-            monkeypatch.delenv(key)
 
 
 APP = '''\
@@ -54,7 +39,7 @@ class Thing:
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, write):
     write(tmp_path / "app.py", APP)
     write(tmp_path / "lib.py", LIB)
     return tmp_path
@@ -84,7 +69,7 @@ def test_options_and_chains(run_python, app):
     assert out == "THE APP.!,? RUN IT.!,? A LIBRARY.!,? A THING.!,? A METHOD.!,?\n"
 
 
-def test_configured_in_pyproject(run_python, app):
+def test_configured_in_pyproject(run_python, app, write):
     write(app / "pyproject.toml", """\
         [tool.bchook]
         passes = ["upper_docstrings"]

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from bchook import install, installed
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "goto_state_machine.py"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "goto_state_machine.py"
 
 APP = """
 import sys
@@ -57,11 +56,6 @@ def endless():
 """
 
 
-def write(folder: Path, files: dict) -> None:
-    for name, text in files.items():
-        (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
-
-
 @pytest.fixture
 def no_hook_left():
     yield
@@ -71,8 +65,8 @@ def no_hook_left():
 
 
 def test_install_rewrites_modules_without_decorators(tmp_path, isolated_imports,
-                                                     no_hook_left):
-    write(tmp_path, {"goto_app.py": APP})
+                                                     no_hook_left, write_tree):
+    write_tree(tmp_path, {"goto_app.py": APP})
     sys.path.insert(0, str(tmp_path))
     with install(["goto"], include=["goto_app"], cache=False):
         import goto_app
@@ -83,8 +77,9 @@ def test_install_rewrites_modules_without_decorators(tmp_path, isolated_imports,
     assert goto_app.endless() == "after while True"
 
 
-def test_import_reports_bad_jumps_as_syntax_errors(tmp_path, isolated_imports, no_hook_left):
-    write(tmp_path, {"goto_bad.py": """
+def test_import_reports_bad_jumps_as_syntax_errors(
+        tmp_path, isolated_imports, no_hook_left, write_tree):
+    write_tree(tmp_path, {"goto_bad.py": """
         from bchook.goto import goto, label
 
         def f(cm):
@@ -103,8 +98,8 @@ def test_import_reports_bad_jumps_as_syntax_errors(tmp_path, isolated_imports, n
 
 
 def test_module_imports_cleanly_without_rewriting_and_fails_clearly_when_run(
-        tmp_path, isolated_imports):
-    write(tmp_path, {"goto_plain.py": """
+        tmp_path, isolated_imports, write_tree):
+    write_tree(tmp_path, {"goto_plain.py": """
         from bchook.goto import goto, label
 
         def f():
@@ -117,8 +112,8 @@ def test_module_imports_cleanly_without_rewriting_and_fails_clearly_when_run(
         goto_plain.f()
 
 
-def test_install_with_default_targets_in_a_fresh_process(run_python, tmp_path):
-    write(tmp_path, {"goto_app.py": APP, "main.py": """
+def test_install_with_default_targets_in_a_fresh_process(run_python, tmp_path, write_tree):
+    write_tree(tmp_path, {"goto_app.py": APP, "main.py": """
         import bchook
         bchook.install(["goto"])
         import goto_app
@@ -130,8 +125,8 @@ def test_install_with_default_targets_in_a_fresh_process(run_python, tmp_path):
 
 
 @pytest.mark.parametrize("cache", ["1", "0"])
-def test_runner_runs_a_goto_script(run_python, tmp_path, cache):
-    write(tmp_path, {"app.py": APP + """
+def test_runner_runs_a_goto_script(run_python, tmp_path, cache, write_tree):
+    write_tree(tmp_path, {"app.py": APP + """
 print(find([[0, 5]], 5), cleanup(), count, endless())
 """})
     for _ in range(2):  # the second run may come from the cache
@@ -141,8 +136,8 @@ print(find([[0, 5]], 5), cleanup(), count, endless())
         assert out == "(0, 1) ['finally', ('exit', (None, None, None))] 3 after while True\n"
 
 
-def test_runner_reports_a_bad_jump(run_python, tmp_path):
-    write(tmp_path, {"app.py": """
+def test_runner_reports_a_bad_jump(run_python, tmp_path, write_tree):
+    write_tree(tmp_path, {"app.py": """
         from bchook.goto import goto, label
         goto .missing
     """})
