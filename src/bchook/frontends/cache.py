@@ -37,10 +37,10 @@ class Place:
 
     def describe(self) -> str:
         if self.kind == "tree":
-            return f"next to the sources ({self.path}, __pycache__ folders)"
+            return "in __pycache__ folders next to the sources"
         if self.kind == "prefix":
-            return f"under sys.pycache_prefix ({self.path})"
-        return f"in the user cache folder ({self.path}; written when Python writes no bytecode)"
+            return f"under sys.pycache_prefix, in {self.path}"
+        return f"in the user cache folder, in {self.path}"
 
 
 class CacheFile:
@@ -48,12 +48,14 @@ class CacheFile:
     (from its header; empty when it cannot be read: another Python's, damaged, or a
     temporary file left by a process that stopped while writing)."""
 
-    def __init__(self, path: str, size: int, key: str, tag: str, about: str):
+    def __init__(self, path: str, size: int, key: str, tag: str, about: str,
+                 temporary: bool = False):
         self.path = path
         self.size = size
         self.key = key
         self.tag = tag
         self.about = about
+        self.temporary = temporary
 
 
 def _split_name(name: str) -> tuple[str, str, bool] | None:
@@ -115,7 +117,7 @@ def scan(folder: str) -> list[Place]:
             entry = None if temporary else _cache.read_entry(path)
             about = entry.about if entry is not None else \
                 "a temporary file left by a process that stopped" if temporary else ""
-            place.files.append(CacheFile(path, size, key, tag, about))
+            place.files.append(CacheFile(path, size, key, tag, about, temporary))
     return places
 
 
@@ -134,12 +136,13 @@ def _count(n: int) -> str:
 
 
 def _table(files: list[CacheFile]) -> list[str]:
-    """One row per (settings key, cache tag), largest first, and the total."""
-    groups: dict[tuple[str, str], list[CacheFile]] = {}
+    """One row per (settings key, cache tag), largest first, and the total (temporary files
+    left by a process that stopped have rows of their own)."""
+    groups: dict[tuple[str, str, bool], list[CacheFile]] = {}
     for f in files:
-        groups.setdefault((f.key, f.tag), []).append(f)
+        groups.setdefault((f.key, f.tag, f.temporary), []).append(f)
     rows = [("key", "python", "files", "size", "made by")]
-    for (key, tag), members in sorted(groups.items(), key=lambda kv: (
+    for (key, tag, _temporary), members in sorted(groups.items(), key=lambda kv: (
             -sum(f.size for f in kv[1]), kv[0])):
         about = next((f.about for f in members if f.about), "") or \
             "unknown (another Python's, or damaged)"
@@ -158,13 +161,15 @@ def info_lines(folder: str, verbose: bool = False) -> list[str]:
     """What ``bchook cache info`` prints."""
     places = scan(folder)
     files = [f for p in places for f in p.files]
-    lines = [f"bchook's cache for the sources under {os.path.abspath(folder)}:"]
+    lines = [f"bchook's cache of the sources under {os.path.abspath(folder)}:"]
     for place in places:
         lines.append(f"  {place.describe()}: {_count(len(place.files))}, "
                      f"{_size(sum(f.size for f in place.files))}")
     if sys.dont_write_bytecode:
-        lines.append("  Python writes no bytecode here (-B or PYTHONDONTWRITEBYTECODE): new "
-                     "files go to the user cache folder")
+        lines.append("Python writes no bytecode here (-B or PYTHONDONTWRITEBYTECODE): bchook "
+                     "writes new files to the user cache folder")
+    else:
+        lines.append("Python writes bytecode here: bchook writes new files next to Python's")
     if files:
         lines.append("by settings key:")
         lines += _table(files)
@@ -198,10 +203,10 @@ def clear(folder: str, verbose: bool = False) -> tuple[list[str], list[str]]:
         removed += done
     where = os.path.abspath(folder)
     if not removed:
-        return [f"nothing to remove: no bchook cache files for the sources under {where}"], \
+        return [f"nothing to remove: no bchook cache files of the sources under {where}"], \
             errors
     lines.insert(0, f"removed {_count(len(removed))} "
-                    f"({_size(sum(f.size for f in removed))}) of bchook's cache for the "
+                    f"({_size(sum(f.size for f in removed))}) of bchook's cache of the "
                     f"sources under {where}:")
     lines.append("by settings key:")
     lines += _table(removed)
