@@ -219,6 +219,15 @@ def test_a_user_cache_folder_of_someone_else_is_never_used(source, user_cache):
     assert len(places) == 1 and "__pycache__" in places[0]  # only read: -B writes nothing
 
 
+def test_a_user_cache_folder_others_can_write_is_never_used(source, user_cache):
+    if not hasattr(os, "geteuid"):
+        pytest.skip("POSIX permissions")
+    user_cache.mkdir(parents=True)
+    os.chmod(user_cache, 0o777)
+    places = _cache.cache_files(str(source), DIGEST)
+    assert len(places) == 1 and "__pycache__" in places[0]
+
+
 def test_a_relative_xdg_cache_home_is_ignored(monkeypatch):
     if os.name == "nt" or sys.platform == "darwin":
         pytest.skip("XDG_CACHE_HOME is read on Linux and BSDs only")

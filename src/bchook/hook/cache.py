@@ -105,8 +105,9 @@ _trusted_roots: set[str] = set()
 
 
 def _usable(root: str) -> bool:
-    """A user cache folder that exists must be the user's own (never load files anyone
-    else could have put there); one that does not exist yet is made private on write."""
+    """A user cache folder that exists must be the user's own and writable by nobody else
+    (never load files anyone else could have put there); one that does not exist yet is
+    made private on write."""
     if root in _trusted_roots:
         return True
     try:
@@ -116,7 +117,7 @@ def _usable(root: str) -> bool:
     except OSError:
         return False
     getuid = getattr(os, "geteuid", None)
-    if getuid is not None and st.st_uid != getuid():
+    if getuid is not None and (st.st_uid != getuid() or st.st_mode & 0o022):
         return False
     _trusted_roots.add(root)
     return True
