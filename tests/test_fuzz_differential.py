@@ -51,6 +51,7 @@ def assert_same(source, filename=fh.FILENAME, chains=tuple(fh.CHAINS), line_even
 
 # -- generated programs, in-process --------------------------------------------------------
 
+@pytest.mark.slow
 @settings(max_examples=max(500, settings.default.max_examples),
           suppress_health_check=SLOW_CHECKS)
 @given(fh.programs())
@@ -59,6 +60,7 @@ def test_generated_programs_behave_the_same_under_every_chain(source):
     assert expected is not None, "the generator wrote a program Python does not compile"
 
 
+@pytest.mark.slow
 def test_generated_programs_exercise_what_they_should():
     """The generator is worth its examples: its programs reach every construct and both
     outcomes (a guard against a generator that quietly degenerates)."""
@@ -415,6 +417,7 @@ def _limited(code, limit):
     return result
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(hypothesmith is None, reason="hypothesmith is not installed")
 def test_grammar_generated_programs_compile_and_run_alike():
     @settings(max_examples=40, suppress_health_check=SLOW_CHECKS)

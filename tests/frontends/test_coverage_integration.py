@@ -400,6 +400,7 @@ def plain_pytest_run(sample):
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("branch", [False, True], ids=["lines", "branches"])
 @pytest.mark.parametrize("pass_name", ["identity", "constfold", "trace"])
 def test_coverage_run_of_pytest_with_bchook_pass(sample, plain_pytest_run, pass_name, branch):
@@ -411,6 +412,7 @@ def test_coverage_run_of_pytest_with_bchook_pass(sample, plain_pytest_run, pass_
                          ("shapes.py", "flags.py", "test_sample.py"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pass_name", ["identity", "constfold"])
 def test_pytest_cov_with_bchook_pass(sample, plain_pytest_run, pass_name):
     pytest.importorskip("pytest_cov", reason="pytest-cov is not installed")

@@ -88,6 +88,7 @@ def assert_usage_error(result, *fragments):
 
 # -- inactive unless asked -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_without_options_the_plugin_loads_but_does_nothing(project):
     project.makepyfile(test_inactive="""
         import sys
@@ -344,6 +345,7 @@ def test_header_names_a_hook_installed_before_pytest_started(project):
 
 # -- xdist and the cache -------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_xdist_workers_rewrite_and_the_cache_is_keyed_on_bchooks_settings_only(project,
                                                                               monkeypatch):
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)

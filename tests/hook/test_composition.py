@@ -231,6 +231,7 @@ def test_typeguard_receives_the_tree_of_bchooks_ast_passes(project, order, write
         typed.api.g(1)
 
 
+@pytest.mark.slow
 def test_typeguard_bchook_and_assertion_rewriting_in_one_pytest_session(
         pytester, monkeypatch, write_tree):
     pytest.importorskip("typeguard")

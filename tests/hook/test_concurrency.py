@@ -328,6 +328,7 @@ def test_processes_sharing_one_cache_folder_cold_then_warm(tmp_path, pass_name):
     assert {p.name: p.stat().st_mtime_ns for p in (pkg / "__pycache__").iterdir()} == stamps
 
 
+@pytest.mark.slow
 def test_processes_with_different_passes_sharing_one_cache_folder(tmp_path):
     pkg = write_package(tmp_path)
     mixed = [name for name in CONFIGS for _ in range(PROCESSES // len(CONFIGS))]

@@ -531,6 +531,7 @@ def test_small_stack_refused_in_process(project):
 
 # -- a project that turns warnings into errors ------------------------------------------------
 
+@pytest.mark.slow
 def test_pytest_with_warnings_as_errors_runs_under_bchook(tmp_path, run_python):
     """bchook is imported before pytest looks at its plugins (the runner, the autoload):
     pytest must not warn that it cannot assertion-rewrite bchook's package, or a project

@@ -149,6 +149,7 @@ def _shape(value):
     return (type(value).__name__, repr(value))
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
           deadline=None)
 @given(programs())
@@ -206,6 +207,7 @@ def _limited(code, limit=2000):
     return result
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.data_too_large])

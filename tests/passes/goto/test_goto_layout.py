@@ -253,6 +253,7 @@ RESOURCE = """
 """
 
 
+@pytest.mark.slow
 def test_goto_back_over_code_that_rebinds_the_local_a_with_holds(build):
     m = build(RESOURCE + """
         @rewrite

@@ -136,6 +136,7 @@ def test_attrs_classes(tmp_path, run_python):
     assert traced[("<attrs generated methods __main__.C>", "__eq__")] == 1
 
 
+@pytest.mark.slow
 def test_networkx_argmap_wrappers(tmp_path, run_python):
     """networkx compiles a wrapper for each decorated function at its first call."""
     pytest.importorskip("networkx")

@@ -319,6 +319,7 @@ def big_profile(functions=20_000, events=1_000_000) -> Profile:
                    events=evs, timeline=True)
 
 
+@pytest.mark.slow
 def test_big_profile_opens_in_under_3_seconds(browser, tmp_path):
     prof = big_profile()
     path = tmp_path / "big.html"

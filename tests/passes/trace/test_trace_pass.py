@@ -326,6 +326,7 @@ def main():
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [{}, {"mode": "timeline", "lines": "count"},
                                    {"lines": "1"}])
 def test_borrowed_loads_stay_safe(tmp_path, backend, extra):
@@ -739,6 +740,7 @@ def test_pure_python_timeline_keeps_its_events_out_of_the_collectors_way(tmp_pat
     assert len(bchook.trace.profile().events) >= 6000
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="needs SIGUSR1")
 def test_pure_python_recorder_passes_on_what_a_signal_handler_raises_while_it_folds(
         tmp_path, monkeypatch):
