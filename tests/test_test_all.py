@@ -90,3 +90,12 @@ def test_no_interpreter_found_fails_with_a_total_line(run_python, tmp_path):
     lines = out.strip().splitlines()
     assert lines[-1] == "0 passed, 0 failed, 0 skipped"
     assert any(line.startswith("SKIPPED ") for line in lines)
+
+
+def test_the_snapshot_keeps_the_package_and_leaves_the_repositorys_tests_out(test_all, tmp_path):
+    src = test_all.snapshot(str(tmp_path))
+    assert os.path.isfile(os.path.join(src, "src", "bchook", "tools", "asm", "__init__.py"))
+    assert os.path.isfile(os.path.join(src, "pyproject.toml"))
+    for name in ("tests", "tools", "benchmarks", ".git", ".venvs"):
+        assert not os.path.exists(os.path.join(src, name)), name
+    assert not [d for d, _, _ in os.walk(src) if os.path.basename(d) == "__pycache__"]

@@ -44,10 +44,20 @@ RUN_TIMEOUT = 40 * 60
 PROBE = ("import sys, platform; "
          "print('%d.%d' % sys.version_info[:2], platform.python_implementation()); "
          "import venv, ensurepip")
-#: What of the working tree a wheel is built from (tests, tools, .git stay out).
-BUILD_IGNORE = shutil.ignore_patterns(
+#: What of the working tree a wheel is built from: these names nowhere...
+_IGNORED_ANYWHERE = shutil.ignore_patterns(
     ".git", ".venvs", "build", "dist", "__pycache__", "*.pyc", "*.egg-info", ".hypothesis",
-    ".pytest_cache", ".coverage*", "htmlcov", "tests", "benchmarks", "tools", ".ci")
+    ".pytest_cache", ".coverage*", "htmlcov")
+#: ... and the repository's own folders of tests and tools (``src/bchook/tools`` stays).
+_IGNORED_AT_THE_ROOT = {"tests", "benchmarks", "tools", ".ci"}
+
+
+def build_ignore(folder: str, names: list[str]) -> set[str]:
+    """``shutil.copytree``'s ``ignore``: what the snapshot of the working tree leaves out."""
+    ignored = set(_IGNORED_ANYWHERE(folder, names))
+    if os.path.abspath(folder) == ROOT:
+        ignored |= _IGNORED_AT_THE_ROOT.intersection(names)
+    return ignored
 
 
 def log(message: str = "") -> None:
@@ -241,7 +251,7 @@ def snapshot(out_dir: str) -> str:
     """A clean copy of the working tree to build from, so that stale build/ or egg-info
     folders never leak into what is tested, and every interpreter tests the same code."""
     src = os.path.join(out_dir, "src-copy")
-    shutil.copytree(ROOT, src, ignore=BUILD_IGNORE)
+    shutil.copytree(ROOT, src, ignore=build_ignore)
     return src
 
 

@@ -199,7 +199,8 @@ def user_cache(tmp_path, monkeypatch):
 
 
 def test_without_bytecode_writes_the_cache_goes_to_the_user_cache_folder(source, user_cache):
-    near, far = _cache.cache_files(str(source), DIGEST)
+    (near, far), write_to = _cache.cache_files(str(source), DIGEST)
+    assert write_to == far
     assert os.path.dirname(near) == os.path.dirname(importlib.util.cache_from_source(
         str(source)))
     assert far == str(user_cache) + str(source.parent) + os.sep + os.path.basename(near)
@@ -215,8 +216,8 @@ def test_a_user_cache_folder_of_someone_else_is_never_used(source, user_cache):
         pytest.skip("giving a folder to another user takes root")
     user_cache.mkdir(parents=True)
     os.chown(user_cache, os.geteuid() + 4242, -1)
-    places = _cache.cache_files(str(source), DIGEST)
-    assert len(places) == 1 and "__pycache__" in places[0]  # only read: -B writes nothing
+    places, write_to = _cache.cache_files(str(source), DIGEST)
+    assert len(places) == 1 and "__pycache__" in places[0] and write_to is None  # only read
 
 
 def test_a_user_cache_folder_others_can_write_is_never_used(source, user_cache):
@@ -224,8 +225,15 @@ def test_a_user_cache_folder_others_can_write_is_never_used(source, user_cache):
         pytest.skip("POSIX permissions")
     user_cache.mkdir(parents=True)
     os.chmod(user_cache, 0o777)
-    places = _cache.cache_files(str(source), DIGEST)
-    assert len(places) == 1 and "__pycache__" in places[0]
+    places, write_to = _cache.cache_files(str(source), DIGEST)
+    assert len(places) == 1 and "__pycache__" in places[0] and write_to is None
+
+
+def test_without_a_home_nothing_is_written(source, monkeypatch):
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.setattr(_cache, "user_cache_root", lambda: None)
+    places, write_to = _cache.cache_files(str(source), DIGEST)
+    assert len(places) == 1 and write_to is None
 
 
 def test_a_relative_xdg_cache_home_is_ignored(monkeypatch):

@@ -123,32 +123,32 @@ def _usable(root: str) -> bool:
     return True
 
 
-def cache_files(source_path: str, digest: bytes) -> tuple[str, ...]:
-    """Where the transformed code of ``source_path`` may be cached for this key, in the
-    order to read them; a miss is written to the last. Empty if the interpreter has no
-    pyc cache (``sys.implementation.cache_tag`` is None) or no place can be used.
+def cache_files(source_path: str, digest: bytes) -> tuple[tuple[str, ...], str | None]:
+    """``(places to read, in order; the place a miss is written or None)`` for the
+    transformed code of ``source_path`` under this key. Nothing to read and nowhere to write
+    if the interpreter has no pyc cache (``sys.implementation.cache_tag`` is None).
 
-    Normally the one file next to Python's pyc. When Python writes no bytecode: that one
-    (read only) and then the one in the user cache folder."""
+    Normally the one file next to Python's pyc, read and written. When Python writes no
+    bytecode: that one is only read, and a miss goes to the user cache folder (nowhere if
+    there is no usable one)."""
     try:
         plain = cache_from_source(source_path)  # honours sys.pycache_prefix and -O
     except (NotImplementedError, ValueError):
-        return ()
+        return (), None
     near = f"{plain[:-4]}{_SUFFIX}{digest[:6].hex()}.pyc"
     if not sys.dont_write_bytecode:
-        return (near,)
+        return (near,), near
     root = user_cache_root()
     if root is None or not _usable(root):
-        return (near,)
+        return (near,), None
     far = os.path.join(mirror(root, os.path.dirname(source_path)), os.path.basename(near))
-    return (near, far)
+    return (near, far), far
 
 
 def cache_file(source_path: str, digest: bytes) -> str | None:
     """Where a miss of ``source_path`` is written for this key (see :func:`cache_files`),
-    or None if the interpreter has no pyc cache."""
-    places = cache_files(source_path, digest)
-    return places[-1] if places else None
+    or None if it is not written."""
+    return cache_files(source_path, digest)[1]
 
 
 def _parse(data: bytes) -> tuple | None:

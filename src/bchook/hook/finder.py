@@ -214,7 +214,7 @@ class BchookLoader(SourceFileLoader):
     def get_code(self, fullname: str) -> _CodeType:
         path = self.get_filename(fullname)
         rewriter = self.rewriter
-        places = st = source = None
+        write_to = st = source = None
         if rewriter.cache:
             try:
                 st = os.stat(path)
@@ -222,12 +222,12 @@ class BchookLoader(SourceFileLoader):
                 st = None
             if st is not None:
                 digest = rewriter.digest(self.composer)
-                places = _cache.cache_files(path, digest)
+                places, write_to = _cache.cache_files(path, digest)
                 for pyc in places:
                     code, read = _cache.load(
                         pyc, digest, st,
                         (lambda: self.get_data(path)) if source is None else (lambda: source),
-                        refresh=pyc is places[-1])
+                        refresh=pyc == write_to)
                     if read is not None:
                         source = read
                     if code is not None:
@@ -236,8 +236,8 @@ class BchookLoader(SourceFileLoader):
         if source is None:
             source = self.get_data(path)
         code = rewriter.compile(source, path, fullname, self.composer)
-        if places:
-            _cache.store(places[-1], digest, code, st, source, rewriter.about(self.composer))
+        if write_to is not None:
+            _cache.store(write_to, digest, code, st, source, rewriter.about(self.composer))
         return code
 
     def get_data(self, path: str) -> bytes:
