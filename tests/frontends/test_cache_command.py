@@ -172,6 +172,19 @@ def test_clear_removes_every_place_and_says_what(capsys, monkeypatch, project, b
         0, f"nothing to remove: no bchook cache files of the sources under {project}\n", "")
 
 
+@XDG_ONLY
+def test_a_folder_inside_the_user_cache_folder_is_cleared_whole(
+        capsys, monkeypatch, project, bchook_run, tmp_path):
+    bchook_run("-p", "constfold", "app.py", PYTHONDONTWRITEBYTECODE="1")
+    bchook_run("-p", "constfold", "main.py", where=project / "other", PYTHONDONTWRITEBYTECODE="1")
+    root = tmp_path / "xdg" / "bchook"
+    assert len(ours(root)) == 3
+    status, out, err = cache_command(capsys, monkeypatch, "clear", str(root),
+                                     xdg=tmp_path / "xdg")
+    assert (status, err) == (0, "") and out.startswith("removed 3 files (")
+    assert ours(root) == []
+
+
 def test_clear_removes_emptied_pycache_folders_only(capsys, monkeypatch, project, bchook_run,
                                                     tmp_path):
     bchook_run("-p", "constfold", "app.py")
