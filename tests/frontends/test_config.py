@@ -272,7 +272,8 @@ def test_the_table_is_remembered_until_the_file_changes(tmp_path, run_python, wr
     # the TOML parser costs more start-up than the rest of bchook: parsed once per change
     write(tmp_path / "pyproject.toml", "[tool.bchook]\npasses = ['identity']\n")
     write(tmp_path / "app.py", PRINT_SETUP)
-    env = {"PYTHONDONTWRITEBYTECODE": None}
+    # (coverage's start-up in the child, under tools/test_all.py, would import tomllib)
+    env = {"PYTHONDONTWRITEBYTECODE": None, "COVERAGE_PROCESS_START": None}
     assert run_python(["-m", "bchook", "app.py"], cwd=tmp_path, env=env) == (
         0, "True ['identity']\n", "")
     memo = [p for p in (tmp_path / "__pycache__").iterdir() if "pyproject" in p.name]

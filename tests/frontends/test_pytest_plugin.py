@@ -140,6 +140,7 @@ def test_test_modules_and_code_under_test_are_rewritten_and_asserts_still_intros
     assert "BchookWarning" not in text, text
 
 
+@pytest.mark.slow
 def test_passes_apply_in_the_order_given_and_the_header_names_them(project):
     project.makepyfile(test_order="""
         import app

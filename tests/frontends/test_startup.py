@@ -136,8 +136,9 @@ def test_the_issues_examples_are_traced_or_named(tmp_path, run_python, include, 
                                              ("inspect", "inspect"), ("typing", "typing")])
 def test_modules_bchook_used_to_import_are_rewritten_now(tmp_path, run_python, include, module):
     program = f"import {module}; print(type({module}.__loader__).__name__)"
+    # (coverage's start-up in the child, under tools/test_all.py, would import them first)
     rc, out, err = run_python(["-m", "bchook", "-p", "identity", "--include", include, "-c",
-                               program], cwd=tmp_path)
+                               program], cwd=tmp_path, env={"COVERAGE_PROCESS_START": None})
     assert (rc, out, err) == (0, "BchookLoader\n", "")
 
 

@@ -177,6 +177,7 @@ def test_assertion_is_introspected():
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["normal", "all"])
 def test_pytest_plugin(tmp_path, run_python, mode, write_tree):
     # pytest 9.2's own assertion rewriter cannot run under -X lazy_imports=all (its

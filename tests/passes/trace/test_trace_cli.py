@@ -267,6 +267,7 @@ def test_timeline_buffer_option(tmp_path, run_python):
     assert {name: v[1] for (_, _, name), v in stats.items()}["leaf"] == 5000
 
 
+@pytest.mark.slow
 def test_everything_traced_including_the_standard_library(tmp_path, run_python,
                                                           backend_args):
     """With --include '*' the modules the runtime itself uses are not traced (they are

@@ -88,6 +88,7 @@ def test_without_per_test_no_test_roots(project, run_python):
     assert not [key for key in stats_of(project / "t.prof") if key[0] == "<test>"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("conftest", [False, True], ids=["workers only", "controller too"])
 def test_xdist_workers_are_merged_into_the_one_output(project, run_python, conftest):
     """Each worker hands its profile over; the controller merges them (with its own when
@@ -111,6 +112,7 @@ def test_xdist_workers_are_merged_into_the_one_output(project, run_python, conft
     assert stats[("lib.py", "fib")][0] == FIB_CALLS
 
 
+@pytest.mark.slow
 def test_xdist_summary_in_the_controllers_terminal(project, run_python):
     pytest.importorskip("xdist")
     rc, out, err = run_pytest(run_python, project, "-p", "xdist", "-n", "2")
