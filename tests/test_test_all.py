@@ -61,7 +61,7 @@ def test_arguments_after_double_dash_go_to_pytest(test_all):
     args = test_all.parse_args(["--python", "3.12", "--python", "3.13", "--fast", "-k", "ir",
                                 "--", "-x", "--tb=short"])
     assert args.python == ["3.12", "3.13"]
-    assert args.pytest_args == ["-k", "ir", "-m", "not slow", "-x", "--tb=short"]
+    assert args.pytest_args == ["-k", "ir", "-m", "not slow", "-n", "auto", "-x", "--tb=short"]
 
 
 def test_junit_counts_errors_as_failures(test_all, tmp_path):
