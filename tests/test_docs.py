@@ -341,7 +341,8 @@ def test_every_block_is_run_or_marked(path):
 
 
 def _runnable_pages() -> list:
-    """The pages with code to run; those with many commands take seconds: ``slow``."""
+    """The pages with code to run; those with many commands, or that run pytest sessions,
+    take seconds: ``slow``."""
     params = []
     for path in pages():
         blocks = [b for b in read_blocks(path) if b.lang in ("python", "console")
@@ -350,8 +351,11 @@ def _runnable_pages() -> list:
             continue
         commands = sum(b.text.count("\n$ ") + b.text.startswith("$ ") if b.lang == "console"
                        else 1 for b in blocks)
+        sessions = any(re.search(r"^\$ .*\bpytest\b", b.text, re.M) for b in blocks
+                       if b.lang == "console")
         params.append(pytest.param(path, id=str(path.relative_to(ROOT)),
-                                   marks=[pytest.mark.slow] if commands >= 8 else []))
+                                   marks=[pytest.mark.slow] if commands >= 8 or sessions
+                                   else []))
     return params
 
 

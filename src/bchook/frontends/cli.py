@@ -8,7 +8,7 @@ a small parser of its own: argparse (and the ``re``, ``gettext``... it imports) 
 milliseconds at every start-up, and every module the runner imports before the hook is in
 place is one the hook cannot rewrite. ``--help`` and a command line with nothing to run go
 through an argparse parser built from the same table, as do the subcommands (``passes``,
-``pth``, ``dis``); the README's table of flags comes from it too.
+``pth``, ``dis``, ``cache``); the README's table of flags comes from it too.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ _USAGE = f"""\
        {PROG} passes
        {PROG} pth install [--user] | uninstall | status
        {PROG} dis ...
+       {PROG} cache info [PATH] | clear [PATH]
        {PROG} trace merge FILES... [-o OUT] | diff BEFORE AFTER [-o diff.html]
        {PROG} --version"""
 
@@ -123,6 +124,9 @@ commands:
   pth uninstall         remove it, in either form (do this before `pip uninstall bchook`)
   pth status            where it is installed and whether it is active
   dis ...               disassemble with bchook's IR (see `bchook dis --help`)
+  cache info [PATH]     where bchook's cache of the sources under PATH (default: the
+                        current folder) is, how many files and bytes, per settings key
+  cache clear [PATH]    remove those files, and say what was removed
   trace merge FILES... [-o OUT]   combine profiles (e.g. one per process) into one
   trace diff BEFORE AFTER [-o diff.html]   compare two profiles
 
@@ -428,6 +432,59 @@ def _pth_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def _cache_command(argv: Sequence[str]) -> int:
+    from . import cache as _cache_report
+
+    parser = _parser(prog=f"{PROG} cache",
+                     description="Look at or clear bchook's cache of rewritten modules. A "
+                                 "folder's cache files are in the __pycache__ folders under "
+                                 "it, under sys.pycache_prefix when one is set, and in the "
+                                 "user cache folder (where bchook writes when Python writes "
+                                 "no bytecode, as with PYTHONDONTWRITEBYTECODE): both "
+                                 "commands look in all three, for the sources under PATH "
+                                 "(by default the current folder, as coverage and pytest "
+                                 "keep their data in the project folder they run in).")
+    sub = parser.add_subparsers(dest="action", metavar="{info,clear}",
+                                help="what to do with the cache")
+    sub.required = True
+    path_help = ("the folder whose sources' cache files to {} (default: the current "
+                 "folder); a folder inside a cache folder is {} whole")
+    info = sub.add_parser("info", help="where the cache is, how many files and bytes, per "
+                                       "settings key (passes and options)",
+                          description="Where bchook's cache of the sources under PATH is, "
+                                      "how many files and bytes it holds, per settings key.")
+    info.add_argument("path", nargs="?", default=".", metavar="PATH",
+                      help=path_help.format("count", "counted"))
+    info.add_argument("-v", "--verbose", action="store_true", help="list every file too")
+    clear = sub.add_parser("clear", help="remove the cache files and say what was removed",
+                           description="Remove bchook's cache files of the sources under "
+                                       "PATH (and the __pycache__ folders left empty); "
+                                       "Python's own pycs stay. Always safe: a module "
+                                       "whose file is gone is rewritten at its next import.")
+    clear.add_argument("path", nargs="?", default=".", metavar="PATH",
+                       help=path_help.format("remove", "cleared"))
+    clear.add_argument("-v", "--verbose", action="store_true",
+                       help="list every file removed too")
+    ns = parser.parse_args(argv)
+    if not os.path.exists(ns.path):
+        raise UsageError(f"cache {ns.action}: no such folder: {ns.path}")
+    if not os.path.isdir(ns.path):
+        raise UsageError(f"cache {ns.action}: {ns.path} is not a folder (give the folder "
+                         f"whose sources' cache to {'count' if ns.action == 'info' else 'clear'})")
+    if ns.action == "info":
+        for line in _cache_report.info_lines(ns.path, ns.verbose):
+            print(line)
+        return 0
+    lines, errors = _cache_report.clear(ns.path, ns.verbose)
+    for line in lines:
+        print(line)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        sys.stderr.write(f"{PROG}: error: could not remove {errors[0]}{more}\n")
+        return 1
+    return 0
+
+
 def _dis_command(argv: Sequence[str]) -> int:
     try:
         from ..tools.dis.command import main as dis_main
@@ -444,7 +501,7 @@ def _trace_command(argv: Sequence[str]) -> int:
 
 
 _COMMANDS = {"run": _run, "passes": _passes_command, "pth": _pth_command, "dis": _dis_command,
-             "trace": _trace_command}
+             "cache": _cache_command, "trace": _trace_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -117,11 +117,21 @@ class Rewriter:
     def describe(self) -> str:
         return ",".join(p.name for p in self.passes) or "(no passes)"
 
+    def about(self, composer: Composer | None = None) -> str:
+        """What the cache files of this configuration were made by, for ``bchook cache
+        info``: the passes with their options, another hook composed with, bchook's
+        version."""
+        chain = ", ".join(p.name + ("(" + ", ".join(f"{k}={v}" for k, v in sorted(
+            p.options.items())) + ")" if p.options else "") for p in self.passes)
+        bchook = sys.modules[__name__.partition(".")[0]]
+        via = f" via {type(composer.loader).__qualname__}" if composer is not None else ""
+        return f"{chain or '(no passes)'}{via}; bchook {getattr(bchook, '__version__', '?')}"
+
 
 def _base_key(passes: Sequence[Pass]) -> list[str]:
     bchook = sys.modules[__name__.partition(".")[0]]
     parts = [
-        "bchook-cache-1",
+        "bchook-cache-2",
         MAGIC_NUMBER.hex(),
         f"optimize={sys.flags.optimize}",
         f"bchook={getattr(bchook, '__version__', '?')}",
@@ -171,7 +181,7 @@ class BchookLoader(SourceFileLoader):
     def get_code(self, fullname: str) -> _CodeType:
         path = self.get_filename(fullname)
         rewriter = self.rewriter
-        pyc = st = source = None
+        write_to = st = source = None
         if rewriter.cache:
             try:
                 st = os.stat(path)
@@ -179,17 +189,22 @@ class BchookLoader(SourceFileLoader):
                 st = None
             if st is not None:
                 digest = rewriter.digest(self.composer)
-                pyc = _cache.cache_file(path, digest)
-                if pyc is not None:
-                    code, source = _cache.load(pyc, digest, st, lambda: self.get_data(path))
+                places, write_to = _cache.cache_files(path, digest)
+                for pyc in places:
+                    code, read = _cache.load(
+                        pyc, digest, st,
+                        (lambda: self.get_data(path)) if source is None else (lambda: source),
+                        refresh=pyc == write_to)
+                    if read is not None:
+                        source = read
                     if code is not None:
                         _fix_co_filename(code, path)  # the tree may have moved, as importlib does
                         return code
         if source is None:
             source = self.get_data(path)
         code = self.source_to_code(source, path, fullname)
-        if pyc is not None:
-            _cache.store(pyc, digest, code, st, source)
+        if write_to is not None:
+            _cache.store(write_to, digest, code, st, source, rewriter.about(self.composer))
         return code
 
     def get_data(self, path: str) -> bytes:
