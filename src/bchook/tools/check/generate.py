@@ -48,17 +48,20 @@ class _DrawChoices:
         from hypothesis import strategies as st
 
         self.draw = draw
-        self.integers = st.integers
+        self.st = st
         self.strategies: dict = {}
 
     def pick(self, options):
-        options = list(options)
-        return options[self.number(0, len(options) - 1)]
+        options = tuple(options)
+        strategy = self.strategies.get(options)
+        if strategy is None:
+            strategy = self.strategies[options] = self.st.sampled_from(options)
+        return self.draw(strategy)
 
     def number(self, low: int, high: int) -> int:
-        strategy = self.strategies.get((low, high))
+        strategy = self.strategies.get((low, high, "integers"))
         if strategy is None:
-            strategy = self.strategies[low, high] = self.integers(low, high)
+            strategy = self.strategies[low, high, "integers"] = self.st.integers(low, high)
         return self.draw(strategy)
 
 

@@ -35,6 +35,7 @@ FIELDS = ("compile error", "exception", "value", "output", "stderr", "warnings",
           "cleanup", "line events", "crashed", "timeout")
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_BUILTINS = vars(builtins)
 
 
 def clean(text: str) -> str:
@@ -53,6 +54,8 @@ def shape(value, depth: int = 0):
         return [type(value).__name__, repr(value)]
     if type(value) in (list, tuple):
         return [type(value).__name__, [shape(v, depth + 1) for v in value]]
+    if value is _BUILTINS:  # what exec() puts in a namespace: a chain's runtime may add to it
+        return ["builtins"]
     if type(value) is dict:
         return ["dict", [[shape(k, depth + 1), shape(v, depth + 1)] for k, v in value.items()]]
     if type(value) in (set, frozenset):

@@ -27,6 +27,10 @@ __all__ = ["Settings", "Report", "Difference", "Row", "run", "corpus_paths", "CO
 #: The installed corpus of hand-written tricky programs.
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
+#: Line events a grammar-generated program may take, plainly and under the chain (more: a
+#: chain may run fewer, never more, but a generous budget costs nothing).
+PLAIN_LIMIT, CHAIN_LIMIT = 500, 5000
+
 #: Lines at the top of a reproduction file (kept fixed, so that the lines of the program
 #: below it are those its minimization ran).
 HEADER_LINES = 4
@@ -240,9 +244,10 @@ class _Run:
         want_lines = any(v.keeps_lines for v in variants)
         for program in programs:
             request = {"file": program.path, "mode": program.mode}
-            plain.send({**request, "line_events": want_lines})
+            plain.send({**request, "line_events": want_lines, "limit": PLAIN_LIMIT})
             for variant in variants:
-                variant.worker.send({**request, "line_events": variant.keeps_lines})
+                variant.worker.send({**request, "line_events": variant.keeps_lines,
+                                     "limit": CHAIN_LIMIT})
             expected = plain.receive(timeout)
             results = [variant.worker.receive(timeout) for variant in variants]
             for variant, got in zip(variants, results):
@@ -281,10 +286,10 @@ class _Run:
             self.counter += 1
             path = self.write(f"candidate_{self.counter}.py", "#\n" * HEADER_LINES + text)
             request = {"file": path, "mode": program.mode, "line_events": lines_flag}
-            expected = plain.run(request, timeout)
+            expected = plain.run({**request, "limit": PLAIN_LIMIT}, timeout)
             if any(key in expected for key in ("skip", "crashed", "timeout")):
                 return expected, None
-            return expected, variant.worker.run(request, timeout)
+            return expected, variant.worker.run({**request, "limit": CHAIN_LIMIT}, timeout)
 
         def differs(text: str) -> bool:
             expected, chained = outcomes(text)
@@ -306,7 +311,8 @@ class _Run:
         except OSError as exc:
             self.note(f"cannot write reproductions into {s.out}: {exc.strerror or exc}")
             return None
-        name = _slug(f"{spec_label(variant.spec)}-{version}-{program.label}") + ".py"
+        label = program.label[:-3] if program.label.endswith(".py") else program.label
+        name = _slug(f"{spec_label(variant.spec)}-{version}-{label}") + ".py"
         target = os.path.join(s.out, name)
         flags = variant.label
         options = [f"-o{e.get('name')}.{k}={v}" for e in variant.spec
