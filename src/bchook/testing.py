@@ -313,9 +313,14 @@ def _chain(chain: Chain, options) -> list:
 
 
 def _compile(source: Source, chain: Chain, options, module: str) -> types.CodeType:
+    text, filename = _source_text(source)
+    return _compile_text(text, filename, chain, options, module)
+
+
+def _compile_text(text: str, filename: str, chain: Chain, options, module: str
+                  ) -> types.CodeType:
     from .pipeline.api import transform_source
 
-    text, filename = _source_text(source)
     if chain is None:
         return compile(text, filename, "exec", dont_inherit=True)
     return transform_source(text, filename, module, _chain(chain, options))
@@ -339,13 +344,19 @@ def _qualnames(code: types.CodeType) -> Iterator[tuple[str, types.CodeType]]:
 
 
 def code_named(code: types.CodeType, qualname: str) -> types.CodeType:
-    """The code object nested in ``code`` whose qualified name is ``qualname``
-    (``"f"``, ``"K.method"``, ``"f.<locals>.inner"``, ``"<module>"``); KeyError if none."""
-    for name, co in _qualnames(code):
+    """The code object nested in ``code`` (or ``code`` itself) whose qualified name is
+    ``qualname`` (``"f"``, ``"K.method"``, ``"f.<locals>.inner"``, ``"<module>"``), or else
+    the only one whose ``co_name`` it is; KeyError if none (or several) match."""
+    found = list(_qualnames(code))
+    for name, co in found:
         if name == qualname:
             return co
-    known = ", ".join(sorted({name for name, _ in _qualnames(code)}))
-    raise KeyError(f"no code object named {qualname!r} (there are: {known})")
+    by_name = [co for _, co in found if co.co_name == qualname]
+    if len(by_name) == 1:
+        return by_name[0]
+    known = ", ".join(sorted({name for name, _ in found}))
+    what = "several code objects are" if by_name else "no code object is"
+    raise KeyError(f"{what} named {qualname!r} (there are: {known})")
 
 
 def _own(code: types.CodeType) -> tuple:
@@ -406,15 +417,18 @@ def ir_of(source: Source, qualname: str, chain: Chain = None, *, options=None,
 
 
 def load_module(source: Source, chain: Chain = None, *, options=None,
-                name: str = "bchook_testing_module") -> types.ModuleType:
+                name: str = "bchook_testing_module", filename: str | None = None
+                ) -> types.ModuleType:
     """Compile a program (source text, or the path of a file) through ``chain`` and run it
     as module ``name`` in this process; it stands in ``sys.modules`` only while it runs.
-    The hook is not installed: its imports are not rewritten."""
-    text, filename = _source_text(source)
-    code = _compile(source, chain, options, name)
+    ``filename``: the file a source text is said to come from (tracebacks and ``inspect``
+    read their lines there). The hook is not installed: its imports are not rewritten."""
+    text, path = _source_text(source)
+    filename = os.fspath(filename) if filename is not None else path
+    code = _compile_text(text, filename, chain, options, name)
     module = types.ModuleType(name)
     module.__file__ = filename
-    if os.path.isfile(filename):
+    if not filename.startswith("<"):
         import importlib.util
 
         module.__spec__ = importlib.util.spec_from_file_location(name, filename)

@@ -102,7 +102,7 @@ def compare(plain: dict[str, str], plain_rc, chained: dict[str, str], chained_rc
     # a doctest-only module (3.10's test_listcomps) reports no cases: compare exits
     if plain == chained and (plain or plain_rc == chained_rc == 0):
         return []
-    if not chained:
+    if plain and not chained:
         return [f"no results under the chain (exit {chained_rc})"]
     lines = []
     for name in sorted(set(plain) | set(chained)):

@@ -1,8 +1,9 @@
 """Cutting a program that behaves differently under a chain down to a small reproduction.
 
 :func:`minimize` deletes statements (halves of a block first, then smaller runs, then one
-at a time) and replaces compound statements by one of their blocks, keeping each change
-after which the program still differs, until no change helps or the budget runs out. The
+at a time), replaces compound statements by one of their blocks and drops the arguments of
+calls, keeping each change after which the program still differs, until no change helps or
+the budget runs out. The
 program is rewritten by ``ast.unparse`` (comments and layout go; the meaning stays); if it
 no longer differs once unparsed (a bug that depends on the layout), it is returned as it
 was.
@@ -96,6 +97,20 @@ class _Search:
             size //= 2
         return progress
 
+    def drop_arguments(self) -> bool:
+        progress = False
+        for call in [n for n in ast.walk(self.tree) if isinstance(n, ast.Call)]:
+            i = 0
+            while len(call.args) > 1 and i < len(call.args) and not self.exhausted():
+                args = call.args
+                call.args = args[:i] + args[i + 1:]
+                if self.keep():
+                    progress = True
+                else:
+                    call.args = args
+                    i += 1
+        return progress
+
     def hoist(self, node, field) -> bool:
         progress = False
         stmts = getattr(node, field)
@@ -140,6 +155,8 @@ def minimize(source: str, differs: Callable[[str], bool], *, max_tries: int = 30
             if not _attached(search.tree, node):
                 continue
             progress |= search.hoist(node, field)
+        if not search.exhausted():
+            progress |= search.drop_arguments()
     return search.text
 
 

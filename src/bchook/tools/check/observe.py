@@ -255,6 +255,43 @@ class _TooLong(BaseException):  # not caught by the program's own `except Except
     pass
 
 
+def runtime_builtins(passes, before, limit: int = 1000) -> list[str]:
+    """The names a chain's runtime puts in ``builtins`` (the trace pass's probes), which a
+    program under the chain needs even with builtins of its own: those not in ``before``
+    once an empty module has run through the chain (for at most ``limit`` line events: a
+    chain may add code that never ends)."""
+    filename = "<bchook check: empty module>"
+    try:
+        code = compile_source("", filename, passes, "bchook_check_empty")
+    except Exception:
+        return []
+    count = [0]
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_filename != filename:
+            return None
+        if event == "line":
+            count[0] += 1
+            if count[0] > limit:
+                raise _TooLong
+        return tracer
+
+    out = io.StringIO()
+    old = sys.gettrace()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            sys.settrace(tracer)
+            try:
+                exec(code, {"__name__": "bchook_check_empty"})
+            finally:
+                sys.settrace(old)
+    except BaseException:  # whatever it does, only the names it left matter
+        pass
+    finally:
+        stop_tracing()
+    return sorted(set(vars(builtins)) - before)
+
+
 def run_limited(source: str, filename: str, passes=None, *, limit: int = 500,
                 extra_builtins=()) -> dict:
     """Run a grammar-generated program with harmless builtins and at most ``limit`` line
@@ -339,7 +376,7 @@ def differences(plain: dict, chained: dict) -> list[str]:
 
 def _short(value, width: int = 70) -> str:
     text = value if isinstance(value, str) else repr(value)
-    text = " ".join(text.split("\n")) if isinstance(value, str) else text
+    text = " ".join(text.split("\n"))
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
@@ -348,10 +385,9 @@ def _first_line_that_differs(a: str, b: str) -> tuple[str, str]:
     for x, y in zip(la, lb):
         if x != y:
             return x, y
+    n = min(len(la), len(lb))
     if len(la) != len(lb):
-        n = min(len(la), len(lb))
-        return ("\n".join(la[n:n + 1]) or "(nothing more)",
-                "\n".join(lb[n:n + 1]) or "(nothing more)")
+        return (la[n] if n < len(la) else ""), (lb[n] if n < len(lb) else "")
     return a, b
 
 
@@ -372,7 +408,7 @@ def describe(field: str, plain: dict, chained: dict, label: str = "chain") -> st
         return f"it did not finish under the chain within {chained['timeout']} s"
     a, b = plain.get(field), chained.get(field)
     if field in ("output", "stderr"):
-        a, b = _first_line_that_differs(a or "", b or "")
+        a, b = (repr(line) for line in _first_line_that_differs(a or "", b or ""))
     elif field == "exception":
         a, b = _exception_text(a), _exception_text(b)
     elif field == "line events":

@@ -151,6 +151,21 @@ def _variants(settings: Settings) -> list[_Variant]:
     return found
 
 
+class _Interpreter:
+    """The workers of one interpreter: one plain, one per variant."""
+
+    def __init__(self, plain: Worker, variants: list[_Variant]):
+        self.plain = plain
+        self.variants = variants
+        self.info: dict = {}
+
+    def close(self) -> None:
+        self.plain.close()
+        for variant in self.variants:
+            if variant.worker is not None:
+                variant.worker.close()
+
+
 class _Run:
     def __init__(self, settings: Settings, report: Report, work: str):
         self.settings = settings
@@ -198,34 +213,39 @@ class _Run:
         return path
 
     # -- one interpreter --------------------------------------------------------------------
-    def interpreter(self, python: str, programs: list[Program]) -> None:
+    def start(self, python: str) -> _Interpreter:
+        """The workers for ``python``, set up (an interpreter that cannot run the check
+        says so now, before any program is generated)."""
         s = self.settings
-        variants = _variants(s)
-        plain = Worker(python, None, cwd=self.work, env=self.env)
+        started = _Interpreter(Worker(python, None, cwd=self.work, env=self.env),
+                               _variants(s))
         try:
-            info = plain.setup()
-            for variant in variants:
-                variant.worker = Worker(python, variant.spec, cwd=self.work,
-                                        path=s.path, env=self.env)
+            started.info = started.plain.setup()
+            for variant in started.variants:
+                variant.worker = Worker(python, variant.spec, cwd=self.work, path=s.path,
+                                        env=self.env)
                 variant.keeps_lines = bool(variant.worker.setup().get("keeps_lines"))
-            version = info["python"]
-            corpus = sum(p.kind == "corpus" for p in programs)
-            parts = [f"{corpus} corpus programs"] if corpus else []
-            parts += [self.generated_note] if self.generated_note else []
-            self.say(f"bchook check: {variants[0].label} on Python {version} "
-                     f"({info['executable']}): {', '.join(parts) or 'no programs'}")
-            for variant in variants:
-                if not variant.keeps_lines:
-                    self.note(f"{variant.label}: line events not compared (a pass of the "
-                              f"chain says keeps_lines = False)")
-            self.programs_on(version, plain, variants, programs)
-            if s.cpython_modules:
-                self.cpython_on(python, version, variants)
-        finally:
-            plain.close()
-            for variant in variants:
-                if variant.worker is not None:
-                    variant.worker.close()
+        except BaseException:
+            started.close()
+            raise
+        return started
+
+    def interpreter(self, started: _Interpreter, programs: list[Program]) -> None:
+        s = self.settings
+        info, plain, variants = started.info, started.plain, started.variants
+        version = info["python"]
+        corpus = sum(p.kind == "corpus" for p in programs)
+        parts = [f"{corpus} corpus programs"] if corpus else []
+        parts += [self.generated_note] if self.generated_note else []
+        self.say(f"bchook check: {variants[0].label} on Python {version} "
+                 f"({info['executable']}): {', '.join(parts) or 'no programs'}")
+        for variant in variants:
+            if not variant.keeps_lines:
+                self.note(f"{variant.label}: line events not compared (a pass of the "
+                          f"chain says keeps_lines = False)")
+        self.programs_on(version, plain, variants, programs)
+        if s.cpython_modules:
+            self.cpython_on(started.plain.python, version, variants)
 
     def note(self, text: str) -> None:
         if text not in self.report.notes:
@@ -401,12 +421,17 @@ def run(settings: Settings) -> Report:
     run the check at all (bchook not importable there, a pass that cannot be created)."""
     report = Report()
     work = tempfile.mkdtemp(prefix="bchook-check-")
+    started: list[_Interpreter] = []
     try:
         session = _Run(settings, report, work)
-        programs = session.programs()
         for python in settings.pythons:
-            session.interpreter(python, programs)
+            started.append(session.start(python))
+        programs = session.programs()
+        for interpreter in started:
+            session.interpreter(interpreter, programs)
     finally:
+        for interpreter in started:
+            interpreter.close()
         shutil.rmtree(work, ignore_errors=True)
     return report
 

@@ -140,15 +140,17 @@ def _describe_chain(chain) -> dict:
 
 def serve(requests, reply) -> None:
     """Answer ``requests`` (JSON lines) with ``reply(dict)`` until ``quit`` or the end."""
-    import builtins
     import platform
 
     from ... import __version__
     from ...errors import BchookError
     from . import observe
 
+    import builtins
+
     chain = None
-    extra_builtins: list[str] = []
+    extra_builtins: list[str] | None = None
+    startup_builtins = set(vars(builtins))
     for line in requests:
         if not line.strip():
             continue
@@ -171,12 +173,6 @@ def serve(requests, reply) -> None:
                            "error": " ".join(str(exc).split()) or repr(exc)})
                     continue
                 answer.update(_describe_chain(chain))
-                # a chain's runtime may put names in builtins (the trace probes): compile
-                # and run an empty module through it, so that they are there to be lent
-                before = set(vars(builtins))
-                observe.run_program("", os.path.join(os.getcwd(), "bchook_check_empty.py"),
-                                    chain, name="bchook_check_empty")
-                extra_builtins = sorted(set(vars(builtins)) - before)
             reply(answer)
             continue
         if op == "run":
@@ -184,9 +180,11 @@ def serve(requests, reply) -> None:
             with open(path, "rb") as f:
                 source = f.read()
             if request.get("mode") == "grammar":
+                if chain is not None and extra_builtins is None:
+                    extra_builtins = observe.runtime_builtins(chain, startup_builtins)
                 result = observe.run_limited(source, path, chain,
                                              limit=request.get("limit", 500),
-                                             extra_builtins=extra_builtins)
+                                             extra_builtins=extra_builtins or ())
             else:
                 result = observe.run_program(source, path, chain,
                                              name=request.get("name") or "__main__",
