@@ -312,7 +312,6 @@ class Worker:
             return {"timeout": timeout}
         if line is None:
             status = proc.wait()
-            self.proc = None
             return {"crashed": _signal_name(status), "stderr": self._stderr_tail()}
         return json.loads(line)
 
@@ -350,7 +349,6 @@ class Worker:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
-            self.proc = None
 
     def close(self) -> None:
         proc = self.proc

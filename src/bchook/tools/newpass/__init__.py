@@ -117,7 +117,7 @@ def write(name: str, kind: str, target: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str]) -> int:
-    ns = _parser().parse_args(list(argv))
+    ns = _parser().parse_intermixed_args(list(argv))  # NAME --ast DIR
     _check_name(ns.name)
     kind = ns.kind or "bytecode"
     target = Path(ns.dir if ns.dir is not None else ns.name)
