@@ -191,12 +191,13 @@ class _Run:
             sources, how = generate.hypothesis_programs(count, s.seed), "hypothesis"
         else:
             sources, how = generate.random_programs(count, s.seed), "built-in generator"
+        of_seed = f" of seed {s.seed}" if s.seed else ""
         for i, source in enumerate(sources, 1):
-            found.append(Program("generated", f"generated #{i}",
+            found.append(Program("generated", f"generated #{i}{of_seed}",
                                  self.write(f"generated_{i:05}.py", source)))
         if grammar:
             for i, source in enumerate(generate.grammar_programs(grammar, s.seed), 1):
-                found.append(Program("grammar", f"grammar #{i}",
+                found.append(Program("grammar", f"grammar #{i}{of_seed}",
                                      self.write(f"grammar_{i:05}.py", source), "grammar"))
         if s.programs:
             self.generated_note = (f"{len(sources)} generated ({how}, seed {s.seed})" +
@@ -237,6 +238,9 @@ class _Run:
         corpus = sum(p.kind == "corpus" for p in programs)
         parts = [f"{corpus} corpus programs"] if corpus else []
         parts += [self.generated_note] if self.generated_note else []
+        if s.cpython_modules:
+            n = len(s.cpython_modules)
+            parts.append(f"{n} module{'s' if n != 1 else ''} of CPython's tests")
         self.say(f"bchook check: {variants[0].label} on Python {version} "
                  f"({info['executable']}): {', '.join(parts) or 'no programs'}")
         for variant in variants:
