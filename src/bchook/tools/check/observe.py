@@ -398,6 +398,14 @@ def _exception_text(exc) -> str:
     return f"{exc['type']}{exc['args']}" + (f" at {where}" if where else "")
 
 
+def _value_text(value) -> str:
+    if not value:
+        return "nothing"
+    if "raised" in value:
+        return "raised " + _exception_text(value["raised"])
+    return "returned " + value["repr"]
+
+
 def describe(field: str, plain: dict, chained: dict, label: str = "chain") -> str:
     """One line saying how ``field`` differs: ``output: plain 'x 3' / chain 'x -1'``."""
     if field == "compile error":
@@ -411,6 +419,8 @@ def describe(field: str, plain: dict, chained: dict, label: str = "chain") -> st
         a, b = (repr(line) for line in _first_line_that_differs(a or "", b or ""))
     elif field == "exception":
         a, b = _exception_text(a), _exception_text(b)
+    elif field == "value":
+        a, b = _value_text(a), _value_text(b)
     elif field == "line events":
         a, b = a or [], b or []
         n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))

@@ -135,19 +135,39 @@ def _slug(text: str) -> str:
 
 
 class _Variant:
-    def __init__(self, label: str, spec: list[dict]):
-        self.label = label
+    def __init__(self, spec: list[dict]):
         self.spec = spec
         self.worker: Worker | None = None
         self.keeps_lines = False
+        self.names = [entry.get("name", "?") for entry in spec]
+
+    def started(self, info: dict) -> None:
+        """The worker is set up: passes given as classes are known by name now."""
+        self.keeps_lines = bool(info.get("keeps_lines"))
+        self.names = list(info.get("passes") or self.names)
+
+    @property
+    def chain(self) -> str:
+        """``identity(pad=1),shout``: the chain by its passes' names, with options."""
+        return spec_label([{"name": name, "options": entry.get("options", {})}
+                           for name, entry in zip(self.names, self.spec)])
+
+    @property
+    def label(self) -> str:
+        return f"-p {self.chain}"
+
+    def command(self, filename: str) -> str:
+        """The runner's command line that runs ``filename`` under this chain."""
+        options = [f"-o{name}.{key}={value}" for name, entry in zip(self.names, self.spec)
+                   for key, value in entry.get("options", {}).items()]
+        return " ".join(["bchook", "-p", ",".join(self.names), *options, filename])
 
 
 def _variants(settings: Settings) -> list[_Variant]:
     chain = settings.spec
-    found = [_Variant(f"-p {spec_label(chain)}", chain)]
+    found = [_Variant(chain)]
     if settings.pad:
-        padded = [{"name": "identity", "options": {"pad": "1"}}, *chain]
-        found.append(_Variant(f"-p {spec_label(padded)}", padded))
+        found.append(_Variant([{"name": "identity", "options": {"pad": "1"}}, *chain]))
     return found
 
 
@@ -225,7 +245,7 @@ class _Run:
             for variant in started.variants:
                 variant.worker = Worker(python, variant.spec, cwd=self.work, path=s.path,
                                         env=self.env)
-                variant.keeps_lines = bool(variant.worker.setup().get("keeps_lines"))
+                variant.started(variant.worker.setup())
         except BaseException:
             started.close()
             raise
@@ -336,17 +356,12 @@ class _Run:
             self.note(f"cannot write reproductions into {s.out}: {exc.strerror or exc}")
             return None
         label = program.label[:-3] if program.label.endswith(".py") else program.label
-        name = _slug(f"{spec_label(variant.spec)}-{version}-{label}") + ".py"
+        name = _slug(f"{variant.chain}-{version}-{label}") + ".py"
         target = os.path.join(s.out, name)
-        flags = variant.label
-        options = [f"-o{e.get('name')}.{k}={v}" for e in variant.spec
-                   for k, v in e.get("options", {}).items() if "name" in e]
-        runner = " ".join(["bchook", "-p", ",".join(e.get("name", "?") for e in variant.spec),
-                           *options, name])
         header = [
-            f"# bchook check: this program does not do the same under {flags} "
+            f"# bchook check: this program does not do the same under {variant.label} "
             f"(Python {version}).",
-            f"# Compare `python {name}` with `{runner}`.",
+            f"# Compare `python {name}` with `{variant.command(name)}`.",
             "# " + " ".join(what.split()),
             f"# Cut down from {program.label}: {len(source.splitlines())} -> "
             f"{len(small.splitlines())} lines.",
@@ -407,8 +422,8 @@ class _Run:
         except OSError as exc:
             self.note(f"cannot write reproductions into {out}: {exc.strerror or exc}")
             return None
-        target = os.path.join(out, _slug(f"{spec_label(variant.spec)}-{version}-cpython-"
-                                         f"{module}") + ".txt")
+        target = os.path.join(out, _slug(f"{variant.chain}-{version}-cpython-{module}") +
+                              ".txt")
         flags = " ".join(cpython.chain_flags(variant.spec))
         with open(target, "w", encoding="utf-8") as f:
             f.write(f"CPython's {module} does not give the same results under {variant.label} "
