@@ -41,7 +41,7 @@ def table_rows(out: str) -> dict:
     """``{(chain, programs): (run, same, different, skipped)}`` from the summary table."""
     rows = {}
     for line in out.splitlines():
-        match = re.match(r"^\S+\s+(-p \S+)\s+(corpus|generated|grammar|cpython tests)\s+"
+        match = re.match(r"^\S+\s+(-p \S+)\s+(corpus|yours|generated|grammar|cpython tests)\s+"
                          r"(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", line)
         if match:
             rows[match.group(1), match.group(2)] = tuple(map(int, match.groups()[2:]))
@@ -135,16 +135,36 @@ def test_generated_programs_catch_it_too(run_python, broken):
         out + err
 
 
+ADD = "def add(a, b):\n    return a + b\n\n\nprint(add(2, 3))\n"
+
+
 def test_line_events_are_compared_for_a_chain_that_keeps_them(run_python, broken):
     site, work = broken
+    (work / "mine.py").write_text(ADD)
     rc, out, err = check(run_python, work, "-p", "movesline", "--programs", "0",
-                         "--no-minimize", site=site)
+                         "--no-corpus", "mine.py", site=site)
     assert rc == 1, out + err
-    assert re.search(r"DIFFERENT corpus/operators\.py .*: line events: event \d+: plain "
-                     r".* / chain \['add', 9999\]", out), out
+    assert "DIFFERENT mine.py (Python " in out
+    assert re.search(r"-p movesline\): line events: event 3: plain \['add', 2\] / chain "
+                     r"\['add', 9999\] -> ", out), out
     rc, out, err = check(run_python, work, "-p", "movesline_declared", "--programs", "0",
-                         site=site)
+                         "--no-corpus", "mine.py", site=site)
     assert rc == 0, out + err
+
+
+def test_programs_of_your_own(run_python, broken):
+    site, work = broken
+    (work / "src" / "deep").mkdir(parents=True)
+    (work / "src" / "deep" / "one.py").write_text(ADD)
+    (work / "src" / "two.py").write_text("print('no add here')\n")
+    rc, out, err = check(run_python, work, "-p", "swapplus", "--programs", "0",
+                         "--no-corpus", "src", site=os.path.relpath(site, work))
+    assert rc == 1, out + err  # PYTHONPATH relative to where the check was started
+    assert "1 difference;" in out and "DIFFERENT src/deep/one.py (" in out
+    assert table_rows(out)["-p swapplus", "yours"] == (2, 1, 1, 0)
+    rc, out, err = check(run_python, work, "-p", "identity", "nosuchfile.py")
+    assert (rc, out) == (2, "")
+    assert "argument FILE: nosuchfile.py: no such file or folder" in err
 
 
 def test_a_pass_that_ends_the_process_is_a_crash(run_python, broken):

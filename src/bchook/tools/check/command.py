@@ -4,6 +4,7 @@
     bchook check -p shout --programs 500 --pad    # more, and with a NOP before every instruction
     bchook check -p shout --python python3.13 --python python3.14
     bchook check -p constfold --cpython-tests     # and a slice of CPython's own tests
+    bchook check -p shout app.py src/             # and programs of your own
 
 Exit status 0 when every program did the same plainly and under the chain, 1 when one did
 not (each is one line, with a reproduction file), 2 for a usage error.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from ...errors import UsageError
@@ -53,6 +55,9 @@ def _parser():
                         "plugins alike, by name (`bchook passes` lists them)")
     p.add_argument("-o", "--option", action="append", default=[], metavar="PASS.KEY=VALUE",
                    help="an option of a pass of the chain (repeatable)")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="programs of your own to check as well: Python files, or folders "
+                        "(their .py files, recursively)")
     p.add_argument("--programs", type=_count, default=100, metavar="N",
                    help="how many generated programs (default: 100; 0 for none)")
     p.add_argument("--no-corpus", action="store_true",
@@ -140,6 +145,7 @@ def main(argv: Sequence[str]) -> int:
                              "install hypothesis, or use --generator builtin)")
     settings = session.Settings(
         spec=spec, programs=ns.programs, corpus=not ns.no_corpus, pad=ns.pad,
+        files=_own_programs(ns.files),
         pythons=ns.python or [sys.executable], seed=ns.seed, generator=ns.generator,
         cpython_modules=modules, out=ns.out, timeout=ns.timeout,
         minimize=not ns.no_minimize, echo=_echo)
@@ -153,6 +159,18 @@ def main(argv: Sequence[str]) -> int:
     print(report.verdict() if not report.out else
           report.verdict().replace(report.out, os.path.abspath(report.out)))
     return 0 if report.ok else 1
+
+
+def _own_programs(given: list[str]) -> list[str]:
+    found = []
+    for name in given:
+        if os.path.isdir(name):
+            found += sorted(str(p) for p in Path(name).rglob("*.py"))
+        elif os.path.isfile(name):
+            found.append(name)
+        else:
+            raise UsageError(f"argument FILE: {name}: no such file or folder")
+    return found
 
 
 def _echo(line: str) -> None:

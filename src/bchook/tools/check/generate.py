@@ -832,19 +832,17 @@ def random_programs(count: int, seed: int = 0) -> list[str]:
 
 
 def have_hypothesis() -> bool:
-    try:
-        import hypothesis  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Is hypothesis installed? (Found, not imported: importing it takes a while.)"""
+    import importlib.util
+
+    return importlib.util.find_spec("hypothesis") is not None
 
 
 def have_hypothesmith() -> bool:
-    try:
-        import hypothesmith  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Is hypothesmith installed?"""
+    import importlib.util
+
+    return importlib.util.find_spec("hypothesmith") is not None
 
 
 def strategy():

@@ -27,8 +27,9 @@ __all__ = ["Settings", "Report", "Difference", "Row", "run", "corpus_paths", "CO
 #: The installed corpus of hand-written tricky programs.
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
-#: Line events a grammar-generated program may take, plainly and under the chain (more: a
-#: chain may run fewer, never more, but a generous budget costs nothing).
+#: Line events a grammar-generated program may take, plainly and under the chain: a program
+#: that just fits plainly must not be cut short under a chain that adds a few (one that
+#: does not fit plainly is not compared at all).
 PLAIN_LIMIT, CHAIN_LIMIT = 500, 5000
 
 #: Lines at the top of a reproduction file (kept fixed, so that the lines of the program
@@ -47,6 +48,7 @@ class Settings:
     spec: list[dict]
     programs: int = 100
     corpus: bool = True
+    files: list[str] = field(default_factory=list)  # programs of the user's own
     pad: bool = False
     pythons: list[str] = field(default_factory=lambda: [sys.executable])
     seed: int = 0
@@ -203,8 +205,9 @@ class _Run:
         s = self.settings
         found = [Program("corpus", f"corpus/{p.name}", str(p)) for p in corpus_paths()] \
             if s.corpus else []
-        use_hypothesis = s.generator == "hypothesis" or (
-            s.generator == "auto" and generate.have_hypothesis())
+        found += [Program("yours", path, os.path.abspath(path)) for path in s.files]
+        use_hypothesis = s.programs > 0 and (s.generator == "hypothesis" or (
+            s.generator == "auto" and generate.have_hypothesis()))
         grammar = s.programs // 10 if use_hypothesis and generate.have_hypothesmith() else 0
         count = s.programs - grammar
         if use_hypothesis:
@@ -256,7 +259,9 @@ class _Run:
         info, plain, variants = started.info, started.plain, started.variants
         version = info["python"]
         corpus = sum(p.kind == "corpus" for p in programs)
+        yours = sum(p.kind == "yours" for p in programs)
         parts = [f"{corpus} corpus programs"] if corpus else []
+        parts += [f"{yours} of yours"] if yours else []
         parts += [self.generated_note] if self.generated_note else []
         if s.cpython_modules:
             n = len(s.cpython_modules)
@@ -280,7 +285,7 @@ class _Run:
                     programs: list[Program]) -> None:
         rows = {}
         for variant in variants:
-            for kind in ("corpus", "generated", "grammar"):
+            for kind in ("corpus", "yours", "generated", "grammar"):
                 if any(p.kind == kind for p in programs):
                     rows[variant.label, kind] = Row(version, variant.label, kind)
                     self.report.rows.append(rows[variant.label, kind])

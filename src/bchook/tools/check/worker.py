@@ -392,9 +392,12 @@ def resolve_python(python: str) -> str:
 
 def worker_environment() -> dict:
     """The environment of a worker: this one without bchook's own settings (the start-up
-    autoload must not rewrite the worker), with fixed hash seeds (the same set order in
-    the plain and the chained runs)."""
+    autoload must not rewrite the worker), with ``PYTHONPATH`` made absolute, and with
+    fixed hash seeds (the same set order in the plain and the chained runs)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BCHOOK_")}
+    if env.get("PYTHONPATH"):  # workers run in a folder of their own
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(entry) if entry else entry
+                                            for entry in env["PYTHONPATH"].split(os.pathsep))
     env["PYTHONHASHSEED"] = "0"
     env["PYTHONIOENCODING"] = "utf-8"
     env.pop("PYTHONDONTWRITEBYTECODE", None)
