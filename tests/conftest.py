@@ -1,8 +1,8 @@
 """Fixtures shared by the whole test suite.
 
 ``isolated_imports``: the import system's state is saved before the test and restored after
-it, in the spirit of CPython's ``test.test_importlib.util.import_state``/``uncache``, so a
-test may install hooks, import throw-away modules and edit ``sys.path`` freely.
+it (``bchook.testing.isolated_imports``, through the pytest plugin's fixture), so a test may
+install hooks, import throw-away modules and edit ``sys.path`` freely.
 
 ``run_python``: run the interpreter under test in a subprocess and get ``(rc, out, err)``.
 
@@ -18,7 +18,6 @@ suite runs in may say so), and the suite's files must not land in the developer'
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -29,33 +28,6 @@ import pytest
 
 #: Seconds a subprocess may take before the test fails instead of hanging CI.
 SUBPROCESS_TIMEOUT = 120
-
-
-class ImportState:
-    """Snapshot of everything an import can change; ``restore()`` puts it back."""
-
-    def __init__(self):
-        self.modules = dict(sys.modules)
-        self.meta_path = list(sys.meta_path)
-        self.path = list(sys.path)
-        self.path_hooks = list(sys.path_hooks)
-        self.path_importer_cache = dict(sys.path_importer_cache)
-        self.dont_write_bytecode = sys.dont_write_bytecode
-
-    def restore(self):
-        # Modules imported during the test go away; modules that existed come back as the
-        # same objects (a test that reloaded one must not leak its new version).
-        for name in list(sys.modules):
-            if name not in self.modules:
-                del sys.modules[name]
-        sys.modules.update(self.modules)
-        sys.meta_path[:] = self.meta_path
-        sys.path[:] = self.path
-        sys.path_hooks[:] = self.path_hooks
-        sys.path_importer_cache.clear()
-        sys.path_importer_cache.update(self.path_importer_cache)
-        sys.dont_write_bytecode = self.dont_write_bytecode
-        importlib.invalidate_caches()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -107,15 +79,11 @@ def write_tree():
 
 
 @pytest.fixture
-def isolated_imports():
+def isolated_imports(bchook_isolated_imports):
     """Save and restore sys.modules, sys.meta_path, sys.path, sys.path_hooks and
-    sys.path_importer_cache around the test; yields the saved :class:`ImportState`."""
-    state = ImportState()
-    importlib.invalidate_caches()
-    try:
-        yield state
-    finally:
-        state.restore()
+    sys.path_importer_cache around the test (the pytest plugin's fixture, from
+    ``bchook.testing``); yields the saved ``ImportState``."""
+    return bchook_isolated_imports
 
 
 @pytest.fixture

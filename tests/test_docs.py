@@ -509,7 +509,7 @@ def test_eval_rst_holds_api_directives_only(page_at):
 
 #: The modules docs/reference/ documents with autodoc.
 DOCUMENTED = ["bchook", "bchook.ir", "bchook.ir.version", "bchook.ir.raw", "bchook.asm",
-              "bchook.goto", "bchook.trace"]
+              "bchook.goto", "bchook.trace", "bchook.testing"]
 #: Docstring code that outlines rather than runs, by object: why it is not run.
 NOT_RUN = {
     "bchook.ir": "an outline of the API: `code` stands for any code object",

@@ -7,10 +7,12 @@ numbers, ``__context__``), the exception that escapes the module (with its trace
 and context), runtime warnings and the module's final globals; for the chains documented to
 keep them (``identity``, ``trace``), the ``sys.settrace`` line events too.
 
-- generated programs (``fuzz_helpers.programs``): at least 500 per interpreter here, run
-  in-process through ``transform_source``; ``python tools/fuzz_long.py`` runs 10,000+;
-- hand-written tricky programs in ``tests/fuzz_corpus/``, in-process and under the runner
-  (``python -m bchook``: the same stdout, stderr and exit status as ``python``);
+- generated programs (``bchook.tools.check.generate``, hypothesis drawing): at least 500 per
+  interpreter here, run in-process by ``bchook check``'s referee
+  (``bchook.tools.check.observe``); ``python tools/fuzz_long.py`` runs 10,000+ through
+  ``bchook check`` itself (tests/test_check.py tests the command);
+- hand-written tricky programs (the corpus ``bchook check`` installs), in-process and under
+  the runner (``python -m bchook``: the same stdout, stderr and exit status as ``python``);
 - generated programs imported through the real hook, cold and then from the private cache;
 - hypothesmith's grammar-generated programs, for syntax the generator does not write;
 - a check that the referee notices passes that do change a program.
@@ -18,7 +20,6 @@ keep them (``identity``, ``trace``), the ``sys.settrace`` line events too.
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import importlib
 import os
@@ -26,26 +27,76 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import types
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import fuzz_helpers as fh
 from bchook import Pass, install
 from bchook.passes.trace.runtime import _names as trace_names
+from bchook.pipeline.registry import create_passes
+from bchook.tools.check import generate, observe
+from bchook.tools.check.session import corpus_paths
 
-CORPUS_DIR = Path(__file__).parent / "fuzz_corpus"
-CORPUS = sorted(CORPUS_DIR.glob("*.py"))
+CORPUS = corpus_paths()
+#: Chains that must not change what a program does: name -> (passes, options).
+CHAINS = {
+    "identity": ("identity", {}),
+    "identity.pad=1": ("identity", {"identity": {"pad": "1"}}),
+    "constfold": ("constfold", {}),
+    "trace": ("trace", {}),
+    "constfold,trace": ("constfold,trace", {}),
+}
 #: Chains documented to leave line events alone (constfold may drop the lines it removes).
 LINE_EVENT_CHAINS = ("identity", "identity.pad=1", "trace")
 SLOW_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+FILENAME = "fuzzed_program.py"
+NAME = "fuzzed_program"
 
 
-def assert_same(source, filename=fh.FILENAME, chains=tuple(fh.CHAINS), line_events=()):
-    expected, found = fh.differences(source, chains, filename, line_events=line_events)
-    assert not found, fh.explain(source, expected, found)
+def make_chain(name: str):
+    passes, options = CHAINS[name]
+    return create_passes(passes, options)
+
+
+def run(source, chain=None, filename=FILENAME, line_events=False):
+    """The program's outcome, run in this process (plainly if ``chain`` is None)."""
+    return observe.run_program(source, filename, chain, name=NAME, line_events=line_events)
+
+
+def differences(source, chains=tuple(CHAINS), filename=FILENAME, *, line_events=()):
+    """``(plain outcome, {chain: (plain outcome, its outcome)})`` for the chains whose
+    outcome differs from plain; ``(None, {})`` for a program Python does not compile.
+    ``chains``: names from :data:`CHAINS`, or a mapping of labels to lists of passes; line
+    events are compared for the chains named in ``line_events``."""
+    if not isinstance(chains, dict):
+        chains = {name: None for name in chains}
+    expected = run(source, filename=filename)
+    if "skip" in expected:
+        return None, {}
+    with_events = None
+    found = {}
+    for name, passes in chains.items():
+        want = expected
+        if name in line_events:
+            if with_events is None:
+                with_events = run(source, filename=filename, line_events=True)
+            want = with_events
+        got = run(source, make_chain(name) if passes is None else passes, filename,
+                  line_events=name in line_events)
+        if observe.differences(want, got):
+            found[name] = (want, got)
+    return expected, found
+
+
+def explain(source, found) -> str:
+    return "\n".join(observe.explain(source, want, got, name)
+                     for name, (want, got) in found.items())
+
+
+def assert_same(source, filename=FILENAME, chains=tuple(CHAINS), line_events=()):
+    expected, found = differences(source, chains, filename, line_events=line_events)
+    assert not found, explain(source, found)
     return expected
 
 
@@ -54,37 +105,67 @@ def assert_same(source, filename=fh.FILENAME, chains=tuple(fh.CHAINS), line_even
 @pytest.mark.slow
 @settings(max_examples=max(500, settings.default.max_examples),
           suppress_health_check=SLOW_CHECKS)
-@given(fh.programs())
+@given(generate.strategy())
 def test_generated_programs_behave_the_same_under_every_chain(source):
     expected = assert_same(source)
     assert expected is not None, "the generator wrote a program Python does not compile"
 
 
-@pytest.mark.slow
+CONSTRUCTS = ("match ", "async def", "await ", "yield", "yield from", "nonlocal", "global G",
+              "with CM", "try:", "finally:", "lambda", ":=", "class ", "super()", "@deco",
+              "while ", "for ", "async for", "async with", "*args", "**m", "/,", 'f"', "del ",
+              "raise ", "assert ")
+
+
+class Survey:
+    """What a sample of generated programs reach: constructs, and kinds of outcome."""
+
+    def __init__(self):
+        self.seen = set()
+        self.outcomes = set()
+
+    def add(self, source):
+        self.seen.update(word for word in CONSTRUCTS if word in source)
+        result = run(source)
+        self.outcomes.add("escaped" if result["exception"] else "finished")
+        if " returned " in result["output"]:
+            self.outcomes.add("returned")
+        if " raised " in result["output"]:
+            self.outcomes.add("raised")
+
+    def check(self):
+        assert self.outcomes == {"escaped", "finished", "returned", "raised"}
+        assert self.seen == set(CONSTRUCTS), f"never generated: {set(CONSTRUCTS) - self.seen}"
+
+
 def test_generated_programs_exercise_what_they_should():
     """The generator is worth its examples: its programs reach every construct and both
     outcomes (a guard against a generator that quietly degenerates)."""
-    constructs = ("match ", "async def", "await ", "yield", "yield from", "nonlocal",
-                  "global G", "with CM", "try:", "finally:", "lambda", ":=", "class ",
-                  "super()", "@deco", "while ", "for ", "async for", "async with", "*args",
-                  "**m", "/,", 'f"', "del ", "raise ", "assert ")
-    seen = set()
-    outcomes = set()
+    survey = Survey()
 
-    @settings(max_examples=100, suppress_health_check=SLOW_CHECKS, database=None)
-    @given(fh.programs())
-    def survey(source):
-        seen.update(word for word in constructs if word in source)
-        result = fh.outcome(fh.compile_program(source))
-        outcomes.add("escaped" if result["exception"] else "finished")
-        if " returned " in result["output"]:
-            outcomes.add("returned")
-        if " raised " in result["output"]:
-            outcomes.add("raised")
+    @settings(max_examples=200, suppress_health_check=SLOW_CHECKS, database=None)
+    @given(generate.strategy())
+    def draw(source):
+        survey.add(source)
 
-    survey()
-    assert outcomes == {"escaped", "finished", "returned", "raised"}
-    assert seen == set(constructs), f"never generated: {set(constructs) - seen}"
+    draw()
+    survey.check()
+
+
+def test_the_builtin_generator_exercises_what_it_should():
+    """The same for the generator ``bchook check`` uses without hypothesis."""
+    survey = Survey()
+    for source in generate.random_programs(100, seed=0):
+        survey.add(source)
+    survey.check()
+
+
+def test_the_builtin_generator_gives_the_same_programs_for_the_same_seed():
+    first = generate.random_programs(5, seed=3)
+    assert generate.random_programs(5, seed=3) == first
+    assert generate.random_programs(2, seed=3) == first[:2]  # program i depends on i alone
+    assert generate.random_programs(5, seed=4) != first
+    assert all(source.startswith(generate.PRELUDE_IMPORT + "\n") for source in first)
 
 
 # -- hand-written programs -----------------------------------------------------------------
@@ -92,7 +173,7 @@ def test_generated_programs_exercise_what_they_should():
 def corpus_source(path: Path) -> str:
     source = path.read_text(encoding="utf-8")
     try:
-        fh.compile_program(source, filename=str(path))
+        observe.compile_source(source, str(path))
     except SyntaxError as exc:  # except* before 3.11
         pytest.skip(f"{path.name} needs a newer Python: {exc.msg}")
     return source
@@ -128,7 +209,7 @@ def _clean_env():
 
 
 def _runner_cases():
-    chains = list(fh.CHAINS)
+    chains = list(CHAINS)
     cases = []
     for i, path in enumerate(CORPUS):
         # Every chain for the program whose uncaught exception the runner must print as
@@ -140,7 +221,7 @@ def _runner_cases():
 
 
 def _runner_flags(chain: str, tmp: Path) -> list[str]:
-    passes, options = fh.CHAINS[chain]
+    passes, options = CHAINS[chain]
     flags = ["-p", passes]
     for name, table in options.items():
         flags += [f"-o{name}.{key}={value}" for key, value in table.items()]
@@ -272,7 +353,7 @@ for cm in (AwaitsInt(), ExitAwaitsInt()):
         print(type(exc).__name__, exc)
 """
 
-@pytest.mark.parametrize("chain", fh.CHAINS)
+@pytest.mark.parametrize("chain", CHAINS)
 def test_debugger_jumps_behave_the_same(chain, tmp_path):
     (tmp_path / "jumps.py").write_text(JUMPS)
     env = _clean_env()
@@ -313,14 +394,14 @@ def _import_outcome(name: str, filename: str) -> dict:
         finally:
             sys.modules.pop(name, None)
 
-    return fh.observe(execute, filename)
+    return observe.observe(execute, filename)
 
 
 _counter = iter(range(10**9))
 
 
 @settings(max_examples=8, suppress_health_check=SLOW_CHECKS, database=None)
-@given(fh.programs())
+@given(generate.strategy())
 def test_generated_programs_imported_through_the_hook_cold_and_cached(source):
     name = f"fuzzed_import_{os.getpid()}_{next(_counter)}"
     with tempfile.TemporaryDirectory() as folder, _importable(folder):
@@ -332,19 +413,19 @@ def test_generated_programs_imported_through_the_hook_cold_and_cached(source):
         except SyntaxError:
             return
         expected = _import_outcome(name, path)
-        for chain in fh.CHAINS:
-            with install(fh.make_chain(chain), include=[name]) as hook:
+        for chain in CHAINS:
+            with install(make_chain(chain), include=[name]) as hook:
                 cold = _import_outcome(name, path)
-                assert cold == expected, f"{chain}, cold:\n" + fh.explain(
-                    source, expected, {chain: cold})
+                assert cold == expected, f"{chain}, cold:\n" + explain(
+                    source, {chain: (expected, cold)})
                 cached = [n for n in os.listdir(os.path.join(folder, "__pycache__"))
                           if n.startswith(name) and ".bchook-" in n]
                 assert len(cached) == 1, cached
                 # From now on a transformation would be a failure: the cache must serve.
                 hook.rewriter.compile = _no_compiling
                 warm = _import_outcome(name, path)
-                assert warm == expected, f"{chain}, from the cache:\n" + fh.explain(
-                    source, expected, {chain: warm})
+                assert warm == expected, f"{chain}, from the cache:\n" + explain(
+                    source, {chain: (expected, warm)})
             os.unlink(os.path.join(folder, "__pycache__", cached[0]))
 
 
@@ -359,80 +440,22 @@ try:
 except ImportError:  # an optional test dependency
     hypothesmith = None
 
-SAFE_BUILTINS = {name: getattr(__builtins__, name, None) if not isinstance(__builtins__, dict)
-                 else __builtins__.get(name)
-                 for name in ("len", "abs", "min", "max", "int", "str", "float", "bool",
-                              "tuple", "list", "dict", "set", "range", "repr", "isinstance",
-                              "Exception", "ValueError", "TypeError", "NameError",
-                              "ZeroDivisionError", "StopIteration", "AssertionError",
-                              "__build_class__", "object", "super", "iter", "next")}
-
-
-def _import_bchook_only(name, *args, **kwargs):
-    """The trace pass's module prologue imports its runtime; the programs import nothing."""
-    if name.startswith("bchook."):
-        return __import__(name, *args, **kwargs)
-    raise ImportError(f"no imports here: {name}")
-
-
-SAFE_BUILTINS["__import__"] = _import_bchook_only
 PROBE_NAMES = {v for k, v in vars(trace_names).items() if k.isupper() and isinstance(v, str)}
 
 
-class _TooLong(BaseException):  # not caught by the program's own `except Exception`
-    pass
-
-
-def _limited(code, limit):
-    """Run with harmless builtins and at most ``limit`` line events of its own."""
-    count = [0]
-
-    def tracer(frame, event, arg):
-        if frame.f_code.co_filename != fh.FILENAME:
-            return None
-        if event == "line":
-            count[0] += 1
-            if count[0] > limit:
-                raise _TooLong
-        return tracer
-
-    # The trace pass's probes live in builtins: a program with builtins of its own needs them.
-    probes = {k: v for k, v in vars(builtins).items() if k in PROBE_NAMES}
-    namespace = {"__builtins__": {**SAFE_BUILTINS, **probes},
-                 "__name__": "hypothesmith_program"}
-    old = sys.gettrace()
-    sys.settrace(tracer)
-    try:
-        exec(code, namespace)
-        result = ("ok", sorted((k, fh._shape(v)) for k, v in namespace.items()
-                               if k != "__builtins__" and not isinstance(
-                                   v, (types.FunctionType, type, types.ModuleType))))
-    except _TooLong:
-        result = ("too long",)
-    except BaseException as exc:  # generated code raises anything
-        result = ("raises", type(exc).__name__, fh._clean(repr(exc.args)))
-    finally:
-        sys.settrace(old)
-        fh.stop_tracing()
-    return result
-
-
-@pytest.mark.slow
 @pytest.mark.skipif(hypothesmith is None, reason="hypothesmith is not installed")
 def test_grammar_generated_programs_compile_and_run_alike():
     @settings(max_examples=40, suppress_health_check=SLOW_CHECKS)
     @given(hypothesmith.from_grammar(auto_target=False))
     def check(source):
-        fh.outcome(fh.compile_program("", fh.make_chain("trace")))  # puts the probes in builtins
-        try:
-            plain = fh.compile_program(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        run("", make_chain("trace"))  # puts the probes in builtins
+        expected = observe.run_limited(source, FILENAME, limit=500)
+        if "skip" in expected:
             return
-        expected = _limited(plain, 500)
-        for chain in fh.CHAINS:
-            code = fh.compile_program(source, fh.make_chain(chain))
-            if expected != ("too long",):  # passes may only take line events away
-                assert _limited(code, 5000) == expected, f"{chain}:\n{source}"
+        for chain in CHAINS:
+            got = observe.run_limited(source, FILENAME, make_chain(chain), limit=5000,
+                                      extra_builtins=PROBE_NAMES)
+            assert not observe.differences(expected, got), f"{chain}:\n{source}\n{got}"
 
     check()
 
@@ -462,8 +485,7 @@ class SilencesPrint(Pass):
                                            for n in code.co_names))
 
 
-REFEREE_PROGRAM = """\
-from fuzz_prelude import *
+REFEREE_PROGRAM = generate.PRELUDE_IMPORT + """
 
 
 def f(a, s):
@@ -480,25 +502,25 @@ report('f', f, 2, 'y')
                                             (ShiftsLines, "output"),
                                             (SilencesPrint, "output")])
 def test_the_referee_notices_a_pass_that_changes_the_program(bad_pass, part):
-    expected, found = fh.differences(REFEREE_PROGRAM, {"bad": [bad_pass()]})
+    expected, found = differences(REFEREE_PROGRAM, {"bad": [bad_pass()]})
     assert "bad" in found
-    assert found["bad"][part] != expected[part]
-    assert "--- under bad:" in fh.explain(REFEREE_PROGRAM, expected, found)
+    assert found["bad"][1][part] != expected[part]
+    assert "--- differences under bad:" in explain(REFEREE_PROGRAM, found)
 
 
 def test_the_referee_compares_escaping_exceptions_and_their_lines():
     source = "def f(x):\n    return 1 // x\n\nf(0)\n"
-    expected, found = fh.differences(source, {"bad": [ShiftsLines()]})
+    expected, found = differences(source, {"bad": [ShiftsLines()]})
     assert expected["exception"]["type"] == "ZeroDivisionError"
-    assert expected["exception"]["frames"] == [("<module>", 4), ("f", 2)]
-    assert found["bad"]["exception"]["frames"] == [("<module>", 5), ("f", 3)]
-    assert fh.differences(source)[1] == {}
+    assert expected["exception"]["frames"] == [["<module>", 4], ["f", 2]]
+    assert found["bad"][1]["exception"]["frames"] == [["<module>", 5], ["f", 3]]
+    assert differences(source)[1] == {}
 
 
 def test_identity_keeps_the_tables_cpython_shares_between_code_objects():
     # CPython's test_compile (test_merge_code_attrs) checks this with `is`.
     source = "f1 = lambda x: x.y.z\nf2 = lambda a: a.b.c\n"
     namespace = {}
-    exec(fh.compile_program(source, fh.make_chain("identity")), namespace)
+    exec(observe.compile_source(source, FILENAME, make_chain("identity")), namespace)
     first, second = namespace["f1"].__code__, namespace["f2"].__code__
     assert first.co_linetable is second.co_linetable

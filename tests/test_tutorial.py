@@ -178,3 +178,10 @@ def test_no_document_installs_bchook_from_the_index():
             found.append(f"{path.relative_to(ROOT)}:{line}: {match.group(0)}")
     assert checked > 50
     assert not found, "pip install of a name that is not on the index:\n" + "\n".join(found)
+
+
+def test_the_plugin_tests_pass(tutorial):
+    """The plugin's tests (three lines each, with bchook.testing) pass as the tutorial's
+    page runs them, without installing the plugin."""
+    out = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "plugin"], tutorial)
+    assert "3 passed" in out

@@ -80,7 +80,8 @@ def test_every_command_is_walked(monkeypatch):
     paths = [path for path, _ in every_parser(monkeypatch)]
     for expected in ("bchook", "bchook run", "bchook passes", "bchook pth",
                      "bchook pth install", "bchook pth uninstall", "bchook pth status",
-                     "bchook dis", "bchook trace", "bchook trace merge", "bchook trace diff"):
+                     "bchook dis", "bchook trace", "bchook trace merge", "bchook trace diff",
+                     "bchook check", "bchook new-pass"):
         assert expected in paths
 
 

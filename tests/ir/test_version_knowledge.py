@@ -29,9 +29,15 @@ FORBIDDEN = [
 ]
 
 
+#: Folders of programs bchook runs, not code of its own: the corpus of ``bchook check`` is
+#: user code, and user code may test the release it runs on.
+PROGRAMS = ("tools", "check", "corpus")
+
+
 def modules_outside_ir():
     for path in sorted(PACKAGE.rglob("*.py")):
-        if "ir" in path.relative_to(PACKAGE).parts[:1]:
+        parts = path.relative_to(PACKAGE).parts
+        if "ir" in parts[:1] or parts[:len(PROGRAMS)] == PROGRAMS:
             continue
         yield path
 

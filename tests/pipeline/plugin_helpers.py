@@ -74,3 +74,103 @@ def install_sample_passes(folder):
     (info / "entry_points.txt").write_text(f"[bchook.passes]\n{lines}")
     (folder / f"{PASSES_MODULE}.py").write_text(PASSES_SOURCE, encoding="utf-8")
     return folder
+
+
+#: Passes that break programs, each its own way, for the tests of ``bchook check`` and
+#: ``bchook.testing``: ``swapplus`` turns the ``+`` of every function named ``add`` into a
+#: ``-``; ``exits`` makes a module end the process (``os._exit(7)``), ``hangs`` makes it loop
+#: forever, ``movesline`` puts a NOP said to be on line 9999 at the start of ``add`` (what
+#: the program prints stays the same, its line events do not), ``movesline_declared`` is
+#: the same pass saying ``keeps_lines = False``, ``refuses`` fails to compile anything.
+BROKEN_MODULE = "broken_passes"
+
+BROKEN_SOURCE = '''
+import ast
+
+from bchook import Option, Pass, ir
+
+
+class SwapPlus(Pass):
+    name = "swapplus"
+    version = "1"
+    option_specs = (Option("function", str, "add", "the function whose + becomes a -"),)
+
+    def transform_ir(self, bc, ctx):
+        if bc.code.co_name != self.options.get("function", "add"):
+            return False
+        for i, item in enumerate(bc.items):
+            if isinstance(item, ir.Instr) and ir.binary_operator_of(item) == "+":
+                new = ir.binary_op("-", item.loc)
+                for ins in new:
+                    ins.handler = item.handler
+                bc.items[i:i + 1] = new
+                return True
+        return False
+
+
+def _prepend(tree, text):
+    tree.body[:0] = ast.parse(text).body
+    return tree
+
+
+class Exits(Pass):
+    name = "exits"
+    version = "1"
+
+    def transform_ast(self, tree, ctx):
+        return _prepend(tree, "import os\\nos._exit(7)\\n")
+
+
+class Hangs(Pass):
+    name = "hangs"
+    version = "1"
+
+    def transform_ast(self, tree, ctx):
+        return _prepend(tree, "while True:\\n    pass\\n")
+
+
+class MovesLine(Pass):
+    name = "movesline"
+    version = "1"
+
+    def transform_ir(self, bc, ctx):
+        if bc.code.co_name != "add":
+            return False
+        at = ir.body_start(bc.items)
+        bc.items.insert(at, ir.Instr("NOP", 0, (9999, 9999, None, None)))
+        return True
+
+
+class MovesLineDeclared(MovesLine):
+    name = "movesline_declared"
+    keeps_lines = False
+
+
+class Refuses(Pass):
+    name = "refuses"
+    version = "1"
+
+    def transform_ast(self, tree, ctx):
+        raise ValueError("no, thank you")
+'''
+
+BROKEN_ENTRY_POINTS = {
+    "swapplus": f"{BROKEN_MODULE}:SwapPlus",
+    "exits": f"{BROKEN_MODULE}:Exits",
+    "hangs": f"{BROKEN_MODULE}:Hangs",
+    "movesline": f"{BROKEN_MODULE}:MovesLine",
+    "movesline_declared": f"{BROKEN_MODULE}:MovesLineDeclared",
+    "refuses": f"{BROKEN_MODULE}:Refuses",
+}
+
+
+def install_broken_passes(folder):
+    """Put the broken passes in ``folder`` as an installed distribution (as
+    :func:`install_sample_passes` does); returns ``folder``."""
+    info = folder / "broken_passes-1.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-passes\nVersion: 1.0\n")
+    lines = "".join(f"{name} = {value}\n" for name, value in BROKEN_ENTRY_POINTS.items())
+    (info / "entry_points.txt").write_text(f"[bchook.passes]\n{lines}")
+    (folder / f"{BROKEN_MODULE}.py").write_text(BROKEN_SOURCE, encoding="utf-8")
+    return folder

@@ -4,6 +4,7 @@ distribution, is found and used exactly like the built-in passes."""
 from __future__ import annotations
 
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,13 @@ def test_python_api(isolated_imports, app):
         import lib
     assert lib.__doc__ == "A LIBRARY.."
     assert lib.Thing.method.__doc__ == "A METHOD.."
+
+
+def test_its_own_tests_pass(run_python):
+    """The plugin's tests (three lines each, with bchook.testing) pass where it is
+    installed."""
+    plugin = Path(__file__).resolve().parent.parent / "plugins" / DIST
+    rc, out, err = run_python(["-m", "pytest", "-q", "-p", "no:cacheprovider", str(plugin)],
+                              cwd=plugin, timeout=300)
+    assert rc == 0, out + err
+    assert "3 passed" in out

@@ -99,6 +99,8 @@ _USAGE = f"""\
        {PROG} dis ...
        {PROG} cache info [PATH] | clear [PATH]
        {PROG} trace merge FILES... [-o OUT] | diff BEFORE AFTER [-o diff.html]
+       {PROG} check -p CHAIN [--programs N] [--cpython-tests] [--python PY]... [--pad]
+       {PROG} new-pass NAME [--bytecode | --ast] [DIR]
        {PROG} --version"""
 
 _DESCRIPTION = """\
@@ -129,6 +131,9 @@ commands:
   cache clear [PATH]    remove those files, and say what was removed
   trace merge FILES... [-o OUT]   combine profiles (e.g. one per process) into one
   trace diff BEFORE AFTER [-o diff.html]   compare two profiles
+  check -p CHAIN ...    run tricky and generated programs plainly and under a chain and
+                        report every difference (see `bchook check --help`)
+  new-pass NAME         write a new pass as a distribution ready to install, with its tests
 
 configuration (flags > environment > pyproject.toml):
   [tool.bchook] in the nearest pyproject.toml (searched upwards from the program's folder):
@@ -500,8 +505,19 @@ def _trace_command(argv: Sequence[str]) -> int:
     return trace_main(list(argv))
 
 
+def _check_command(argv: Sequence[str]) -> int:
+    from ..tools.check.command import main as check_main
+    return check_main(list(argv))
+
+
+def _new_pass_command(argv: Sequence[str]) -> int:
+    from ..tools.newpass import main as new_pass_main
+    return new_pass_main(list(argv))
+
+
 _COMMANDS = {"run": _run, "passes": _passes_command, "pth": _pth_command, "dis": _dis_command,
-             "cache": _cache_command, "trace": _trace_command}
+             "cache": _cache_command, "trace": _trace_command, "check": _check_command,
+             "new-pass": _new_pass_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,10 @@ live under pytest's rootdir are targeted (never the standard library or site-pac
 Test modules are rewritten by pytest's assertion rewriting *and* by bchook (see
 :mod:`bchook.hook.compose` for the order). Targeted modules that were imported before the hook
 could be installed (by a ``-p`` plugin, a ``.pth`` file...) are named in one warning.
+
+It also gives every test suite the fixtures of :mod:`bchook.testing`, the helpers for
+testing passes: ``bchook_isolated_imports`` (the import system restored after the test)
+and ``bchook_load`` (a module loaded through a chain from a file in ``tmp_path``).
 """
 
 from __future__ import annotations
@@ -228,6 +232,41 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         session = config.stash.get(_SESSION, None)
         if session is not None and not session.exitstatus:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# -- fixtures for testing passes (bchook.testing) -------------------------------------------
+
+@pytest.fixture
+def bchook_isolated_imports():
+    """``sys.modules``, ``sys.meta_path``, ``sys.path``, ``sys.path_hooks`` and
+    ``sys.path_importer_cache`` are restored after the test, which may install hooks and
+    import throw-away modules freely; yields the saved ``bchook.testing.ImportState``."""
+    from ..testing import isolated_imports
+
+    with isolated_imports() as state:
+        yield state
+
+
+@pytest.fixture
+def bchook_load(bchook_isolated_imports, tmp_path):
+    """``bchook_load(source, chain=None, *, options=None, name="loaded")``: write
+    ``source`` to ``tmp_path/NAME.py`` and run it as module ``name`` through ``chain``
+    (``bchook.testing.load_module``: tracebacks and ``inspect`` find its lines); the
+    import system is restored after the test."""
+    from ..testing import load_module
+
+    def load(source: str, chain=None, *, options=None, name: str = "loaded"):
+        path = tmp_path / f"{name}.py"
+        path.write_text(source, encoding="utf-8")
+        return load_module(path, chain, options=options, name=name)
+
+    return load
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    testing = sys.modules.get(f"{_PACKAGE}.testing")
+    if testing is not None:  # its worker processes end with the session
+        testing._close_workers()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -108,10 +108,17 @@ class Pass:
     accepts, one :class:`Option` each (converter, default, one-line meaning); the command
     line, ``bchook passes`` and the documentation all come from it. ``option_types``
     (``{name: converter}``, the older form) still works, and is derived from the specs.
+
+    ``keeps_lines`` promises that the pass leaves the ``sys.settrace`` line events of the
+    code it rewrites as they were (a debugger and coverage see the same lines run): ``bchook
+    check`` and :mod:`bchook.testing` then compare them too. Set it to False for a pass
+    that removes or moves the lines of code (``constfold`` drops those of the code it
+    folds away).
     """
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "0"
+    keeps_lines: ClassVar[bool] = True
     option_specs: ClassVar[tuple[Option, ...]] = ()
     option_types: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
 

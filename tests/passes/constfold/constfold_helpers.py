@@ -9,6 +9,7 @@ import textwrap
 import types
 
 from bchook import ir
+from bchook.testing import code_named
 from bchook.pipeline.driver import transform_source
 from bchook.passes.constfold import ConstFoldPass
 
@@ -132,15 +133,8 @@ def outcome(code: types.CodeType, call: str):
     return ("returns", type(value), repr(value))
 
 
-def find_code(code: types.CodeType, name: str) -> types.CodeType:
-    if code.co_name == name:
-        return code
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            found = find_code(const, name)
-            if found is not None:
-                return found
-    return None
+#: A code object of a module by (qualified) name.
+find_code = code_named
 
 
 def opnames(code: types.CodeType) -> list[str]:

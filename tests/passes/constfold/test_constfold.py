@@ -722,17 +722,18 @@ def test_the_docstring_place_stays():
 @pytest.mark.parametrize("order", [["constfold", "trace"], ["trace", "constfold"]])
 def test_in_a_chain_with_trace_its_twin_stays(order):
     # trace keeps the untraced code in a constant that nothing loads: never a dead entry
-    import fuzz_helpers as fh
     from bchook.pipeline.registry import create_passes
     from bchook.passes.trace.instrument import ORIGINAL_MARK, untraced
+    from bchook.tools.check import observe
 
     src = textwrap.dedent(README)
     chain = create_passes(",".join(order), {})
-    expected, found = fh.differences(src + "\nprint(area(2), is_keyword('if'))\n",
-                                     {"chain": chain})
-    assert expected is not None and not found, fh.explain(src, expected, found)
+    program = src + "\nprint(area(2), is_keyword('if'))\n"
+    expected = observe.run_program(program, "<snippet>", name="snippet")
+    got = observe.run_program(program, "<snippet>", chain, name="snippet")
+    assert not observe.differences(expected, got), observe.explain(program, expected, got)
     plain = compile(src, "<snippet>", "exec", dont_inherit=True)
-    folded = fh.compile_program(src, chain, "<snippet>")
+    folded = observe.compile_source(src, "<snippet>", chain, "snippet")
     area = find_code(folded, "area")
     assert untraced(area) is not area
     assert 256 not in area.co_consts and "DEBUG" not in area.co_names

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import sys
 import textwrap
 import types
 
-from bchook.pipeline.driver import transform_source
+from bchook.testing import load_module
 from bchook.passes.goto.transform import GotoPass
 
 MODES = ["hook", "decorator"]
@@ -44,13 +43,7 @@ def load(tmp_path, source: str, mode: str) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     if mode == "hook":
-        code = transform_source(text, str(path), name, [GotoPass()])
-        sys.modules[name] = module
-        try:
-            exec(code, module.__dict__)
-        finally:
-            del sys.modules[name]
-        return module
+        return load_module(path, [GotoPass()], name=name)
     spec.loader.exec_module(module)
     return module
 

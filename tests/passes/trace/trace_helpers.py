@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 
-from bchook.pipeline.driver import transform_source
+from bchook.testing import load_module
 from bchook.passes.trace.instrument import TracePass
 from bchook.passes.trace.runtime import _runtime
 
@@ -317,19 +316,7 @@ def options_for(backend: str, **options) -> dict:
 
 def load(source: str, path, name: str = "traced_sample", passes=()) -> types.ModuleType:
     """Compile ``source`` (as file ``path``) through ``passes`` and run it as a module."""
-    path = str(path)
-    code = transform_source(source, path, name, list(passes))
-    module = types.ModuleType(name)
-    module.__file__ = path
-    # linecache (tracebacks) finds the source through the loader (3.15 warns without one)
-    module.__spec__ = importlib.util.spec_from_file_location(name, path)
-    module.__loader__ = module.__spec__.loader
-    sys.modules[name] = module
-    try:
-        exec(code, module.__dict__)
-    finally:
-        sys.modules.pop(name, None)
-    return module
+    return load_module(source, list(passes), name=name, filename=str(path))
 
 
 def traced(source: str, path, name: str = "traced_sample", **options) -> types.ModuleType:

@@ -40,6 +40,7 @@ _MAX_ROUNDS = 4
 class ConstFoldPass(Pass):
     name = "constfold"
     version = "2"  # 2: the constants and names folds left unused are dropped
+    keeps_lines = False  # the lines of the code it folds away run no more
     option_specs = (
         Option("builtins", flag, False, "tier 2: fold calls of pure builtins on constants "
                "(len('abc') -> 3); assumes nobody replaces them in builtins"),

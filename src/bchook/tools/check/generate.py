@@ -1,374 +1,69 @@
-"""Differential fuzzing of the semantics-preserving pass chains: programs and the referee.
+"""The program generator of ``bchook check``: whole modules that do something observable.
 
-``programs()`` is a hypothesis strategy of whole modules that do something observable and
-always terminate: functions with every kind of parameter, closures with ``nonlocal``,
+Each program defines functions with every kind of parameter, closures with ``nonlocal``,
 generators (``send``, ``yield from``), coroutines driven without an event loop (``await``,
 ``async for``, ``async with``), classes with properties, ``super()`` and decorators,
 ``try``/``except``/``else``/``finally``, ``with``, ``match``, the walrus, comprehensions,
 ``global``, star-args and unpacking, f-strings, multi-line calls, and errors of every common
-kind. Every function is called through ``report()``, which prints what it returned or what it
-raised, with the line numbers of the traceback. (hypothesmith's grammar-based programs are
-valid syntax but almost never run past their first line; these programs run to the end.)
+kind, and always terminates. Every function is called through ``report()`` (from
+:mod:`.prelude`), which prints what it returned or what it raised, with the line numbers of
+the traceback.
 
-``outcome(code)`` runs a compiled module in this process and records everything a program
-can observe: its printed output, warnings, the exception that escaped (type, args, the
-traceback's frames and line numbers, its ``__cause__``/``__context__`` chain) and the final
-module globals of plain types. ``differences(source)`` compiles a source plainly and under
-each chain of :data:`CHAINS` and returns the chains whose outcome differs.
+A :class:`Builder` writes one program from a source of choices: :class:`RandomChoices`
+(``random.Random``, the built-in generator) or hypothesis's ``draw`` (:func:`strategy`,
+whose programs shrink towards the first option of every choice). hypothesmith's
+grammar-generated programs (:func:`grammar_programs`) add syntax the builder never writes;
+they are valid but rarely run past their first lines, so they run with harmless builtins
+and a budget of line events (``observe.run_limited``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import io
-import re
-import sys
-import types
-import warnings
+import random
 
-from hypothesis import strategies as st
+__all__ = ["Builder", "RandomChoices", "random_programs", "strategy", "hypothesis_programs",
+           "grammar_programs", "PRELUDE_IMPORT", "have_hypothesis", "have_hypothesmith"]
 
-from bchook.pipeline.driver import transform_source
-from bchook.pipeline.registry import create_passes
+#: The first line of every generated program.
+PRELUDE_IMPORT = "from bchook.tools.check.prelude import *"
 
-#: Chains that must not change what a program does: name -> (passes, options).
-CHAINS = {
-    "identity": ("identity", {}),
-    "identity.pad=1": ("identity", {"identity": {"pad": "1"}}),
-    "constfold": ("constfold", {}),
-    "trace": ("trace", {}),
-    "constfold,trace": ("constfold,trace", {}),
-}
 
-FILENAME = "fuzzed_program.py"
-PRELUDE_NAME = "fuzz_prelude"
+class RandomChoices:
+    """Choices drawn from a seeded ``random.Random``: the same seed, the same programs."""
 
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
 
-def install_prelude():
-    """Make ``fuzz_prelude`` importable (idempotent); returns the module."""
-    module = sys.modules.get(PRELUDE_NAME)
-    if module is None:
-        module = types.ModuleType(PRELUDE_NAME)
-        module.__file__ = PRELUDE_NAME + ".py"
-        exec(compile(PRELUDE, module.__file__, "exec", dont_inherit=True), module.__dict__)
-        sys.modules[PRELUDE_NAME] = module
-    return module
+    def pick(self, options):
+        return self.rng.choice(list(options))
 
+    def number(self, low: int, high: int) -> int:
+        return self.rng.randint(low, high)
 
-def make_chain(name: str):
-    passes, options = CHAINS[name]
-    return create_passes(passes, options)
 
+class _DrawChoices:
+    """Choices drawn by hypothesis (they shrink towards the first option / the low end)."""
 
-def compile_program(source: str, chain=None, filename: str = FILENAME):
-    """Plain ``compile()`` (chain None) or :func:`transform_source` with the chain's passes;
-    compile-time warnings (``is`` with a literal...) are the same for both and ignored."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if chain is None:
-            return compile(source, filename, "exec", dont_inherit=True)
-        return transform_source(source, filename, "fuzzed_program", chain)
+    def __init__(self, draw):
+        from hypothesis import strategies as st
 
+        self.draw = draw
+        self.st = st
+        self.strategies: dict = {}
 
-def stop_tracing() -> None:
-    """Forget the trace pass's runtime, so that every traced run starts afresh and nothing
-    is written at exit."""
-    runtime = sys.modules.get("bchook.passes.trace.runtime._runtime")
-    if runtime is not None:
-        tracer = runtime.tracer()
-        runtime.discard()
-        if tracer is not None:  # drop the code objects it maps (a long run makes thousands)
-            for table in ("twin_of", "traced_of", "line_lists"):
-                getattr(tracer, table, {}).clear()
+    def pick(self, options):
+        options = tuple(options)
+        strategy = self.strategies.get(options)
+        if strategy is None:
+            strategy = self.strategies[options] = self.st.sampled_from(options)
+        return self.draw(strategy)
 
+    def number(self, low: int, high: int) -> int:
+        strategy = self.strategies.get((low, high, "integers"))
+        if strategy is None:
+            strategy = self.strategies[low, high, "integers"] = self.st.integers(low, high)
+        return self.draw(strategy)
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
-def _clean(text: str) -> str:
-    return _ADDRESS.sub(" at 0x?", text)
-
-
-def _shape(value, depth=0):
-    """A comparable picture of a value: plain data by value, anything else by type."""
-    if depth > 4:
-        return "..."
-    if value is None or type(value) in (bool, int, str, bytes):
-        return value
-    if type(value) is float:
-        return repr(value)
-    if type(value) in (list, tuple):
-        return (type(value).__name__, [_shape(v, depth + 1) for v in value])
-    if type(value) is dict:
-        return ("dict", [(_shape(k, depth + 1), _shape(v, depth + 1)) for k, v in value.items()])
-    if type(value) in (set, frozenset):
-        return (type(value).__name__, sorted(repr(v) for v in value))
-    return ("object", type(value).__name__)
-
-
-def _exception(exc: BaseException | None, filename: str, depth=0):
-    if exc is None or depth > 3:
-        return None
-    frames = []
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename == filename:
-            frames.append((code.co_name, tb.tb_lineno))
-        tb = tb.tb_next
-    return {
-        "type": type(exc).__name__,
-        "args": _clean(repr(exc.args)),
-        "frames": frames,
-        "cause": _exception(exc.__cause__, filename, depth + 1),
-        "context": _exception(exc.__context__, filename, depth + 1),
-        "suppress_context": exc.__suppress_context__,
-    }
-
-
-def observe(execute, filename: str = FILENAME, *, line_events: bool = False) -> dict:
-    """Run ``execute(namespace)`` (which runs a module into ``namespace``) and return what
-    the module did (see the module docstring). With ``line_events``, also the ``sys.settrace``
-    line events of its frames: ``(code name, line)``.
-
-    The module's objects are then released (generators left suspended are closed, running
-    their ``finally`` blocks): what that prints and any exception it cannot raise (reported
-    to ``sys.unraisablehook``) are part of the outcome too.
-    """
-    install_prelude()
-    namespace: dict = {}
-    out = io.StringIO()
-    events: list = []
-    unraisable: list = []
-
-    def tracer(frame, event, arg):
-        if event == "line" and frame.f_code.co_filename == filename:
-            events.append((frame.f_code.co_name, frame.f_lineno))
-        return tracer
-
-    def on_unraisable(info):
-        exc = info.exc_value
-        unraisable.append((type(exc).__name__, _clean(repr(getattr(exc, "args", ()))),
-                           _clean(str(info.err_msg)), _clean(repr(info.object))))
-
-    # Freezing what exists makes the collection below look at the program's objects only.
-    gc.freeze()
-    old_hook = sys.unraisablehook
-    sys.unraisablehook = on_unraisable
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with contextlib.redirect_stdout(out):
-                old_trace = sys.gettrace()
-                raised = None
-                try:
-                    if line_events:
-                        sys.settrace(tracer)
-                    try:
-                        execute(namespace)
-                    finally:
-                        sys.settrace(old_trace)
-                except Exception as exc:  # the program's own uncaught exception
-                    raised = _exception(exc, filename)
-                output = out.getvalue()
-                kept = sorted((k, _shape(v)) for k, v in namespace.items()
-                              if not k.startswith("__") and type(v) in
-                              (bool, int, float, str, list, tuple, dict, set, type(None)))
-                namespace.clear()
-                gc.collect()
-                cleanup = out.getvalue()[len(output):]
-    finally:
-        sys.unraisablehook = old_hook
-        stop_tracing()
-        gc.unfreeze()
-    result = {
-        "output": _clean(output),
-        "warnings": [(w.category.__name__, str(w.message), w.lineno) for w in caught
-                     if w.filename == filename],
-        "exception": raised,
-        "globals": kept,
-        "cleanup": (_clean(cleanup), unraisable),
-    }
-    if line_events:
-        result["line events"] = events
-    return result
-
-
-def outcome(code, filename: str = FILENAME, *, name: str = "fuzzed_program",
-            line_events: bool = False) -> dict:
-    """:func:`observe` of ``exec(code)`` in a fresh module namespace."""
-    def execute(namespace):
-        namespace.update(__name__=name, __file__=filename)
-        exec(code, namespace)
-
-    return observe(execute, filename, line_events=line_events)
-
-
-def differences(source: str, chains=tuple(CHAINS), filename: str = FILENAME, *,
-                line_events=()):
-    """``(plain outcome, {chain: outcome})`` for the chains whose outcome differs from plain.
-
-    ``chains``: names from :data:`CHAINS`, or a mapping of labels to lists of passes. A
-    program that does not compile plainly gives ``(None, {})``; a chain that fails to
-    compile what Python compiles is a difference too (its outcome is the error). Line events
-    are compared for the chains named in ``line_events``.
-    """
-    if not isinstance(chains, dict):
-        chains = {name: None for name in chains}
-    try:
-        plain_code = compile_program(source, filename=filename)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None, {}
-    expected = outcome(plain_code, filename)
-    expected_events = None
-    found = {}
-    for name, passes in chains.items():
-        try:
-            chain = make_chain(name) if passes is None else passes
-            code = compile_program(source, chain, filename)
-        except Exception as exc:
-            found[name] = {"compile error": f"{type(exc).__name__}: {exc}"}
-            continue
-        want = expected
-        if name in line_events:
-            if expected_events is None:
-                expected_events = outcome(plain_code, filename, line_events=True)
-            want = expected_events
-        got = outcome(code, filename, line_events=name in line_events)
-        if got != want:
-            found[name] = got
-            found[name]["_expected"] = want
-    return expected, found
-
-
-def explain(source: str, expected, found) -> str:
-    """A failure message: the program with line numbers and each differing part."""
-    numbered = "\n".join(f"{i:4} {line}" for i, line in enumerate(source.splitlines(), 1))
-    parts = [numbered]
-    for name, got in found.items():
-        parts.append(f"--- under {name}:")
-        if "compile error" in got:
-            parts.append("  " + got["compile error"])
-            continue
-        want = got.get("_expected", expected)
-        for key in want:
-            if got[key] != want[key]:
-                parts.append(f"  {key}: plain    {want[key]!r}")
-                parts.append(f"  {key}: {name:8} {got[key]!r}")
-    return "\n".join(parts)
-
-
-# -- the program generator ----------------------------------------------------------------
-
-#: The helpers every generated program imports (``from fuzz_prelude import *``): compiled
-#: once, plainly, so that each example pays only for its own code.
-PRELUDE = '''\
-import sys
-
-__all__ = ["sys", "show", "here", "report", "CM", "ACM", "Tick", "ARange", "drive", "deco",
-           "tagged"]
-
-
-def show(*args, **kw):
-    print(*args, **kw)
-
-
-def here():
-    return sys._getframe(1).f_lineno
-
-
-def report(label, fn, *args, **kw):
-    try:
-        value = fn(*args, **kw)
-    except Exception as exc:
-        frames = []
-        tb = exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename != __file__:
-                frames.append((tb.tb_frame.f_code.co_name, tb.tb_lineno))
-            tb = tb.tb_next
-        context = exc.__context__
-        print(label, "raised", type(exc).__name__, exc.args, frames,
-              None if context is None else type(context).__name__)
-    else:
-        print(label, "returned", repr(value))
-
-
-class CM:
-    def __init__(self, name, suppress=False):
-        self.name = name
-        self.suppress = suppress
-
-    def __enter__(self):
-        print("enter", self.name)
-        return self.name
-
-    def __exit__(self, kind, value, tb):
-        print("exit", self.name, None if kind is None else kind.__name__)
-        return self.suppress
-
-
-class ACM(CM):
-    async def __aenter__(self):
-        await Tick(self.name)
-        return self.__enter__()
-
-    async def __aexit__(self, kind, value, tb):
-        return self.__exit__(kind, value, tb)
-
-
-class Tick:
-    def __init__(self, value):
-        self.value = value
-
-    def __await__(self):
-        got = yield self.value
-        return got
-
-
-class ARange:
-    def __init__(self, n):
-        self.n = n
-        self.i = 0
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        if self.i >= self.n:
-            raise StopAsyncIteration
-        self.i += 1
-        await Tick(self.i)
-        return self.i
-
-
-def drive(coro):
-    sent = None
-    for _ in range(1000):
-        try:
-            value = coro.send(sent)
-        except StopIteration as stop:
-            return stop.value
-        sent = (value, "back")
-    coro.close()
-    raise RuntimeError("coroutine did not finish")
-
-
-def deco(fn):
-    def wrapper(*args, **kw):
-        print("call", fn.__name__, len(args), sorted(kw))
-        return fn(*args, **kw)
-    wrapper.__name__ = fn.__name__
-    return wrapper
-
-
-def tagged(tag):
-    def apply(fn):
-        fn.tag = tag
-        return fn
-    return apply
-'''
 
 INT_VARS = ("a", "b", "n")
 STR_VARS = ("s", "t")
@@ -410,25 +105,26 @@ class Scope:
 
 
 class Builder:
-    """Draws one program, line by line, from hypothesis's ``draw``."""
+    """Writes one program, line by line, from ``choices`` (``pick(options)`` and
+    ``number(low, high)``)."""
 
     MAX_DEPTH = 3
 
-    def __init__(self, draw):
-        self.draw = draw
+    def __init__(self, choices):
+        self.choices = choices
         self.lines: list[str] = []
         self.counter = 0
         self.in_fstring = False
 
     # -- choices (all of them shrink towards the first option / "no") --------------------
     def pick(self, options):
-        return self.draw(st.sampled_from(list(options)))
+        return self.choices.pick(options)
 
     def chance(self, percent):
-        return self.draw(st.integers(0, 99)) >= 100 - percent
+        return self.choices.number(0, 99) >= 100 - percent
 
     def number(self, low, high):
-        return self.draw(st.integers(low, high))
+        return self.choices.number(low, high)
 
     def fresh(self, stem):
         self.counter += 1
@@ -1090,7 +786,7 @@ class Builder:
         return name, kind, template
 
     def program(self) -> str:
-        self.emit(0, "from fuzz_prelude import *")
+        self.emit(0, PRELUDE_IMPORT)
         self.emit(0, "")
         self.emit(0, "G = 0")
         module = Scope("module", {"a": "int", "s": "str", "xs": "list", "m": "dict",
@@ -1127,7 +823,67 @@ class Builder:
         return "\n".join(self.lines) + "\n"
 
 
-@st.composite
-def programs(draw):
-    """Whole generated modules (source text); see the module docstring."""
-    return Builder(draw).program()
+# -- sources of programs --------------------------------------------------------------------
+
+def random_programs(count: int, seed: int = 0) -> list[str]:
+    """``count`` programs of the built-in generator; program ``i`` depends only on
+    ``seed`` and ``i``, so a run that stops early gives the first programs of a longer one."""
+    return [Builder(RandomChoices(seed * 1_000_003 + i)).program() for i in range(count)]
+
+
+def have_hypothesis() -> bool:
+    """Is hypothesis installed? (Found, not imported: importing it takes a while.)"""
+    import importlib.util
+
+    return importlib.util.find_spec("hypothesis") is not None
+
+
+def have_hypothesmith() -> bool:
+    """Is hypothesmith installed?"""
+    import importlib.util
+
+    return importlib.util.find_spec("hypothesmith") is not None
+
+
+def strategy():
+    """A hypothesis strategy of generated programs (needs hypothesis)."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def programs(draw):
+        return Builder(_DrawChoices(draw)).program()
+
+    return programs()
+
+
+def _collect(search_strategy, count: int, seed: int) -> list[str]:
+    """``count`` examples of a strategy, drawn by hypothesis outside any test (no database,
+    no shrinking: the check minimizes what differs on its own)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as with_seed
+
+    found: list[str] = []
+    if count <= 0:
+        return found
+
+    @with_seed(seed)
+    @settings(max_examples=count, database=None, deadline=None, derandomize=False,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(search_strategy)
+    def collect(example):
+        found.append(example)
+
+    collect()
+    return found[:count]
+
+
+def hypothesis_programs(count: int, seed: int = 0) -> list[str]:
+    """``count`` programs of the generator with hypothesis drawing the choices."""
+    return _collect(strategy(), count, seed)
+
+
+def grammar_programs(count: int, seed: int = 0) -> list[str]:
+    """``count`` programs from hypothesmith's grammar (needs hypothesmith)."""
+    import hypothesmith
+
+    return _collect(hypothesmith.from_grammar(auto_target=False), count, seed)
