@@ -29,6 +29,8 @@ def parser_of(argv, monkeypatch) -> argparse.ArgumentParser:
         raise _Built(self)
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_known_args", intercept)
+    # (NAME --ast DIR in any order: parse_intermixed_args, which 3.12+ runs on its own)
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_known_intermixed_args", intercept)
     with pytest.raises(_Built) as caught:
         _cli.main(argv)
     monkeypatch.undo()
