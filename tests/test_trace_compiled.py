@@ -188,6 +188,22 @@ def test_after_a_pass_that_dropped_names(tmp_path, run_python):
         ("<made by f>", "<module>"): 1}
 
 
+def test_the_hooks_look_like_the_builtins(tmp_path, run_python):
+    """In traced code the names exec, eval and compile are the recorder's hooks: help(),
+    ``__doc__`` and inspect.signature() there say what they say of the builtins (test_inspect
+    checks that every callable in builtins, the hooks included, has a signature)."""
+    (tmp_path / "sig.py").write_text(
+        "import builtins, inspect\n"
+        "for f in (exec, eval, compile, builtins.__dict__.get('__bchook_exec__', exec)):\n"
+        "    print(f.__name__, inspect.signature(f),\n"
+        "          f.__doc__ == getattr(builtins, f.__name__).__doc__)\n")
+    rc, plain, err = run_python(["sig.py"], cwd=tmp_path)
+    assert rc == 0, err
+    rc, out, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.output=t.prof",
+                               "sig.py"], cwd=tmp_path)
+    assert (rc, out, err) == (0, plain, "")
+
+
 def test_stop_gives_back_the_code_compiled_at_run_time(tmp_path, run_python):
     (tmp_path / "s.py").write_text(
         "import dataclasses, bchook.trace\n"
