@@ -207,6 +207,46 @@ def test_padding_keeps_the_line_event_after_a_call_into_a_jump_target(tmp_path):
     assert _line_events(padded["t_call_falls_into_a_jump_target"], filename) == expected
 
 
+#: A with statement whose __enter__ is a C call that leaves a KeyboardInterrupt pending as
+#: it returns (as a Ctrl-C during a C-level __enter__ does).
+INTERRUPTED_ENTER = """\
+import _thread, signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+class Interrupting:
+    __enter__ = staticmethod(_thread.interrupt_main)
+    exited = False
+
+    def __exit__(self, *exc):
+        self.exited = True
+
+def main():
+    cm = Interrupting()
+    try:
+        with cm:
+            len("body")
+    except KeyboardInterrupt:
+        return "interrupted", "exited" if cm.exited else "not exited"
+    return "not interrupted"
+
+print(main())
+"""
+
+
+def test_padding_keeps_an_interrupt_during_enter_inside_the_with(tmp_path, run_python):
+    """3.15 handles no interrupt as the CALL of ``__enter__`` returns, so that ``__exit__``
+    runs even when one arrives during ``__enter__``; it knows that CALL by the LOAD_SPECIAL
+    right before it, so the padding must not come between them."""
+    (tmp_path / "enter.py").write_text(INTERRUPTED_ENTER)
+    rc, plain, err = run_python(["enter.py"], cwd=tmp_path)
+    assert rc == 0, err
+    if sys.version_info >= (3, 15):
+        assert plain == "('interrupted', 'exited')\n"
+    rc, padded, err = run_python(["-m", "bchook", "-p", "identity", "-o", "identity.pad=1",
+                                  "enter.py"], cwd=tmp_path)
+    assert (rc, padded, err) == (0, plain, "")
+
+
 def _frames(exc):
     return [(f.name, f.lineno, getattr(f, "colno", None), getattr(f, "end_colno", None),
              f.line) for f in traceback.extract_tb(exc.__traceback__)]

@@ -168,6 +168,43 @@ def test_a_module_that_defines_those_names_keeps_them(tmp_path, run_python):
     assert (rc, out, err) == (0, "('a+', 'own exec x', 2)\n", "")
 
 
+def test_after_a_pass_that_dropped_names(tmp_path, run_python):
+    """constfold before trace folds ``text.index('b')`` and drops the name ``index``: the
+    names after it move down one place, and trace must find exec and compile where they
+    are now, not where they were (it once hooked compile in exec's place and
+    ZeroDivisionError in compile's)."""
+    (tmp_path / "d.py").write_text(
+        "def f():\n"
+        "    text = 'a b'\n"
+        "    where = text.index('b')\n"
+        "    try:\n"
+        "        exec(compile('1 / 0', '<made by f>', 'exec'))\n"
+        "    except ZeroDivisionError:\n"
+        "        return where\n"
+        "print(f())\n")
+    rc, out, err = run_python(["-m", "bchook", "-p", "constfold,trace",
+                               "-o", "trace.output=t.prof", "d.py"], cwd=tmp_path)
+    assert (rc, out, err) == (0, "2\n", "")
+    assert counts(pstats.Stats(str(tmp_path / "t.prof")).stats) == {
+        ("<made by f>", "<module>"): 1}
+
+
+def test_the_hooks_look_like_the_builtins(tmp_path, run_python):
+    """In traced code the names exec, eval and compile are the recorder's hooks: help(),
+    ``__doc__`` and inspect.signature() there say what they say of the builtins (test_inspect
+    checks that every callable in builtins, the hooks included, has a signature)."""
+    (tmp_path / "sig.py").write_text(
+        "import builtins, inspect\n"
+        "for f in (exec, eval, compile, builtins.__dict__.get('__bchook_exec__', exec)):\n"
+        "    print(f.__name__, inspect.signature(f),\n"
+        "          f.__doc__ == getattr(builtins, f.__name__).__doc__)\n")
+    rc, plain, err = run_python(["sig.py"], cwd=tmp_path)
+    assert rc == 0, err
+    rc, out, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.output=t.prof",
+                               "sig.py"], cwd=tmp_path)
+    assert (rc, out, err) == (0, plain, "")
+
+
 def test_stop_gives_back_the_code_compiled_at_run_time(tmp_path, run_python):
     (tmp_path / "s.py").write_text(
         "import dataclasses, bchook.trace\n"
