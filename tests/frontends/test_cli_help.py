@@ -29,6 +29,8 @@ def parser_of(argv, monkeypatch) -> argparse.ArgumentParser:
         raise _Built(self)
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_known_args", intercept)
+    # parse_intermixed_args (bchook new-pass) goes around parse_known_args from 3.14 on
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_known_intermixed_args", intercept)
     with pytest.raises(_Built) as caught:
         _cli.main(argv)
     monkeypatch.undo()
