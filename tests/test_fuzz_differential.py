@@ -10,7 +10,7 @@ keep them (``identity``, ``trace``), the ``sys.settrace`` line events too.
 - generated programs (``bchook.tools.check.generate``, hypothesis drawing): at least 500 per
   interpreter here, run in-process by ``bchook check``'s referee
   (``bchook.tools.check.observe``); ``python tools/fuzz_long.py`` runs 10,000+ through
-  ``bchook check`` itself (tests/test_check.py tests the command);
+  ``bchook check`` itself (tests/tools/test_check.py tests the command);
 - hand-written tricky programs (the corpus ``bchook check`` installs), in-process and under
   the runner (``python -m bchook``: the same stdout, stderr and exit status as ``python``);
 - generated programs imported through the real hook, cold and then from the private cache;

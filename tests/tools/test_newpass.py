@@ -27,7 +27,7 @@ try:
 except ImportError:  # 3.10
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def new_pass(tmp_path, *args, capsys=None):
