@@ -294,3 +294,9 @@ def test_importable_without_pytest():
     code = "import sys; sys.modules['pytest'] = None; import bchook.testing; print('ok')"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (proc.returncode, proc.stdout) == (0, "ok\n"), proc.stderr
+
+
+def test_a_program_that_exits_is_an_outcome_too():
+    outcome = testing.run("import sys\nprint('bye')\nsys.exit(3)\n")
+    assert outcome.stdout == "bye\n" and outcome.problem is None
+    assert (outcome.exception["type"], outcome.exception["args"]) == ("SystemExit", "(3,)")
