@@ -28,7 +28,7 @@ import time
 import types
 import warnings
 
-from bchook.pipeline.api import transform_source
+from bchook.pipeline.driver import transform_source
 from bchook.passes.constfold import ConstFoldPass
 
 TIERS = {

@@ -36,7 +36,7 @@ def _timed(func, arg):
 
 
 def measure(sample: int | None, with_library: bool, repeat: int):
-    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    sys.path.insert(0, os.path.join(ROOT, "tests", "ir"))
     import ir_stdlib
     from bchook import ir
 

@@ -25,7 +25,7 @@ extensions = [
 
 source_suffix = {".md": "markdown"}
 root_doc = "index"
-# _draft_README.md and _ext/ are not pages of the site
+# _ext/ is not a page of the site
 exclude_patterns = ["_*", "**/_*", "build"]
 
 myst_enable_extensions = ["colon_fence", "deflist"]

@@ -5,6 +5,15 @@ it (``bchook.testing.isolated_imports``, through the pytest plugin's fixture), s
 install hooks, import throw-away modules and edit ``sys.path`` freely.
 
 ``run_python``: run the interpreter under test in a subprocess and get ``(rc, out, err)``.
+
+``write`` and ``write_tree``: put dedented source text into files, making folders as needed.
+
+No ``BCHOOK_*`` variable of the developer's environment is set while a test runs (a test
+sets the ones it means to), so their own settings never leak into a test.
+
+For the whole session, ``XDG_CACHE_HOME`` names a folder of the session's own: bchook keeps
+its cache in the user cache folder when Python writes no bytecode (and the environment the
+suite runs in may say so), and the suite's files must not land in the developer's.
 """
 
 from __future__ import annotations
@@ -12,11 +21,61 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
 #: Seconds a subprocess may take before the test fails instead of hanging CI.
 SUBPROCESS_TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_user_cache(tmp_path_factory):
+    """``XDG_CACHE_HOME`` is a folder of this session's for every test and the processes
+    they start; pip's cache stays where it was (``PIP_CACHE_DIR``)."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        if "PIP_CACHE_DIR" not in os.environ:
+            mp.setenv("PIP_CACHE_DIR", os.path.join(
+                os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pip"))
+        mp.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder
+
+
+@pytest.fixture(autouse=True)
+def no_bchook_settings(monkeypatch):
+    """Every test starts without the ``BCHOOK_*`` variables of the outer environment."""
+    for key in list(os.environ):
+        if key.startswith("BCHOOK_"):
+            monkeypatch.delenv(key)
+
+
+def _write(path, text: str = "") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def write():
+    """``write(path, text="") -> path``: ``text``, dedented, into ``path`` (its folders are
+    made)."""
+    return _write
+
+
+@pytest.fixture(scope="session")
+def write_tree():
+    """``write_tree(root, {relative path: text}) -> root``: several files at once, each as
+    ``write`` writes it."""
+
+    def write_tree(root, files: dict):
+        for name, text in files.items():
+            _write(Path(root) / name, text)
+        return root
+
+    return write_tree
 
 
 @pytest.fixture

@@ -25,8 +25,7 @@ the repository into the page's folder; ``% docs-test: venv`` puts a throwaway vi
 environment that sees the interpreter's packages first on ``PATH`` (for pages that install
 things into site-packages).
 
-The pages are every ``*.md`` under docs/; README.md joins them when it stops being the long
-one (once docs/_draft_README.md has replaced it). The docstrings the API reference shows
+The pages are every ``*.md`` under docs/, and README.md. The docstrings the API reference shows
 run too: ``>>>`` examples and ``::`` blocks, unless ``NOT_RUN`` says why they are outlines.
 """
 
@@ -46,7 +45,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-DRAFT_README = DOCS / "_draft_README.md"
 TIMEOUT = 300
 
 pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="docs/ is not present")
@@ -54,9 +52,7 @@ pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="docs/ is not present"
 
 def pages() -> list[Path]:
     found = sorted(p for p in DOCS.rglob("*.md") if "build" not in p.relative_to(DOCS).parts)
-    if not DRAFT_README.exists():
-        found.append(ROOT / "README.md")
-    return found
+    return found + [ROOT / "README.md"]
 
 
 # -- reading a page ------------------------------------------------------------------------
@@ -345,7 +341,8 @@ def test_every_block_is_run_or_marked(path):
 
 
 def _runnable_pages() -> list:
-    """The pages with code to run; those with many commands take seconds: ``slow``."""
+    """The pages with code to run; those with many commands, or that run pytest sessions,
+    take seconds: ``slow``."""
     params = []
     for path in pages():
         blocks = [b for b in read_blocks(path) if b.lang in ("python", "console")
@@ -354,8 +351,11 @@ def _runnable_pages() -> list:
             continue
         commands = sum(b.text.count("\n$ ") + b.text.startswith("$ ") if b.lang == "console"
                        else 1 for b in blocks)
+        sessions = any(re.search(r"^\$ .*\bpytest\b", b.text, re.M) for b in blocks
+                       if b.lang == "console")
         params.append(pytest.param(path, id=str(path.relative_to(ROOT)),
-                                   marks=[pytest.mark.slow] if commands >= 8 else []))
+                                   marks=[pytest.mark.slow] if commands >= 8 or sessions
+                                   else []))
     return params
 
 

@@ -102,6 +102,7 @@ def assert_same(source, filename=FILENAME, chains=tuple(CHAINS), line_events=())
 
 # -- generated programs, in-process --------------------------------------------------------
 
+@pytest.mark.slow
 @settings(max_examples=max(500, settings.default.max_examples),
           suppress_health_check=SLOW_CHECKS)
 @given(generate.strategy())
@@ -207,12 +208,6 @@ def _clean_env():
     return env
 
 
-#: A generator left suspended is closed at interpreter exit, after CPython 3.10-3.12 have
-#: restored the start-up builtins: bchook.trace adds its probes to that copy at exit, so
-#: they are still there (these cases used to fail with "Exception ignored ... NameError").
-TRACE_EXIT_BUG = pytest.mark.xfail(False, reason="fixed (see above)")
-
-
 def _runner_cases():
     chains = list(CHAINS)
     cases = []
@@ -221,8 +216,7 @@ def _runner_cases():
         # Python does; one chain each, in turn, for the others (subprocesses are slow).
         picked = chains if path.stem == "exceptions_tracebacks" else [chains[i % len(chains)]]
         for chain in picked:
-            marks = [TRACE_EXIT_BUG] if path.stem == "generators" and "trace" in chain else []
-            cases.append(pytest.param(path, chain, marks=marks, id=f"{path.stem}-{chain}"))
+            cases.append(pytest.param(path, chain, id=f"{path.stem}-{chain}"))
     return cases
 
 
@@ -251,9 +245,11 @@ def test_corpus_program_under_the_runner_prints_what_python_prints(path, chain, 
         assert any(".bchook-" in name for name in os.listdir(tmp_path / "__pycache__"))
 
 
-@TRACE_EXIT_BUG
 @pytest.mark.parametrize("accel", ["1", "0"])
 def test_generator_left_suspended_at_exit_under_trace(tmp_path, accel):
+    """A generator left suspended is closed at interpreter exit, after CPython 3.10-3.12
+    have restored the start-up builtins: bchook.trace adds its probes to that copy at exit,
+    so they are still there (this used to fail with "Exception ignored ... NameError")."""
     (tmp_path / "suspended.py").write_text(
         "def gen():\n    yield 1\n    yield 2\n\n\ng = gen()\nprint(next(g))\n")
     flags = ["-p", "trace", "-o", f"trace.accel={accel}",

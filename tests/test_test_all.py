@@ -61,7 +61,7 @@ def test_arguments_after_double_dash_go_to_pytest(test_all):
     args = test_all.parse_args(["--python", "3.12", "--python", "3.13", "--fast", "-k", "ir",
                                 "--", "-x", "--tb=short"])
     assert args.python == ["3.12", "3.13"]
-    assert args.pytest_args == ["-k", "ir", "-m", "not slow", "-x", "--tb=short"]
+    assert args.pytest_args == ["-k", "ir", "-m", "not slow", "-n", "auto", "-x", "--tb=short"]
 
 
 def test_junit_counts_errors_as_failures(test_all, tmp_path):
@@ -90,3 +90,12 @@ def test_no_interpreter_found_fails_with_a_total_line(run_python, tmp_path):
     lines = out.strip().splitlines()
     assert lines[-1] == "0 passed, 0 failed, 0 skipped"
     assert any(line.startswith("SKIPPED ") for line in lines)
+
+
+def test_the_snapshot_keeps_the_package_and_leaves_the_repositorys_tests_out(test_all, tmp_path):
+    src = test_all.snapshot(str(tmp_path))
+    assert os.path.isfile(os.path.join(src, "src", "bchook", "tools", "asm", "__init__.py"))
+    assert os.path.isfile(os.path.join(src, "pyproject.toml"))
+    for name in ("tests", "tools", "benchmarks", ".git", ".venvs"):
+        assert not os.path.exists(os.path.join(src, name)), name
+    assert not [d for d, _, _ in os.walk(src) if os.path.basename(d) == "__pycache__"]

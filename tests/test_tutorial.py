@@ -151,8 +151,9 @@ def documents():
 
 
 def test_tutorial_starts_with_the_readme_set_up_command():
-    readme = first_block((ROOT / "README.md").read_text(encoding="utf-8"),
-                         "<!-- section: setup -->")
+    readme = [line[2:] for line in first_block((ROOT / "README.md").read_text(encoding="utf-8"),
+                                               "<!-- section: setup -->")
+              if line.startswith("$ ")]  # the command, not its output
     tutorial = first_block((TUTORIAL / "README.md").read_text(encoding="utf-8"))
     assert tutorial[:len(readme)] == readme
     assert tutorial[len(readme):] == ["cd examples/tutorial"]

@@ -10,7 +10,7 @@ For every code object of every ``.py`` file under the interpreter's ``Lib`` (``L
 included): the ``--raw`` hand decoder must agree with ``dis`` on every instruction, the
 listing's rows must be ``dis``'s instructions with the same jump targets, and the
 ``bchook.asm`` listing of each file must assemble back into the same code objects (see
-``tests/dis_stdlib.py``). Prints one summary line per interpreter; exit status 1 on any
+``tests/tools/dis_stdlib.py``). Prints one summary line per interpreter; exit status 1 on any
 failure.
 """
 
@@ -27,7 +27,7 @@ CHECKS = ("raw", "listing", "asm")
 
 
 def run_here(sample: int | None, checks: list[str], show: int) -> int:
-    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    sys.path[:0] = [os.path.join(ROOT, "tests", "tools"), os.path.join(ROOT, "tests", "ir")]
     import dis_stdlib
 
     report = dis_stdlib.check_stdlib(sample, checks)

@@ -9,7 +9,7 @@ For each code object of every ``.py`` file under the interpreter's ``Lib`` (``Li
 included), ``ir.Bytecode.from_code(c).to_code()`` must give back the same ``co_code``,
 ``co_exceptiontable``, ``co_lines()``, ``co_positions()``, constants and names, and a
 ``co_stacksize`` no lower than CPython's; the IR's own stack analysis must not be lower
-either, except in the documented cases (``tests/ir_stdlib.py: stack_depth_excuse``), which
+either, except in the documented cases (``tests/ir/ir_stdlib.py: stack_depth_excuse``), which
 are counted. Prints one summary line per interpreter; exit status 1 on any failure.
 """
 
@@ -26,7 +26,7 @@ ROOT = os.path.dirname(HERE)
 
 
 def run_here(sample: int | None, show: int) -> int:
-    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    sys.path.insert(0, os.path.join(ROOT, "tests", "ir"))
     import ir_stdlib
     from bchook import ir
 

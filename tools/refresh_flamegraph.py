@@ -7,7 +7,7 @@
 Fetches the packages from the npm registry with ``npm pack`` (nothing is installed),
 copies their browser builds and licenses into ``src/bchook/passes/trace/runtime/vendor/`` and writes
 ``VERSIONS`` there (name, version, sha256 of each file). The HTML report inlines these
-files, so the page needs no network. Review the diff and run tests/test_trace_html.py.
+files, so the page needs no network. Review the diff and run tests/passes/trace/test_trace_html.py.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 
     python tools/test_all.py                      # every interpreter found
     python tools/test_all.py --python 3.12        # only these (repeatable; X.Y or a path)
-    python tools/test_all.py --fast -- -x         # skip @pytest.mark.slow; args after -- go to pytest
-    python tools/test_all.py -- tests/test_ir_edit.py   # only these test files
+    python tools/test_all.py --fast -- -x         # quick: no slow tests, every CPU, no coverage
+    python tools/test_all.py -- tests/ir/test_ir_edit.py   # only these test files
 
 Interpreters: ``pythonX.Y`` on PATH if it really runs (a pyenv shim of a version that is not
 activated does not), ``$(pyenv root)/versions/X.Y.*`` (``~/.pyenv`` without pyenv), and the
@@ -13,9 +13,11 @@ interpreter running this script. For each it keeps a virtual environment in ``.v
 ``pyproject.toml`` changes), builds wheels of bchook and of every plugin under
 ``plugins/`` from one clean copy of the working tree and installs them non-editable, as
 users and the acceptance suites do, then runs ``coverage run -m pytest tests`` from the
-repository root (subprocesses the tests start are measured too). Interpreters run one after another; the last line is the total:
-``N passed, N failed, N skipped`` (errors count as failed). Exit status 1 if anything
-failed or no interpreter was found. Needs only the standard library to start.
+repository root (subprocesses the tests start are measured too); ``--fast`` runs the tests
+not marked slow with plain ``pytest -n auto`` instead, the quick check while working.
+Interpreters run one after another; the last line is the total: ``N passed, N failed,
+N skipped`` (errors count as failed). Exit status 1 if anything failed or no interpreter was
+found. Needs only the standard library to start.
 """
 
 from __future__ import annotations
@@ -44,10 +46,20 @@ RUN_TIMEOUT = 40 * 60
 PROBE = ("import sys, platform; "
          "print('%d.%d' % sys.version_info[:2], platform.python_implementation()); "
          "import venv, ensurepip")
-#: What of the working tree a wheel is built from (tests, tools, .git stay out).
-BUILD_IGNORE = shutil.ignore_patterns(
+#: What of the working tree a wheel is built from: these names nowhere...
+_IGNORED_ANYWHERE = shutil.ignore_patterns(
     ".git", ".venvs", "build", "dist", "__pycache__", "*.pyc", "*.egg-info", ".hypothesis",
-    ".pytest_cache", ".coverage*", "htmlcov", "tests", "benchmarks", "tools", ".ci")
+    ".pytest_cache", ".coverage*", "htmlcov")
+#: ... and the repository's own folders of tests and tools (``src/bchook/tools`` stays).
+_IGNORED_AT_THE_ROOT = {"tests", "benchmarks", "tools", ".ci"}
+
+
+def build_ignore(folder: str, names: list[str]) -> set[str]:
+    """``shutil.copytree``'s ``ignore``: what the snapshot of the working tree leaves out."""
+    ignored = set(_IGNORED_ANYWHERE(folder, names))
+    if os.path.abspath(folder) == ROOT:
+        ignored |= _IGNORED_AT_THE_ROOT.intersection(names)
+    return ignored
 
 
 def log(message: str = "") -> None:
@@ -241,7 +253,7 @@ def snapshot(out_dir: str) -> str:
     """A clean copy of the working tree to build from, so that stale build/ or egg-info
     folders never leak into what is tested, and every interpreter tests the same code."""
     src = os.path.join(out_dir, "src-copy")
-    shutil.copytree(ROOT, src, ignore=BUILD_IGNORE)
+    shutil.copytree(ROOT, src, ignore=build_ignore)
     return src
 
 
@@ -335,7 +347,8 @@ def coverage_rc(venv: str) -> str:
 
 
 def run_tests(version: str, python: str, pytest_args: list[str], subprocess_coverage: bool,
-              work: str) -> Result:
+              work: str, measure: bool = True) -> Result:
+    """One interpreter's pytest run; under ``coverage run`` unless not ``measure``."""
     venv = os.path.dirname(os.path.dirname(python))
     result = Result(version, python)
     rc_file = coverage_rc(venv)
@@ -348,9 +361,12 @@ def run_tests(version: str, python: str, pytest_args: list[str], subprocess_cove
     # test files or node ids given after -- replace the default "tests"
     chosen = [a for a in pytest_args
               if not a.startswith("-") and os.path.exists(os.path.join(ROOT, a.split("::")[0]))]
-    cmd = [python, "-m", "coverage", "run", f"--rcfile={rc_file}", "--source=bchook",
-           "-m", "pytest", *([] if chosen else ["tests"]), "-q", "-p", "no:cacheprovider",
-           f"--junitxml={junit}", *pytest_args]
+    if not measure:
+        env.pop("COVERAGE_PROCESS_START", None)
+    runner = ["-m", "coverage", "run", f"--rcfile={rc_file}", "--source=bchook"] \
+        if measure else []
+    cmd = [python, *runner, "-m", "pytest", *([] if chosen else ["tests"]), "-q",
+           "-p", "no:cacheprovider", f"--junitxml={junit}", *pytest_args]
     log(f"[{version}] {' '.join(cmd)}")
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -374,7 +390,8 @@ def run_tests(version: str, python: str, pytest_args: list[str], subprocess_cove
                 " (no tests collected)" if rc == 5 else "")
         elif rc == 1 and result.failed == 0:
             result.problem = "pytest exited with 1"
-    result.coverage = coverage_total(python, rc_file, version)
+    if measure:
+        result.coverage = coverage_total(python, rc_file, version)
     return result
 
 
@@ -424,7 +441,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="interpreter to use (repeatable; default: every one of "
                              f"{', '.join(SUPPORTED)} that is found)")
     parser.add_argument("--fast", action="store_true",
-                        help="skip tests marked slow (pytest -m 'not slow')")
+                        help="the quick check: skip tests marked slow (pytest -m 'not slow'), "
+                             "run the tests on every CPU (pytest-xdist's -n auto) and measure "
+                             "no coverage")
     parser.add_argument("-k", metavar="EXPR", help="only tests matching EXPR (pytest -k)")
     parser.add_argument("--no-subprocess-coverage", action="store_true",
                         help="measure coverage in the pytest process only")
@@ -433,7 +452,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.pytest_args = list(passthrough)
     if args.fast:
-        args.pytest_args[:0] = ["-m", "not slow"]
+        args.pytest_args[:0] = ["-m", "not slow", "-n", "auto"]
     if args.k:
         args.pytest_args[:0] = ["-k", args.k]
     return args
@@ -494,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         for version, python in pythons.items():
             log(f"\n===== {version} ({found[version]}) =====")
             result = run_tests(version, python, args.pytest_args,
-                               not args.no_subprocess_coverage, work)
+                               not args.no_subprocess_coverage, work, measure=not args.fast)
             log(f"[{version}] {result.passed} passed, {result.failed} failed, "
                 f"{result.skipped} skipped in {result.seconds:.0f} s")
             results.append(result)

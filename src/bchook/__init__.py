@@ -8,6 +8,7 @@ errors).
 
 from .errors import (
     BchookError,
+    BchookWarning,
     OptionError,
     PassFailed,
     PluginError,
@@ -29,7 +30,7 @@ __version__ = "0.1.0"
 
 # The public names say where to find them: ``bchook.PassFailed`` in a traceback, not
 # ``bchook.errors.PassFailed`` (and ``help()``, ``repr()``, pickling agree).
-for _public in (BchookError, UsageError, OptionError, UnknownPassError, PluginError,
+for _public in (BchookError, BchookWarning, UsageError, OptionError, UnknownPassError, PluginError,
                 PassFailed, Pass, Option, Context, flag):
     _public.__module__ = __name__
 del _public
@@ -38,7 +39,7 @@ __all__ = [
     "install", "installed", "Hook",
     "Pass", "Option", "Context", "flag",
     "BchookError", "UsageError", "OptionError", "UnknownPassError", "PluginError",
-    "PassFailed",
+    "PassFailed", "BchookWarning",
     "__version__",
 ]
 

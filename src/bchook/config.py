@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Settings", "resolve", "find_pyproject", "read_pyproject", "read_environ",
     "parse_option_flags", "encode_options", "decode_options", "to_environ", "is_disabled",
-    "check_options", "remember",
+    "check_options", "create_chain", "remember",
 ]
 
 ENV_PASSES = "BCHOOK_PASSES"
@@ -57,31 +57,42 @@ Options = dict  # {pass name: {option: value}}
 
 
 class Settings:
-    """What the runner and the autoload need to install the hook.
+    """The settings of one run, merged by :func:`resolve`: what every front end installs.
 
-    ``options`` maps a pass name to its options; ``option_sources`` says where each came
-    from (``-o``, ``BCHOOK_OPTIONS``, the file's table), for messages. ``roots``: the
-    folders whose modules are targeted when ``include`` is empty; ``config_file``: the
-    pyproject.toml the file layer came from, if any. (A plain class: ``dataclasses``
-    costs milliseconds at start-up.)
+    Immutable (a front end that wants another value makes a copy with :meth:`replace`):
+    ``passes``, ``include``, ``exclude`` and ``roots`` are tuples, ``options`` maps a pass name
+    to a read-only table of its options, ``option_sources`` says where each option came from
+    (``-o``, ``BCHOOK_OPTIONS``, the file's table), for messages. ``roots``: the folders whose
+    modules are targeted when ``include`` is empty; ``config_file``: the pyproject.toml the
+    file layer came from, if any. (A plain class: ``dataclasses`` costs milliseconds at
+    start-up.)
     """
 
     _FIELDS = ("passes", "include", "exclude", "cache", "options", "option_sources", "roots",
                "disabled", "config_file")
+    __slots__ = _FIELDS
 
     def __init__(self, passes=(), include=(), exclude=(), cache: bool = True,
-                 options: Options | None = None, option_sources: dict | None = None,
+                 options: Mapping[str, Mapping[str, Any]] | None = None,
+                 option_sources: Mapping[str, Mapping[str, str]] | None = None,
                  roots=(), disabled: bool = False, config_file: str | None = None):
-        self.passes: list[str] = list(passes)
-        self.include: list[str] = list(include)
-        self.exclude: list[str] = list(exclude)
-        self.cache = cache
-        self.options: Options = {} if options is None else options
-        self.option_sources: dict[str, dict[str, str]] = \
-            {} if option_sources is None else option_sources
-        self.roots: list[str] = list(roots)
-        self.disabled = disabled
-        self.config_file = config_file
+        from types import MappingProxyType as frozen
+
+        init = object.__setattr__
+        init(self, "passes", tuple(passes))
+        init(self, "include", tuple(include))
+        init(self, "exclude", tuple(exclude))
+        init(self, "cache", bool(cache))
+        init(self, "options", frozen({name: frozen(dict(table))
+                                      for name, table in (options or {}).items()}))
+        init(self, "option_sources", frozen({name: frozen(dict(table))
+                                             for name, table in (option_sources or {}).items()}))
+        init(self, "roots", tuple(roots))
+        init(self, "disabled", bool(disabled))
+        init(self, "config_file", config_file)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"Settings are immutable: use settings.replace({name}=...)")
 
     def replace(self, **changes) -> Settings:
         """A copy with ``changes`` applied."""
@@ -95,9 +106,17 @@ class Settings:
         return all(getattr(self, n) == getattr(other, n) for n in self._FIELDS
                    if n != "option_sources")  # where a value came from is not a setting
 
+    __hash__ = None  # equal settings may hold different option sources
+
     def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._FIELDS)
+        fields = ", ".join(f"{n}={_plain(getattr(self, n))!r}" for n in self._FIELDS)
         return f"Settings({fields})"
+
+
+def _plain(value):
+    if hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 # -- the file layer ----------------------------------------------------------------------
@@ -355,28 +374,49 @@ def resolve(
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     start: str | None = None,
+    *,
+    front_end_file: tuple[Mapping[str, Any], str] | None = None,
 ) -> Settings:
-    """Merge file, environment and ``flags`` (a layer dict: passes, include, exclude, cache,
-    options, roots) into :class:`Settings`. ``start`` is where the search for
-    ``pyproject.toml`` begins (default: the current directory)."""
+    """Merge ``[tool.bchook]``, the environment and ``flags`` (a layer dict: passes, include,
+    exclude, cache, options, roots) into :class:`Settings`: the one way every front end
+    gets its settings. ``start`` is where the search for ``pyproject.toml`` begins (default:
+    the current directory). ``front_end_file``: a layer a front end reads from a
+    configuration file of its own (pytest's ini options) and the name to cite for its
+    options; it goes above ``[tool.bchook]`` and below the environment."""
     environ = os.environ if environ is None else environ
     config_file = environ.get(ENV_CONFIG)
     if config_file is None:
         config_file = find_pyproject(start or os.getcwd())
     file_layer = read_pyproject(config_file) if config_file else {}
-    settings = Settings(config_file=config_file or None)
-    layers = ((file_layer, f"{config_file} [tool.bchook.options.{{}}]"),
-              (read_environ(environ), ENV_OPTIONS), (dict(flags or {}), "-o"))
+    values: dict[str, Any] = {"config_file": config_file or None}
+    options: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, str]] = {}
+    layers = [(file_layer, f"{config_file} [tool.bchook.options.{{}}]")]
+    if front_end_file is not None:
+        layers.append(front_end_file)
+    layers += [(read_environ(environ), ENV_OPTIONS), (dict(flags or {}), "-o")]
     for layer, source in layers:
         for key, value in layer.items():
             if key == "options":
                 for pass_name, table in value.items():
-                    settings.options.setdefault(pass_name, {}).update(table)
-                    settings.option_sources.setdefault(pass_name, {}).update(
+                    options.setdefault(pass_name, {}).update(table)
+                    sources.setdefault(pass_name, {}).update(
                         dict.fromkeys(table, source.format(pass_name)))
             else:
-                setattr(settings, key, value)
-    return settings
+                values[key] = value
+    return Settings(options=options, option_sources=sources, **values)
+
+
+def create_chain(settings: Settings) -> list:
+    """The passes of ``settings``, built once (none when bchook is disabled): options must
+    name a pass of the chain (:func:`check_options`); bad ones raise UsageError."""
+    if not settings.passes:
+        return []
+    check_options(settings)
+    from .pipeline.registry import create_passes
+
+    chain = create_passes(list(settings.passes), settings.options)  # names checked even so
+    return [] if settings.disabled else chain
 
 
 def check_options(settings: Settings) -> None:

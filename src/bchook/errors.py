@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 __all__ = ["BchookError", "UsageError", "OptionError", "UnknownPassError", "PluginError",
-           "PassFailed"]
+           "PassFailed", "BchookWarning"]
 
 
 class BchookError(Exception):
@@ -41,3 +41,7 @@ class PassFailed(BchookError):
     def __reduce__(self):
         # rebuilt from its parts (a multiprocessing worker sends it back to its parent)
         return type(self), (self.pass_name, self.module, self.where, self.cause)
+
+
+class BchookWarning(UserWarning):
+    """Something bchook could not do as asked, said without stopping the program."""

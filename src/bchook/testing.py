@@ -319,7 +319,7 @@ def _compile(source: Source, chain: Chain, options, module: str) -> types.CodeTy
 
 def _compile_text(text: str, filename: str, chain: Chain, options, module: str
                   ) -> types.CodeType:
-    from .pipeline.api import transform_source
+    from .pipeline.driver import transform_source
 
     if chain is None:
         return compile(text, filename, "exec", dont_inherit=True)

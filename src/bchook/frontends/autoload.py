@@ -313,13 +313,11 @@ def start(environ=None) -> None:
     _lazy.hold()
     try:
         from ..hook import install as _install
-        from ..pipeline import registry as _registry
 
         settings = _config.resolve(environ=environ, start=_program_dir())
-        if not settings.passes:
+        passes = _config.create_chain(settings)
+        if not passes:
             return
-        _config.check_options(settings)
-        passes = _registry.create_passes(settings.passes, settings.options)
         roots = settings.roots or [_program_dir()]
         handle = _install.install(passes, include=settings.include or None,
                                   exclude=settings.exclude, cache=settings.cache, roots=roots)

@@ -8,7 +8,7 @@ a small parser of its own: argparse (and the ``re``, ``gettext``... it imports) 
 milliseconds at every start-up, and every module the runner imports before the hook is in
 place is one the hook cannot rewrite. ``--help`` and a command line with nothing to run go
 through an argparse parser built from the same table, as do the subcommands (``passes``,
-``pth``, ``dis``); the README's table of flags comes from it too.
+``pth``, ``dis``, ``cache``); the README's table of flags comes from it too.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 
     from ..pipeline.api import Pass
 
-__all__ = ["main", "RUNNER_FLAGS", "runner_help", "option_rows", "builtin_pass_classes",
-           "readme_tables"]
+__all__ = ["main", "RUNNER_FLAGS", "runner_help", "option_rows", "builtin_pass_classes"]
 
 PROG = "bchook"
 
@@ -98,6 +97,7 @@ _USAGE = f"""\
        {PROG} passes
        {PROG} pth install [--user] | uninstall | status
        {PROG} dis ...
+       {PROG} cache info [PATH] | clear [PATH]
        {PROG} trace merge FILES... [-o OUT] | diff BEFORE AFTER [-o diff.html]
        {PROG} check -p CHAIN [--programs N] [--cpython-tests] [--python PY]... [--pad]
        {PROG} new-pass NAME [--bytecode | --ast] [DIR]
@@ -126,6 +126,9 @@ commands:
   pth uninstall         remove it, in either form (do this before `pip uninstall bchook`)
   pth status            where it is installed and whether it is active
   dis ...               disassemble with bchook's IR (see `bchook dis --help`)
+  cache info [PATH]     where bchook's cache of the sources under PATH (default: the
+                        current folder) is, how many files and bytes, per settings key
+  cache clear [PATH]    remove those files, and say what was removed
   trace merge FILES... [-o OUT]   combine profiles (e.g. one per process) into one
   trace diff BEFORE AFTER [-o diff.html]   compare two profiles
   check -p CHAIN ...    run tricky and generated programs plainly and under a chain and
@@ -231,33 +234,6 @@ def runner_help() -> str:
     return _runner_parser().format_help()
 
 
-def _markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
-              for row in rows]
-    return "\n".join(lines)
-
-
-def readme_tables() -> dict[str, str]:
-    """The README's tables that come from the code, by the name of their marker
-    (``<!-- generated: NAME -->``): ``tools/readme_tables.py`` writes them, a test checks."""
-    tables = {"runner-flags": _markdown(("flag", "meaning"), [
-        (", ".join(f"`{n}`" for n in flag.names[:-1]) + (", " if len(flag.names) > 1 else "")
-         + f"`{flag.names[-1]}{' ' + flag.metavar if flag.metavar else ''}`", flag.doc)
-        for flag in RUNNER_FLAGS] + [(f"`{name}`", meaning) for name, meaning in
-                                     RUNNER_ARGUMENTS])}
-    every = []
-    for cls in builtin_pass_classes():
-        rows = [(f"`{cls.name}.{name}`", f"`{type_}`", f"`{default}`", meaning)
-                for name, type_, default, meaning in option_rows(cls)]
-        tables[f"options-{cls.name}"] = _markdown(
-            ("option (`-o PASS.KEY=VALUE`)", "values", "default", "meaning"), rows)
-        every += rows or [(f"`{cls.name}`: none", "", "", "")]
-    tables["pass-options"] = _markdown(
-        ("option (`-o PASS.KEY=VALUE`)", "values", "default", "meaning"), every)
-    return tables
-
-
 # -- the runner's command line -------------------------------------------------------------
 
 class _Exit(Exception):
@@ -356,7 +332,6 @@ def _flags_layer(args: RunnerArgs) -> dict:
 
 
 def _run(argv: Sequence[str]) -> int:
-    from ..pipeline import registry as _registry
     from . import runner as _runner
 
     args = parse_runner_args(argv)
@@ -369,12 +344,7 @@ def _run(argv: Sequence[str]) -> int:
     target = _runner.resolve_target(args.kind, value, args.program_args)
     start = target.root() if target.kind in ("script", "folder") else os.getcwd()
     settings = _config.resolve(flags, start=start)
-    _config.check_options(settings)
-    chain = list(settings.passes)
-    passes = _registry.create_passes(chain, settings.options) if chain else []
-    if settings.disabled:
-        passes = []
-    return _runner.run(target, passes, settings)
+    return _runner.run(target, _config.create_chain(settings), settings)
 
 
 # -- subcommands ---------------------------------------------------------------------------
@@ -467,6 +437,59 @@ def _pth_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def _cache_command(argv: Sequence[str]) -> int:
+    from . import cache as _cache_report
+
+    parser = _parser(prog=f"{PROG} cache",
+                     description="Look at or clear bchook's cache of rewritten modules. A "
+                                 "folder's cache files are in the __pycache__ folders under "
+                                 "it, under sys.pycache_prefix when one is set, and in the "
+                                 "user cache folder (where bchook writes when Python writes "
+                                 "no bytecode, as with PYTHONDONTWRITEBYTECODE): both "
+                                 "commands look in all three, for the sources under PATH "
+                                 "(by default the current folder, as coverage and pytest "
+                                 "keep their data in the project folder they run in).")
+    sub = parser.add_subparsers(dest="action", metavar="{info,clear}",
+                                help="what to do with the cache")
+    sub.required = True
+    path_help = ("the folder whose sources' cache files to {} (default: the current "
+                 "folder); a folder inside a cache folder is {} whole")
+    info = sub.add_parser("info", help="where the cache is, how many files and bytes, per "
+                                       "settings key (passes and options)",
+                          description="Where bchook's cache of the sources under PATH is, "
+                                      "how many files and bytes it holds, per settings key.")
+    info.add_argument("path", nargs="?", default=".", metavar="PATH",
+                      help=path_help.format("count", "counted"))
+    info.add_argument("-v", "--verbose", action="store_true", help="list every file too")
+    clear = sub.add_parser("clear", help="remove the cache files and say what was removed",
+                           description="Remove bchook's cache files of the sources under "
+                                       "PATH (and the __pycache__ folders left empty); "
+                                       "Python's own pycs stay. Always safe: a module "
+                                       "whose file is gone is rewritten at its next import.")
+    clear.add_argument("path", nargs="?", default=".", metavar="PATH",
+                       help=path_help.format("remove", "cleared"))
+    clear.add_argument("-v", "--verbose", action="store_true",
+                       help="list every file removed too")
+    ns = parser.parse_args(argv)
+    if not os.path.exists(ns.path):
+        raise UsageError(f"cache {ns.action}: no such folder: {ns.path}")
+    if not os.path.isdir(ns.path):
+        raise UsageError(f"cache {ns.action}: {ns.path} is not a folder (give the folder "
+                         f"whose sources' cache to {'count' if ns.action == 'info' else 'clear'})")
+    if ns.action == "info":
+        for line in _cache_report.info_lines(ns.path, ns.verbose):
+            print(line)
+        return 0
+    lines, errors = _cache_report.clear(ns.path, ns.verbose)
+    for line in lines:
+        print(line)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        sys.stderr.write(f"{PROG}: error: could not remove {errors[0]}{more}\n")
+        return 1
+    return 0
+
+
 def _dis_command(argv: Sequence[str]) -> int:
     try:
         from ..tools.dis.command import main as dis_main
@@ -493,7 +516,8 @@ def _new_pass_command(argv: Sequence[str]) -> int:
 
 
 _COMMANDS = {"run": _run, "passes": _passes_command, "pth": _pth_command, "dis": _dis_command,
-             "trace": _trace_command, "check": _check_command, "new-pass": _new_pass_command}
+             "cache": _cache_command, "trace": _trace_command, "check": _check_command,
+             "new-pass": _new_pass_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

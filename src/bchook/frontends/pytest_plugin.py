@@ -32,12 +32,14 @@ from typing import Any, Iterable
 
 import pytest
 
+from .. import errors
+
 __all__ = ["BchookWarning"]
 
 _PACKAGE = __name__.partition(".")[0]  # "bchook"
 
 
-class BchookWarning(pytest.PytestWarning):
+class BchookWarning(pytest.PytestWarning, errors.BchookWarning):
     """Something bchook could not do in this test session (the session still runs)."""
 
 
@@ -111,11 +113,7 @@ _WORKER_KEY = "bchook_trace_profile"
 def _trace_pass(config: pytest.Config):
     """The trace pass of this session's hook (the plugin's, or one installed before
     pytest started), or None."""
-    state = config.stash.get(_STATE, None)
-    hook = state.hook if state is not None and state.hook is not None else None
-    if hook is None:
-        install = sys.modules.get(f"{_PACKAGE}.hook.install")
-        hook = install.installed() if install is not None else None
+    hook = _session_hook(config)
     if hook is None:
         return None
     return next((p for p in hook.passes if p.name == "trace"), None)
@@ -128,6 +126,20 @@ def _tracer():
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_SESSION] = session
+    # Plugins configured after this one (typeguard's --typeguard-packages) put their hooks
+    # in front of bchook's: back in front, bchook composes with them, whichever came first.
+    hook = _session_hook(session.config)
+    if hook is not None:
+        hook.to_front()
+
+
+def _session_hook(config: pytest.Config):
+    """The hook of this session: the plugin's, or one installed before pytest started."""
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.hook is not None:
+        return state.hook
+    install = sys.modules.get(f"{_PACKAGE}.hook.install")
+    return install.installed() if install is not None else None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -273,24 +285,38 @@ def _start(config: pytest.Config, ns: Any) -> None:
     if getattr(ns, "help", False) or getattr(ns, "version", False):
         return
     config.stash[_STATE] = _Session(header="")
+    before = _session_hook(config)  # installed before pytest started (the runner, the .pth)
+    if before is not None:
+        before.to_front()  # in front of pytest's assertion rewriting, to compose with it
+        if not _flags_layer(ns) and not _ini_layer(config):
+            return  # it was made from these same settings: the environment, [tool.bchook]
     given = getattr(ns, "bchook_passes", None)
-    passes = _split(given or config.getini("bchook_passes"))
-    if given and not passes:
+    if given and not _split(given):
         raise pytest.UsageError("bchook: --bchook-pass: expected pass names, "
                                 "e.g. --bchook-pass constfold")
-    if not passes:
-        _refuse_orphan_flags(ns)
-        return
+    from ..config import create_chain, resolve
+    from ..errors import PluginError, UsageError
+
     # Taken before the passes are loaded: a pass's own module imported to build the chain
     # is not a module the hook missed.
     already_imported = set(sys.modules)
-    from ..config import is_disabled
-
-    if is_disabled():
-        config.stash[_STATE] = _Session(
-            header=f"bchook: disabled by BCHOOK_DISABLE (passes {', '.join(passes)} not applied)")
-        return
-    hook, owned = _install(config, ns, passes)
+    try:
+        # the one settings path: these flags > BCHOOK_* > pytest's ini > [tool.bchook]
+        settings = resolve(_flags_layer(ns), start=str(config.rootpath),
+                           front_end_file=(_ini_layer(config), "pytest ini bchook_options"))
+        if not settings.passes:
+            _refuse_orphan_flags(ns)
+            return
+        if settings.disabled:
+            config.stash[_STATE] = _Session(header=f"bchook: disabled by BCHOOK_DISABLE "
+                                                   f"(passes {', '.join(settings.passes)} "
+                                                   f"not applied)")
+            create_chain(settings)  # bad names and options are still errors
+            return
+        hook, owned = _install(settings, config)
+    except (UsageError, PluginError) as exc:
+        raise pytest.UsageError(f"bchook: {' '.join(str(exc).split())}") from None
+    hook.to_front()  # in front of pytest's assertion rewriting, to compose with it
     config.stash[_STATE] = _Session(header=_header(hook), hook=hook, owned=owned)
     if owned:
         config.add_cleanup(hook.uninstall)
@@ -299,23 +325,41 @@ def _start(config: pytest.Config, ns: Any) -> None:
         config.issue_config_time_warning(BchookWarning(_missed_message(missed)), stacklevel=2)
 
 
-def _install(config: pytest.Config, ns: Any, passes: list[str]):
-    from ..errors import PluginError, UsageError
+def _flags_layer(ns: Any) -> dict:
+    """The settings given on pytest's command line."""
+    layer: dict[str, Any] = {}
+    for dest, key in (("bchook_passes", "passes"), ("bchook_include", "include"),
+                      ("bchook_exclude", "exclude")):
+        if getattr(ns, dest, None):
+            layer[key] = _split(getattr(ns, dest))
+    if getattr(ns, "bchook_no_cache", False):
+        layer["cache"] = False
+    if getattr(ns, "bchook_options", None):
+        layer["options"] = _parse_options(ns.bchook_options, "--bchook-option")
+    return layer
+
+
+def _ini_layer(config: pytest.Config) -> dict:
+    """The settings of pytest's configuration file (``bchook_passes = ...``)."""
+    layer: dict[str, Any] = {}
+    for key in ("passes", "include", "exclude"):
+        values = _split(config.getini(f"bchook_{key}"))
+        if values:
+            layer[key] = values
+    options = _parse_options(config.getini("bchook_options"), "ini option bchook_options")
+    if options:
+        layer["options"] = options
+    return layer
+
+
+def _install(settings, config: pytest.Config):
+    from ..config import create_chain
     from ..hook.install import install, installed
 
-    include = _split(getattr(ns, "bchook_include", None) or config.getini("bchook_include"))
-    exclude = _split(getattr(ns, "bchook_exclude", None) or config.getini("bchook_exclude"))
-    options = _parse_options(config.getini("bchook_options"), "ini option bchook_options")
-    for pass_name, table in _parse_options(getattr(ns, "bchook_options", None) or [],
-                                           "--bchook-option").items():
-        options.setdefault(pass_name, {}).update(table)
     previous = installed()
-    try:
-        hook = install(passes, include=include or None, exclude=exclude or None,
-                       cache=not getattr(ns, "bchook_no_cache", False),
-                       roots=[str(config.rootpath)], options=options)
-    except (UsageError, PluginError) as exc:
-        raise pytest.UsageError(f"bchook: {' '.join(str(exc).split())}") from None
+    hook = install(create_chain(settings), include=settings.include or None,
+                   exclude=settings.exclude or None, cache=settings.cache,
+                   roots=settings.roots or [str(config.rootpath)])
     return hook, hook is not previous
 
 

@@ -17,7 +17,8 @@ from _thread import RLock
 from importlib.machinery import SOURCE_SUFFIXES
 
 from . import lazy as _lazy
-from .finder import BchookFinder, BchookLoader, Rewriter, ZipLoader
+from .finder import BchookFinder
+from .loader import BchookLoader, Rewriter, ZipLoader
 from ..pipeline.api import Pass
 from ..pipeline.registry import create_passes
 from .targets import Targets, describe
@@ -66,6 +67,14 @@ class Hook:
             if _current is self:
                 _current = None
         importlib.invalidate_caches()
+
+    def to_front(self) -> None:
+        """Put the finder back in front of ``sys.meta_path``, where ``install()`` put it, so
+        that it composes with the hooks inserted in front of it since (call it between
+        imports, never from a finder: the import system may be walking the list)."""
+        with _lock:
+            if self.active:
+                _to_front(self.finder)
 
     def __enter__(self) -> Hook:
         return self

@@ -730,3 +730,12 @@ def first_const_is_docstring_slot(co_flags: int) -> bool:
 #: puts its class once decorated).
 VARIABLE_STORES = frozenset(OPMAP[n] for n in (
     "STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF") if n in OPMAP)
+
+
+# -- with statements: interrupts during __enter__ --
+#: 3.15+: a CALL right after a LOAD_SPECIAL (the ``with`` statement's ``__enter__()`` or
+#: ``__aenter__()``) handles no pending interrupt as it returns, so that ``__exit__`` runs
+#: even when a KeyboardInterrupt arrives during ``__enter__`` (CPython gh-148874). The
+#: interpreter recognises the pair by the code unit before the CALL: nothing may go between.
+if PY315:
+    KEEP_ADJACENT = KEEP_ADJACENT | {(OPMAP["LOAD_SPECIAL"], OPMAP["CALL"])}

@@ -18,7 +18,8 @@ import inspect
 import types
 
 from ... import ir
-from ...pipeline.api import Context, compile_tree, transform_code_tree
+from ...pipeline.api import Context
+from ...pipeline.driver import compile_tree, transform_code_tree
 from .without_source import has_statements, rewrite_without_source
 from .lower import lower_module
 from .transform import GotoPass

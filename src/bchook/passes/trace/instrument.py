@@ -434,8 +434,10 @@ class _Instrumenter:
     def _hook_compilers(self, instrs: list[Instr]) -> None:
         """Code compiled at run time by this code gets probes too: its globals exec, eval
         and compile become the C recorder's (which call the builtins, unless the module
-        defines those names itself). Code that never names them is left as it was."""
-        names = self.code.co_names
+        defines those names itself). Code that never names them is left as it was.
+        The names are the IR's, not ``co_names``: a pass before this one in the chain
+        may have dropped some and renumbered the rest."""
+        names = self.bc.names
         if not any(name in COMPILERS for name in names):
             return
         for ins in instrs:

@@ -173,7 +173,7 @@ def compile_source(source: str | bytes, filename: str, passes=None, name: str = 
         warnings.simplefilter("ignore")
         if passes is None:
             return compile(source, filename, "exec", dont_inherit=True)
-        from ...pipeline.api import transform_source
+        from ...pipeline.driver import transform_source
 
         return transform_source(source, filename, name, passes)
 

@@ -143,7 +143,7 @@ def _read(path: str) -> bytes:
 
 
 def _compile(source: bytes, filename: str, module: str, passes) -> types.CodeType:
-    from ...pipeline.api import transform_source
+    from ...pipeline.driver import transform_source
 
     try:
         return transform_source(source, filename, module, passes)

@@ -1593,6 +1593,48 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The hooks stand for the builtins exec, eval and compile in traced code: they take the
+ * builtins' documentation, signature line included, so that help(), __doc__ and
+ * inspect.signature() say there what they say plainly. Where a builtin has no text
+ * signature, the hook keeps its own doc. */
+static int
+adopt_builtin_docs(void)
+{
+    static PyObject *texts = NULL;  /* owns the strings the method table points to */
+    if (texts != NULL) {
+        return 0;
+    }
+    PyObject *b = PyImport_ImportModule("builtins");
+    if (b == NULL || (texts = PyList_New(0)) == NULL) {
+        Py_XDECREF(b);
+        return -1;
+    }
+    for (PyMethodDef *def = methods; def->ml_name != NULL; def++) {
+        if (strcmp(def->ml_name, "exec") && strcmp(def->ml_name, "eval")
+                && strcmp(def->ml_name, "compile")) {
+            continue;
+        }
+        PyObject *builtin = PyObject_GetAttrString(b, def->ml_name);
+        PyObject *sig = builtin ? PyObject_GetAttrString(builtin, "__text_signature__") : NULL;
+        PyObject *doc = sig ? PyObject_GetAttrString(builtin, "__doc__") : NULL;
+        PyObject *text = NULL;
+        if (doc != NULL && PyUnicode_Check(sig) && PyUnicode_Check(doc)) {
+            text = PyUnicode_FromFormat("%s%U\n--\n\n%U", def->ml_name, sig, doc);
+        }
+        const char *utf8 = text ? PyUnicode_AsUTF8(text) : NULL;
+        if (utf8 != NULL && PyList_Append(texts, text) == 0) {
+            def->ml_doc = utf8;
+        }
+        Py_XDECREF(text);
+        Py_XDECREF(doc);
+        Py_XDECREF(sig);
+        Py_XDECREF(builtin);
+        PyErr_Clear();  /* a doc is not worth failing the import for */
+    }
+    Py_DECREF(b);
+    return 0;
+}
+
 static struct PyModuleDef moduledef = {
     PyModuleDef_HEAD_INIT, "bchook.passes.trace.runtime._accel",
     "C recorder for the trace pass's probes.", -1, methods,
@@ -1603,6 +1645,9 @@ PyInit__accel(void)
 {
     if (PyType_Ready(&ProxyType) < 0 || PyType_Ready(&AwaitProxyType) < 0
         || PyType_Ready(&TokenType) < 0 || PyType_Ready(&ProbeType) < 0) {
+        return NULL;
+    }
+    if (adopt_builtin_docs() < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&moduledef);

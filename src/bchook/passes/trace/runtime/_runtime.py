@@ -30,7 +30,7 @@ from typing import IO, Any, Iterable
 
 # Everything the runtime will need is imported here: TracePass imports this module before
 # any hook is installed, so none of it is ever traced, even with --include '*'.
-from ....hook import finder as _hook
+from ....hook import loader as _hook
 from . import _profile
 from . import _pyrecorder
 from . import _readers
@@ -304,7 +304,8 @@ class Tracer:
     def _probe(self, code: _CodeType) -> _CodeType:
         if _twin(code) is not None:
             return code
-        from ....pipeline.api import Context, transform_code_tree
+        from ....pipeline.api import Context
+        from ....pipeline.driver import transform_code_tree
         from ..instrument import TracePass
 
         p = self.runtime_pass
