@@ -6,6 +6,7 @@ module, as any pass class defined in a test suite is.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -294,3 +295,16 @@ def test_importable_without_pytest():
     code = "import sys; sys.modules['pytest'] = None; import bchook.testing; print('ok')"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (proc.returncode, proc.stdout) == (0, "ok\n"), proc.stderr
+
+
+def test_a_program_that_exits_is_an_outcome_too():
+    outcome = testing.run("import sys\nprint('bye')\nsys.exit(3)\n")
+    assert outcome.stdout == "bye\n" and outcome.problem is None
+    assert (outcome.exception["type"], outcome.exception["args"]) == ("SystemExit", "(3,)")
+
+
+def test_a_test_module_s_class_is_found_when_its_folder_left_sys_path(monkeypatch):
+    here = os.path.dirname(os.path.abspath(__file__))
+    monkeypatch.setattr(sys, "path", [p for p in sys.path
+                                      if os.path.abspath(p or os.curdir) != here])
+    assert [d.field for d in testing.compare(SOURCE, SwapPlus)] == ["output"]

@@ -218,9 +218,11 @@ def test_usage_errors_are_one_line_and_exit_2(run_python, tmp_path, args, messag
 
 
 def test_an_interpreter_without_bchook_is_named(run_python, tmp_path):
-    bare = Path(sys.base_prefix) / "bin" / "python3"
-    probe = run_python(["-c", "print(1)"], env={"PYTHONPATH": None})
-    if not bare.exists() or sys.prefix == sys.base_prefix or probe[0] != 0:
+    # the interpreter this virtual environment was made from, by its own path
+    candidates = [getattr(sys, "_base_executable", ""), Path(sys.base_prefix) / "bin" / "python3"]
+    bare = next((Path(c) for c in candidates if c and Path(c).is_file() and
+                 str(c) != sys.executable), None)
+    if sys.prefix == sys.base_prefix or bare is None:
         pytest.skip("needs a virtual environment and its base interpreter")
     rc, out, err = check(run_python, tmp_path, "-p", "identity", "--python", str(bare))
     if rc == 0:

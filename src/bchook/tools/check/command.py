@@ -30,14 +30,15 @@ stdout and stderr, return values, exceptions (type, args, traceback line numbers
 the final globals, and the sys.settrace line events when every pass of the chain says
 keeps_lines. The programs: bchook's corpus of tricky programs (closures, generators, async,
 try/finally/with, match, walrus, comprehensions, class bodies, decorators, global/nonlocal,
-star-args, the 3.14/3.15 features), N generated programs (drawn by hypothesis, with some
-from hypothesmith's grammar, when they are installed; by bchook's own generator otherwise)
-and, with --cpython-tests, a slice of CPython's test suite run under --include '*'."""
+star-args, operators, the 3.14/3.15 features), N generated programs (drawn by hypothesis,
+with some from hypothesmith's grammar, when they are installed; by bchook's own generator
+otherwise), your own programs if you name them, and with --cpython-tests a slice of
+CPython's test suite run under --include '*'."""
 
 EPILOG = """\
 Each difference is one line, and the program is cut down to a small reproduction written
-into the --out folder (compare `python FILE` with `bchook -p CHAIN FILE`). A summary table
-ends the report.
+into the --out folder (compare python FILE with bchook -p CHAIN FILE). A summary table ends
+the report.
 
 exit status: 0 no difference; 1 a difference; 2 a usage error (one line on stderr)."""
 
@@ -52,7 +53,7 @@ def _parser():
     p.add_argument("-p", "--passes", action="append", default=[], metavar="PASS[,PASS]",
                    required=True,
                    help="the chain to check, in order (repeatable); built-in passes and "
-                        "plugins alike, by name (`bchook passes` lists them)")
+                        "plugins alike, by name (bchook passes lists them)")
     p.add_argument("-o", "--option", action="append", default=[], metavar="PASS.KEY=VALUE",
                    help="an option of a pass of the chain (repeatable)")
     p.add_argument("files", nargs="*", metavar="FILE",
@@ -63,7 +64,7 @@ def _parser():
     p.add_argument("--no-corpus", action="store_true",
                    help="leave out bchook's corpus of hand-written tricky programs")
     p.add_argument("--pad", action="store_true",
-                   help="also check the chain after `identity -o identity.pad=1`, which puts "
+                   help="also check the chain after identity -o identity.pad=1, which puts "
                         "a NOP before every instruction: an IR pass then meets jumps to NOPs "
                         "and instructions that are no longer neighbours")
     p.add_argument("--cpython-tests", action="store_true",

@@ -138,7 +138,7 @@ def observe(execute, filename: str, *, line_events: bool = False,
                         value = execute(namespace)
                     finally:
                         sys.settrace(old_trace)
-                except Exception as exc:  # the program's own uncaught exception
+                except (Exception, SystemExit) as exc:  # the program's own, uncaught
                     raised = _exception(exc, filename)
                 output, errors = out.getvalue(), err.getvalue()
                 kept = sorted([k, shape(v)] for k, v in namespace.items()
@@ -190,7 +190,7 @@ class _Call:
             return None
         try:
             value = eval(self.call, namespace)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             return {"raised": _exception(exc, self.filename)}
         return {"returned": shape(value), "repr": clean(repr(value))}
 

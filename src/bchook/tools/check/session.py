@@ -210,16 +210,29 @@ class _Run:
             s.generator == "auto" and generate.have_hypothesis()))
         grammar = s.programs // 10 if use_hypothesis and generate.have_hypothesmith() else 0
         count = s.programs - grammar
+        sources, how = None, "built-in generator"
         if use_hypothesis:
-            sources, how = generate.hypothesis_programs(count, s.seed), "hypothesis"
-        else:
-            sources, how = generate.random_programs(count, s.seed), "built-in generator"
+            try:
+                sources, how = generate.hypothesis_programs(count, s.seed), "hypothesis"
+            except Exception as exc:  # a hypothesis this generator does not know
+                self.note(f"hypothesis could not draw the programs ({type(exc).__name__}: "
+                          f"{exc}): bchook's own generator draws them")
+                grammar, count = 0, s.programs
+        if sources is None:
+            sources = generate.random_programs(count, s.seed)
         of_seed = f" of seed {s.seed}" if s.seed else ""
         for i, source in enumerate(sources, 1):
             found.append(Program("generated", f"generated #{i}{of_seed}",
                                  self.write(f"generated_{i:05}.py", source)))
         if grammar:
-            for i, source in enumerate(generate.grammar_programs(grammar, s.seed), 1):
+            try:
+                grammar_sources = generate.grammar_programs(grammar, s.seed)
+            except Exception as exc:
+                self.note(f"hypothesmith could not draw programs ({type(exc).__name__}: "
+                          f"{exc}): none from its grammar")
+                grammar_sources = []
+            grammar = len(grammar_sources)
+            for i, source in enumerate(grammar_sources, 1):
                 found.append(Program("grammar", f"grammar #{i}{of_seed}",
                                      self.write(f"grammar_{i:05}.py", source), "grammar"))
         if s.programs:

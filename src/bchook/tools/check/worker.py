@@ -11,9 +11,10 @@ other end: it starts the process, restarts it after a crash, and turns a crash o
 program that never finishes into an outcome (``crashed``, ``timeout``) instead of an error.
 
 A chain SPEC is a list of ``{"name": NAME}`` (a pass found by its entry point in the
-worker's own environment) or ``{"class": "module:QualName"}`` (a ``Pass`` subclass imported
-there), each with its ``options``; ``path`` entries are added to the worker's ``sys.path``
-(for classes defined in a test suite).
+worker's own environment) or ``{"class": "module:QualName", "root": FOLDER}`` (a ``Pass``
+subclass imported there, its module found from ``FOLDER``), each with its ``options``;
+``path`` entries are added to the worker's ``sys.path`` (for what a test suite's classes
+import).
 """
 
 from __future__ import annotations
@@ -59,10 +60,10 @@ def chain_spec(chain, options=None) -> list[dict]:
                     spec.append({"name": name, "options": options.get(name, {})})
                     used.add(name)
         elif isinstance(item, type) and issubclass(item, Pass):
-            spec.append({"class": _class_ref(item), "options": options.get(item.name, {})})
+            spec.append(_class_entry(item, options.get(item.name, {})))
             used.add(item.name)
         elif isinstance(item, Pass):
-            spec.append({"class": _class_ref(type(item)), "options": dict(item.options)})
+            spec.append(_class_entry(type(item), dict(item.options)))
         elif isinstance(item, dict) and ("name" in item or "class" in item):
             spec.append({**item, "options": dict(item.get("options", {}))})
         else:
@@ -82,13 +83,24 @@ def chain_spec(chain, options=None) -> list[dict]:
     return spec
 
 
-def _class_ref(cls) -> str:
+def _class_entry(cls, options: dict) -> dict:
+    """A pass class as the worker finds it: ``module:QualName``, and the folder its module
+    is imported from (a test module's folder may leave ``sys.path`` meanwhile)."""
     qualname = cls.__qualname__
     if "<locals>" in qualname or cls.__module__ == "__main__":
         raise ValueError(
             f"pass class {qualname} cannot be imported by another process: define it at "
             f"the top level of an importable module (or register it and use its name)")
-    return f"{cls.__module__}:{qualname}"
+    entry = {"class": f"{cls.__module__}:{qualname}", "options": options}
+    module = sys.modules.get(cls.__module__)
+    filename = getattr(module, "__file__", None)
+    if filename:
+        root = os.path.dirname(os.path.abspath(filename))
+        depth = cls.__module__.count(".") + (os.path.basename(filename) == "__init__.py")
+        for _ in range(depth):
+            root = os.path.dirname(root)
+        entry["root"] = root
+    return entry
 
 
 def _entry_name(entry: dict) -> str:
@@ -118,6 +130,8 @@ def build_chain(spec: list[dict]) -> list:
             chain += create_passes([name], {name: options} if options else None)
         else:
             module, _, qualname = entry["class"].partition(":")
+            if entry.get("root") and entry["root"] not in sys.path:
+                sys.path.insert(0, entry["root"])
             obj = importlib.import_module(module)
             for part in qualname.split("."):
                 obj = getattr(obj, part)

@@ -117,7 +117,12 @@ def write(name: str, kind: str, target: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str]) -> int:
-    ns = _parser().parse_intermixed_args(list(argv))  # NAME --ast DIR
+    parser = _parser()
+    ns, extra = parser.parse_known_args(list(argv))
+    if len(extra) == 1 and ns.dir is None and not extra[0].startswith("-"):
+        ns.dir = extra[0]  # NAME --ast DIR: argparse reads the positionals before --ast
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     _check_name(ns.name)
     kind = ns.kind or "bytecode"
     target = Path(ns.dir if ns.dir is not None else ns.name)
