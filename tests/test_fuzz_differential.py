@@ -138,6 +138,7 @@ class Survey:
         assert self.seen == set(CONSTRUCTS), f"never generated: {set(CONSTRUCTS) - self.seen}"
 
 
+@pytest.mark.slow
 def test_generated_programs_exercise_what_they_should():
     """The generator is worth its examples: its programs reach every construct and both
     outcomes (a guard against a generator that quietly degenerates)."""
@@ -443,6 +444,7 @@ except ImportError:  # an optional test dependency
 PROBE_NAMES = {v for k, v in vars(trace_names).items() if k.isupper() and isinstance(v, str)}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(hypothesmith is None, reason="hypothesmith is not installed")
 def test_grammar_generated_programs_compile_and_run_alike():
     @settings(max_examples=40, suppress_health_check=SLOW_CHECKS)

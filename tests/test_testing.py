@@ -271,6 +271,7 @@ def test_isolated_imports_restores_the_import_system(tmp_path):
 
 # -- the check ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_check_reports_like_the_command(tmp_path):
     report = testing.check("identity", programs=2, corpus=False, out=str(tmp_path / "out"))
     assert report.ok and report.differences == []

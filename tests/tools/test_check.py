@@ -101,6 +101,7 @@ def test_line_events_are_left_out_for_a_chain_that_does_not_keep_them(run_python
 
 # -- a chain that changes the meaning -------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_pass_that_swaps_plus_for_minus_in_one_function_is_caught(run_python, broken):
     site, work = broken
     rc, out, err = check(run_python, work, "-p", "swapplus", "--programs", "0", site=site)
@@ -177,6 +178,7 @@ def test_a_pass_that_ends_the_process_is_a_crash(run_python, broken):
     assert "Cut down from generated #1" in reproduction.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_a_program_that_never_ends_under_the_chain_is_a_timeout(run_python, broken):
     site, work = broken
     rc, out, err = check(run_python, work, "-p", "hangs", "--programs", "1", "--no-corpus",

@@ -139,6 +139,7 @@ def test_listed_by_bchook_passes(run_python, installed):
     assert "-o shout.lower=bool  default 0  fold 'TEXT'.lower() as well" in out
 
 
+@pytest.mark.slow
 def test_its_tests_pass_as_written(run_python, installed):
     project, env = installed
     rc, out, err = run_python(["-m", "pytest", "-q", "-p", "no:cacheprovider", "shout"],
@@ -147,6 +148,7 @@ def test_its_tests_pass_as_written(run_python, installed):
     assert "6 passed" in out
 
 
+@pytest.mark.slow
 def test_bchook_check_passes_it(run_python, installed):
     project, env = installed
     rc, out, err = run_python(["-m", "bchook", "check", "-p", "shout", "--programs", "20",
@@ -180,6 +182,7 @@ ShoutPass.transform_ast = lambda self, tree, ctx: _Broken().visit(_fold(self, tr
 '''
 
 
+@pytest.mark.slow
 def test_broken_on_purpose_it_is_caught_with_a_small_reproduction(run_python, tmp_path):
     assert run_python(["-m", "bchook", "new-pass", "shout", "--ast"], cwd=tmp_path)[0] == 0
     project = tmp_path / "shout"
