@@ -31,9 +31,13 @@ and thrown away. It is the floor of that recorder (the probes' bytecode, the two
 reads and the two appends per call); the distance from it to ``trace timeline (pure
 Python)`` is what keeping complete aggregates costs.
 
+After the table, the cost of entering and leaving a ``bchook.trace.region`` (as a ``with``
+block and as a decorator around an empty function; a traced program, C recorder and pure
+Python) in µs per entry and exit, best of the rounds.
+
 Targets: calls <= 1.5x on the call-heavy workload and <= 1.35x on nx, timeline <= 2.5x
 (C recorder) and <= 6x (pure Python), lines flags <= 1.3x, stopped <= 1.01x, outside
-regions <= 1.05x.
+regions <= 1.05x, a region's entry and exit <= 50 µs.
 """
 
 from __future__ import annotations
@@ -369,6 +373,56 @@ def run_variant(folder: str, variant: str, reps: int) -> dict:
             return json.loads(line[7:])
     raise RuntimeError(f"{variant} failed:\n{proc.stdout}\n{proc.stderr}")
 
+REGION_HARNESS = """
+import sys, time, json
+import bchook.trace
+
+N = 20000
+
+@bchook.trace.region("decorated")
+def decorated():
+    pass
+
+def run():
+    with bchook.trace.region("warm-up"):
+        pass
+    best = {}
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(N):
+            with bchook.trace.region("with"):
+                pass
+        t1 = time.perf_counter()
+        for _ in range(N):
+            decorated()
+        t2 = time.perf_counter()
+        for name, t in (("with", t1 - t0), ("decorator", t2 - t1)):
+            best[name] = min(best.get(name, t), t)
+    print("RESULT " + json.dumps({k: v / N * 1e6 for k, v in best.items()}))
+
+run()
+"""
+
+
+def region_cost(folder: str) -> dict[str, dict[str, float]]:
+    """µs per region entry and exit, traced, with each recorder."""
+    with open(os.path.join(folder, "bw_region_main.py"), "w") as f:
+        f.write(REGION_HARNESS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCHOOK_")}
+    result = {}
+    for recorder, accel in (("C recorder", "1"), ("pure Python", "0")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bchook", "-p", "trace", "--include", "bw_*",
+             "-o", f"trace.accel={accel}", "-o",
+             f"trace.output={os.path.join(folder, 'region.prof')}",
+             os.path.join(folder, "bw_region_main.py")],
+            cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+        if not lines:
+            raise RuntimeError(f"region harness failed:\n{proc.stdout}\n{proc.stderr}")
+        result[recorder] = json.loads(lines[-1][7:])
+    return result
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -399,12 +453,17 @@ def main(argv=None) -> int:
         with open(os.path.join(folder, "harness_main.py"), "w") as f:
             f.write(HARNESS)
         results: dict[str, dict] = {}
+        regions: dict[str, dict[str, float]] = {}
         for _ in range(rounds):
             for variant in chosen:
                 times = run_variant(folder, variant, reps)
                 best = results.setdefault(variant, times)
                 for name, t in times.items():
                     best[name] = min(best[name], t)
+            for recorder, costs in region_cost(folder).items():
+                best = regions.setdefault(recorder, costs)
+                for name, cost in costs.items():
+                    best[name] = min(best[name], cost)
     base = results["plain"]
     columns = ["calls", *workloads()]
     header = f"{'variant':<30}" + "".join(f"{c.removeprefix('bw_'):>9}" for c in columns)
@@ -421,6 +480,9 @@ def main(argv=None) -> int:
         print(row)
     print(f"plain: fib {base['bw_fib'] * 1e3:.1f} ms, sim {base['bw_sim'] * 1e3:.1f} ms, "
           f"report {base['bw_report'] * 1e3:.1f} ms")
+    for recorder, costs in regions.items():
+        print(f"region entry and exit, {recorder}: "
+              + ", ".join(f"{name} {cost:.2f} µs" for name, cost in costs.items()))
     return 0
 
 
