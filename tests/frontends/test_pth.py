@@ -403,6 +403,47 @@ def test_main_script_is_rewritten_under_the_autoload(installed, tmp_path, args, 
     assert out == plain[1].replace("False SourceFileLoader", "True BchookLoader")
 
 
+TRACED_MAIN = """\
+import sys
+
+events = []
+
+def tracer(frame, event, arg):
+    if frame.f_code.co_filename == __file__:
+        events.append((event, frame.f_code.co_name))
+    return tracer
+
+def work():
+    return 1
+
+sys.settrace(tracer)
+work()
+sys.settrace(None)
+print(events)
+"""
+
+
+def test_the_main_script_can_be_traced_under_the_autoload(installed, tmp_path, write):
+    """The script runs inside an audit hook, where Python switches tracing off unless the
+    hook allows it: debuggers, sys.settrace and sys.monitoring must still see it."""
+    write(tmp_path / "main.py", TRACED_MAIN)
+    plain = installed.run(["main.py"], tmp_path)
+    rewritten = installed.run(["main.py"], tmp_path, BCHOOK_PASSES="identity")
+    assert plain[0] == 0 and "('call', 'work')" in plain[1], plain
+    assert rewritten == plain
+
+
+@pytest.mark.parametrize("source", [b"\x89", b"0000\x00\n\x9e\n", b"def f(:\n"],
+                         ids=["undecodable", "null byte", "syntax error"])
+def test_a_main_script_that_does_not_compile_is_reported_as_python_does(installed, tmp_path,
+                                                                          source):
+    (tmp_path / "main.py").write_bytes(source)
+    plain = installed.run(["main.py"], tmp_path)
+    rewritten = installed.run(["main.py"], tmp_path, BCHOOK_PASSES="identity")
+    assert plain[0] == 1 and "SyntaxError" in plain[2], plain
+    assert rewritten == plain
+
+
 def test_installed_commands_target_the_current_folder(monkeypatch, tmp_path, write):
     bindir = tmp_path / "bin"
     write(bindir / "tool", "print('a console script')\n")

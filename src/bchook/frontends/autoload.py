@@ -387,7 +387,11 @@ def _rewrite_main_script(script: str, hook) -> None:
     ``cpython.run_file``: this audit hook runs the script there instead, rewritten, exactly
     as the runner does (``bchook.frontends.runner.run_script_in_place``), and ends the run with the
     program's exit status, so Python never runs the original. Audit hooks cannot be
-    removed; after that one event this one only compares a string.
+    removed; after that one event this one only compares a string. Python switches
+    tracing off while an audit hook runs unless the hook says ``__cantrace__``: this one
+    does, or the whole script would run unseen by debuggers, ``sys.settrace`` and
+    ``sys.monitoring``. A script that does not compile even without bchook is left to
+    Python, which reports it in its own words.
     """
     state = {"done": False}
 
@@ -402,8 +406,11 @@ def _rewrite_main_script(script: str, hook) -> None:
         _lazy.hold()  # given back by run_script_in_place, before the script runs
         from .runner import run_script_in_place
 
-        raise SystemExit(run_script_in_place(script, hook))
+        status = run_script_in_place(script, hook)
+        if status is not None:
+            raise SystemExit(status)
 
+    on_audit.__cantrace__ = True
     sys.addaudithook(on_audit)
 
 

@@ -272,6 +272,14 @@ def compile_main(filename: str, hook=None) -> types.CodeType:
     return hook.compile(data, filename, "__main__")
 
 
+def _compiles_plainly(filename: str) -> bool:
+    try:
+        compile_main(filename)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
 def run(target: Target, passes: Sequence[Pass], settings: _config.Settings) -> int:
     """Install the hook for ``passes`` and run ``target``; returns the exit status.
 
@@ -393,17 +401,26 @@ def _run_target(target: Target, hook) -> None:
         exec(compile_main(filename, hook), main.__dict__)
 
 
-def run_script_in_place(filename: str, hook) -> int:
+def run_script_in_place(filename: str, hook) -> int | None:
     """Run the main script Python was about to run, rewritten by ``hook``, in the
     interpreter's own ``__main__`` (the ``.pth`` autoload's path; see ``_autoload``).
-    Returns the exit status; the program's SystemExit propagates."""
+    Returns the exit status; the program's SystemExit propagates. None when the script
+    does not compile even without bchook: Python is then left to run it, so that it
+    reports the error in its own words (its file reader's, which ``compile()`` of the
+    bytes words differently for a bad encoding or a null byte)."""
     _lazy.release()  # held by the autoload while it loaded this module
     main = sys.modules["__main__"]
-    main.__dict__.update(file_attrs(filename))
-    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
-    os.environ[ENV_MAIN] = filename
     try:
-        exec(compile_main(filename, hook), main.__dict__)
+        try:
+            code = compile_main(filename, hook)
+        except (SyntaxError, ValueError):
+            if not _compiles_plainly(filename):
+                return None
+            raise
+        main.__dict__.update(file_attrs(filename))
+        main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
+        os.environ[ENV_MAIN] = filename
+        exec(code, main.__dict__)
     except SystemExit as exc:
         _ending(exc.code)
         raise
