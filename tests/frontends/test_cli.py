@@ -342,3 +342,21 @@ def test_readme_says_how_to_uninstall():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "run `bchook pth uninstall` first, then `pip uninstall bchook`" in " ".join(
         text.split())
+
+
+@pytest.mark.parametrize("argv", [["pth", "status"], ["passes"], ["dis", __file__]])
+def test_a_reader_that_goes_away_ends_the_command_quietly(project, argv):
+    """``bchook ... | head -1``: no traceback and no misleading error about the pipe."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCHOOK_")}
+    env["PYTHONUNBUFFERED"] = "1"  # every line written at once: the first write after
+    read, write = os.pipe()        # the reader is gone fails
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bchook", *argv], cwd=project, env=env,
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert proc.stderr == ""
+    assert proc.returncode == 0  # the reader had what it wanted, as with `bchook dis`

@@ -417,23 +417,22 @@ def _pth_command(argv: Sequence[str]) -> int:
     sub.add_parser("uninstall", help="remove the autoload's files (.pth or .start)")
     sub.add_parser("status", help="where it is and whether it is active")
     ns = parser.parse_args(argv)
-    try:
-        if ns.action == "install":
-            path, changed = _autoload.install_pth(user=ns.user)
-            print(f"{'installed' if changed else 'already installed'}: {path}")
-        elif ns.action == "uninstall":
-            removed = _autoload.uninstall_pth()
-            for path in removed:
-                print(f"removed: {path}")
-            if not removed:
-                print("not installed: nothing to remove")
-        else:
-            for line in _autoload.status():
-                print(line)
-    except OSError as exc:
-        target = exc.filename or "site-packages"
-        sys.stderr.write(f"{PROG}: error: cannot write {target}: {exc.strerror or exc}\n")
-        return 1
+    if ns.action == "status":
+        lines = _autoload.status()
+    else:
+        try:
+            if ns.action == "install":
+                path, changed = _autoload.install_pth(user=ns.user)
+                lines = [f"{'installed' if changed else 'already installed'}: {path}"]
+            else:
+                lines = [f"removed: {path}" for path in _autoload.uninstall_pth()] or \
+                    ["not installed: nothing to remove"]
+        except OSError as exc:
+            target = exc.filename or "site-packages"
+            sys.stderr.write(f"{PROG}: error: cannot write {target}: {exc.strerror or exc}\n")
+            return 1
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -530,6 +529,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(argv)
     except _Exit as exc:
         return exc.status
+    except BrokenPipeError:
+        # The reader went away (`bchook passes | head -1`): it had what it wanted. Stop
+        # quietly (as `bchook dis` does), with nothing more written to the pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (UsageError, PluginError) as exc:
         message = " ".join(str(exc).split("\n"))
         sys.stderr.write(f"{PROG}: error: {message}\n")
