@@ -205,6 +205,49 @@ def test_the_hooks_look_like_the_builtins(tmp_path, run_python):
     assert (rc, out, err) == (0, plain, "")
 
 
+#: Pickles code objects by value, constants one by one, as cloudpickle does for functions
+#: compiled at run time (attrs' test suite pickles attrs classes with it).
+PICKLES_CODE = """\
+import io, marshal, pickle, types
+
+def rebuild(data, consts):
+    return marshal.loads(data).replace(co_consts=consts)
+
+class CodePickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if type(obj) is types.CodeType:
+            return rebuild, (marshal.dumps(obj.replace(co_consts=())), obj.co_consts)
+        return NotImplemented
+
+namespace = {}
+exec("def generated(a):\\n    return a * 2\\n", namespace)
+code = namespace["generated"].__code__
+buffer = io.BytesIO()
+CodePickler(buffer).dump(code)
+copy = pickle.loads(buffer.getvalue())
+print(copy.co_consts == code.co_consts, types.FunctionType(copy, namespace)(4))
+"""
+
+
+def test_code_compiled_at_run_time_pickles_by_value(tmp_path, run_python):
+    """Its probes are constants: they pickle by reference, as the recorder's own."""
+    (tmp_path / "pick.py").write_text(PICKLES_CODE)
+    rc, out, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.output=t.prof",
+                               "pick.py"], cwd=tmp_path)
+    assert (rc, out, err) == (0, "True 8\n", "")
+    stats = counts(pstats.Stats(str(tmp_path / "t.prof")).stats)
+    assert stats[("<string>", "generated")] == 1  # the copy ran with its probes
+
+
+def test_probes_pickle_by_reference():
+    import pickle
+
+    accel = _runtime.load_accel()
+    for name in ("ENTER", "LEAVE", "WRAP", "CALL"):
+        probe = getattr(accel, name)
+        assert pickle.loads(pickle.dumps(probe)) is probe
+
+
 def test_stop_gives_back_the_code_compiled_at_run_time(tmp_path, run_python):
     (tmp_path / "s.py").write_text(
         "import dataclasses, bchook.trace\n"

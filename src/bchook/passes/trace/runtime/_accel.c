@@ -939,11 +939,29 @@ static PyMappingMethods probe_mapping = {
     .mp_subscript = (binaryfunc)probe_subscript,
 };
 
+/* Code compiled at run time holds its probes as constants: pickled by reference, as the
+ * module attributes they are, so that pickling such code by value (cloudpickle does, for
+ * functions compiled at run time such as attrs' methods) works, and gives the probes of
+ * the process that unpickles it. */
+static PyObject *
+probe_reduce(Probe *self, PyObject *unused)
+{
+    static const char *const names[] = {"ENTER", "LEAVE", "WRAP", "CALL"};
+    return PyUnicode_FromString(names[self->kind]);
+}
+
+static PyMethodDef probe_methods[] = {
+    {"__reduce__", (PyCFunction)probe_reduce, METH_NOARGS,
+     "Pickled by reference: bchook.passes.trace.runtime._accel.ENTER, LEAVE, WRAP or CALL."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyTypeObject ProbeType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "bchook.passes.trace.runtime._accel.Probe",
     .tp_basicsize = sizeof(Probe),
     .tp_as_mapping = &probe_mapping,
+    .tp_methods = probe_methods,
     .tp_flags = Py_TPFLAGS_DEFAULT,
 };
 
