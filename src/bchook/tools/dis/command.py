@@ -205,12 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BchookError, IRError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
-    except BrokenPipeError:  # `bchook dis ... | head`
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        return 0
+    except BrokenPipeError:  # `bchook dis ... | head`: the CLI's entry point ends quietly
+        raise
     except Exception as exc:  # a bug of ours: say so in one line, not a traceback
         print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (please report it, with "
               "the file)", file=sys.stderr)
