@@ -119,9 +119,58 @@ def _trace_pass(config: pytest.Config):
     return next((p for p in hook.passes if p.name == "trace"), None)
 
 
+def _trace_runtime():
+    return sys.modules.get(f"{_PACKAGE}.passes.trace.runtime._runtime")
+
+
 def _tracer():
-    runtime = sys.modules.get(f"{_PACKAGE}.passes.trace.runtime._runtime")
+    runtime = _trace_runtime()
     return runtime.tracer() if runtime is not None else None
+
+
+_USAGE_ERROR = pytest.StashKey[str]()
+
+
+def _adapt_trace_runtime(config: pytest.Config) -> None:
+    """The hints of the trace summary name this plugin's flag. A usage error the trace
+    runtime finds only once traced code runs (a handler that cannot be loaded) waits for
+    the end of the collection, where it becomes pytest's own usage error: raised from the
+    module being collected, pytest would take it for an internal error."""
+    runtime = _trace_runtime()
+    if runtime is not None:
+        runtime.stop_for_usage_error = \
+            lambda message: config.stash.setdefault(_USAGE_ERROR, message)
+        runtime.option_spelling = _as_bchook_option
+
+
+def _as_bchook_option(option: str, value: str) -> str:
+    """The hints of the trace summary, as this plugin takes them."""
+    return f"--bchook-option trace.{option}={value}"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    message = session.config.stash.get(_USAGE_ERROR, None)
+    if message is not None:
+        raise pytest.UsageError(f"bchook: {message}")
+
+
+def _check_handler_before_workers(config: pytest.Config) -> None:
+    """Under pytest-xdist the controller runs no test, so it can load the handler (which
+    the workers load as their first traced module starts) and refuse a bad one before
+    any worker starts."""
+    trace = _trace_pass(config)
+    if trace is None or not trace.options.get("handler") or hasattr(config, "workerinput") \
+            or not getattr(config.option, "numprocesses", None):
+        return
+    runtime = _trace_runtime()
+    started_here = runtime.tracer() is None  # by a traced handler module: not the tests'
+    try:
+        runtime.check_handler(trace.options["handler"])
+    except runtime.HandlerError as exc:
+        raise pytest.UsageError(f"bchook: {exc}") from None
+    finally:
+        if started_here:
+            runtime.discard()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -131,6 +180,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     hook = _session_hook(session.config)
     if hook is not None:
         hook.to_front()
+        _check_handler_before_workers(session.config)
 
 
 def _session_hook(config: pytest.Config):
@@ -288,6 +338,7 @@ def _start(config: pytest.Config, ns: Any) -> None:
     before = _session_hook(config)  # installed before pytest started (the runner, the .pth)
     if before is not None:
         before.to_front()  # in front of pytest's assertion rewriting, to compose with it
+        _adapt_trace_runtime(config)
         if not _flags_layer(ns) and not _ini_layer(config):
             return  # it was made from these same settings: the environment, [tool.bchook]
     given = getattr(ns, "bchook_passes", None)
@@ -317,6 +368,7 @@ def _start(config: pytest.Config, ns: Any) -> None:
     except (UsageError, PluginError) as exc:
         raise pytest.UsageError(f"bchook: {' '.join(str(exc).split())}") from None
     hook.to_front()  # in front of pytest's assertion rewriting, to compose with it
+    _adapt_trace_runtime(config)
     config.stash[_STATE] = _Session(header=_header(hook), hook=hook, owned=owned)
     if owned:
         config.add_cleanup(hook.uninstall)

@@ -133,3 +133,27 @@ def test_a_failed_write_fails_the_session(project, run_python):
     assert "6 passed" in out
     assert rc == 1
     assert err.count("bchook trace: could not write") == 1
+
+
+@pytest.mark.parametrize("workers", [("-p", "no:xdist"), ("-p", "xdist", "-n", "2")],
+                         ids=["one process", "xdist"])
+@pytest.mark.parametrize("handler, message", [
+    ("no_such_mod:f", "no module named 'no_such_mod'"),
+    ("hooks:missing", "module 'hooks' has no 'missing'"),
+    ("hooks:not_callable", "int object is not callable"),
+])
+def test_a_handler_that_cannot_be_loaded_is_pytests_usage_error(project, run_python, workers,
+                                                               handler, message):
+    """Found as the first traced module is collected, reported as pytest reports a bad
+    option (status 4, one ERROR line), not as an internal error; no test runs."""
+    if "xdist" in workers:
+        pytest.importorskip("xdist")
+    (project / "hooks.py").write_text("not_callable = 5\n")
+    rc, out, err = run_pytest(run_python, project, *workers, "--bchook-option",
+                              f"trace.handler={handler}")
+    assert rc == 4, out + err
+    assert "INTERNALERROR" not in out + err
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert errors == [f"ERROR: bchook: trace.handler={handler}: " + errors[0].split(": ", 3)[3]]
+    assert message in errors[0]
+    assert "passed" not in out and "bchook trace:" not in out

@@ -38,6 +38,11 @@ def stats_of(path) -> dict:
 USAGE_ERRORS = [
     (["-o", "trace.output=/nonexistent/dir/a.prof"], "no folder /nonexistent/dir"),
     (["-o", "trace.output=not_a_folder.txt/a.prof"], "no folder"),
+    (["-o", "trace.output=a_folder.prof"], "cannot write 'a_folder.prof': it is a folder"),
+    (["-o", "trace.output=/proc/a.prof"], "the folder /proc is not writable"),
+    (["-o", "trace.lines=1", "-o", "trace.summary=tree"],
+     "trace.summary=tree: shows calls, and trace.lines=flags alone records lines only"),
+    (["-o", "trace.lines=1", "-o", "trace.callers=f"], "trace.callers=f: shows calls"),
     (["-o", "trace.output=a.txt"], "'a.txt' has no known extension"),
     (["-o", "trace.lines=count", "-o", "trace.output=c.prof"],
      "trace.output=c.prof: this kind of file holds calls"),
@@ -58,13 +63,16 @@ def test_bad_combinations_stop_before_the_program_runs(tmp_path, run_python, arg
     (tmp_path / "prog.py").write_text(RUNS)
     (tmp_path / "not_a_folder.txt").write_text("")
     (tmp_path / "failing_handler.py").write_text("raise RuntimeError('broken on import')\n")
+    (tmp_path / "a_folder.prof").mkdir()
+    if "/proc/" in " ".join(args) and not os.path.isdir("/proc"):
+        pytest.skip("no /proc here")
     rc, out, err = trace_run(run_python, tmp_path, *args, "prog.py")
     assert (rc, out) == (2, "")
     assert err.startswith("bchook: error: ") and err.count("\n") == 1, err
     assert message in err
     assert not (tmp_path / "ran.txt").exists()
-    assert sorted(os.listdir(tmp_path)) == ["failing_handler.py", "not_a_folder.txt",
-                                            "prog.py"]
+    assert sorted(os.listdir(tmp_path)) == ["a_folder.prof", "failing_handler.py",
+                                            "not_a_folder.txt", "prog.py"]
 
 
 def test_a_handler_next_to_the_program_is_found(tmp_path, run_python):
@@ -135,6 +143,11 @@ def test_ring_buffer_losses_are_said_with_the_option_that_keeps_them(tmp_path, r
                            "-o", f"trace.buffer={1000 + dropped}", "-o",
                            "trace.output=m.json", "many.py")
     assert (rc, err) == (0, "")
+    # with the summary instead of a file: said once too
+    rc, _, err = trace_run(run_python, tmp_path, *backend_args, "-o", "trace.mode=timeline",
+                           "-o", "trace.buffer=1000", "many.py")
+    assert rc == 0
+    assert [line for line in err.splitlines() if "dropped" in line] == [line]
 
 
 # -- regions -----------------------------------------------------------------------------

@@ -91,9 +91,24 @@ def _outputs(value: Any) -> str:
         folder = os.path.dirname(os.path.abspath(name))
         if not os.path.isdir(folder):
             raise ValueError(f"cannot write {name!r}: no folder {folder}")
-        if not os.access(folder, os.W_OK | os.X_OK):
+        if os.path.isdir(name):
+            raise ValueError(f"cannot write {name!r}: it is a folder")
+        if not os.access(folder, os.W_OK | os.X_OK) or not _can_create_in(folder):
             raise ValueError(f"cannot write {name!r}: the folder {folder} is not writable")
     return ",".join(names)
+
+
+def _can_create_in(folder: str) -> bool:
+    """Whether a file can be made there: permissions alone do not say so for root, a
+    read-only mount or a pseudo file system such as /sys."""
+    import tempfile
+    try:
+        fd, path = tempfile.mkstemp(prefix=".bchook-trace-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(path)
+    return True
 
 
 def _importable(name: str) -> bool:
@@ -215,6 +230,7 @@ class TracePass(Pass):
         self._runtime_code = False
         self._probes: dict[str, Any] = {}  # for it: the probe objects, by name
         self._check_outputs()
+        self._check_views()
         _runtime.report_options.clear()
         _runtime.report_options.update(
             (k, v) for k, v in opts.items() if k in self.report_options)
@@ -234,6 +250,17 @@ class TracePass(Pass):
                 raise OptionError(
                     f"trace.output={name}: this kind of file holds line hits: add "
                     f"-o trace.lines=1 (which lines ran) or -o trace.lines=count")
+
+    def _check_views(self) -> None:
+        """Refuse a view of calls when only lines are recorded (it would show nothing)."""
+        if self._calls:
+            return
+        lines = self.options.get("lines") or "1"
+        for option, value in (("summary", "tree"), ("callers", self.options.get("callers"))):
+            if value and self.options.get(option) == value:
+                raise OptionError(
+                    f"trace.{option}={value}: shows calls, and trace.lines={lines} alone "
+                    f"records lines only: add -o trace.mode=calls to record both")
 
     def cache_key(self) -> str:
         opts = ",".join(f"{k}={v!r}" for k, v in sorted(self.options.items())

@@ -141,7 +141,14 @@ def _print_summary(profile: Profile, ns) -> None:
         header = f"{len(profile.processes)} processes: " + ", ".join(
             f"pid {pid}" for pid, _ in profile.processes)
     _summary.summary(profile, sys.stdout, sort=ns.sort, limit=ns.limit, callers=ns.callers,
-                     view="tree" if ns.tree else "table", header=header)
+                     view="tree" if ns.tree else "table", header=header, spell=_as_flag)
+
+
+def _as_flag(option: str, value: str) -> str:
+    """The hints of the summary, in this command's flags."""
+    if option == "buffer":  # not this command's: how the profile was recorded
+        return f"trace.{option}={value} when recording"
+    return "--tree" if option == "summary" else f"--{option} {value}"
 
 
 def _parser():

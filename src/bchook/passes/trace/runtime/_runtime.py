@@ -26,7 +26,7 @@ import tempfile
 import threading
 import types
 from collections import Counter
-from typing import IO, Any, Iterable
+from typing import IO, Any, Callable, Iterable, NoReturn
 
 # Everything the runtime will need is imported here: TracePass imports this module before
 # any hook is installed, so none of it is ever traced, even with --include '*'.
@@ -84,11 +84,32 @@ def attach(config: Iterable[tuple[str, Any]]) -> None:
         except HandlerError as exc:
             # A usage error, found as the first traced module starts (the handler's
             # module may only be importable once the program's sys.path is set up):
-            # one line and status 2, and nothing written at exit.
+            # nothing is written at exit.
             discard()
-            sys.stderr.write(f"bchook: error: {exc}\n")
-            sys.stderr.flush()
-            raise SystemExit(2) from None
+            stop_for_usage_error(str(exc))
+
+
+def _exit_for_usage_error(message: str) -> NoReturn:
+    sys.stderr.write(f"bchook: error: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(2)
+
+
+#: How a usage error found while the program runs stops it: one line and status 2. The
+#: pytest plugin replaces it with one that returns (the program goes on, recording
+#: nothing) and reports the error once pytest has collected the tests.
+stop_for_usage_error: Callable[[str], None] = _exit_for_usage_error
+
+
+#: How the hints of the summary write an option: ``-o trace.sort=tottime`` for the runner
+#: and the autoload (whose BCHOOK_OPTIONS take the same ``trace.sort=tottime``); the
+#: pytest plugin sets its own.
+option_spelling: _summary.Spelling = _summary.as_option
+
+
+def check_handler(spec: str) -> None:
+    """Load the handler ``trace.handler=spec`` names; HandlerError if it cannot be."""
+    _load_handler(spec)
 
 
 def tracer() -> Tracer | None:
@@ -587,15 +608,16 @@ def report(profile, outputs: list[tuple[str, str]], buffer: int,
                 _summary.summary(profile, stream, sort=options.get("sort", "cumtime"),
                                  limit=options.get("limit", _summary.DEFAULT_LIMIT),
                                  callers=options.get("callers", ""),
-                                 view=options.get("summary", "table"), header=header)
+                                 view=options.get("summary", "table"), header=header,
+                                 spell=option_spelling, dropped_note=False)
     except Exception as exc:
         _say(f"bchook trace: could not write the summary: {_reason(exc)}")
         return False
     dropped = profile.events_dropped
     if dropped:
         stream.write(f"bchook trace: the timeline's ring buffer dropped the {dropped:,} oldest "
-                     f"events (it keeps the last {buffer:,}): -o trace.buffer="
-                     f"{buffer + dropped} keeps them all\n")
+                     f"events (it keeps the last {buffer:,}): "
+                     f"{option_spelling('buffer', str(buffer + dropped))} keeps them all\n")
         stream.flush()
     return ok
 

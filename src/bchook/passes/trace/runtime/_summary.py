@@ -13,7 +13,7 @@ table of lines run and not run per file, with the ranges not run, as ``coverage 
 from __future__ import annotations
 
 import os
-from typing import IO, NamedTuple
+from typing import IO, Callable, NamedTuple
 
 from ._profile import Function, Profile
 
@@ -95,13 +95,21 @@ def flat(profile: Profile, namer: Namer | None = None) -> list[Row]:
             for label, (cc, nc, tt, ct, callers) in profile.stats().items()]
 
 
+#: How a front end writes ``trace.OPTION=VALUE`` in the hints (``-o`` for the runner).
+Spelling = Callable[[str, str], str]
+
+
+def as_option(option: str, value: str) -> str:
+    return f"-o trace.{option}={value}"
+
+
 def _sorted(rows: list[Row], sort: str) -> list[Row]:
     if sort == "tottime":
         return sorted(rows, key=lambda r: (-r.own_ns, r.name))
     if sort == "calls":
         return sorted(rows, key=lambda r: (-r.calls, r.name))
     if sort == "name":
-        return sorted(rows, key=lambda r: r.name)
+        return sorted(rows, key=lambda r: (r.name.split(" ", 1)[1], r.name))  # as pstats
     return sorted(rows, key=lambda r: (-r.cum_ns, r.name))
 
 
@@ -115,9 +123,12 @@ def _percent(part: float, whole: float) -> str:
 
 def summary(profile: Profile, stream: IO[str], *, sort: str = "cumtime",
             limit: int = DEFAULT_LIMIT, callers: str = "", view: str = "table",
-            header: str = "", cwd: str | None = None) -> None:
+            header: str = "", cwd: str | None = None, spell: Spelling = as_option,
+            dropped_note: bool = True) -> None:
     """Write the summary of ``profile`` to ``stream``. ``header`` (the process's pid and
-    command line) goes first when given."""
+    command line) goes first when given; the hints name options as ``spell`` writes them;
+    ``dropped_note=False`` leaves out the line on timeline events the ring buffer dropped
+    (for a caller that says it in its own words)."""
     out: list[str] = []
     if header:
         out.append(f"bchook trace: {header}")
@@ -130,27 +141,27 @@ def summary(profile: Profile, stream: IO[str], *, sort: str = "cumtime",
                    f"{duration(total)} in traced code"
                    + (f" ({len(profile.threads)} threads)" if len(profile.threads) > 1 else ""))
         if callers:
-            out += _callers(rows, callers)
+            out += _callers(rows, callers, spell)
         elif view == "tree":
             out += _tree(profile, namer, total)
         else:
-            out += _table(rows, sort, limit, total)
+            out += _table(rows, sort, limit, total, spell)
     if profile.lines or profile.statements:
         out += _lines(profile, namer)
     if profile.rewritten or profile.rewrite_ns:
         out.append(f"bchook rewrote {profile.rewritten} module"
                    f"{'s' if profile.rewritten != 1 else ''} in {duration(profile.rewrite_ns)}"
                    " (not counted in any function's time)")
-    if profile.events_dropped:
+    if profile.events_dropped and dropped_note:
         out.append(f"bchook trace: the timeline dropped its {profile.events_dropped:,} oldest "
-                   "events (-o trace.buffer=N keeps more)")
+                   f"events ({spell('buffer', 'N')} keeps more)")
     if not rows and not profile.lines and not profile.statements:
         out.append("bchook trace: nothing recorded")
     stream.write("\n".join(out) + "\n")
     stream.flush()
 
 
-def _table(rows: list[Row], sort: str, limit: int, total: int) -> list[str]:
+def _table(rows: list[Row], sort: str, limit: int, total: int, spell: Spelling) -> list[str]:
     shown = _sorted(rows, sort)[:limit] if limit > 0 else _sorted(rows, sort)
     out = [f"{'cumtime':>10} {'%':>6} {'tottime':>10} {'calls':>11} {'per call':>10}  function"]
     for r in shown:
@@ -160,28 +171,30 @@ def _table(rows: list[Row], sort: str, limit: int, total: int) -> list[str]:
                    f"{per_call:>10}  {r.name}")
     more = []
     if len(shown) < len(rows):
-        more.append(f"top {len(shown)} of {len(rows)} by {sort}; -o trace.limit=N for more")
+        more.append(f"top {len(shown)} of {len(rows)} by {sort}; {spell('limit', 'N')} for more")
     else:
         more.append(f"by {sort}")
-    more.append("-o trace.sort=cumtime|tottime|calls|name, -o trace.summary=tree, "
-                "-o trace.callers=NAME")
+    more.append(f"{spell('sort', '|'.join(SORTS))}, {spell('summary', 'tree')}, "
+                f"{spell('callers', 'NAME')}")
     out.append("(" + "; ".join(more) + ")")
     return out
 
 
 def _matches(row: Row, wanted: str) -> bool:
-    qualname = row.name.split(" ", 1)[1]
-    return (wanted in (row.label[2], qualname) or qualname.endswith("." + wanted)
-            or row.name.startswith(wanted))
+    path, qualname = row.name.split(" ", 1)
+    module = path.rpartition(":")[0].removesuffix(".py").replace("/", ".")
+    return (wanted in (row.label[2], qualname, f"{module}.{qualname}")
+            or qualname.endswith("." + wanted) or row.name.startswith(wanted))
 
 
-def _callers(rows: list[Row], wanted: str) -> list[str]:
+def _callers(rows: list[Row], wanted: str, spell: Spelling) -> list[str]:
     chosen = [r for r in rows if _matches(r, wanted)]
     if not chosen:
         chosen = [r for r in rows if wanted in r.name]
     if not chosen:
-        return [f"bchook trace: no traced function matches {wanted!r} (-o trace.callers "
-                "takes a function name, a qualified name or file:line)"]
+        return [f"bchook trace: no traced function matches {wanted!r} "
+                f"({spell('callers', 'NAME')}: a function name, a qualified name, "
+                "module.qualname or file:line)"]
     by_label = {r.label: r for r in rows}
     head = f"{'cumtime':>12} {'tottime':>10} {'calls':>11}  "
     out = []
@@ -291,7 +304,12 @@ def _lines(profile: Profile, namer: Namer) -> list[str]:
 
 
 def _cover(run: int, known: int) -> str:
-    return f"{100 * run // known}%" if known else "-"
+    """Rounded as ``coverage report`` rounds: never 0% when a line ran, nor 100% when one
+    did not."""
+    if not known:
+        return "-"
+    percent = min(max(round(100 * run / known), 1 if run else 0), 99 if run < known else 100)
+    return f"{percent}%"
 
 
 def _count(n: int, noun: str) -> str:
