@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENDOR = os.path.join(ROOT, "src", "bchook", "trace", "vendor")
+VENDOR = os.path.join(ROOT, "src", "bchook", "passes", "trace", "runtime", "vendor")
 D3 = "7.9.2"
 FLAMEGRAPH = "5.0.0"
 #: (package, {file in the package: name in vendor/})

@@ -118,6 +118,21 @@ def test_calls_of_code_compiled_at_run_time_are_counted(program, run_python):
         assert traced[key] == reference[key]
 
 
+@pytest.mark.parametrize("options, shown", [
+    (["trace.summary=off"], None),
+    (["trace.sort=calls", "trace.limit=1"], "<string>:"),
+])
+def test_probing_compiled_code_keeps_the_summary_options(program, run_python, options, shown):
+    args = [arg for option in options for arg in ("-o", option)]
+    rc, _, err = run_python(["-m", "bchook", "-p", "trace", *args, "prog.py"], cwd=program)
+    assert rc == 0
+    if shown is None:
+        assert err == ""
+    else:
+        rows = [line for line in err.splitlines() if "%" in line and ":" in line]
+        assert len(rows) == 1 and shown in rows[0] and "top 1 of" in err
+
+
 def test_attrs_classes(tmp_path, run_python):
     pytest.importorskip("attrs")
     (tmp_path / "a.py").write_text(

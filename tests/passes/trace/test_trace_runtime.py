@@ -306,3 +306,62 @@ def test_merge_of_line_flags_keeps_flags():
     merged = merge([a, b])
     assert merged.lines == {"x.py": {1: 1, 2: 1, 3: 1}} and merged.line_mode == "flags"
     assert [t.name for t in merged.threads] == ["MainThread", "MainThread"]
+
+
+def test_a_region_never_entered_says_why_nothing_was_recorded(tmp_path, run_python):
+    (tmp_path / "never.py").write_text(
+        "import bchook.trace\n"
+        "@bchook.trace.region()\n"
+        "def never():\n"
+        "    pass\n"
+        "def f():\n"
+        "    return 1\n"
+        "f()\n")
+    rc, _, err = trace_run(run_python, tmp_path, "never.py")
+    assert rc == 0
+    assert err == ("bchook trace: nothing recorded (the program made a bchook.trace.region, "
+                   "so only what runs inside regions is recorded, and none was entered)\n")
+
+
+def test_the_renderer_refresh_writes_into_the_package():
+    import runpy
+
+    from bchook.passes.trace.runtime import _runtime
+
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools",
+                        "refresh_flamegraph.py")
+    vendor = runpy.run_path(tool, run_name="refresh_flamegraph")["VENDOR"]
+    assert os.path.samefile(vendor, os.path.join(os.path.dirname(_runtime.__file__), "vendor"))
+
+
+def test_a_generator_function_in_a_region_runs_each_step_inside(tmp_path, run_python):
+    (tmp_path / "gen.py").write_text(
+        "import bchook.trace\n"
+        "def fib(n):\n"
+        "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+        "def outside():\n"
+        "    return 0\n"
+        "@bchook.trace.region()\n"
+        "def numbers(k):\n"
+        "    for i in range(k):\n"
+        "        got = yield fib(i)\n"
+        "        assert got is None\n"
+        "    return 'done'\n"
+        "def main():\n"
+        "    total = 0\n"
+        "    for x in numbers(5):\n"
+        "        total += x + outside()\n"
+        "    g = numbers(5)\n"
+        "    next(g)\n"
+        "    try:\n"
+        "        g.throw(KeyError('k'))\n"
+        "    except KeyError:\n"
+        "        pass\n"
+        "    return total\n"
+        "assert main() == 7\n")
+    rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=g.prof", "gen.py")
+    assert rc == 0, err
+    stats = stats_of(tmp_path / "g.prof")
+    assert stats["fib"][1] == 1 + 1 + 3 + 5 + 9 + 1   # fib(0..4), then fib(0) once more
+    assert stats["numbers"][1] >= 6 + 2                 # steps: 5 items and the end; 2 more
+    assert "outside" not in stats and "main" not in stats

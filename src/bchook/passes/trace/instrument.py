@@ -213,7 +213,9 @@ class TracePass(Pass):
     #: The options above that only choose how results are reported.
     report_options = ("summary", "sort", "limit", "callers", "merge", "per_test")
 
-    def __init__(self, **options: Any):
+    def __init__(self, _for_runtime_code: bool = False, **options: Any):
+        """``_for_runtime_code``: the pass the runtime makes for code compiled while the
+        program runs, which leaves the run's report options as the front end set them."""
         super().__init__(**options)
         # The runtime and the modules it uses are imported now, before any hook is
         # installed, so that they are never traced themselves (even with --include '*').
@@ -227,13 +229,14 @@ class TracePass(Pass):
         self._backend = "c" if opts.get("accel", True) and accel_available() else "py"
         #: True for the pass that probes code compiled at run time (see _runtime): no
         #: module prologue, no line probes, no compile hooks of its own
-        self._runtime_code = False
+        self._runtime_code = _for_runtime_code
         self._probes: dict[str, Any] = {}  # for it: the probe objects, by name
         self._check_outputs()
         self._check_views()
-        _runtime.report_options.clear()
-        _runtime.report_options.update(
-            (k, v) for k, v in opts.items() if k in self.report_options)
+        if not _for_runtime_code:
+            _runtime.report_options.clear()
+            _runtime.report_options.update(
+                (k, v) for k, v in opts.items() if k in self.report_options)
 
     def _check_outputs(self) -> None:
         """Refuse an output this run's probes cannot fill (before anything runs)."""

@@ -89,6 +89,10 @@ class region:
             async def in_region(*args, **kwargs):
                 with inner:  # other tasks that run while it awaits run inside too
                     return await func(*args, **kwargs)
+        elif inspect.isgeneratorfunction(func):
+            @_functools.wraps(func)
+            def in_region(*args, **kwargs):
+                return _resumed_in(inner, func(*args, **kwargs))
         else:
             @_functools.wraps(func)
             def in_region(*args, **kwargs):
@@ -98,6 +102,27 @@ class region:
 
     def __repr__(self) -> str:
         return f"bchook.trace.region({self.name!r})"
+
+
+def _resumed_in(inner: region, gen):
+    """Run each step of ``gen`` inside ``inner``: what its consumer does between two
+    steps is outside."""
+    step, arg = gen.send, None
+    while True:
+        try:
+            with inner:
+                item = step(arg)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            arg = yield item
+            step = gen.send
+        except GeneratorExit:
+            with inner:
+                gen.close()
+            raise
+        except BaseException as exc:  # thrown in: into gen, inside the region
+            step, arg = gen.throw, exc
 
 
 def start() -> None:

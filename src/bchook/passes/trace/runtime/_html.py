@@ -142,7 +142,8 @@ def _headline(profile: Profile, total: int) -> str:
     if len(profile.processes) > 1:
         parts.append(f"{len(profile.processes)} processes")
     if profile.rewritten:
-        parts.append(f"bchook rewrote {profile.rewritten} modules in "
+        parts.append(f"bchook rewrote {profile.rewritten} module"
+                     f"{'s' if profile.rewritten != 1 else ''} in "
                      f"{duration(profile.rewrite_ns)} (not in any function's time)")
     if profile.events_dropped:
         parts.append(f"the timeline dropped its {profile.events_dropped:,} oldest events")

@@ -331,8 +331,8 @@ class Tracer:
 
         p = self.runtime_pass
         if p is None:
-            p = self.runtime_pass = TracePass(mode=self.mode, accel=True)
-            p._runtime_code = True
+            p = self.runtime_pass = TracePass(_for_runtime_code=True, mode=self.mode,
+                                              accel=True)
             accel = load_accel()
             p._probes = {CALL: accel.CALL, ENTER: accel.ENTER, LEAVE: accel.LEAVE,
                          WRAP: accel.WRAP}
@@ -557,6 +557,9 @@ class Tracer:
         elif merge and others:
             header = f"{len(others) + 1} processes merged: pids {os.getpid()} (first), " + \
                 ", ".join(others)
+        if self.regions:
+            options = {**options, "empty_because": "the program made a bchook.trace.region, "
+                       "so only what runs inside regions is recorded, and none was entered"}
         return report(profile, self.outputs, self.buffer, stream, options, header)
 
     def _parts(self, pids: list[str]) -> list:
@@ -609,7 +612,8 @@ def report(profile, outputs: list[tuple[str, str]], buffer: int,
                                  limit=options.get("limit", _summary.DEFAULT_LIMIT),
                                  callers=options.get("callers", ""),
                                  view=options.get("summary", "table"), header=header,
-                                 spell=option_spelling, dropped_note=False)
+                                 spell=option_spelling, dropped_note=False,
+                                 empty_because=options.get("empty_because", ""))
     except Exception as exc:
         _say(f"bchook trace: could not write the summary: {_reason(exc)}")
         return False

@@ -124,11 +124,12 @@ def _percent(part: float, whole: float) -> str:
 def summary(profile: Profile, stream: IO[str], *, sort: str = "cumtime",
             limit: int = DEFAULT_LIMIT, callers: str = "", view: str = "table",
             header: str = "", cwd: str | None = None, spell: Spelling = as_option,
-            dropped_note: bool = True) -> None:
+            dropped_note: bool = True, empty_because: str = "") -> None:
     """Write the summary of ``profile`` to ``stream``. ``header`` (the process's pid and
     command line) goes first when given; the hints name options as ``spell`` writes them;
     ``dropped_note=False`` leaves out the line on timeline events the ring buffer dropped
-    (for a caller that says it in its own words)."""
+    (for a caller that says it in its own words); ``empty_because`` says why nothing may
+    have been recorded."""
     out: list[str] = []
     if header:
         out.append(f"bchook trace: {header}")
@@ -156,7 +157,8 @@ def summary(profile: Profile, stream: IO[str], *, sort: str = "cumtime",
         out.append(f"bchook trace: the timeline dropped its {profile.events_dropped:,} oldest "
                    f"events ({spell('buffer', 'N')} keeps more)")
     if not rows and not profile.lines and not profile.statements:
-        out.append("bchook trace: nothing recorded")
+        out.append("bchook trace: nothing recorded" + (f" ({empty_because})" if empty_because
+                                                        else ""))
     stream.write("\n".join(out) + "\n")
     stream.flush()
 
