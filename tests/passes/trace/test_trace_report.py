@@ -301,6 +301,8 @@ def test_merge_and_diff_usage_errors(tmp_path, run_python):
         (["merge", "x.unknown"], "x.unknown: unknown kind of file"),
         (["diff", "ok.folded"], "the following arguments are required: AFTER"),
         (["diff", "ok.folded", "ok.folded", "-o", "d.prof"], "diff writes an HTML page"),
+        (["merge", "ok.folded", "-o", "new/m.folded"], "-o new/m.folded: no folder"),
+        (["diff", "ok.folded", "ok.folded", "-o", "new/d.html"], "-o new/d.html: no folder"),
         (["nosuch"], "argument {merge,diff}: invalid choice: 'nosuch'"),
         ([], "the following arguments are required: {merge,diff}"),
     ]
@@ -309,6 +311,7 @@ def test_merge_and_diff_usage_errors(tmp_path, run_python):
         assert rc == 2 and out == "", (args, err)
         assert err.startswith("bchook: error: ") and message in err, (args, err)
         assert len(err.splitlines()) == 1
+    assert not (tmp_path / "new").exists()
 
 
 # -- files read back -----------------------------------------------------------------------

@@ -41,6 +41,9 @@ def _output_kind(path: str) -> str:
     if kind is None:
         raise UsageError(f"-o {path}: unknown output extension (use one of "
                          f"{', '.join(OUTPUT_SUFFIXES)})")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # a typo must not leave a tree of new folders
+        raise UsageError(f"-o {path}: no folder {folder}")
     return kind
 
 
