@@ -504,3 +504,20 @@ def test_callers_takes_a_module_path(tmp_path, run_python):
     rc, _, err = bchook_trace(run_python, tmp_path, "callers=app.f1")
     assert rc == 0
     assert "callers and callees of app.py:3 f1" in err and "<- app.py:1 f0" in err
+
+
+def test_diff_matches_methods_across_formats(tmp_path, run_python):
+    """A pstats file names a method ``area``, the other formats ``S.area``: the same
+    function on both sides, not one gone and one new."""
+    (tmp_path / "sq.py").write_text(
+        "class S:\n    def area(self):\n        return 4\n"
+        "def main():\n    return sum(S().area() for _ in range(200))\nmain()\n")
+    for out in ("a.prof", "b.json"):
+        rc, _, err = run_python(["-m", "bchook", "-p", "trace", "-o", f"trace.output={out}",
+                                 "sq.py"], cwd=tmp_path)
+        assert rc == 0, err
+    rc, out, err = run_python(["-m", "bchook", "trace", "diff", "a.prof", "b.json"],
+                              cwd=tmp_path)
+    assert rc == 0, err
+    rows = [line for line in out.splitlines() if "area" in line]
+    assert len(rows) == 1 and "200->200" in rows[0] and "S.area" in rows[0]

@@ -88,6 +88,8 @@ def diff(ns) -> int:
     if ns.output and _output_kind(ns.output) != ".html":
         raise UsageError(f"-o {ns.output}: diff writes an HTML page (-o NAME.html)")
     before, after = _read(ns.before), _read(ns.after)
+    _name_alike(before, after)
+    _name_alike(after, before)
     if ns.output:
         from . import _html
         title = f"{os.path.basename(ns.before)} \u2192 {os.path.basename(ns.after)}"
@@ -99,6 +101,24 @@ def diff(ns) -> int:
         return 0
     _print_diff(before, after, ns.limit)
     return 0
+
+
+def _name_alike(profile: Profile, other: Profile) -> None:
+    """Give ``profile``'s functions that go by their bare name (pstats files keep no
+    qualified names: ``area``, not ``Square.area``) the qualified name ``other`` has for
+    the same file, line and name, so that the diff compares them instead of showing one
+    gone and one new."""
+    def where(f) -> tuple:  # cProfile keeps the script's path as it was typed
+        return (os.path.basename(f.filename), f.lineno, f.name)
+
+    qualified: dict[tuple, set] = {}
+    for f in other.functions:
+        if f.qualname != f.name:
+            qualified.setdefault(where(f), set()).add(f.qualname)
+    for i, f in enumerate(profile.functions):
+        names = qualified.get(where(f), ()) if f.qualname == f.name else ()
+        if len(names) == 1:
+            profile.functions[i] = f._replace(qualname=next(iter(names)))
 
 
 def _key(row) -> tuple:
