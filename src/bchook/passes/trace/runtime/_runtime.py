@@ -704,7 +704,11 @@ def _keep_probes_at_exit() -> None:
 
 
 def _command_line() -> str:
-    return shlex.join([os.path.basename(sys.executable)] + sys.argv)
+    """How the process was started, as a shell would show it: the code of ``-c`` too
+    (which ``sys.argv`` leaves out), long arguments shortened."""
+    argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
+    return shlex.join([os.path.basename(argv[0])] +
+                      [a if len(a) <= 60 else a[:59] + "…" for a in argv[1:]])
 
 
 def _set_code(function, code) -> None:
