@@ -352,6 +352,52 @@ def test_folded_reads_back_own_times(tmp_path):
     assert {k[2]: v[2] for k, v in back.stats().items()} == pytest.approx(own)
 
 
+RECURSIVE = (
+    "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+    "def even(n):\n    return n == 0 or odd(n - 1)\n"
+    "def odd(n):\n    return n != 0 and even(n - 1)\n"
+    "fib(12), even(9)\n")
+
+
+@pytest.mark.parametrize("profiler", ["bchook", "cProfile"])
+def test_pstats_read_back_as_pstats_reports_it(tmp_path, run_python, profiler):
+    (tmp_path / "app.py").write_text(RECURSIVE)
+    if profiler == "bchook":
+        rc, _, err = bchook_trace(run_python, tmp_path, "output=t.prof")
+    else:
+        rc, _, err = run_python(["-m", "cProfile", "-o", "t.prof", "app.py"], cwd=tmp_path)
+    assert rc == 0, err
+    expected = pstats.Stats(str(tmp_path / "t.prof")).stats
+    # every function's calls, primitive calls, times and callers, recursive ones too
+    assert _readers.read(str(tmp_path / "t.prof")).stats() == expected
+    rc, out, err = run_python(["-m", "bchook", "trace", "merge", "t.prof", "t.prof", "-o",
+                               "twice.html"], cwd=tmp_path)
+    assert rc == 0, err
+    twice = pstats.Stats(str(tmp_path / "t.prof"))
+    twice.add(str(tmp_path / "t.prof"))
+    assert _readers.read(str(tmp_path / "twice.html")).stats() == twice.stats
+    rc, out, err = run_python(["-m", "bchook", "trace", "merge", "t.prof", "--callers", "fib"],
+                              cwd=tmp_path)
+    assert rc == 0, err
+    [fib] = [v for k, v in expected.items() if k[2] == "fib"]
+    assert fib[:2] == (1, 465)
+    assert re.search(r" 465/1  app\.py:1 fib$", out, re.M), out
+    assert re.search(r" 464/\d+  <- app\.py:1 fib$", out, re.M), out
+    assert re.search(r" 464/\d+  -> app\.py:1 fib$", out, re.M), out
+
+
+def test_folded_read_back_shows_no_call_counts(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(RECURSIVE)
+    rc, _, err = bchook_trace(run_python, tmp_path, "output=t.folded")
+    assert rc == 0, err
+    rc, out, err = run_python(["-m", "bchook", "trace", "merge", "t.folded"], cwd=tmp_path)
+    assert rc == 0, err
+    assert out.splitlines()[0].endswith("; calls not counted (the input has call paths and "
+                                        "times only)"), out
+    assert re.search(r"^ +\S+ \S+ +\S+% +\S+ \S+ +- +-  app\.py:1 fib$", out, re.M), out
+    assert " calls of " not in out
+
+
 def test_pstats_of_cprofile_reads_as_a_tree(tmp_path, run_python):
     (tmp_path / "app.py").write_text(SOURCE + "main()\n")
     rc, _, err = run_python(["-m", "cProfile", "-o", "c.prof", "app.py"], cwd=tmp_path)

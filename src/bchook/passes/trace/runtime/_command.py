@@ -116,13 +116,13 @@ def _print_diff(before: Profile, after: Profile, limit: int) -> None:
             a, b, (b or a).name))
     rows.sort(key=lambda r: (-abs(r[0]), r[4]))
     dur = _summary.duration
-    tb = sum(before.thread_total_ns(t) for t in before.threads)
-    ta = sum(after.thread_total_ns(t) for t in after.threads)
+    tb, ta = before.traced_ns, after.traced_ns
     out = [f"bchook trace diff: {dur(tb)} -> {dur(ta)} in traced code ({_signed(ta - tb)})",
            f"{'before':>10} {'after':>10} {'change':>11} {'own change':>11} "
            f"{'calls':>15}  function"]
+    counted = before.calls_counted and after.calls_counted
     for dc, do, a, b, name in rows[:limit] if limit > 0 else rows:
-        calls = f"{a.calls if a else 0}->{b.calls if b else 0}"
+        calls = f"{a.calls if a else 0}->{b.calls if b else 0}" if counted else "-"
         out.append(f"{dur(a.cum_ns) if a else '-':>10} {dur(b.cum_ns) if b else '-':>10} "
                    f"{_signed(dc):>11} {_signed(do):>11} {calls:>15}  {name}")
     if limit > 0 and len(rows) > limit:

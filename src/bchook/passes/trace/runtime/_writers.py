@@ -165,6 +165,11 @@ def profile_data(profile: Profile) -> dict:
         "rewrite_ns": profile.rewrite_ns,
         "rewritten": profile.rewritten,
         "processes": [list(p) for p in profile.processes],
+        # [file, line, name, cc, nc, tt, ct, [[file, line, name, nc, cc, tt, ct] per caller]]
+        "flat": [[*label, cc, nc, tt, ct, [[*caller, *edge] for caller, edge in callers.items()]]
+                 for label, (cc, nc, tt, ct, callers) in profile.flat.items()],
+        "sketched": profile.sketched,
+        "calls_counted": profile.calls_counted,
     }
 
 
