@@ -217,6 +217,42 @@ def test_lines_count_summary_names_the_hottest_lines(tmp_path, run_python):
     assert "lines run (count)" in err and "hottest lines: app.py:2 ×51, app.py:3 ×50" in err
 
 
+def lines_table(text: str) -> list[str]:
+    """The summary's lines table, from its title to the hottest lines."""
+    lines = text.splitlines()
+    start = lines.index("bchook trace: lines run (count)")
+    return lines[start:next(i for i in range(start, len(lines))
+                            if lines[i].startswith("hottest lines:")) + 1]
+
+
+PARTLY_RUN = ("def used(n):\n    return n + 1\n"
+              "def unused(n):\n    if n:\n        return 1\n    return 2\n"
+              "print(used(1))\n")
+
+
+def test_lines_file_read_back_gives_the_live_table(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(PARTLY_RUN)
+    rc, _, err = bchook_trace(run_python, tmp_path, "lines=count", "output=l.lines.json")
+    assert rc == 0, err
+    rc, _, live = bchook_trace(run_python, tmp_path, "lines=count")
+    assert rc == 0, live
+    assert re.search(r"^app\.py +7 +4 +3 +57% +4-6$", live, re.M), live
+    rc, back, err = run_python(["-m", "bchook", "trace", "merge", "l.lines.json"], cwd=tmp_path)
+    assert rc == 0, err
+    assert lines_table(back) == lines_table(live)
+    rc, twice, err = run_python(["-m", "bchook", "trace", "merge", "l.lines.json",
+                                 "l.lines.json"], cwd=tmp_path)
+    assert rc == 0, err
+    assert re.search(r"^app\.py +7 +4 +3 +57% +4-6$", twice, re.M), twice
+    assert "hottest lines: app.py:1 ×2," in twice
+
+
+def test_lines_file_without_statements_reads_as_lines_run(tmp_path):
+    (tmp_path / "old.lines.json").write_text('{"mode":"flags","files":{"/x/a.py":{"1":1}}}')
+    prof = _readers.read(str(tmp_path / "old.lines.json"))
+    assert prof.lines == {"/x/a.py": {1: 1}} and prof.statements == {}
+
+
 def test_child_processes_name_themselves(tmp_path, run_python):
     (tmp_path / "app.py").write_text(CHILD)
     (tmp_path / "kid.py").write_text(KID)

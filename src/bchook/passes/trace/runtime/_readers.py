@@ -10,7 +10,8 @@ decides what comes back:
 ``.prof``/``.pstats``  the flat profile exactly (``Profile.flat``); a tree rebuilt from the
                        call graph for the flame graph and the call tree (each call edge
                        shares its caller's time as pstats reports it)
-``.lines.json``, ``.coverage``  line hits only
+``.lines.json``        line hits, and the lines that could run
+``.coverage``          line hits only
 """
 
 from __future__ import annotations
@@ -345,9 +346,12 @@ def _called_from_outside(flat: dict, label: tuple) -> float:
 
 def _read_lines(raw: bytes) -> Profile:
     doc = json.loads(raw)
+    # files written before "statements" was kept name the lines that ran only
     return Profile(lines={name: {int(k): v for k, v in hits.items()}
                           for name, hits in doc["files"].items()},
-                   line_mode=doc.get("mode", "flags"))
+                   line_mode=doc.get("mode", "flags"),
+                   statements={name: sorted(int(n) for n in lines)
+                               for name, lines in doc.get("statements", {}).items()})
 
 
 def _read_coverage(path: str) -> Profile:

@@ -4,7 +4,8 @@
 ``.prof``/``.pstats`` what ``cProfile`` dumps: ``pstats.Stats(FILE)``, snakeviz, gprof2dot
 ``.folded``           collapsed stacks, own nanoseconds per stack (flamegraph.pl, speedscope)
 ``.speedscope.json``  speedscope's format: evented with a timeline, sampled otherwise
-``.lines.json``       line hits: {"mode": ..., "files": {file: {line: hits}}}
+``.lines.json``       line hits: {"mode": ..., "files": {file: {line: hits}},
+                      "statements": {file: [lines that could run]}}
 ``.html``             one self-contained page: flame graph, function table, call tree,
                       timeline per thread (see :mod:`._html`); it keeps the whole profile
 ``.coverage``         coverage.py's data file (lines mode), written with coverage's API
@@ -139,7 +140,9 @@ def _write_speedscope(profile: Profile, path: str) -> None:
 def _write_lines(profile: Profile, path: str) -> None:
     files = {name: {str(k): v for k, v in sorted(hits.items())}
              for name, hits in sorted(profile.lines.items())}
-    _atomic(path, _json({"mode": profile.line_mode, "files": files}))
+    statements = {name: lines for name, lines in sorted(profile.statements.items())}
+    _atomic(path, _json({"mode": profile.line_mode, "files": files,
+                         "statements": statements}))
 
 
 def profile_data(profile: Profile) -> dict:
