@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import marshal
 import os
 import pstats
 import re
@@ -328,12 +329,24 @@ def test_merge_command(tmp_path, run_python):
 def test_merge_and_diff_usage_errors(tmp_path, run_python):
     (tmp_path / "junk.prof").write_bytes(b"not marshal")
     (tmp_path / "ok.folded").write_text("main (a.py:1) 10\n")
+    (tmp_path / "calls.prof").write_bytes(marshal.dumps({("a.py", 1, "f"): (1, 1, 0.1, 0.1, {})}))
+    (tmp_path / "hits.lines.json").write_text('{"mode":"flags","files":{"/x/a.py":{"1":1}}}')
     cases = [
         (["merge"], "the following arguments are required: FILE"),
         (["merge", "missing.prof"], "missing.prof: No such file or directory"),
         (["merge", "junk.prof", "-o", "x.html"], "junk.prof: not a .prof profile"),
         (["merge", "ok.folded", "-o", "x.txt"], "-o x.txt: unknown output extension"),
         (["merge", "x.unknown"], "x.unknown: unknown kind of file"),
+        (["merge", "calls.prof", "-o", "x.lines.json"],
+         "-o x.lines.json: this kind of file holds line hits, and no input has any"),
+        (["merge", "calls.prof", "-o", "x.coverage"], "holds line hits, and no input has any"),
+        (["merge", "hits.lines.json", "-o", "x.prof"],
+         "-o x.prof: this kind of file holds calls, and no input has any"),
+        (["merge", "hits.lines.json", "-o", "x.folded"], "holds calls, and no input has any"),
+        (["merge", "ok.folded", "--limit", "-3"],
+         "argument --limit: expected a number of rows, 0 for all, got '-3'"),
+        (["diff", "ok.folded", "ok.folded", "--limit", "-1"],
+         "argument --limit: expected a number of rows, 0 for all, got '-1'"),
         (["diff", "ok.folded"], "the following arguments are required: AFTER"),
         (["diff", "ok.folded", "ok.folded", "-o", "d.prof"], "diff writes an HTML page"),
         (["nosuch"], "argument {merge,diff}: invalid choice: 'nosuch'"),
@@ -344,6 +357,7 @@ def test_merge_and_diff_usage_errors(tmp_path, run_python):
         assert rc == 2 and out == "", (args, err)
         assert err.startswith("bchook: error: ") and message in err, (args, err)
         assert len(err.splitlines()) == 1
+    assert not list(tmp_path.glob("x.*"))
 
 
 # -- files read back -----------------------------------------------------------------------
