@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import marshal
 import os
 import pstats
 import re
@@ -218,6 +219,42 @@ def test_lines_count_summary_names_the_hottest_lines(tmp_path, run_python):
     assert "lines run (count)" in err and "hottest lines: app.py:2 ×51, app.py:3 ×50" in err
 
 
+def lines_table(text: str) -> list[str]:
+    """The summary's lines table, from its title to the hottest lines."""
+    lines = text.splitlines()
+    start = lines.index("bchook trace: lines run (count)")
+    return lines[start:next(i for i in range(start, len(lines))
+                            if lines[i].startswith("hottest lines:")) + 1]
+
+
+PARTLY_RUN = ("def used(n):\n    return n + 1\n"
+              "def unused(n):\n    if n:\n        return 1\n    return 2\n"
+              "print(used(1))\n")
+
+
+def test_lines_file_read_back_gives_the_live_table(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(PARTLY_RUN)
+    rc, _, err = bchook_trace(run_python, tmp_path, "lines=count", "output=l.lines.json")
+    assert rc == 0, err
+    rc, _, live = bchook_trace(run_python, tmp_path, "lines=count")
+    assert rc == 0, live
+    assert re.search(r"^app\.py +7 +4 +3 +57% +4-6$", live, re.M), live
+    rc, back, err = run_python(["-m", "bchook", "trace", "merge", "l.lines.json"], cwd=tmp_path)
+    assert rc == 0, err
+    assert lines_table(back) == lines_table(live)
+    rc, twice, err = run_python(["-m", "bchook", "trace", "merge", "l.lines.json",
+                                 "l.lines.json"], cwd=tmp_path)
+    assert rc == 0, err
+    assert re.search(r"^app\.py +7 +4 +3 +57% +4-6$", twice, re.M), twice
+    assert "hottest lines: app.py:1 ×2," in twice
+
+
+def test_lines_file_without_statements_reads_as_lines_run(tmp_path):
+    (tmp_path / "old.lines.json").write_text('{"mode":"flags","files":{"/x/a.py":{"1":1}}}')
+    prof = _readers.read(str(tmp_path / "old.lines.json"))
+    assert prof.lines == {"/x/a.py": {1: 1}} and prof.statements == {}
+
+
 def test_child_processes_name_themselves(tmp_path, run_python):
     (tmp_path / "app.py").write_text(CHILD)
     (tmp_path / "kid.py").write_text(KID)
@@ -294,12 +331,24 @@ def test_merge_command(tmp_path, run_python):
 def test_merge_and_diff_usage_errors(tmp_path, run_python):
     (tmp_path / "junk.prof").write_bytes(b"not marshal")
     (tmp_path / "ok.folded").write_text("main (a.py:1) 10\n")
+    (tmp_path / "calls.prof").write_bytes(marshal.dumps({("a.py", 1, "f"): (1, 1, 0.1, 0.1, {})}))
+    (tmp_path / "hits.lines.json").write_text('{"mode":"flags","files":{"/x/a.py":{"1":1}}}')
     cases = [
         (["merge"], "the following arguments are required: FILE"),
         (["merge", "missing.prof"], "missing.prof: No such file or directory"),
         (["merge", "junk.prof", "-o", "x.html"], "junk.prof: not a .prof profile"),
         (["merge", "ok.folded", "-o", "x.txt"], "-o x.txt: unknown output extension"),
         (["merge", "x.unknown"], "x.unknown: unknown kind of file"),
+        (["merge", "calls.prof", "-o", "x.lines.json"],
+         "-o x.lines.json: this kind of file holds line hits, and no input has any"),
+        (["merge", "calls.prof", "-o", "x.coverage"], "holds line hits, and no input has any"),
+        (["merge", "hits.lines.json", "-o", "x.prof"],
+         "-o x.prof: this kind of file holds calls, and no input has any"),
+        (["merge", "hits.lines.json", "-o", "x.folded"], "holds calls, and no input has any"),
+        (["merge", "ok.folded", "--limit", "-3"],
+         "argument --limit: expected a number of rows, 0 for all, got '-3'"),
+        (["diff", "ok.folded", "ok.folded", "--limit", "-1"],
+         "argument --limit: expected a number of rows, 0 for all, got '-1'"),
         (["diff", "ok.folded"], "the following arguments are required: AFTER"),
         (["diff", "ok.folded", "ok.folded", "-o", "d.prof"], "diff writes an HTML page"),
         (["merge", "ok.folded", "-o", "new/m.folded"], "-o new/m.folded: no folder"),
@@ -313,6 +362,7 @@ def test_merge_and_diff_usage_errors(tmp_path, run_python):
         assert err.startswith("bchook: error: ") and message in err, (args, err)
         assert len(err.splitlines()) == 1
     assert not (tmp_path / "new").exists()
+    assert not list(tmp_path.glob("x.*"))
 
 
 # -- files read back -----------------------------------------------------------------------
@@ -355,6 +405,52 @@ def test_folded_reads_back_own_times(tmp_path):
     back = _readers.read(path)
     own = {k[2]: v[2] for k, v in prof.stats().items()}
     assert {k[2]: v[2] for k, v in back.stats().items()} == pytest.approx(own)
+
+
+RECURSIVE = (
+    "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+    "def even(n):\n    return n == 0 or odd(n - 1)\n"
+    "def odd(n):\n    return n != 0 and even(n - 1)\n"
+    "fib(12), even(9)\n")
+
+
+@pytest.mark.parametrize("profiler", ["bchook", "cProfile"])
+def test_pstats_read_back_as_pstats_reports_it(tmp_path, run_python, profiler):
+    (tmp_path / "app.py").write_text(RECURSIVE)
+    if profiler == "bchook":
+        rc, _, err = bchook_trace(run_python, tmp_path, "output=t.prof")
+    else:
+        rc, _, err = run_python(["-m", "cProfile", "-o", "t.prof", "app.py"], cwd=tmp_path)
+    assert rc == 0, err
+    expected = pstats.Stats(str(tmp_path / "t.prof")).stats
+    # every function's calls, primitive calls, times and callers, recursive ones too
+    assert _readers.read(str(tmp_path / "t.prof")).stats() == expected
+    rc, out, err = run_python(["-m", "bchook", "trace", "merge", "t.prof", "t.prof", "-o",
+                               "twice.html"], cwd=tmp_path)
+    assert rc == 0, err
+    twice = pstats.Stats(str(tmp_path / "t.prof"))
+    twice.add(str(tmp_path / "t.prof"))
+    assert _readers.read(str(tmp_path / "twice.html")).stats() == twice.stats
+    rc, out, err = run_python(["-m", "bchook", "trace", "merge", "t.prof", "--callers", "fib"],
+                              cwd=tmp_path)
+    assert rc == 0, err
+    [fib] = [v for k, v in expected.items() if k[2] == "fib"]
+    assert fib[:2] == (1, 465)
+    assert re.search(r" 465/1  app\.py:1 fib$", out, re.M), out
+    assert re.search(r" 464/\d+  <- app\.py:1 fib$", out, re.M), out
+    assert re.search(r" 464/\d+  -> app\.py:1 fib$", out, re.M), out
+
+
+def test_folded_read_back_shows_no_call_counts(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(RECURSIVE)
+    rc, _, err = bchook_trace(run_python, tmp_path, "output=t.folded")
+    assert rc == 0, err
+    rc, out, err = run_python(["-m", "bchook", "trace", "merge", "t.folded"], cwd=tmp_path)
+    assert rc == 0, err
+    assert out.splitlines()[0].endswith("; calls not counted (the input has call paths and "
+                                        "times only)"), out
+    assert re.search(r"^ +\S+ \S+ +\S+% +\S+ \S+ +- +-  app\.py:1 fib$", out, re.M), out
+    assert " calls of " not in out
 
 
 def test_pstats_of_cprofile_reads_as_a_tree(tmp_path, run_python):

@@ -10,6 +10,7 @@ summary (merge) or as a table of the largest changes (diff).
 
 from __future__ import annotations
 
+import argparse
 import marshal
 import os
 import sys
@@ -63,8 +64,19 @@ def merge(ns) -> int:
     if kind is None:
         _print_summary(profile, ns)
     else:
+        _check_filled(profile, ns.output, kind)
         _write(profile, ns.output, kind)
     return 0
+
+
+def _check_filled(profile: Profile, path: str, kind: str) -> None:
+    """Refuse to write a file the inputs have nothing for (calls into a lines file, line
+    hits into a pstats file): it would look like a run that did nothing."""
+    needed = _writers.needs(kind)
+    if needed == "lines" and not (profile.lines or profile.statements):
+        raise UsageError(f"-o {path}: this kind of file holds line hits, and no input has any")
+    if needed == "calls" and not (profile.flat or any(n.func >= 0 for n in profile.nodes)):
+        raise UsageError(f"-o {path}: this kind of file holds calls, and no input has any")
 
 
 def _merge_pstats(files: list[str], out: str) -> int:
@@ -139,13 +151,13 @@ def _print_diff(before: Profile, after: Profile, limit: int) -> None:
             a, b, (b or a).name))
     rows.sort(key=lambda r: (-abs(r[0]), r[4]))
     dur = _summary.duration
-    tb = sum(before.thread_total_ns(t) for t in before.threads)
-    ta = sum(after.thread_total_ns(t) for t in after.threads)
+    tb, ta = before.traced_ns, after.traced_ns
     out = [f"bchook trace diff: {dur(tb)} -> {dur(ta)} in traced code ({_signed(ta - tb)})",
            f"{'before':>10} {'after':>10} {'change':>11} {'own change':>11} "
            f"{'calls':>15}  function"]
+    counted = before.calls_counted and after.calls_counted
     for dc, do, a, b, name in rows[:limit] if limit > 0 else rows:
-        calls = f"{a.calls if a else 0}->{b.calls if b else 0}"
+        calls = f"{a.calls if a else 0}->{b.calls if b else 0}" if counted else "-"
         out.append(f"{dur(a.cum_ns) if a else '-':>10} {dur(b.cum_ns) if b else '-':>10} "
                    f"{_signed(dc):>11} {_signed(do):>11} {calls:>15}  {name}")
     if limit > 0 and len(rows) > limit:
@@ -174,6 +186,17 @@ def _as_flag(option: str, value: str) -> str:
     return "--tree" if option == "summary" else f"--{option} {value}"
 
 
+def _rows(text: str) -> int:
+    """``--limit``: as ``-o trace.limit``, a number of rows, 0 for all."""
+    try:
+        rows = int(text)
+        if rows >= 0:
+            return rows
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected a number of rows, 0 for all, got {text!r}")
+
+
 def _parser():
     parser = _argument_parser(prog=PROG, description="Read back profiles bchook.trace wrote (any "
                      "output format) or pstats files: merge them, or compare two.")
@@ -191,7 +214,7 @@ def _parser():
                         "without it, print the summary")
     m.add_argument("--sort", choices=_summary.SORTS, default="cumtime",
                    help="the summary table's order (default: cumtime)")
-    m.add_argument("--limit", type=int, default=_summary.DEFAULT_LIMIT,
+    m.add_argument("--limit", type=_rows, default=_summary.DEFAULT_LIMIT,
                    help=f"rows of the summary table (default {_summary.DEFAULT_LIMIT}; 0: all)")
     m.add_argument("--callers", metavar="NAME", default="",
                    help="print the callers and callees of this function instead")
@@ -206,7 +229,7 @@ def _parser():
                    help="write an HTML page: the flame graph of AFTER coloured by the "
                         "change, the table and the call tree with before/after columns; "
                         "without it, print the largest changes")
-    d.add_argument("--limit", type=int, default=_summary.DEFAULT_LIMIT,
+    d.add_argument("--limit", type=_rows, default=_summary.DEFAULT_LIMIT,
                    help="rows of the table printed without -o (0: all)")
     return parser
 

@@ -132,10 +132,11 @@ def _heat(profile: Profile, namer: Namer, base: Profile | None = None) -> list:
 
 
 def _headline(profile: Profile, total: int) -> str:
-    calls = profile.total_calls
     parts = []
     if profile.nodes:
-        parts.append(f"{calls:,} calls of {len(profile.functions):,} functions, "
+        calls = (f"{profile.total_calls:,} calls of " if profile.calls_counted
+                 else "calls not counted, ")
+        parts.append(f"{calls}{len(profile.functions):,} functions, "
                      f"{duration(total)} in traced code")
     if len(profile.threads) > 1:
         parts.append(f"{len(profile.threads)} threads")

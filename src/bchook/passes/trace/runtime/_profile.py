@@ -6,6 +6,10 @@ number of calls and their inclusive and exclusive time. The flat profile (what
 function was not already running in that thread), the call graph, the collapsed stacks
 and speedscope's sampled profile all come from that tree. A timeline run also keeps the
 last entry/exit events (``Profile.events``).
+
+A pstats file has no tree, only each function's totals and its callers: read back, its
+figures are kept as they are (``Profile.flat``) and the tree rebuilt from them only
+draws the flame graph and the call tree.
 """
 
 from __future__ import annotations
@@ -74,6 +78,16 @@ class Profile:
     rewritten: int = 0
     #: The processes this profile comes from: [(pid, command line)].
     processes: list[tuple[int, str]] = field(default_factory=list)
+    #: A flat profile read from a pstats file, as pstats keeps it: {label: (cc, nc, tt,
+    #: ct, {caller label: (nc, cc, tt, ct)})}, times in seconds. :meth:`stats` adds it to
+    #: what the tree gives.
+    flat: dict[tuple, tuple] = field(default_factory=dict)
+    #: Threads whose tree was rebuilt from ``flat``: a guess at the call paths, good for
+    #: the flame graph and the call tree but not for counting, so :meth:`stats` skips them.
+    sketched: list[int] = field(default_factory=list)
+    #: False when the calls were not counted (a .folded file, speedscope's sampled
+    #: profile: call paths and times only); the tree then holds one call per path.
+    calls_counted: bool = True
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -141,7 +155,7 @@ class Profile:
             acc.setdefault(func.label, [0, 0, 0, 0, {}])
         labels = [f.label for f in self.functions]
         kids = self.children()
-        for thread in self.threads:
+        for thread in self.counted_threads():
             active_f: dict[int, int] = {}
             active_e: dict[tuple, int] = {}
             # (node, entering?) pairs; on the way out the activity counters go down again
@@ -182,7 +196,12 @@ class Profile:
                 continue
             result[label] = (cc, nc, tt / 1e9, ct / 1e9, {
                 k: (v[0], v[1], v[2] / 1e9, v[3] / 1e9) for k, v in callers.items()})
-        return result
+        return add_stats(result, self.flat) if self.flat else result
+
+    def counted_threads(self) -> list[Thread]:
+        """The threads whose nodes count calls and time (all but those in ``sketched``)."""
+        sketched = set(self.sketched)
+        return [t for i, t in enumerate(self.threads) if i not in sketched]
 
     def folded(self) -> list[tuple[str, int]]:
         """Collapsed stacks: ("outer;inner;leaf", own nanoseconds), one per call path."""
@@ -197,11 +216,25 @@ class Profile:
 
     @property
     def total_calls(self) -> int:
-        return sum(n.count for n in self.nodes if n.func >= 0)
+        kids = self.children()
+        below = [c for t in self.counted_threads() for c in kids[t.root]]
+        calls = 0
+        while below:
+            index = below.pop()
+            calls += self.nodes[index].count
+            below += kids[index]
+        return calls + sum(v[1] for v in self.flat.values())
 
     def thread_total_ns(self, thread: Thread) -> int:
         """Time inside the traced functions of a thread (its roots have no time)."""
         return sum(self.nodes[c].total_ns for c in self.children()[thread.root])
+
+    @property
+    def traced_ns(self) -> int:
+        """Time inside the traced functions, all threads; of a flat profile, the sum of
+        its functions' own times (what pstats reports as the total)."""
+        return (sum(self.thread_total_ns(t) for t in self.counted_threads())
+                + round(sum(v[2] for v in self.flat.values()) * 1e9))
 
     # -- rewriting time ----------------------------------------------------------------------
     def set_apart(self, key: tuple) -> None:
@@ -251,6 +284,7 @@ class Profile:
         out = cls()
         index: dict[Function, int] = {}
         many = len(profiles) > 1
+        out.calls_counted = all(p.calls_counted for p in profiles)
         for prof in profiles:
             fmap = []
             for f in prof.functions:
@@ -270,6 +304,9 @@ class Profile:
                 out.threads.append(Thread(t.ident, name, t.root + base))
             out.events += [Event(e.t_ns, e.node + base, e.thread + tbase, e.enter)
                            for e in prof.events]
+            out.sketched += [t + tbase for t in prof.sketched]
+            if prof.flat:
+                out.flat = add_stats(out.flat, prof.flat)
             out.events_dropped += prof.events_dropped
             out.timeline = out.timeline or prof.timeline
             for name, hits in prof.lines.items():
@@ -298,7 +335,9 @@ class Profile:
                 "events_dropped": self.events_dropped, "timeline": self.timeline,
                 "lines": self.lines, "line_mode": self.line_mode,
                 "statements": self.statements, "rewrite_ns": self.rewrite_ns,
-                "rewritten": self.rewritten, "processes": [tuple(p) for p in self.processes]}
+                "rewritten": self.rewritten, "processes": [tuple(p) for p in self.processes],
+                "flat": self.flat, "sketched": self.sketched,
+                "calls_counted": self.calls_counted}
 
     @classmethod
     def from_data(cls, data: dict) -> "Profile":
@@ -311,7 +350,26 @@ class Profile:
                    line_mode=data["line_mode"],
                    statements={f: list(v) for f, v in data.get("statements", {}).items()},
                    rewrite_ns=data.get("rewrite_ns", 0), rewritten=data.get("rewritten", 0),
-                   processes=[tuple(p) for p in data.get("processes", ())])
+                   processes=[tuple(p) for p in data.get("processes", ())],
+                   flat=dict(data.get("flat", {})), sketched=list(data.get("sketched", ())),
+                   calls_counted=data.get("calls_counted", True))
+
+
+def add_stats(a: dict, b: dict) -> dict:
+    """Two pstats dictionaries added up, as ``pstats.Stats.add`` does: the same function's
+    counts and times add, and so do those of the same caller."""
+    out = dict(a)
+    for label, (cc, nc, tt, ct, callers) in b.items():
+        if label not in out:
+            out[label] = (cc, nc, tt, ct, dict(callers))
+            continue
+        cc0, nc0, tt0, ct0, callers0 = out[label]
+        both = dict(callers0)
+        for caller, edge in callers.items():
+            mine = both.get(caller)
+            both[caller] = edge if mine is None else tuple(x + y for x, y in zip(mine, edge))
+        out[label] = (cc0 + cc, nc0 + nc, tt0 + tt, ct0 + ct, both)
+    return out
 
 
 def merge(profiles: Iterable[Profile], labels: Iterable[str] | None = None) -> Profile:

@@ -5,11 +5,13 @@ decides what comes back:
 
 ``.html``, merge parts  everything (the page carries :func:`._writers.profile_data`)
 ``.json``              the calls of the timeline (Chrome's B/E events), per thread
-``.speedscope.json``   evented: as ``.json``; sampled: the call paths and own times
-``.folded``            the call paths and own times (no call counts: one per path)
-``.prof``/``.pstats``  the flat profile exactly; the tree rebuilt from the call graph
-                       (each call edge shares its caller's time as pstats reports it)
-``.lines.json``, ``.coverage``  line hits only
+``.speedscope.json``   evented: as ``.json``; sampled: as ``.folded``
+``.folded``            the call paths and own times, no call counts
+``.prof``/``.pstats``  the flat profile exactly (``Profile.flat``); a tree rebuilt from the
+                       call graph for the flame graph and the call tree (each call edge
+                       shares its caller's time as pstats reports it)
+``.lines.json``        line hits, and the lines that could run
+``.coverage``          line hits only
 """
 
 from __future__ import annotations
@@ -90,6 +92,10 @@ def from_data(doc: dict) -> Profile:
         rewrite_ns=doc["rewrite_ns"],
         rewritten=doc["rewritten"],
         processes=[tuple(p) for p in doc["processes"]],
+        flat={tuple(row[:3]): (*row[3:7], {tuple(e[:3]): tuple(e[3:]) for e in row[7]})
+              for row in doc.get("flat", ())},
+        sketched=doc.get("sketched", []),
+        calls_counted=doc.get("calls_counted", True),
     )
 
 
@@ -118,8 +124,8 @@ class _Tree:
         self.child_index: dict[tuple[int, int], int] = {}
         self.thread_index: dict[object, int] = {}
 
-    def func(self, filename: str, lineno: int, qualname: str) -> int:
-        key = (filename, int(lineno), qualname.rsplit(".", 1)[-1], qualname)
+    def func(self, filename: str, lineno: int, qualname: str, name: str = "") -> int:
+        key = (filename, int(lineno), name or qualname.rsplit(".", 1)[-1], qualname)
         i = self.func_index.get(key)
         if i is None:
             i = self.func_index[key] = len(self.prof.functions)
@@ -175,6 +181,7 @@ def _read_folded(raw: bytes) -> Profile:
         stack, _, weight = line.rpartition(" ")
         funcs = [tree.func(*_label(name)) for name in stack.split(";")]
         tree.path(root, funcs, int(float(weight)))
+    tree.prof.calls_counted = False
     return tree.done()
 
 
@@ -251,6 +258,7 @@ def _read_speedscope(raw: bytes) -> Profile:
         else:
             for sample, weight in zip(p["samples"], p["weights"]):
                 tree.path(root, [fmap[i] for i in sample], round(weight))
+            prof.calls_counted = False
     prof.events.sort(key=lambda e: e.t_ns)
     return tree.done()
 
@@ -259,18 +267,35 @@ def _read_pstats(raw: bytes) -> Profile:
     stats = marshal.loads(raw)
     if not isinstance(stats, dict):
         raise ReadError("not a pstats dump")
+    flat = {}
+    for label, (cc, nc, tt, ct, callers) in stats.items():
+        # the profile module keeps only how often each caller called, cProfile more
+        flat[tuple(label)] = (cc, nc, tt, ct, {
+            tuple(caller): tuple(edge) if isinstance(edge, tuple) else (edge, edge, 0.0, 0.0)
+            for caller, edge in callers.items()})
+    prof = _sketch(flat)
+    prof.flat = flat
+    prof.sketched = [0]
+    return prof
+
+
+def _sketch(flat: dict) -> Profile:
+    """A call tree drawn from a flat profile's call graph, for the flame graph and the
+    call tree: each call edge gets the part of its caller's time pstats reports for it.
+    A graph does not say which path a call came by, so the figures are a guess."""
     tree = _Tree()
     root = tree.thread("main", "MainThread")
-    funcs = {label: tree.func(label[0], label[1], label[2]) for label in stats}
+    # pstats names a function as it is: "<built-in method builtins.exec>" is no qualname
+    funcs = {label: tree.func(label[0], label[1], label[2], label[2]) for label in flat}
     callees: dict[tuple, list] = {}
-    for label, (cc, nc, tt, ct, callers) in stats.items():
+    for label, (cc, nc, tt, ct, callers) in flat.items():
         for caller, edge in callers.items():
-            if caller in stats and caller != label:
+            if caller in flat and caller != label:
                 callees.setdefault(caller, []).append((label, edge))
     prof = tree.prof
 
     def expand(label, node, share, path, depth):
-        cc, nc, tt, ct = stats[label][:4]
+        cc, nc, tt, ct = flat[label][:4]
         tree.add(node, count=max(1, round(nc * share)), own=round(tt * share * 1e9),
                  total=round(ct * share * 1e9))
         if depth > 60 or len(prof.nodes) > PSTATS_MAX_NODES:
@@ -278,20 +303,20 @@ def _read_pstats(raw: bytes) -> Profile:
         for callee, edge in callees.get(label, ()):
             if callee in path:
                 continue
-            edge_ct = edge[3] if len(edge) == 4 else 0.0
-            callee_ct = stats[callee][3]
+            callee_ct = flat[callee][3]
             # the callee's node stands for the part of its time this edge had, times
             # the part of the caller's time this node stands for
             if callee_ct > 0:
-                part = share * edge_ct / callee_ct
+                part = share * edge[3] / callee_ct
             else:  # no time measured: share the calls instead
-                part = share * edge[0] / max(1, stats[callee][1])
+                part = share * edge[0] / max(1, flat[callee][1])
             child = tree.child(node, funcs[callee])
             expand(callee, child, min(part, 1.0), path | {callee}, depth + 1)
 
-    roots = [label for label, v in stats.items() if not any(c in stats for c in v[4])]
-    for label in sorted(roots, key=lambda lb: -stats[lb][3]):
-        expand(label, tree.child(root, funcs[label]), 1.0, {label}, 0)
+    for label in sorted(flat, key=lambda lb: -flat[lb][3]):
+        share = _called_from_outside(flat, label)
+        if share > 0:
+            expand(label, tree.child(root, funcs[label]), share, {label}, 0)
     # own time left over: a node's own time can't be more than its total minus children
     kids = prof.children()
     for i, n in enumerate(prof.nodes):
@@ -301,11 +326,32 @@ def _read_pstats(raw: bytes) -> Profile:
     return tree.done()
 
 
+def _called_from_outside(flat: dict, label: tuple) -> float:
+    """The part of a function's time spent in calls that no function of the profile made
+    (the program's first call, the profiler's own calls): 0 when every call has a caller
+    in the profile. ``exec`` under cProfile is both: the first call and the imports'."""
+    cc, nc, tt, ct, callers = flat[label]
+    known = {caller: edge for caller, edge in callers.items() if caller in flat}
+    outside = nc - sum(edge[0] for edge in known.values())
+    if outside <= 0:
+        return 0.0
+    by_calls = outside / nc
+    if ct <= 0:
+        return by_calls
+    # a caller's edge time lies within this function's time only when the caller is
+    # not itself (a recursive call's time is already in the outer call's)
+    inside = sum(edge[3] for caller, edge in known.items() if caller != label)
+    return min(1.0, max(by_calls, (ct - inside) / ct))
+
+
 def _read_lines(raw: bytes) -> Profile:
     doc = json.loads(raw)
+    # files written before "statements" was kept name the lines that ran only
     return Profile(lines={name: {int(k): v for k, v in hits.items()}
                           for name, hits in doc["files"].items()},
-                   line_mode=doc.get("mode", "flags"))
+                   line_mode=doc.get("mode", "flags"),
+                   statements={name: sorted(int(n) for n in lines)
+                               for name, lines in doc.get("statements", {}).items()})
 
 
 def _read_coverage(path: str) -> Profile:

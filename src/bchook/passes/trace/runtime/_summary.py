@@ -113,7 +113,9 @@ def _sorted(rows: list[Row], sort: str) -> list[Row]:
     return sorted(rows, key=lambda r: (-r.cum_ns, r.name))
 
 
-def _calls(calls: int, primitive: int) -> str:
+def _calls(calls: int, primitive: int, counted: bool = True) -> str:
+    if not counted:
+        return "-"
     return str(calls) if calls == primitive else f"{calls}/{primitive}"
 
 
@@ -136,17 +138,20 @@ def summary(profile: Profile, stream: IO[str], *, sort: str = "cumtime",
     namer = Namer(cwd)
     rows = flat(profile, namer) if profile.nodes else []
     if rows:
-        total = sum(profile.thread_total_ns(t) for t in profile.threads)
-        calls = sum(r.calls for r in rows)
-        out.append(f"bchook trace: {_count(calls, 'call')} of {_count(len(rows), 'function')}, "
+        total = profile.traced_ns
+        counted = profile.calls_counted
+        calls = f"{_count(sum(r.calls for r in rows), 'call')} of " if counted else ""
+        out.append(f"bchook trace: {calls}{_count(len(rows), 'function')}, "
                    f"{duration(total)} in traced code"
-                   + (f" ({len(profile.threads)} threads)" if len(profile.threads) > 1 else ""))
+                   + (f" ({len(profile.threads)} threads)" if len(profile.threads) > 1 else "")
+                   + ("" if counted else "; calls not counted (the input has call paths "
+                      "and times only)"))
         if callers:
-            out += _callers(rows, callers, spell)
+            out += _callers(rows, callers, spell, counted)
         elif view == "tree":
-            out += _tree(profile, namer, total)
+            out += _tree(profile, namer, total, counted)
         else:
-            out += _table(rows, sort, limit, total, spell)
+            out += _table(rows, sort, limit, total, spell, counted)
     if profile.lines or profile.statements:
         out += _lines(profile, namer)
     if profile.rewritten or profile.rewrite_ns:
@@ -163,13 +168,14 @@ def summary(profile: Profile, stream: IO[str], *, sort: str = "cumtime",
     stream.flush()
 
 
-def _table(rows: list[Row], sort: str, limit: int, total: int, spell: Spelling) -> list[str]:
+def _table(rows: list[Row], sort: str, limit: int, total: int, spell: Spelling,
+           counted: bool = True) -> list[str]:
     shown = _sorted(rows, sort)[:limit] if limit > 0 else _sorted(rows, sort)
     out = [f"{'cumtime':>10} {'%':>6} {'tottime':>10} {'calls':>11} {'per call':>10}  function"]
     for r in shown:
-        per_call = duration(r.cum_ns / r.calls) if r.calls else "-"
+        per_call = duration(r.cum_ns / r.calls) if r.calls and counted else "-"
         out.append(f"{duration(r.cum_ns):>10} {_percent(r.cum_ns, total):>6} "
-                   f"{duration(r.own_ns):>10} {_calls(r.calls, r.primitive):>11} "
+                   f"{duration(r.own_ns):>10} {_calls(r.calls, r.primitive, counted):>11} "
                    f"{per_call:>10}  {r.name}")
     more = []
     if len(shown) < len(rows):
@@ -189,7 +195,8 @@ def _matches(row: Row, wanted: str) -> bool:
             or qualname.endswith("." + wanted) or row.name.startswith(wanted))
 
 
-def _callers(rows: list[Row], wanted: str, spell: Spelling) -> list[str]:
+def _callers(rows: list[Row], wanted: str, spell: Spelling,
+             counted: bool = True) -> list[str]:
     chosen = [r for r in rows if _matches(r, wanted)]
     if not chosen:
         chosen = [r for r in rows if wanted in r.name]
@@ -206,20 +213,20 @@ def _callers(rows: list[Row], wanted: str, spell: Spelling) -> list[str]:
         callers = sorted(row.callers.items(), key=lambda kv: -kv[1][3])
         for label, (nc, cc, tt, ct) in callers:
             out.append(f"{duration(ct * 1e9):>12} {duration(tt * 1e9):>10} "
-                       f"{_calls(nc, cc):>11}  <- {by_label[label].name}")
+                       f"{_calls(nc, cc, counted):>11}  <- {by_label[label].name}")
         if not callers:
             out.append(f"{'':>36}  <- (called from untraced code)")
         out.append(f"{duration(row.cum_ns):>12} {duration(row.own_ns):>10} "
-                   f"{_calls(row.calls, row.primitive):>11}  {row.name}")
+                   f"{_calls(row.calls, row.primitive, counted):>11}  {row.name}")
         callees = sorted(((r, r.callers[row.label]) for r in rows if row.label in r.callers),
                          key=lambda kv: -kv[1][3])
         for callee, (nc, cc, tt, ct) in callees:
             out.append(f"{duration(ct * 1e9):>12} {duration(tt * 1e9):>10} "
-                       f"{_calls(nc, cc):>11}  -> {callee.name}")
+                       f"{_calls(nc, cc, counted):>11}  -> {callee.name}")
     return out
 
 
-def _tree(profile: Profile, namer: Namer, total: int) -> list[str]:
+def _tree(profile: Profile, namer: Namer, total: int, counted: bool = True) -> list[str]:
     kids = profile.children()
     nodes = profile.nodes
     names = [namer.function(f) for f in profile.functions]
@@ -241,7 +248,7 @@ def _tree(profile: Profile, namer: Namer, total: int) -> list[str]:
         for pos, child in enumerate(big):
             last = pos == len(big) - 1 and not small
             node = nodes[child]
-            line(node.total_ns, duration(node.own_ns), node.count,
+            line(node.total_ns, duration(node.own_ns), node.count if counted else "-",
                  prefix + ("└─ " if last else "├─ ") + names[node.func])
             group(kids[child], prefix + ("   " if last else "│  "), depth + 1)
         if small:

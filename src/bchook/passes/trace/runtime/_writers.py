@@ -4,7 +4,8 @@
 ``.prof``/``.pstats`` what ``cProfile`` dumps: ``pstats.Stats(FILE)``, snakeviz, gprof2dot
 ``.folded``           collapsed stacks, own nanoseconds per stack (flamegraph.pl, speedscope)
 ``.speedscope.json``  speedscope's format: evented with a timeline, sampled otherwise
-``.lines.json``       line hits: {"mode": ..., "files": {file: {line: hits}}}
+``.lines.json``       line hits: {"mode": ..., "files": {file: {line: hits}},
+                      "statements": {file: [lines that could run]}}
 ``.html``             one self-contained page: flame graph, function table, call tree,
                       timeline per thread (see :mod:`._html`); it keeps the whole profile
 ``.coverage``         coverage.py's data file (lines mode), written with coverage's API
@@ -139,7 +140,9 @@ def _write_speedscope(profile: Profile, path: str) -> None:
 def _write_lines(profile: Profile, path: str) -> None:
     files = {name: {str(k): v for k, v in sorted(hits.items())}
              for name, hits in sorted(profile.lines.items())}
-    _atomic(path, _json({"mode": profile.line_mode, "files": files}))
+    statements = {name: lines for name, lines in sorted(profile.statements.items())}
+    _atomic(path, _json({"mode": profile.line_mode, "files": files,
+                         "statements": statements}))
 
 
 def profile_data(profile: Profile) -> dict:
@@ -165,6 +168,11 @@ def profile_data(profile: Profile) -> dict:
         "rewrite_ns": profile.rewrite_ns,
         "rewritten": profile.rewritten,
         "processes": [list(p) for p in profile.processes],
+        # [file, line, name, cc, nc, tt, ct, [[file, line, name, nc, cc, tt, ct] per caller]]
+        "flat": [[*label, cc, nc, tt, ct, [[*caller, *edge] for caller, edge in callers.items()]]
+                 for label, (cc, nc, tt, ct, callers) in profile.flat.items()],
+        "sketched": profile.sketched,
+        "calls_counted": profile.calls_counted,
     }
 
 
