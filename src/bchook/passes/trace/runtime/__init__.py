@@ -162,7 +162,8 @@ def profile() -> Optional["Profile"]:
 
 def write(path: str) -> None:
     """Write what was recorded so far to ``path``, in the format its extension names
-    (``.json``, ``.prof``, ``.pstats``, ``.folded``, ``.speedscope.json``, ``.lines.json``)."""
+    (those of ``trace.output``: ``.json``, ``.prof``, ``.pstats``, ``.folded``,
+    ``.speedscope.json``, ``.lines.json``, ``.html``, ``.coverage``)."""
     from . import _runtime
     from . import _writers
     kind = _runtime.output_kind(path)
