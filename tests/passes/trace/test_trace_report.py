@@ -618,3 +618,13 @@ def test_diff_matches_methods_across_formats(tmp_path, run_python):
     assert rc == 0, err
     rows = [line for line in out.splitlines() if "area" in line]
     assert len(rows) == 1 and "200->200" in rows[0] and "S.area" in rows[0]
+
+
+def test_callers_by_name_does_not_take_a_file_of_that_name(tmp_path, run_python):
+    (tmp_path / "fib.py").write_text(
+        "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+        "def main():\n    return fib(10)\nmain()\n")
+    rc, _, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.callers=fib",
+                             "fib.py"], cwd=tmp_path)
+    assert rc == 0
+    assert re.findall(r"callers and callees of (.*)", err) == ["fib.py:1 fib"]

@@ -192,7 +192,8 @@ def _matches(row: Row, wanted: str) -> bool:
     path, qualname = row.name.split(" ", 1)
     module = path.rpartition(":")[0].removesuffix(".py").replace("/", ".")
     return (wanted in (row.label[2], qualname, f"{module}.{qualname}")
-            or qualname.endswith("." + wanted) or row.name.startswith(wanted))
+            or qualname.endswith("." + wanted)
+            or (":" in wanted and row.name.startswith(wanted)))  # file:line
 
 
 def _callers(rows: list[Row], wanted: str, spell: Spelling,
