@@ -730,6 +730,12 @@ def first_const_is_docstring_slot(co_flags: int) -> bool:
 #: puts its class once decorated).
 VARIABLE_STORES = frozenset(OPMAP[n] for n in (
     "STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF") if n in OPMAP)
+#: The stores of a module body's own names.
+NAME_STORES = frozenset(OPMAP[n] for n in ("STORE_NAME", "STORE_GLOBAL"))
+#: Instructions that leave on top what a call returned.
+CALL_RESULTS = frozenset(OPMAP[n] for n in (
+    "CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX",
+    "CALL_METHOD") if n in OPMAP)
 
 
 # -- with statements: interrupts during __enter__ --

@@ -133,6 +133,21 @@ def test_probing_compiled_code_keeps_the_summary_options(program, run_python, op
         assert len(rows) == 1 and shown in rows[0] and "top 1 of" in err
 
 
+def test_a_script_that_runs_before_its_body_ends(tmp_path, run_python):
+    """A namedtuple made at module level of the script that then runs the program: its
+    __new__ is probed when the name is given, not at the end of the body."""
+    (tmp_path / "script.py").write_text(
+        "from collections import namedtuple\n"
+        "Pt = namedtuple('Pt', 'x y')\n"
+        "def main(n):\n"
+        "    return [Pt(i, i) for i in range(n)]\n"
+        "assert len(main(50)) == 50\n")
+    rc, _, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.output=t.prof",
+                             "script.py"], cwd=tmp_path)
+    assert rc == 0, err
+    assert counts(pstats.Stats(str(tmp_path / "t.prof")).stats)[("<string>", "<lambda>")] == 50
+
+
 def test_attrs_classes(tmp_path, run_python):
     pytest.importorskip("attrs")
     (tmp_path / "a.py").write_text(

@@ -478,19 +478,27 @@ class _Instrumenter:
                                           ir.name_flags_of(ins))
 
     def _plan_sweeps(self, instrs, start, add, before) -> None:
-        """After each class statement, and at the end of the module body, probe what the
-        class or the module got from code compiled at run time by modules that are not
-        traced (dataclasses' __init__, namedtuple's __new__): the C recorder looks, and
-        hands over only what has such functions."""
+        """After each class statement, each name a module body gives a call's result,
+        and at the end of the module body, probe what the class or the module got from
+        code compiled at run time by modules that are not traced (dataclasses' __init__,
+        namedtuple's __new__): the C recorder looks, and hands over only what has such
+        functions."""
+        stores = []
         for k in range(start, len(instrs)):
             if instrs[k].op == _LOAD_BUILD_CLASS:
                 store = self._class_store(instrs, k)
-                if store is not None:  # the class, decorated, on top: SWEEP_CLASS(it)
-                    loc = store.loc
-                    add(before, store, [
-                        *ir.copy(1, loc),
-                        *ir.call_on_top(self._global(SWEEP_CLASS, loc), [], 0, loc),
-                        *ir.pop_top(loc)])
+                if store is not None:  # the class, decorated, on top
+                    stores.append(store)
+            elif self.is_module and instrs[k].op in V.NAME_STORES and k > start \
+                    and instrs[k - 1].op in V.CALL_RESULTS:
+                # a module's name given what a call made: Pt = namedtuple(...), which a
+                # script may use before its body ends
+                stores.append(instrs[k])
+        for store in dict.fromkeys(stores):  # SWEEP_CLASS(the value on top)
+            loc = store.loc
+            add(before, store, [*ir.copy(1, loc),
+                                *ir.call_on_top(self._global(SWEEP_CLASS, loc), [], 0, loc),
+                                *ir.pop_top(loc)])
         if self.is_module:
             for ins in instrs[start:]:
                 if ir.returns_values(ins) >= 0:
