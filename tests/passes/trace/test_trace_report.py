@@ -467,3 +467,36 @@ def test_merge_says_which_children_left_nothing(tmp_path, run_python):
     assert re.fullmatch(r"bchook trace: 2 child process\(es\) left nothing to merge \(still "
                         r"running, killed, or ended by os\._exit\): pid \d+, \d+\n", err), err
     assert pstats.Stats(str(tmp_path / "t.prof")).total_calls > 0
+
+
+OUTLIVES = """\
+import os, subprocess, sys
+import kid
+CODE = '''
+import os, sys, time
+import bchook.frontends.autoload as a; a.start()
+import kid
+print("traced", flush=True)
+while os.getppid() == int(sys.argv[1]):  # until the first process has ended
+    time.sleep(0.01)
+kid.work(10)
+'''
+child = subprocess.Popen([sys.executable, '-c', CODE, str(os.getpid())],
+                         stdout=subprocess.PIPE)
+child.stdout.readline()
+kid.work(100)
+"""
+
+
+def test_a_child_that_outlives_the_first_process_leaves_no_folder(tmp_path, run_python):
+    """The first process removes the run's folder once it has reported; a child still
+    running then (multiprocessing's fork server always is) must not make it again."""
+    (tmp_path / "app.py").write_text(OUTLIVES)
+    (tmp_path / "kid.py").write_text(KID)
+    (tmp_path / "tmp").mkdir()
+    rc, _, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.merge=1", "-o",
+                             "trace.output=t.prof", "app.py"], cwd=tmp_path,
+                            env={"TMPDIR": tmp_path / "tmp"})
+    # run_python returns once the child, which shares its output, has ended too
+    assert rc == 0 and "1 child process(es) left nothing to merge" in err, err
+    assert list((tmp_path / "tmp").iterdir()) == []
