@@ -541,27 +541,32 @@ class Tracer:
                 return False
             return True
         others = self.other_processes()
-        if merge and others:
-            profile = _profile.Profile.combine([profile] + self._parts(others))
+        merged = self._parts(others) if merge and others else {}
+        if merged:
+            profile = _profile.Profile.combine([profile, *merged.values()])
         header = ""
         if self.child or (others and not merge):
             header = f"pid {os.getpid()}: {_command_line()}"
-        elif merge and others:
-            header = f"{len(others) + 1} processes merged: pids {os.getpid()} (first), " + \
-                ", ".join(others)
+        elif merged:
+            header = f"{len(merged) + 1} processes merged: pids {os.getpid()} (first), " + \
+                ", ".join(merged)
         return report(profile, self.outputs, self.buffer, stream, options, header)
 
-    def _parts(self, pids: list[str]) -> list:
-        found, missing = [], []
+    def _parts(self, pids: list[str]) -> dict:
+        """{pid: profile} of the child processes ``pids`` that left their results; says
+        on stderr which left none."""
+        found, missing = {}, []
         for pid in pids:
             path = os.path.join(self.run_dir, f"{pid}.part")
             if os.path.exists(path):
-                found.append(_readers.read(path, ".part"))
+                found[pid] = _readers.read(path, ".part")
             else:
                 missing.append(pid)
         if missing:
             _say(f"bchook trace: {len(missing)} child process(es) left nothing to merge "
-                 f"(still running, killed, or ended by os._exit): pid {', '.join(missing)}")
+                 f"(still running, killed, or ended by os._exit; a multiprocessing Pool "
+                 f"kills its workers when it ends by terminate() or a with block: close() "
+                 f"and join() it instead): pid {', '.join(missing)}")
         return found
 
     def _after_fork(self) -> None:
