@@ -24,6 +24,7 @@ import pytest
 import bchook
 from bchook import UsageError
 from bchook.frontends import autoload as _autoload
+from bchook.passes.trace.runtime import _readers
 
 TIMEOUT = 120
 
@@ -337,6 +338,62 @@ def test_multiprocessing_spawn_children_are_rewritten(installed, tmp_path, metho
     assert out == "[(True, 'BchookLoader')] (True, 'BchookLoader')\n"
     rc, out, err = installed.run(["spawner.py", method], tmp_path)
     assert out == "[(False, 'SourceFileLoader')] (False, 'SourceFileLoader')\n", err
+
+
+FORKER = """\
+import multiprocessing as mp, sys
+import lib
+
+def job(n):
+    return lib.fib(n)
+
+if __name__ == "__main__":
+    ctx = mp.get_context(sys.argv[1])
+    pool = ctx.Pool(2)
+    print(pool.map(job, [5, 6]))
+    pool.close()
+    pool.join()
+    child = ctx.Process(target=job, args=(7,))
+    child.start()
+    child.join()
+"""
+FIB = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+#: Calls of fib(5), fib(6) and fib(7), counting the recursive ones.
+FIB_CALLS = {5: 15, 6: 25, 7: 41}
+
+
+def calls_by_name(path) -> dict:
+    return {name: row[1] for (_, _, name), row in _readers.read(str(path)).stats().items()
+            if name in ("job", "fib")}
+
+
+# fork needs no autoload (the children are copies of the traced parent), forkserver's
+# server is started like a spawned child; both end their children with os._exit()
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_multiprocessing_forked_children_are_traced(installed, tmp_path, method, write):
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} start method here")
+    write(tmp_path / "lib.py", FIB)
+    write(tmp_path / "forker.py", FORKER)
+    (tmp_path / "each").mkdir()
+    rc, out, err = installed.bchook(["-p", "trace", "-o", "trace.output=each/t.prof",
+                                     "forker.py", method], tmp_path)
+    assert (rc, out, err) == (0, "[5, 8]\n", "")
+    assert calls_by_name(tmp_path / "each" / "t.prof") == {}  # the parent ran no job
+    per_pid = [calls_by_name(path) for path in (tmp_path / "each").glob("t.*.prof")]
+    assert all(re.fullmatch(r"t\.\d+\.prof", path.name)
+               for path in (tmp_path / "each").glob("t.*.prof"))
+    jobs = [calls for calls in per_pid if calls]  # a pool worker may have been left idle
+    # the Process ran job(7) alone; the pool's workers shared job(5) and job(6)
+    assert {"job": 1, "fib": FIB_CALLS[7]} in jobs
+    assert sum(calls["job"] for calls in jobs) == 3
+    assert sum(calls["fib"] for calls in jobs) == sum(FIB_CALLS.values())
+
+    rc, out, err = installed.bchook(["-p", "trace", "-o", "trace.merge=1", "-o",
+                                     "trace.output=one.prof", "forker.py", method], tmp_path)
+    assert (rc, out, err) == (0, "[5, 8]\n", "")
+    assert [path.name for path in tmp_path.glob("one*")] == ["one.prof"]
+    assert calls_by_name(tmp_path / "one.prof") == {"job": 3, "fib": sum(FIB_CALLS.values())}
 
 
 def test_leftover_files_without_bchook_never_break_start_up(tmp_path_factory, tmp_path, write):

@@ -566,7 +566,9 @@ def test_merge_says_which_children_left_nothing(tmp_path, run_python):
     rc, _, err = bchook_trace(run_python, tmp_path, "merge=1", "output=t.prof")
     assert rc == 0, err
     assert re.fullmatch(r"bchook trace: 2 child process\(es\) left nothing to merge \(still "
-                        r"running, killed, or ended by os\._exit\): pid \d+, \d+\n", err), err
+                        r"running, killed, or ended by os\._exit; a multiprocessing Pool kills "
+                        r"its workers when it ends by terminate\(\) or a with block: close\(\) "
+                        r"and join\(\) it instead\): pid \d+, \d+\n", err), err
     assert pstats.Stats(str(tmp_path / "t.prof")).total_calls > 0
 
 
@@ -628,3 +630,65 @@ def test_callers_by_name_does_not_take_a_file_of_that_name(tmp_path, run_python)
                              "fib.py"], cwd=tmp_path)
     assert rc == 0
     assert re.findall(r"callers and callees of (.*)", err) == ["fib.py:1 fib"]
+
+
+HALF_MERGED = """\
+import subprocess, sys
+import kid
+CODE = '''
+import os, sys
+import bchook.frontends.autoload as a; a.start()
+import kid
+kid.work(300)
+if sys.argv[1] == "quit":
+    os._exit(0)
+'''
+for how in ("quit", "end"):
+    subprocess.run([sys.executable, '-c', CODE, how], check=True)
+kid.work(100)
+"""
+
+
+def test_merge_counts_only_the_processes_it_merged(tmp_path, run_python):
+    (tmp_path / "app.py").write_text(HALF_MERGED)
+    (tmp_path / "kid.py").write_text(KID)
+    rc, _, err = bchook_trace(run_python, tmp_path, "merge=1")
+    assert rc == 0, err
+    quit_pid = re.search(r"left nothing to merge .*: pid (\d+)$", err, re.M)[1]
+    header = re.search(r"^bchook trace: 2 processes merged: pids \d+ \(first\), (\d+)$",
+                       err, re.M)
+    assert header and header[1] != quit_pid, err
+    assert re.search(r" 400 +\S+ \S+  kid\.py:3 leaf$", err, re.M), err  # 300 + 100
+
+
+OUTLIVES = """\
+import os, subprocess, sys
+import kid
+CODE = '''
+import os, sys, time
+import bchook.frontends.autoload as a; a.start()
+import kid
+print("traced", flush=True)
+while os.getppid() == int(sys.argv[1]):  # until the first process has ended
+    time.sleep(0.01)
+kid.work(10)
+'''
+child = subprocess.Popen([sys.executable, '-c', CODE, str(os.getpid())],
+                         stdout=subprocess.PIPE)
+child.stdout.readline()
+kid.work(100)
+"""
+
+
+def test_a_child_that_outlives_the_first_process_leaves_no_folder(tmp_path, run_python):
+    """The first process removes the run's folder once it has reported; a child still
+    running then (multiprocessing's fork server always is) must not make it again."""
+    (tmp_path / "app.py").write_text(OUTLIVES)
+    (tmp_path / "kid.py").write_text(KID)
+    (tmp_path / "tmp").mkdir()
+    rc, _, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.merge=1", "-o",
+                             "trace.output=t.prof", "app.py"], cwd=tmp_path,
+                            env={"TMPDIR": tmp_path / "tmp"})
+    # run_python returns once the child, which shares its output, has ended too
+    assert rc == 0 and "1 child process(es) left nothing to merge" in err, err
+    assert list((tmp_path / "tmp").iterdir()) == []

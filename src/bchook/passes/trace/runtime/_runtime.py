@@ -9,6 +9,8 @@ its line-hit list.
 
 Output files of a child process carry its pid (``trace.json`` -> ``trace.4242.json``): the
 first traced process puts its pid in ``BCHOOK_TRACE_PID``, which child processes inherit.
+A child that multiprocessing forks (``fork``, ``forkserver``) ends with ``os._exit()``, so
+its tracer finishes from a multiprocessing finalizer instead of ``atexit``.
 """
 
 from __future__ import annotations
@@ -66,6 +68,11 @@ _FunctionType = types.FunctionType
 _CodeType = types.CodeType
 _lock = threading.RLock()
 _tracer: Tracer | None = None
+#: True in a process forked from one that had imported this module.
+_forked = False
+#: The exit priority of the finalizer that finishes a forked multiprocessing child: the
+#: lowest, so that it runs last and the calls of the program's own finalizers are recorded.
+_FINISH_LAST = -sys.maxsize
 
 
 def attach(config: Iterable[tuple[str, Any]]) -> None:
@@ -267,7 +274,9 @@ class Tracer:
         file there saying it ran (the parent's summary then names its process too)."""
         folder = os.environ.get(ENV_RUN_DIR, "")
         if self.child:
-            if folder:
+            # multiprocessing's fork server ends only after the first process has: the
+            # first process must not count it among those whose results it merges
+            if folder and not _is_fork_server():
                 self._mark_child(folder)
             return folder
         try:
@@ -540,6 +549,10 @@ class Tracer:
         options = report_options
         merge = options.get("merge", False) and self.run_dir
         if merge and self.child:
+            if not os.path.isdir(self.run_dir):
+                # the first process has reported (naming this one as still running) and
+                # removed the folder: writing would only make it again and leave it behind
+                return True
             part = os.path.join(self.run_dir, f"{os.getpid()}.part")
             try:
                 _writers.write_data(profile, part)
@@ -549,30 +562,35 @@ class Tracer:
                 return False
             return True
         others = self.other_processes()
-        if merge and others:
-            profile = _profile.Profile.combine([profile] + self._parts(others))
+        merged = self._parts(others) if merge and others else {}
+        if merged:
+            profile = _profile.Profile.combine([profile, *merged.values()])
         header = ""
         if self.child or (others and not merge):
             header = f"pid {os.getpid()}: {_command_line()}"
-        elif merge and others:
-            header = f"{len(others) + 1} processes merged: pids {os.getpid()} (first), " + \
-                ", ".join(others)
+        elif merged:
+            header = f"{len(merged) + 1} processes merged: pids {os.getpid()} (first), " + \
+                ", ".join(merged)
         if self.regions:
             options = {**options, "empty_because": "the program made a bchook.trace.region, "
                        "so only what runs inside regions is recorded, and none was entered"}
         return report(profile, self.outputs, self.buffer, stream, options, header)
 
-    def _parts(self, pids: list[str]) -> list:
-        found, missing = [], []
+    def _parts(self, pids: list[str]) -> dict:
+        """{pid: profile} of the child processes ``pids`` that left their results; says
+        on stderr which left none."""
+        found, missing = {}, []
         for pid in pids:
             path = os.path.join(self.run_dir, f"{pid}.part")
             if os.path.exists(path):
-                found.append(_readers.read(path, ".part"))
+                found[pid] = _readers.read(path, ".part")
             else:
                 missing.append(pid)
         if missing:
             _say(f"bchook trace: {len(missing)} child process(es) left nothing to merge "
-                 f"(still running, killed, or ended by os._exit): pid {', '.join(missing)}")
+                 f"(still running, killed, or ended by os._exit; a multiprocessing Pool "
+                 f"kills its workers when it ends by terminate() or a with block: close() "
+                 f"and join() it instead): pid {', '.join(missing)}")
         return found
 
     def _after_fork(self) -> None:
@@ -585,6 +603,48 @@ class Tracer:
         self.rewrite_ns = self.rewritten = 0
         if self.run_dir:
             self._mark_child(self.run_dir)
+
+
+# -- children that multiprocessing forks --------------------------------------------------
+
+def _in_forked_child() -> None:
+    """The child's side of every fork. A child that multiprocessing forks (``fork``, and
+    ``forkserver``'s children, forked by its server) runs the program's target in
+    ``BaseProcess._bootstrap``, then ``multiprocessing.util._exit_function()`` (its
+    finalizers) and ends with ``os._exit()``: atexit handlers never run there (3.13+ even
+    clears them at the fork). ``_bootstrap`` drops the finalizers inherited from the parent
+    and then runs the after-fork callbacks: the one registered here gives the child a
+    finalizer of its own that finishes the tracer. A child forked by ``os.fork()`` runs no
+    callback, and a program that never imported multiprocessing cannot have started its
+    children: it is not imported here."""
+    global _forked
+    _forked = True
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.register_after_fork(util, _finish_at_multiprocessing_exit)
+
+
+def _finish_at_multiprocessing_exit(util) -> None:
+    util.Finalize(None, _finish_multiprocessing_child, exitpriority=_FINISH_LAST)
+
+
+def _finish_multiprocessing_child() -> None:
+    # The tracer is looked up now: it may have started after the fork. It finishes once:
+    # after its atexit handler (3.13+ runs those registered since the fork) this does
+    # nothing. What cannot be written is said on stderr; the status stays the child's.
+    t = _tracer
+    if t is not None:
+        t.finish()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_in_forked_child)
+
+
+def _is_fork_server() -> bool:
+    """This process is multiprocessing's fork server (started like a spawned child, it
+    forks the ``forkserver`` children and ends when the first process has)."""
+    return not _forked and any("multiprocessing.forkserver" in arg for arg in sys.orig_argv)
 
 
 # -- the end of a run -------------------------------------------------------------------
