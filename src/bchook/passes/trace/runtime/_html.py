@@ -180,6 +180,7 @@ def _views(profile: Profile, base: Profile | None, title: str) -> dict:
         "heat": _heat(profile, namer, base),
         "line_table": _line_table(profile, namer),
         "diff": base is not None,
+        "counted": profile.calls_counted and (base is None or base.calls_counted),
         "timeline": bool(profile.timeline and profile.events) and base is None,
         "threads": [t.name for t in profile.threads],
         "labels": [f"{namer.path(f.filename)}:{f.lineno} {f.qualname}"
@@ -313,9 +314,13 @@ $("title").textContent = document.title;
 $("headline").textContent = V.diff ? "after: " + V.headline + " \u2014 before: " +
   V.base_headline : V.headline;
 $("processes").textContent = V.processes.length > 1 ? V.processes.join("; ") : "";
-const tabs = [["flame", "Flame graph"], ["table", "Functions"], ["tree", "Call tree"]];
+const hasCalls = (V.flame.c || []).length > 0;
+const hasLines = V.heat.length > 0 || V.line_table.length > 0;
+// a profile of lines only has nothing to show in the views of calls
+const tabs = hasCalls || !hasLines ?
+  [["flame", "Flame graph"], ["table", "Functions"], ["tree", "Call tree"]] : [];
 if (V.timeline) tabs.push(["timeline", "Timeline"]);
-if (V.heat.length || V.line_table.length) tabs.push(["heat", "Lines"]);
+if (hasLines) tabs.push(["heat", "Lines"]);
 const shown = {};
 function show(name) {
   for (const [id] of tabs) {
@@ -338,10 +343,15 @@ function renderFlame() {
   chart = flamegraph.default().width(width).cellHeight(18).minFrameSize(1)
     .transitionDuration(150).sort(false).title("")
     .setDetailsElement($("details"))
+    .setSearchHandler((matches, found, all) => {
+      $("details").textContent = "search: " + dur(found) + " of " + dur(all) + " (" +
+        pct(found, all) + ")";
+    })
     .label((d) => {
       const data = d.data;
       let text = data.n + (data.l ? " (" + data.l + ")" : "") + ": " + dur(data.v) +
-        ", " + pct(data.v, total) + ", own " + dur(data.o) + ", " + data.k + " calls";
+        ", " + pct(data.v, total) + ", own " + dur(data.o) +
+        (V.counted ? ", " + data.k + " calls" : "");
       if (V.diff) text += "; before " + dur(data.b) + ", change " + sdur(data.v - data.b);
       return text;
     });
@@ -401,6 +411,7 @@ function cell(c, r) {
   const v = get(r);
   if (c < 2) return esc(v);
   if (title === "%") return pct(v, total);
+  if (!V.counted && (title === "calls" || title === "per call" || c === 9)) return "-";
   if (title === "calls" || (title === "before" && c === 9)) return V.diff ? String(v) :
     (r[2] === r[3] ? String(r[2]) : r[2] + "/" + r[3]);
   if (title === "change") return "<span class='" + (v > 0 ? "up" : v < 0 ? "down" : "") +
@@ -456,12 +467,13 @@ function treeBlock(node, depth, expand) {
   row.className = "tree-row";
   row.style.paddingLeft = (depth * 16) + "px";
   const share = total > 0 ? node.v / total : 0;
-  const kids = (node.c || []).filter((k) => k.v > 0 || V.diff);
+  const kids = byTime((node.c || []).filter((k) => k.v > 0 || V.diff));
   let text = "<span class='twisty'>" + (kids.length ? "\u25B8" : "") + "</span>" +
     "<span class='pct'>" + pct(node.v, total) + "</span>" +
     "<span class='bar-bg'><span class='bar-fg' style='width:" +
     Math.min(100, 100 * share).toFixed(1) + "%'></span></span><span class='time'>" +
-    dur(node.v) + "</span><span class='calls'>" + node.k + "\u00d7</span> " + esc(node.n) +
+    dur(node.v) + "</span><span class='calls'>" + (V.counted ? node.k + "\u00d7" : "") +
+    "</span> " + esc(node.n) +
     "<span class='loc'>" + esc(node.l) + "</span>";
   if (V.diff) {
     const change = node.v - node.b;
@@ -478,20 +490,38 @@ function treeBlock(node, depth, expand) {
     if (!kids.length) return;
     open = !open;
     row.querySelector(".twisty").textContent = open ? "\u25BE" : "\u25B8";
-    if (open && !box.childNodes.length) {
-      // the hot path opens by itself: children that take 5% of the total or more
-      for (const k of kids) box.appendChild(treeBlock(k, depth + 1,
-        auto && k.v >= total * 0.05 && depth < 12));
-    }
+    if (open && !box.childNodes.length) addBlocks(box, kids, depth + 1, auto, 0);
     box.style.display = open ? "" : "none";
   }
   row.onclick = () => toggle(false);
   if (expand) toggle(true);
   return wrap;
 }
+const byTime = (nodes) => nodes.slice().sort((a, b) => b.v - a.v);
+const TREE_BATCH = 200;
+// Rows for nodes[from...], a batch at a time: a node with thousands of children opens at
+// once, and the rest come on a click. The hot path opens by itself (auto): children that
+// take 5% of the total or more.
+function addBlocks(box, nodes, depth, auto, from) {
+  const end = Math.min(nodes.length, from + TREE_BATCH);
+  for (let i = from; i < end; i++) {
+    box.appendChild(treeBlock(nodes[i], depth, auto && nodes[i].v >= total * 0.05 &&
+      depth < 13));
+  }
+  if (end < nodes.length) {
+    const more = document.createElement("div");
+    more.className = "tree-row tree-more";
+    more.style.paddingLeft = (depth * 16) + "px";
+    const rest = nodes.slice(end).reduce((sum, k) => sum + k.v, 0);
+    more.textContent = "\u2026 " + (nodes.length - end).toLocaleString() + " more (" +
+      pct(rest, total) + ")";
+    more.onclick = () => { more.remove(); addBlocks(box, nodes, depth, false, end); };
+    box.appendChild(more);
+  }
+}
 function renderTree() {
   const root = $("calltree");
-  for (const k of V.flame.c || []) root.appendChild(treeBlock(k, 0, k.v >= total * 0.05));
+  addBlocks(root, byTime(V.flame.c || []), 0, true, 0);
   if (!V.flame.c) root.textContent = "no calls recorded";
 }
 
