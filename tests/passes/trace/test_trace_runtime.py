@@ -365,3 +365,12 @@ def test_a_generator_function_in_a_region_runs_each_step_inside(tmp_path, run_py
     assert stats["fib"][1] == 1 + 1 + 3 + 5 + 9 + 1   # fib(0..4), then fib(0) once more
     assert stats["numbers"][1] >= 6 + 2                 # steps: 5 items and the end; 2 more
     assert "outside" not in stats and "main" not in stats
+
+
+def test_nothing_recorded_writes_no_pstats_file_pstats_cannot_read(tmp_path, run_python):
+    (tmp_path / "idle.py").write_text("import bchook.trace\nbchook.trace.region('never')\n")
+    rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=t.prof,t.json",
+                           "idle.py")
+    assert rc == 0
+    assert err == f"bchook trace: nothing recorded, so {tmp_path / 't.prof'} was not written\n"
+    assert not (tmp_path / "t.prof").exists() and (tmp_path / "t.json").exists()

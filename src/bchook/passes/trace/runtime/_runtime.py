@@ -649,6 +649,9 @@ def _is_fork_server() -> bool:
 
 # -- the end of a run -------------------------------------------------------------------
 
+_PSTATS_KINDS = (".prof", ".pstats")
+
+
 def report(profile, outputs: list[tuple[str, str]], buffer: int,
            stream: IO[str] | None = None, options: dict | None = None,
            header: str = "") -> bool:
@@ -660,6 +663,12 @@ def report(profile, outputs: list[tuple[str, str]], buffer: int,
     try:
         if outputs:
             for path, kind in outputs:
+                if kind in _PSTATS_KINDS and not profile.stats():
+                    # pstats refuses a file without functions: no file rather than one
+                    # no reader takes; a child process (a pool's idle worker) says nothing
+                    if not header.startswith("pid "):
+                        _say(f"bchook trace: nothing recorded, so {path} was not written")
+                    continue
                 try:
                     _writers.write(profile, path, kind)
                 except Exception as exc:
