@@ -537,6 +537,31 @@ def test_coverage_file_equals_coverage_run(tmp_path, run_python):
     assert re.search(r"^sample\.py +\d+ +\d+ +\d+%", out, re.M), out
 
 
+def test_an_empty_module_is_measured_as_coverage_run_measures_it(tmp_path, run_python):
+    """An empty __init__.py: in coverage's report with no statements, as coverage run
+    puts it, and in the summary with no lines on every version (3.10 and 3.11 give its
+    code a line 1)."""
+    pytest.importorskip("coverage")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "m.py").write_text("def f():\n    return 1\nf()\n")
+    (tmp_path / "run.py").write_text("import pkg.m\n")
+    reports = []
+    for run in (["-m", "coverage", "run", "run.py"],
+                ["-m", "bchook", "-p", "trace", "-o", "trace.lines=1", "-o",
+                 "trace.output=.coverage", "run.py"]):
+        rc, _, err = run_python(run, cwd=tmp_path)
+        assert rc == 0, err
+        rc, out, err = run_python(["-m", "coverage", "report"], cwd=tmp_path)
+        assert rc == 0, err
+        reports.append(out)
+    assert reports[0] == reports[1]
+    assert re.search(r"^pkg/__init__\.py +0 +0 +100%$", reports[1], re.M), reports[1]
+    rc, _, err = run_python(["-m", "bchook", "-p", "trace", "-o", "trace.lines=1", "run.py"],
+                            cwd=tmp_path)
+    assert re.search(r"^pkg/__init__\.py +0 +0 +0 +- *$", err, re.M), err
+
+
 def test_coverage_files_of_child_processes_combine(tmp_path, run_python):
     pytest.importorskip("coverage")
     (tmp_path / "app.py").write_text(CHILD)

@@ -239,9 +239,10 @@ class Tracer:
             last = max((line for c in codes for _, _, line in c.co_lines() if line), default=0)
             hits = [0] * (last + 1)
             module_globals[LINES] = hits
-            self.line_lists.append((code.co_filename, hits, lines))
-            self.statements.setdefault(code.co_filename, set()).update(
-                line for c in codes for _, _, line in c.co_lines() if line)
+            statements = self.statements.setdefault(code.co_filename, set())
+            if not _source_is_empty(code.co_filename):  # 3.10/3.11 give it a line 1
+                self.line_lists.append((code.co_filename, hits, lines))
+                statements.update(line for c in codes for _, _, line in c.co_lines() if line)
 
     # -- the import hook's time -----------------------------------------------------------
     @contextlib.contextmanager
@@ -770,6 +771,13 @@ def _keep_probes_at_exit() -> None:
                 and ref.get("__build_class__") is marker):
             for name, value in probes.items():
                 ref.setdefault(name, value)
+
+
+def _source_is_empty(filename: str) -> bool:
+    """No statement in the file (an empty ``__init__.py``): blank lines and comments only."""
+    import linecache
+    return all(not text.strip() or text.lstrip().startswith("#")
+               for text in linecache.getlines(filename))
 
 
 def _command_line() -> str:

@@ -198,8 +198,11 @@ def _write_coverage(profile: Profile, path: str) -> None:
         os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     data = CoverageData(basename=tmp)
-    data.add_lines({os.path.realpath(name): sorted(n for n, v in hits.items() if v)
-                    for name, hits in profile.lines.items()})
+    # every traced file, as coverage run measures it: an empty __init__.py too
+    measured = {os.path.realpath(name): [] for name in profile.statements}
+    measured.update({os.path.realpath(name): sorted(n for n, v in hits.items() if v)
+                     for name, hits in profile.lines.items()})
+    data.add_lines(measured)
     data.write()
     os.replace(tmp, path)
 
