@@ -324,14 +324,19 @@ def test_a_region_never_entered_says_why_nothing_was_recorded(tmp_path, run_pyth
 
 
 def test_the_renderer_refresh_writes_into_the_package():
+    """Into the checkout's package folder the wheel takes its files from (not the
+    installed copy, which the tests may run against)."""
     import runpy
 
     from bchook.passes.trace.runtime import _runtime
 
-    tool = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools",
-                        "refresh_flamegraph.py")
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+    tool = os.path.join(root, "tools", "refresh_flamegraph.py")
     vendor = runpy.run_path(tool, run_name="refresh_flamegraph")["VENDOR"]
-    assert os.path.samefile(vendor, os.path.join(os.path.dirname(_runtime.__file__), "vendor"))
+    installed = os.path.join(os.path.dirname(_runtime.__file__), "vendor")
+    assert os.path.samefile(vendor, os.path.join(root, "src", "bchook", "passes", "trace",
+                                                 "runtime", "vendor"))
+    assert sorted(os.listdir(vendor)) == sorted(os.listdir(installed))
 
 
 def test_a_generator_function_in_a_region_runs_each_step_inside(tmp_path, run_python):
