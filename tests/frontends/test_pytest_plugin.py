@@ -404,3 +404,16 @@ def test_in_process_runs_leave_no_hook_behind(project):
     assert hook is not None and not hook.finder.active  # uninstalled, not just dropped
     assert installed() is None
     assert sys.meta_path == meta_path
+
+
+def test_a_session_in_this_process_leaves_the_trace_runtime_as_it_was(pytester):
+    """pytest.main() may run more than once in a process: what the plugin sets for its
+    session (how the trace summary spells options, how usage errors stop) is put back."""
+    from bchook.passes.trace.runtime import _runtime
+
+    before = (_runtime.stop_for_usage_error, _runtime.option_spelling)
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist",
+                                          "--bchook-pass", "trace")
+    assert result.ret == 0
+    assert (_runtime.stop_for_usage_error, _runtime.option_spelling) == before

@@ -137,10 +137,17 @@ def _adapt_trace_runtime(config: pytest.Config) -> None:
     the end of the collection, where it becomes pytest's own usage error: raised from the
     module being collected, pytest would take it for an internal error."""
     runtime = _trace_runtime()
-    if runtime is not None:
-        runtime.stop_for_usage_error = \
-            lambda message: config.stash.setdefault(_USAGE_ERROR, message)
-        runtime.option_spelling = _as_bchook_option
+    if runtime is None:
+        return
+    saved = runtime.stop_for_usage_error, runtime.option_spelling
+    runtime.stop_for_usage_error = \
+        lambda message: config.stash.setdefault(_USAGE_ERROR, message)
+    runtime.option_spelling = _as_bchook_option
+
+    def restore() -> None:  # the process may go on after the session (pytest.main)
+        runtime.stop_for_usage_error, runtime.option_spelling = saved
+
+    config.add_cleanup(restore)
 
 
 def _as_bchook_option(option: str, value: str) -> str:
