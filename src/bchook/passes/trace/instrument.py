@@ -93,14 +93,14 @@ def _outputs(value: Any) -> str:
             raise ValueError(f"cannot write {name!r}: no folder {folder}")
         if os.path.isdir(name):
             raise ValueError(f"cannot write {name!r}: it is a folder")
-        if not os.access(folder, os.W_OK | os.X_OK) or not _can_create_in(folder):
+        if not _can_create_in(folder):
             raise ValueError(f"cannot write {name!r}: the folder {folder} is not writable")
     return ",".join(names)
 
 
 def _can_create_in(folder: str) -> bool:
-    """Whether a file can be made there: permissions alone do not say so for root, a
-    read-only mount or a pseudo file system such as /sys."""
+    """Whether a file can be made there: permissions alone (os.access) do not say so for
+    root, a read-only mount or a pseudo file system such as /sys."""
     import tempfile
     try:
         fd, path = tempfile.mkstemp(prefix=".bchook-trace-", dir=folder)

@@ -14,6 +14,7 @@ draws the flame graph and the call tree.
 
 from __future__ import annotations
 
+import pstats
 import struct
 import threading
 from dataclasses import dataclass, field, replace
@@ -359,16 +360,9 @@ def add_stats(a: dict, b: dict) -> dict:
     """Two pstats dictionaries added up, as ``pstats.Stats.add`` does: the same function's
     counts and times add, and so do those of the same caller."""
     out = dict(a)
-    for label, (cc, nc, tt, ct, callers) in b.items():
-        if label not in out:
-            out[label] = (cc, nc, tt, ct, dict(callers))
-            continue
-        cc0, nc0, tt0, ct0, callers0 = out[label]
-        both = dict(callers0)
-        for caller, edge in callers.items():
-            mine = both.get(caller)
-            both[caller] = edge if mine is None else tuple(x + y for x, y in zip(mine, edge))
-        out[label] = (cc0 + cc, nc0 + nc, tt0 + tt, ct0 + ct, both)
+    for label, entry in b.items():
+        out[label] = pstats.add_func_stats(out[label], entry) if label in out else \
+            (*entry[:4], dict(entry[4]))
     return out
 
 

@@ -240,7 +240,8 @@ class Tracer:
             hits = [0] * (last + 1)
             module_globals[LINES] = hits
             statements = self.statements.setdefault(code.co_filename, set())
-            if not _source_is_empty(code.co_filename):  # 3.10/3.11 give it a line 1
+            # 3.10/3.11 give an empty module a line 1; only such code is worth the look
+            if last > 1 or not _source_is_empty(code.co_filename):
                 self.line_lists.append((code.co_filename, hits, lines))
                 statements.update(line for c in codes for _, _, line in c.co_lines() if line)
 
@@ -575,7 +576,8 @@ class Tracer:
         if self.regions:
             options = {**options, "empty_because": "the program made a bchook.trace.region, "
                        "so only what runs inside regions is recorded, and none was entered"}
-        return report(profile, self.outputs, self.buffer, stream, options, header)
+        return report(profile, self.outputs, self.buffer, stream, options, header,
+                      child=self.child)
 
     def _parts(self, pids: list[str]) -> dict:
         """{pid: profile} of the child processes ``pids`` that left their results; says
@@ -655,7 +657,7 @@ _PSTATS_KINDS = (".prof", ".pstats")
 
 def report(profile, outputs: list[tuple[str, str]], buffer: int,
            stream: IO[str] | None = None, options: dict | None = None,
-           header: str = "") -> bool:
+           header: str = "", child: bool = False) -> bool:
     """Write ``profile`` to ``outputs`` ((path, kind) pairs), or its summary on ``stream``
     when there are none; say in one line on stderr what could not be written (False then)
     and, on ``stream``, how many timeline events the ring buffer dropped."""
@@ -667,7 +669,7 @@ def report(profile, outputs: list[tuple[str, str]], buffer: int,
                 if kind in _PSTATS_KINDS and not profile.stats():
                     # pstats refuses a file without functions: no file rather than one
                     # no reader takes; a child process (a pool's idle worker) says nothing
-                    if not header.startswith("pid "):
+                    if not child:
                         _say(f"bchook trace: nothing recorded, so {path} was not written")
                     continue
                 try:
