@@ -20,8 +20,9 @@ cProfile's new home, and ``profiling.sampling``, the statistical profiler, at it
 rate: it samples the program from another process, so its column is the program's own
 slowdown), and the trace pass in each mode: calls, timeline, lines flags, lines count,
 the same with the pure-Python recorder, calls after ``bchook.trace.stop()`` (off
-means off) and calls outside any region (``bchook.trace.region`` made, never entered: the
-probes return at once). ``coverage run`` (when coverage.py is installed) measures lines as
+means off), calls outside any region (``bchook.trace.region`` made, never entered: the
+functions run their untraced code) and calls inside a region (each timed run inside
+one: recorded by a profile function instead of the probes). ``coverage run`` (when coverage.py is installed) measures lines as
 coverage.py does, to compare with ``trace lines -> .coverage``, which writes coverage's
 data file.
 
@@ -282,6 +283,10 @@ elif variant.endswith("after stop()"):
 elif variant.endswith("outside regions"):
     import bchook.trace
     bchook.trace.region("never entered")
+elif variant.endswith("inside a region"):
+    import bchook.trace
+    inside = bchook.trace.region("timed")
+    before, after = inside.__enter__, lambda: inside.__exit__(None, None, None)
 
 result = {}
 for name, mod in zip(names, mods):
@@ -307,6 +312,7 @@ TRACE_VARIANTS = {
     "trace timeline (pure Python)": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
     "trace calls after stop()": [],
     "trace calls outside regions": [],
+    "trace calls inside a region": [],
     "pure-Python probes alone": ["-o", "trace.mode=timeline", "-o", "trace.accel=0"],
     # lines written as coverage.py's data file, against `coverage run` below
     "trace lines -> .coverage": ["-o", "trace.lines=1"],

@@ -379,3 +379,125 @@ def test_nothing_recorded_writes_no_pstats_file_pstats_cannot_read(tmp_path, run
     assert rc == 0
     assert err == f"bchook trace: nothing recorded, so {tmp_path / 't.prof'} was not written\n"
     assert not (tmp_path / "t.prof").exists() and (tmp_path / "t.json").exists()
+
+
+# -- regions recorded without probes (C recorder) ----------------------------------------
+
+LATER = """\
+def later(n):
+    return n + 1
+"""
+
+EVERY_KIND_OF_CALL = """\
+import asyncio, sys, dataclasses
+import bchook.trace
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def fails(n):
+    if n:
+        return fails(n - 1)
+    raise KeyError(n)
+
+def catches():
+    try:
+        fails(3)
+    except KeyError:
+        return 1
+
+def numbers(k):
+    for i in range(k):
+        yield fib(i)
+
+async def leaf(x):
+    await asyncio.sleep(0)
+    return x
+
+async def gather():
+    return sum(await asyncio.gather(*(leaf(i) for i in range(3))))
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+    def norm(self):
+        return abs(self.x) + abs(self.y)
+
+class Shape:
+    def area(self):
+        return helper(2)
+
+def helper(n):
+    return (lambda k: k * k)(n)
+
+def outside():
+    return 0
+
+def everything():
+    fib(6)
+    catches()
+    sum(numbers(4))
+    asyncio.run(gather())
+    Point(1, 2).norm()
+    Shape().area()
+    import later_mod
+    return later_mod.later(1)
+
+for i in range(50):
+    outside()
+with bchook.trace.region("all"):
+    everything()
+for i in range(50):
+    outside()
+with bchook.trace.region("again"):
+    everything()
+from bchook.passes.trace.runtime._names import ORIGINAL_MARK
+print("untraced outside:", not any(type(c) is tuple and c and c[0] == ORIGINAL_MARK
+                                     for c in outside.__code__.co_consts))
+"""
+
+
+@pytest.mark.skipif(not accelerated(), reason="the C recorder records regions without probes")
+def test_regions_without_probes_record_what_the_probes_record(tmp_path, run_python):
+    """The same program, its regions recorded by the profile function (calls only) and by
+    the probes (line probes keep the traced code): the same calls, from the same callers."""
+    (tmp_path / "every.py").write_text(EVERY_KIND_OF_CALL)
+    (tmp_path / "later_mod.py").write_text(LATER)
+    rc, out, err = trace_run(run_python, tmp_path, "--include", "every,later_mod",
+                             "-o", "trace.output=fast.prof", "every.py")
+    assert (rc, out, err) == (0, "untraced outside: True\n", "")
+    rc, out, err = trace_run(run_python, tmp_path, "--include", "every,later_mod",
+                             "-o", "trace.output=probed.prof", "-o", "trace.lines=1",
+                             "-o", "trace.mode=calls", "every.py")
+    assert (rc, out, err) == (0, "untraced outside: False\n", "")
+    fast, probed = stats_of(tmp_path / "fast.prof"), stats_of(tmp_path / "probed.prof")
+    assert fast == probed
+    assert fast["fails"] == (2, 8, ["catches", "fails"])
+    assert fast["later"] == (2, 2, ["everything"])
+    assert fast["__init__"][1] == 2       # dataclasses' generated code, compiled at run time
+    assert fast["leaf"][1] >= 6 and fast["<lambda>"][1] == 2
+    assert "outside" not in fast
+
+
+@pytest.mark.skipif(not accelerated(), reason="the C recorder records regions without probes")
+def test_a_region_gives_back_the_profile_function_it_found(tmp_path, run_python):
+    (tmp_path / "prof.py").write_text(
+        "import sys, bchook.trace\n"
+        "seen = []\n"
+        "def mine(frame, event, arg):\n"
+        "    if event == 'call':\n"
+        "        seen.append(frame.f_code.co_name)\n"
+        "def f():\n"
+        "    return 1\n"
+        "def g():\n"
+        "    return 2\n"
+        "sys.setprofile(mine)\n"
+        "with bchook.trace.region('r'):\n"
+        "    f()\n"
+        "g()\n"
+        "print(sys.getprofile() is mine, 'g' in seen)\n")
+    rc, out, err = trace_run(run_python, tmp_path, "-o", "trace.output=p.prof", "prof.py")
+    assert (rc, out, err) == (0, "True True\n", "")
+    assert stats_of(tmp_path / "p.prof") == {"r": (1, 1, []), "f": (1, 1, ["r"])}

@@ -78,6 +78,9 @@ typedef struct {
     PyObject *name;       /* threading's name for it when it first called, or NULL */
     int in_handler;       /* the handler's own calls are recorded, not handed to it */
     int regions;          /* regions this thread is in (region mode) */
+    int profiling;        /* profile_event is its profile function (profiled regions) */
+    Py_tracefunc saved_profile;    /* the one it had before */
+    PyObject *saved_profile_arg;
     uint32_t data_gen;    /* root and index are valid while this is data_generation */
     int32_t root;
     int32_t index;
@@ -1102,6 +1105,241 @@ set_region_mode(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* Regions without probes. Once a run records only inside regions, the runtime gives the
+ * functions their untraced twins (so code outside any region runs as if never traced) and
+ * tells this module each twin's KEY; a thread inside a region then has a profile function
+ * that reports the twins' calls. Code objects are known by address, like KEYs. */
+
+typedef struct {
+    PyObject *code;
+    PyObject *key;
+} CodeKey;
+
+static CodeKey *code_keys = NULL;
+static Py_ssize_t code_keys_mask = 0, n_code_keys = 0;
+static int profiled_regions = 0;
+
+static inline PyObject *
+key_of_code(PyObject *code)
+{
+    if (code_keys == NULL) {
+        return NULL;
+    }
+    Py_ssize_t i = hash_ptr(code, 0) & code_keys_mask;
+    while (code_keys[i].code != NULL) {
+        if (code_keys[i].code == code) {
+            return code_keys[i].key;
+        }
+        i = (i + 1) & code_keys_mask;
+    }
+    return NULL;
+}
+
+static int
+code_keys_put(CodeKey *table, Py_ssize_t mask, PyObject *code, PyObject *key)
+{
+    Py_ssize_t i = hash_ptr(code, 0) & mask;
+    while (table[i].code != NULL && table[i].code != code) {
+        i = (i + 1) & mask;
+    }
+    int added = table[i].code == NULL;
+    table[i].code = code;
+    table[i].key = key;
+    return added;
+}
+
+static void
+clear_code_keys(void)
+{
+    CodeKey *table = code_keys;
+    Py_ssize_t size = code_keys ? code_keys_mask + 1 : 0;
+    code_keys = NULL;
+    code_keys_mask = n_code_keys = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        if (table[i].code != NULL) {
+            Py_DECREF(table[i].code);
+            Py_DECREF(table[i].key);
+        }
+    }
+    PyMem_Free(table);
+}
+
+static PyObject *
+set_code_key(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyCode_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "set_code_key(code, key)");
+        return NULL;
+    }
+    PyObject *code = args[0], *key = args[1];
+    if ((n_code_keys + 1) * 2 > (code_keys ? code_keys_mask + 1 : 0)) {
+        Py_ssize_t size = code_keys ? (code_keys_mask + 1) * 2 : 1024;
+        CodeKey *table = PyMem_Calloc(size, sizeof(CodeKey));
+        if (table == NULL) {
+            return PyErr_NoMemory();
+        }
+        for (Py_ssize_t i = 0; code_keys != NULL && i <= code_keys_mask; i++) {
+            if (code_keys[i].code != NULL) {
+                code_keys_put(table, size - 1, code_keys[i].code, code_keys[i].key);
+            }
+        }
+        PyMem_Free(code_keys);
+        code_keys = table;
+        code_keys_mask = size - 1;
+    }
+    PyObject *old = key_of_code(code);
+    Py_INCREF(key);
+    if (code_keys_put(code_keys, code_keys_mask, code, key)) {
+        Py_INCREF(code);
+        n_code_keys++;
+    }
+    else {
+        Py_DECREF(old);
+    }
+    Py_RETURN_NONE;
+}
+
+static int
+profile_event(PyObject *unused, PyFrameObject *frame, int what, PyObject *arg)
+{
+    if (what != PyTrace_CALL && what != PyTrace_RETURN) {
+        return 0;
+    }
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyObject *key = key_of_code((PyObject *)code);
+    Py_DECREF(code);
+    if (key != NULL && recording) {
+        if (what == PyTrace_CALL) {
+            do_enter(key);
+        }
+        else {
+            do_leave(key);
+        }
+    }
+    return 0;
+}
+
+/* On 3.12+ the recorder is a sys.monitoring tool of its own (events of Python code only;
+ * code without a KEY is disabled where it can be), its events switched on while any
+ * thread is inside a region. Before 3.12 it is each such thread's profile function. */
+static PyObject *monitoring_set_events = NULL;  /* sys.monitoring.set_events */
+static PyObject *monitoring_disable = NULL;     /* sys.monitoring.DISABLE */
+static PyObject *monitoring_tool = NULL;        /* our tool id (an int), NULL: none */
+static PyObject *monitoring_events = NULL;      /* the events we use (an int) */
+static PyObject *monitoring_none = NULL;        /* no events: 0 */
+
+static PyObject *
+set_monitoring(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "set_monitoring(tool, events, set_events, DISABLE)");
+        return NULL;
+    }
+    Py_XSETREF(monitoring_tool, Py_NewRef(args[0]));
+    Py_XSETREF(monitoring_events, Py_NewRef(args[1]));
+    Py_XSETREF(monitoring_set_events, Py_NewRef(args[2]));
+    Py_XSETREF(monitoring_disable, Py_NewRef(args[3]));
+    if (monitoring_none == NULL && (monitoring_none = PyLong_FromLong(0)) == NULL) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static void
+monitoring_switch(int on)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *res = PyObject_CallFunctionObjArgs(
+        monitoring_set_events, monitoring_tool, on ? monitoring_events : monitoring_none,
+        NULL);
+    if (res == NULL) {
+        PyErr_WriteUnraisable(monitoring_set_events);
+    }
+    Py_XDECREF(res);
+    PyErr_Restore(type, value, tb);
+}
+
+/* The callbacks: args[0] is the code object. */
+static inline PyObject *
+monitored(PyObject *const *args, Py_ssize_t nargs, int entering, int may_disable)
+{
+    PyObject *key = nargs ? key_of_code(args[0]) : NULL;
+    if (key == NULL) {
+        return Py_NewRef(may_disable ? monitoring_disable : Py_None);
+    }
+    if (recording) {
+        if (entering) {
+            do_enter(key);
+        }
+        else {
+            do_leave(key);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+monitor_start(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    return monitored(args, nargs, 1, 1);  /* PY_START, PY_RESUME */
+}
+
+static PyObject *
+monitor_throw(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    return monitored(args, nargs, 1, 0);  /* PY_THROW */
+}
+
+static PyObject *
+monitor_return(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    return monitored(args, nargs, 0, 1);  /* PY_RETURN, PY_YIELD */
+}
+
+static PyObject *
+monitor_unwind(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    return monitored(args, nargs, 0, 0);  /* PY_UNWIND */
+}
+
+/* A profile function already set (cProfile, sys.setprofile) is put back at the region's
+ * end; it hears nothing while the thread is inside. */
+static void
+profile_on(Thread *th)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    th->saved_profile = ts->c_profilefunc;
+    th->saved_profile_arg = ts->c_profileobj;
+    Py_XINCREF(th->saved_profile_arg);
+    PyEval_SetProfile(profile_event, NULL);
+}
+
+static void
+profile_off(Thread *th)
+{
+    PyObject *arg = th->saved_profile_arg;
+    Py_tracefunc func = th->saved_profile;
+    th->saved_profile = NULL;
+    th->saved_profile_arg = NULL;
+    PyEval_SetProfile(func == profile_event ? NULL : func, arg);
+    Py_XDECREF(arg);
+}
+
+static PyObject *
+set_profiled_regions(PyObject *module, PyObject *arg)
+{
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) {
+        return NULL;
+    }
+    profiled_regions = on;
+    if (!on) {
+        clear_code_keys();
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 region_enter(PyObject *module, PyObject *key)
 {
@@ -1114,6 +1352,15 @@ region_enter(PyObject *module, PyObject *key)
     update_recording();
     if (recording) {
         do_enter(key);
+    }
+    if (profiled_regions && monitoring_tool != NULL) {
+        if (regions_open == 1) {
+            monitoring_switch(1);
+        }
+    }
+    else if (profiled_regions && th->regions == 1 && !th->profiling) {
+        th->profiling = 1;
+        profile_on(th);
     }
     Py_RETURN_NONE;
 }
@@ -1131,6 +1378,13 @@ region_exit(PyObject *module, PyObject *key)
     if (th->regions > 0) {
         th->regions--;
         regions_open--;
+        if (regions_open == 0 && profiled_regions && monitoring_tool != NULL) {
+            monitoring_switch(0);
+        }
+    }
+    if (th->regions == 0 && th->profiling) {
+        th->profiling = 0;
+        profile_off(th);
     }
     update_recording();
     Py_RETURN_NONE;
@@ -1585,6 +1839,17 @@ static PyMethodDef methods[] = {
     {"set_region_mode", set_region_mode, METH_O,
      "Record only inside regions (each thread inside its own)."},
     {"region_enter", region_enter, METH_O, "The current thread enters the region KEY."},
+    {"set_profiled_regions", set_profiled_regions, METH_O,
+     "Inside regions, report the calls of code given a KEY by set_code_key (off: forget them)."},
+    {"set_monitoring", (PyCFunction)(void (*)(void))set_monitoring, METH_FASTCALL,
+     "set_monitoring(tool, events, set_events, DISABLE): record regions as that "
+     "sys.monitoring tool, with the monitor_* callbacks registered."},
+    {"monitor_start", (PyCFunction)(void (*)(void))monitor_start, METH_FASTCALL, NULL},
+    {"monitor_throw", (PyCFunction)(void (*)(void))monitor_throw, METH_FASTCALL, NULL},
+    {"monitor_return", (PyCFunction)(void (*)(void))monitor_return, METH_FASTCALL, NULL},
+    {"monitor_unwind", (PyCFunction)(void (*)(void))monitor_unwind, METH_FASTCALL, NULL},
+    {"set_code_key", (PyCFunction)(void (*)(void))set_code_key, METH_FASTCALL,
+     "set_code_key(code, key): calls of code are reported as KEY's inside regions."},
     {"region_exit", region_exit, METH_O, "The current thread leaves the region KEY."},
     {"flush", flush, METH_NOARGS, "Close every open call now."},
     {"reset", reset, METH_NOARGS, "Forget everything recorded."},

@@ -182,6 +182,10 @@ def discard() -> None:
         for rec in t.recorders.values():
             rec.set_enabled(False)
             rec.set_region_mode(False)
+            if hasattr(rec, "set_profiled_regions"):
+                rec.set_profiled_regions(False)
+        if t.monitoring_tool is not None:
+            _release_monitoring(t.monitoring_tool)
             rec.reset()
             close = getattr(rec, "close", None)
             if close is not None:
@@ -213,6 +217,11 @@ class Tracer:
         self.active = True
         self.finished = False
         self.regions = _regions_wanted
+        #: Regions recorded by a profile function while the functions run their untraced
+        #: twins (C recorder, no line probes): code outside regions runs without probes.
+        self.profiled_regions = False
+        self.unswapped = False  # modules imported since: functions still probed
+        self.monitoring_tool = None  # the sys.monitoring tool id that records them (3.12+)
         self.twin_of: dict[int, tuple] = {}     # id(traced code) -> (traced, untraced)
         self.traced_of: dict[int, tuple] = {}   # id(untraced code) -> (untraced, traced)
         self.line_lists: list[tuple[str, list, str]] = []   # (file, hits, "flags"/"count")
@@ -308,11 +317,15 @@ class Tracer:
     def _register(self, code: _CodeType) -> list[_CodeType]:
         """Know the untraced twins of ``code`` and its nested code (for stop/start)."""
         codes = list(_traced_codes(code))
+        accel = load_accel() if self.profiled_regions else None
         for traced in codes:
             twin = _twin(traced)
             if twin is not None:
                 self.twin_of[id(traced)] = (traced, twin)
                 self.traced_of[id(twin)] = (twin, traced)
+                if accel is not None:
+                    self.unswapped = True
+                    _give_key(accel, twin, traced)
         return codes
 
     # -- code compiled at run time ---------------------------------------------------------
@@ -335,6 +348,11 @@ class Tracer:
 
     def _probe(self, code: _CodeType) -> _CodeType:
         if _twin(code) is not None:
+            return code
+        if self.profiled_regions:  # the profile function reports it, with no probes
+            accel = load_accel()
+            for each in _traced_codes(code):
+                accel.set_code_key(each, _key(each))
             return code
         from ....pipeline.api import Context
         from ....pipeline.driver import transform_code_tree
@@ -403,6 +421,7 @@ class Tracer:
         rec.set_enabled(self.active)
         rec.set_region_mode(self.regions)
         self.recorders[backend] = rec
+        self._profile_regions()
         return rec
 
     def load_handler(self) -> None:
@@ -420,7 +439,8 @@ class Tracer:
             if self.active or self.finished:
                 return
             self.active = True
-            self._swap(self.traced_of)
+            if not self.profiled_regions:
+                self._swap(self.traced_of)
             for rec in self.recorders.values():
                 rec.set_enabled(True)
 
@@ -461,11 +481,32 @@ class Tracer:
             if self.regions:
                 return
             self.regions = True
-            self.reset(lines=False)
             for rec in self.recorders.values():
-                rec.set_region_mode(True)
+                rec.set_region_mode(True)  # first: nothing runs in a region yet
+            self.reset(lines=False)
+            self._profile_regions()
+
+    def _profile_regions(self) -> None:
+        """Regions without probes, where the C recorder alone records and no line probe
+        needs the traced code: every function gets its untraced twin (one walk over the
+        heap, at the first region), and the recorder reports the twins' calls made inside
+        regions through a profile function."""
+        accel = self.recorders.get("c")
+        if (self.profiled_regions or not self.regions or accel is None
+                or len(self.recorders) > 1 or self.config.get("lines")):
+            return
+        self.profiled_regions = True
+        for traced, twin in self.twin_of.values():
+            _give_key(accel, twin, traced)
+        self.monitoring_tool = _monitor_with(accel)
+        accel.set_profiled_regions(True)
+        self._swap(self.twin_of)
 
     def region_enter(self, key: tuple) -> None:
+        if self.unswapped:  # modules imported since the last walk
+            with _lock:
+                self.unswapped = False
+                self._swap(self.twin_of)
         for rec in self.recorders.values():
             rec.region_enter(key)
 
@@ -825,6 +866,60 @@ def _traced_codes(code: _CodeType):
     for const in code.co_consts:
         if type(const) is _CodeType:
             yield from _traced_codes(const)
+
+
+#: sys.monitoring tool ids bchook.trace may take, in order (0-2 and 5 are named for
+#: debuggers, coverage, profilers such as cProfile, and optimizers; 6 and 7 are taken).
+_FREE_TOOL_IDS = (4, 3)
+
+
+def _monitor_with(accel) -> int | None:
+    """Register the C recorder as a sys.monitoring tool (3.12+) for regions without
+    probes; None where there is no sys.monitoring or no free tool id (the recorder is
+    then each region's thread's profile function)."""
+    mon = getattr(sys, "monitoring", None)
+    if mon is None:
+        return None
+    for tool in _FREE_TOOL_IDS:
+        try:
+            mon.use_tool_id(tool, "bchook.trace")
+        except ValueError:
+            continue
+        E = mon.events
+        wanted = 0
+        for event, callback in ((E.PY_START, accel.monitor_start),
+                                (E.PY_RESUME, accel.monitor_start),
+                                (E.PY_THROW, accel.monitor_throw),
+                                (E.PY_RETURN, accel.monitor_return),
+                                (E.PY_YIELD, accel.monitor_return),
+                                (E.PY_UNWIND, accel.monitor_unwind)):
+            mon.register_callback(tool, event, callback)
+            wanted |= event
+        accel.set_monitoring(tool, wanted, mon.set_events, mon.DISABLE)
+        return tool
+    return None
+
+
+def _release_monitoring(tool: int) -> None:
+    mon = sys.monitoring
+    mon.set_events(tool, 0)
+    mon.free_tool_id(tool)
+
+
+def _key(code: _CodeType) -> tuple:
+    """The KEY the probes of ``code`` would hand to the recorder."""
+    return (code.co_filename, code.co_firstlineno, code.co_name,
+            getattr(code, "co_qualname", code.co_name))
+
+
+def _give_key(accel, twin: _CodeType, traced: _CodeType) -> None:
+    """Let the recorder report calls of ``twin`` as those of ``traced`` (the same KEY
+    object: the recorder knows keys by address)."""
+    for const in traced.co_consts:
+        if (type(const) is tuple and len(const) == 4 and const[0] == traced.co_filename
+                and const[1] == traced.co_firstlineno and const[2] == traced.co_name):
+            accel.set_code_key(twin, const)
+            return
 
 
 def _twin(code: _CodeType) -> _CodeType | None:
