@@ -432,6 +432,12 @@ class Shape:
 def helper(n):
     return (lambda k: k * k)(n)
 
+def evaluates():
+    def local(k):
+        return eval("fib(k)")  # compiled at run time, calls traced code
+    Pair = __import__("collections").namedtuple("Pair", "a b")
+    return local(3) + Pair(1, 2).a
+
 def outside():
     return 0
 
@@ -442,6 +448,7 @@ def everything():
     asyncio.run(gather())
     Point(1, 2).norm()
     Shape().area()
+    evaluates()
     import later_mod
     return later_mod.later(1)
 

@@ -52,8 +52,10 @@ class region:
     The first region made switches the run to regions: what was recorded before (outside
     any region) is forgotten, and from then on a thread records its calls only while it is
     inside a region (with the pure-Python recorder: every thread, while any is). Entering
-    and leaving cost microseconds; outside regions the probes return at once. Line hits
-    (``trace.lines``) still cover the whole run.
+    and leaving cost microseconds. With the C recorder and no line probes, code outside
+    regions runs its original code (the recorder hears the calls inside regions from the
+    interpreter); otherwise the probes return at once there. Line hits (``trace.lines``)
+    still cover the whole run.
     """
 
     __slots__ = ("name",)

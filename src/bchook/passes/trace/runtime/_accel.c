@@ -1327,6 +1327,13 @@ profile_off(Thread *th)
 }
 
 static PyObject *
+forget_code_keys(PyObject *module, PyObject *unused)
+{
+    clear_code_keys();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 set_profiled_regions(PyObject *module, PyObject *arg)
 {
     int on = PyObject_IsTrue(arg);
@@ -1848,6 +1855,7 @@ static PyMethodDef methods[] = {
     {"monitor_throw", (PyCFunction)(void (*)(void))monitor_throw, METH_FASTCALL, NULL},
     {"monitor_return", (PyCFunction)(void (*)(void))monitor_return, METH_FASTCALL, NULL},
     {"monitor_unwind", (PyCFunction)(void (*)(void))monitor_unwind, METH_FASTCALL, NULL},
+    {"forget_code_keys", forget_code_keys, METH_NOARGS, "Forget every set_code_key."},
     {"set_code_key", (PyCFunction)(void (*)(void))set_code_key, METH_FASTCALL,
      "set_code_key(code, key): calls of code are reported as KEY's inside regions."},
     {"region_exit", region_exit, METH_O, "The current thread leaves the region KEY."},

@@ -224,6 +224,9 @@ class Tracer:
         self.monitoring_tool = None  # the sys.monitoring tool id that records them (3.12+)
         self.twin_of: dict[int, tuple] = {}     # id(traced code) -> (traced, untraced)
         self.traced_of: dict[int, tuple] = {}   # id(untraced code) -> (untraced, traced)
+        #: the twin_of entries whose code may run untraced in region mode: code that hands
+        #: what it compiles at run time to the runtime keeps its probes (its twin would not)
+        self.quiet_of: dict[int, tuple] = {}
         self.line_lists: list[tuple[str, list, str]] = []   # (file, hits, "flags"/"count")
         self.statements: dict[str, set[int]] = {}            # lines mode: lines with code
         self.rewrite_ns = 0
@@ -323,6 +326,8 @@ class Tracer:
             if twin is not None:
                 self.twin_of[id(traced)] = (traced, twin)
                 self.traced_of[id(twin)] = (twin, traced)
+                if not _hands_over_compiled_code(traced):
+                    self.quiet_of[id(traced)] = (traced, twin)
                 if accel is not None:
                     self.unswapped = True
                     _give_key(accel, twin, traced)
@@ -341,6 +346,8 @@ class Tracer:
                 if probed is None:
                     if len(self.compiled) >= _COMPILED_KEPT:
                         self.compiled.clear()
+                        if self.profiled_regions:  # forget their keys too: the same bound
+                            self._give_twins_keys(forget=True)
                     probed = self.compiled[key] = self._probe(code)
             return probed
         except Exception:  # never let the profiler break the program's own compile
@@ -496,17 +503,25 @@ class Tracer:
                 or len(self.recorders) > 1 or self.config.get("lines")):
             return
         self.profiled_regions = True
-        for traced, twin in self.twin_of.values():
-            _give_key(accel, twin, traced)
+        self._give_twins_keys()
         self.monitoring_tool = _monitor_with(accel)
         accel.set_profiled_regions(True)
-        self._swap(self.twin_of)
+        self._swap(self.quiet_of)
+
+    def _give_twins_keys(self, forget: bool = False) -> None:
+        """Tell the C recorder the KEY of every untraced twin (after forgetting every key it
+        knows, those of code compiled at run time included, with ``forget``)."""
+        accel = self.recorders["c"]
+        if forget:
+            accel.forget_code_keys()
+        for traced, twin in self.twin_of.values():
+            _give_key(accel, twin, traced)
 
     def region_enter(self, key: tuple) -> None:
         if self.unswapped:  # modules imported since the last walk
             with _lock:
                 self.unswapped = False
-                self._swap(self.twin_of)
+                self._swap(self.quiet_of)
         for rec in self.recorders.values():
             rec.region_enter(key)
 
@@ -904,6 +919,15 @@ def _release_monitoring(tool: int) -> None:
     mon = sys.monitoring
     mon.set_events(tool, 0)
     mon.free_tool_id(tool)
+
+
+_RUN_TIME_CODE_HOOKS = frozenset((*COMPILERS.values(), SWEEP_CLASS, SWEEP_MODULE))
+
+
+def _hands_over_compiled_code(code: _CodeType) -> bool:
+    """Does ``code`` or code nested in it call exec/eval/compile or sweep a class through
+    the runtime (what its untraced twin does not)?"""
+    return any(not _RUN_TIME_CODE_HOOKS.isdisjoint(c.co_names) for c in _traced_codes(code))
 
 
 def _key(code: _CodeType) -> tuple:
