@@ -508,3 +508,24 @@ def test_a_region_gives_back_the_profile_function_it_found(tmp_path, run_python)
     rc, out, err = trace_run(run_python, tmp_path, "-o", "trace.output=p.prof", "prof.py")
     assert (rc, out, err) == (0, "True True\n", "")
     assert stats_of(tmp_path / "p.prof") == {"r": (1, 1, []), "f": (1, 1, ["r"])}
+
+
+@pytest.mark.skipif(not accelerated(), reason="the C recorder records regions without probes")
+def test_regions_keep_recording_after_the_run_time_code_cache_is_emptied(tmp_path, run_python):
+    from bchook.passes.trace.runtime._runtime import _COMPILED_KEPT
+
+    (tmp_path / "many.py").write_text(
+        "import bchook.trace\n"
+        "def f(i):\n"
+        "    return i\n"
+        "def compute(i):\n"
+        "    return eval(f'f({i})')\n"
+        "with bchook.trace.region('r'):\n"
+        f"    total = sum(compute(i) for i in range({_COMPILED_KEPT + 10}))\n"
+        "    f(0)\n")
+    rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=m.prof", "many.py")
+    assert rc == 0, err
+    stats = stats_of(tmp_path / "m.prof")
+    assert stats["f"][1] == _COMPILED_KEPT + 11
+    assert stats["compute"][1] == _COMPILED_KEPT + 10
+    assert stats["<module>"][1] == _COMPILED_KEPT + 10  # each eval'd string's code
