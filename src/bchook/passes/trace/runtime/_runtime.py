@@ -446,7 +446,10 @@ class Tracer:
             if self.active or self.finished:
                 return
             self.active = True
-            if not self.profiled_regions:
+            if self.profiled_regions:  # only the code that must keep its probes
+                self._swap({id(twin): (twin, traced) for key, (traced, twin)
+                            in self.twin_of.items() if key not in self.quiet_of})
+            else:
                 self._swap(self.traced_of)
             for rec in self.recorders.values():
                 rec.set_enabled(True)
