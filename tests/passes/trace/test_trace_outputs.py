@@ -227,3 +227,13 @@ def test_event_times_are_relative_and_sorted():
     prof = Profile.from_snapshots([snap], {}, "flags", 0, timeline=True)
     assert prof.events == [Event(0, 1, 0, True), Event(5, 1, 0, False)]
     assert prof.threads == [Thread(7, "T", 0)]
+
+
+def test_discard_forgets_what_the_recorder_holds(tmp_path):
+    accel = _runtime.load_accel()
+    if accel is None:
+        pytest.skip("the C accelerator is not built")
+    assert recorded(tmp_path).functions
+    assert accel.snapshot()["funcs"]
+    _runtime.discard()
+    assert accel.snapshot()["funcs"] == [] and not accel.enabled()
