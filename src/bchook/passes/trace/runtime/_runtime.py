@@ -184,12 +184,12 @@ def discard() -> None:
             rec.set_region_mode(False)
             if hasattr(rec, "set_profiled_regions"):
                 rec.set_profiled_regions(False)
-        if t.monitoring_tool is not None:
-            _release_monitoring(t.monitoring_tool)
             rec.reset()
             close = getattr(rec, "close", None)
             if close is not None:
                 close()
+        if t.monitoring_tool is not None:
+            _release_monitoring(t.monitoring_tool)
 
 
 def load_accel():
@@ -224,7 +224,7 @@ class Tracer:
         self.monitoring_tool = None  # the sys.monitoring tool id that records them (3.12+)
         self.twin_of: dict[int, tuple] = {}     # id(traced code) -> (traced, untraced)
         self.traced_of: dict[int, tuple] = {}   # id(untraced code) -> (untraced, traced)
-        #: the twin_of entries whose code may run untraced in region mode: code that hands
+        #: in region mode, the twin_of entries whose code runs untraced: code that hands
         #: what it compiles at run time to the runtime keeps its probes (its twin would not)
         self.quiet_of: dict[int, tuple] = {}
         self.line_lists: list[tuple[str, list, str]] = []   # (file, hits, "flags"/"count")
@@ -320,17 +320,15 @@ class Tracer:
     def _register(self, code: _CodeType) -> list[_CodeType]:
         """Know the untraced twins of ``code`` and its nested code (for stop/start)."""
         codes = list(_traced_codes(code))
-        accel = load_accel() if self.profiled_regions else None
+        accel = self.recorders["c"] if self.profiled_regions else None
         for traced in codes:
             twin = _twin(traced)
             if twin is not None:
                 self.twin_of[id(traced)] = (traced, twin)
                 self.traced_of[id(twin)] = (twin, traced)
-                if not _hands_over_compiled_code(traced):
-                    self.quiet_of[id(traced)] = (traced, twin)
                 if accel is not None:
                     self.unswapped = True
-                    _give_key(accel, twin, traced)
+                    self._quiet(accel, traced, twin)
         return codes
 
     # -- code compiled at run time ---------------------------------------------------------
@@ -347,7 +345,7 @@ class Tracer:
                     if len(self.compiled) >= _COMPILED_KEPT:
                         self.compiled.clear()
                         if self.profiled_regions:  # forget their keys too: the same bound
-                            self._give_twins_keys(forget=True)
+                            self._forget_run_time_code_keys()
                     probed = self.compiled[key] = self._probe(code)
             return probed
         except Exception:  # never let the profiler break the program's own compile
@@ -506,17 +504,23 @@ class Tracer:
                 or len(self.recorders) > 1 or self.config.get("lines")):
             return
         self.profiled_regions = True
-        self._give_twins_keys()
+        for traced, twin in self.twin_of.values():
+            self._quiet(accel, traced, twin)
         self.monitoring_tool = _monitor_with(accel)
         accel.set_profiled_regions(True)
         self._swap(self.quiet_of)
 
-    def _give_twins_keys(self, forget: bool = False) -> None:
-        """Tell the C recorder the KEY of every untraced twin (after forgetting every key it
-        knows, those of code compiled at run time included, with ``forget``)."""
+    def _quiet(self, accel, traced: _CodeType, twin: _CodeType) -> None:
+        """In region mode: the recorder knows ``twin`` by ``traced``'s KEY, and ``twin``
+        replaces ``traced`` unless it would lose the hand-over of run-time code."""
+        _give_key(accel, twin, traced)
+        if not _hands_over_compiled_code(traced):
+            self.quiet_of[id(traced)] = (traced, twin)
+
+    def _forget_run_time_code_keys(self) -> None:
+        """Forget every KEY the recorder knows, and give the twins theirs again."""
         accel = self.recorders["c"]
-        if forget:
-            accel.forget_code_keys()
+        accel.forget_code_keys()
         for traced, twin in self.twin_of.values():
             _give_key(accel, twin, traced)
 
