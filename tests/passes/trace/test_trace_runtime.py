@@ -372,6 +372,48 @@ def test_a_generator_function_in_a_region_runs_each_step_inside(tmp_path, run_py
     assert "outside" not in stats and "main" not in stats
 
 
+def test_an_async_generator_function_in_a_region_runs_each_step_inside(tmp_path,
+                                                                       run_python):
+    (tmp_path / "agen.py").write_text(
+        "import asyncio, bchook.trace\n"
+        "def fib(n):\n"
+        "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+        "def outside():\n"
+        "    return 0\n"
+        "@bchook.trace.region()\n"
+        "async def numbers(k):\n"
+        "    for i in range(k):\n"
+        "        await asyncio.sleep(0)\n"
+        "        got = yield fib(i)\n"
+        "        assert got is None\n"
+        "    cleanup()\n"
+        "def cleanup():\n"
+        "    pass\n"
+        "async def main():\n"
+        "    total = 0\n"
+        "    async for x in numbers(5):\n"
+        "        total += x + outside()\n"
+        "    g = numbers(5)\n"
+        "    assert await g.asend(None) == 0\n"
+        "    try:\n"
+        "        await g.athrow(KeyError('k'))\n"
+        "    except KeyError:\n"
+        "        pass\n"
+        "    h = numbers(5)\n"
+        "    await h.__anext__()\n"
+        "    await h.aclose()\n"
+        "    return total\n"
+        "assert asyncio.run(main()) == 7\n")
+    rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=g.prof", "agen.py")
+    assert rc == 0, err
+    stats = stats_of(tmp_path / "g.prof")
+    assert stats["fib"][1] == 1 + 1 + 3 + 5 + 9 + 1 + 1   # fib(0..4), then fib(0) twice
+    assert stats["cleanup"][1] == 1
+    assert stats["numbers"][1] >= 6 + 2 + 2
+    # main is resumed inside when a step's await resumes (as for a coroutine in a region)
+    assert "outside" not in stats
+
+
 def test_nothing_recorded_writes_no_pstats_file_pstats_cannot_read(tmp_path, run_python):
     (tmp_path / "idle.py").write_text("import bchook.trace\nbchook.trace.region('never')\n")
     rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=t.prof,t.json",

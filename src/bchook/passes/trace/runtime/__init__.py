@@ -95,6 +95,10 @@ class region:
             @_functools.wraps(func)
             def in_region(*args, **kwargs):
                 return _resumed_in(inner, func(*args, **kwargs))
+        elif inspect.isasyncgenfunction(func):
+            @_functools.wraps(func)
+            def in_region(*args, **kwargs):
+                return _async_resumed_in(inner, func(*args, **kwargs))
         else:
             @_functools.wraps(func)
             def in_region(*args, **kwargs):
@@ -125,6 +129,27 @@ def _resumed_in(inner: region, gen):
             raise
         except BaseException as exc:  # thrown in: into gen, inside the region
             step, arg = gen.throw, exc
+
+
+async def _async_resumed_in(inner: region, agen):
+    """:func:`_resumed_in` for an async generator: each step, awaits included (other
+    tasks that run while it awaits run inside too, as for a coroutine)."""
+    step, arg = agen.asend, None
+    while True:
+        try:
+            with inner:
+                item = await step(arg)
+        except StopAsyncIteration:
+            return
+        try:
+            arg = yield item
+            step = agen.asend
+        except GeneratorExit:
+            with inner:
+                await agen.aclose()
+            raise
+        except BaseException as exc:  # thrown in: into agen, inside the region
+            step, arg = agen.athrow, exc
 
 
 def start() -> None:
