@@ -414,6 +414,50 @@ def test_an_async_generator_function_in_a_region_runs_each_step_inside(tmp_path,
     assert "outside" not in stats
 
 
+MID_RUN = """\
+import bchook.trace
+def leaf():
+    return 1
+def look():
+    prof = bchook.trace.profile()
+    for thread in range(len(prof.threads)):
+        events = [e for e in prof.events if e.thread == thread]
+        assert sum(e.enter for e in events) * 2 == len(events), events
+    return {k[2]: v[:2] for k, v in prof.stats().items()}
+def main():
+    leaf()
+    seen = look()
+    assert seen["leaf"] == (1, 1) and seen["main"] == (1, 1), seen
+    leaf()
+def in_region():
+    with bchook.trace.region("r"):
+        leaf()
+        look()
+        leaf()
+main()
+if REGION:
+    in_region()
+"""
+
+
+@pytest.mark.parametrize("accel", ["0", "1"])
+@pytest.mark.parametrize("region", [False, True])
+def test_results_asked_for_while_running_leave_the_recording_as_it_was(
+        tmp_path, run_python, accel, region):
+    """Calls still running are in a profile asked for mid-run as if they ended then, and
+    go on being recorded where they are (not at the thread's root)."""
+    (tmp_path / "mid.py").write_text(f"REGION = {region}\n" + MID_RUN)
+    rc, _, err = trace_run(run_python, tmp_path, "-o", f"trace.accel={accel}",
+                           "-o", "trace.mode=timeline", "-o", "trace.output=m.prof", "mid.py")
+    assert rc == 0, err
+    calls_by = {name: {caller[2]: counts[1] for caller, counts in v[4].items()}
+                for (_, _, name), v in pstats.Stats(str(tmp_path / "m.prof")).stats.items()}
+    if region:
+        assert calls_by["leaf"] == {"r": 2} and "main" not in calls_by
+    else:
+        assert calls_by["leaf"] == {"main": 2} and calls_by["look"] == {"main": 1}
+
+
 def test_nothing_recorded_writes_no_pstats_file_pstats_cannot_read(tmp_path, run_python):
     (tmp_path / "idle.py").write_text("import bchook.trace\nbchook.trace.region('never')\n")
     rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=t.prof,t.json",

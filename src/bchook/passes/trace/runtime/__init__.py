@@ -182,7 +182,8 @@ def reset() -> None:
 
 
 def profile() -> Optional["Profile"]:
-    """What was recorded so far (calls still running are closed first), or None."""
+    """What was recorded so far, or None. Calls still running are in it as if they had
+    ended now, and go on being recorded."""
     t = _tracer()
     return None if t is None else t.profile()
 

@@ -1412,7 +1412,9 @@ flush(PyObject *module, PyObject *unused)
 
 /* {"funcs": [...], "nodes": [(parent, func, count, own_ns, total_ns)...],
  *  "threads": [(ident, root, name or None)...], "events": bytes, "event_format": "qii",
- *  "events_dropped": n, "ns_per_tick": float, "tick_base": t, "ns_base": ns} */
+ *  "events_dropped": n, "ns_per_tick": float, "tick_base": t, "ns_base": ns}
+ * Calls still running are in it as if they ended now (with their exit events), but they
+ * go on being recorded: a program may ask for results while it runs. */
 static PyObject *
 snapshot(PyObject *module, PyObject *unused)
 {
@@ -1428,33 +1430,58 @@ snapshot(PyObject *module, PyObject *unused)
     if (!result || !node_list || !thread_list || !func_list) {
         goto error;
     }
+    Py_ssize_t n_open = 0;
+    for (Py_ssize_t i = 0; i < n_threads; i++) {
+        n_open += threads[i]->depth;
+    }
     /* Own time: the total less the children's totals (calls nest), worked out here
      * rather than on every exit. */
-    int64_t *own = PyMem_RawMalloc((n_nodes ? n_nodes : 1) * sizeof(int64_t));
-    if (own == NULL) {
+    Py_ssize_t n_alloc = n_nodes ? n_nodes : 1;
+    int64_t *own = PyMem_RawMalloc(n_alloc * sizeof(int64_t));
+    int64_t *total = PyMem_RawMalloc(n_alloc * sizeof(int64_t));
+    int64_t *count = PyMem_RawMalloc(n_alloc * sizeof(int64_t));
+    if (own == NULL || total == NULL || count == NULL) {
+        PyMem_RawFree(own);
+        PyMem_RawFree(total);
+        PyMem_RawFree(count);
         PyErr_NoMemory();
         goto error;
     }
     for (Py_ssize_t i = 0; i < n_nodes; i++) {
-        own[i] = nodes[i].total;
+        total[i] = nodes[i].total;
+        count[i] = nodes[i].count;
+    }
+    for (Py_ssize_t i = 0; i < n_threads; i++) {
+        Thread *th = threads[i];
+        for (Py_ssize_t d = 0; d < th->depth; d++) {
+            total[th->stack[d].node] += t1 - th->stack[d].t0;
+            count[th->stack[d].node]++;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n_nodes; i++) {
+        own[i] = total[i];
     }
     for (Py_ssize_t i = 0; i < n_nodes; i++) {
         if (nodes[i].parent >= 0) {
-            own[nodes[i].parent] -= nodes[i].total;
+            own[nodes[i].parent] -= total[i];
         }
     }
     for (Py_ssize_t i = 0; i < n_nodes; i++) {
         Node *n = &nodes[i];
         PyObject *item = Py_BuildValue(
-            "(iiLLL)", n->parent, n->func, (long long)n->count,
-            (long long)(own[i] * ns_per_tick), (long long)(n->total * ns_per_tick));
+            "(iiLLL)", n->parent, n->func, (long long)count[i],
+            (long long)(own[i] * ns_per_tick), (long long)(total[i] * ns_per_tick));
         if (item == NULL) {
-            PyMem_RawFree(own);
-            goto error;
+            break;
         }
         PyList_SET_ITEM(node_list, i, item);
     }
     PyMem_RawFree(own);
+    PyMem_RawFree(total);
+    PyMem_RawFree(count);
+    if (PyErr_Occurred()) {
+        goto error;
+    }
     for (Py_ssize_t i = 0; i < n_threads; i++) {
         PyObject *item = Py_BuildValue("(kiO)", threads[i]->ident, threads[i]->root,
                                        threads[i]->name ? threads[i]->name : Py_None);
@@ -1468,15 +1495,28 @@ snapshot(PyObject *module, PyObject *unused)
         kept = ring_written < ring_cap ? (Py_ssize_t)ring_written : ring_cap;
         start = ring_written < ring_cap ? 0 : ring_pos;
     }
-    PyObject *events = PyBytes_FromStringAndSize(NULL, kept * (Py_ssize_t)sizeof(Event));
+    Py_ssize_t closing = (ring != NULL && timeline) ? n_open : 0;
+    PyObject *events = PyBytes_FromStringAndSize(
+        NULL, (kept + closing) * (Py_ssize_t)sizeof(Event));
     if (events == NULL) {
         goto error;
     }
+    Event *out = (Event *)PyBytes_AS_STRING(events);
     if (kept) {
-        char *out = PyBytes_AS_STRING(events);
         Py_ssize_t first = ring_cap - start < kept ? ring_cap - start : kept;
         memcpy(out, ring + start, first * sizeof(Event));
-        memcpy(out + first * sizeof(Event), ring, (kept - first) * sizeof(Event));
+        memcpy(out + first, ring, (kept - first) * sizeof(Event));
+    }
+    if (closing) {
+        Event *e = out + kept;
+        for (Py_ssize_t i = 0; i < n_threads; i++) {
+            Thread *th = threads[i];
+            for (Py_ssize_t d = th->depth - 1; d >= 0; d--, e++) {
+                e->t = t1;
+                e->node = th->stack[d].node;
+                e->info = th->index << 1;
+            }
+        }
     }
     int rc = PyDict_SetItemString(result, "events", events);
     Py_DECREF(events);

@@ -226,7 +226,7 @@ class PyRecorder:
         self.dropped = 0
 
     def flush(self) -> None:
-        """Fold, then end every open call now (the program is asking for results)."""
+        """Fold, then end every open call now (recording stops)."""
         self.fold()
         t = self.now()
         with self._lock:
@@ -235,22 +235,36 @@ class PyRecorder:
                     self._fold(th, [t] * (len(th.stack) // 2))
 
     def snapshot(self) -> dict:
+        """Calls still running are in it as if they ended now (with their exit events),
+        and go on being recorded."""
+        now = self.now()
         self.fold()
         with self._lock:
-            totals = self.totals
+            counts, totals = list(self.counts), list(self.totals)
+            closing = []
+            for th in self.threads.values():
+                node, stack = th.node, th.stack
+                for i in range(len(stack) - 1, 0, -2):   # (caller's node, entry time)
+                    totals[node] += now - stack[i]
+                    counts[node] += 1
+                    closing.append((now, node, th.index << 1))
+                    node = stack[i - 1]
             own = list(totals)
             for node, parent in enumerate(self.parents):
                 if parent >= 0:
                     own[parent] -= totals[node]
-            nodes = list(zip(self.parents, self.node_funcs, self.counts, own, totals))
+            nodes = list(zip(self.parents, self.node_funcs, counts, own, totals))
             events = self._timeline_events()
+            dropped = self.dropped + self.kept_events - len(events)
+            if self._timeline:
+                events += closing
             return {
                 "funcs": list(self.funcs),
                 "nodes": nodes,
                 "threads": [(th.ident, th.root, th.name) for th in self.threads.values()],
                 "events": b"".join([_EVENT.pack(*e) for e in events]),
                 "event_format": "qii",
-                "events_dropped": self.dropped + self.kept_events - len(events),
+                "events_dropped": dropped,
                 "ns_per_tick": 1.0,
             }
 

@@ -547,11 +547,7 @@ class Tracer:
 
     # -- results -------------------------------------------------------------------------
     def profile(self):
-        snaps = []
-        for rec in self.recorders.values():
-            if rec.enabled():
-                rec.flush()
-            snaps.append(rec.snapshot())
+        snaps = [rec.snapshot() for rec in self.recorders.values()]
         lines = {}
         for filename, hits, kind in self.line_lists:
             per_file = lines.setdefault(filename, {})
