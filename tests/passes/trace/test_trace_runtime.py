@@ -458,6 +458,44 @@ def test_results_asked_for_while_running_leave_the_recording_as_it_was(
         assert calls_by["leaf"] == {"main": 2} and calls_by["look"] == {"main": 1}
 
 
+SWITCHED_IN_A_REGION = """\
+import bchook.trace
+def leaf():
+    return 1
+def main():
+    with bchook.trace.region("r"):
+        leaf()
+        bchook.trace.stop()
+        leaf()                    # not recorded
+        bchook.trace.start()
+        leaf()
+        bchook.trace.reset()      # forgets the leaf before
+        leaf()
+        with bchook.trace.region("inner"):
+            bchook.trace.stop()
+            bchook.trace.start()
+            leaf()
+    leaf()                        # outside
+main()
+"""
+
+
+@pytest.mark.parametrize("accel", ["0", "1"])
+@pytest.mark.parametrize("lines", ["0", "count"])
+def test_calls_in_a_region_stay_under_it_across_stop_start_and_reset(
+        tmp_path, run_python, accel, lines):
+    (tmp_path / "switched.py").write_text(SWITCHED_IN_A_REGION)
+    rc, _, err = trace_run(run_python, tmp_path, "-o", f"trace.accel={accel}",
+                           "-o", f"trace.lines={lines}", "-o", "trace.mode=calls",
+                           "-o", "trace.output=s.prof", "switched.py")
+    assert rc == 0, err
+    calls_by = {name: (v[1], {caller[2]: counts[1] for caller, counts in v[4].items()})
+                for (_, _, name), v in pstats.Stats(str(tmp_path / "s.prof")).stats.items()}
+    # a region open across start() or reset() is reopened from the thread's root
+    assert calls_by == {"leaf": (2, {"r": 1, "inner": 1}), "inner": (2, {"r": 2}),
+                        "r": (2, {})}
+
+
 def test_nothing_recorded_writes_no_pstats_file_pstats_cannot_read(tmp_path, run_python):
     (tmp_path / "idle.py").write_text("import bchook.trace\nbchook.trace.region('never')\n")
     rc, _, err = trace_run(run_python, tmp_path, "-o", "trace.output=t.prof,t.json",

@@ -77,7 +77,9 @@ typedef struct {
     unsigned long ident;
     PyObject *name;       /* threading's name for it when it first called, or NULL */
     int in_handler;       /* the handler's own calls are recorded, not handed to it */
-    int regions;          /* regions this thread is in (region mode) */
+    int regions;          /* regions this thread is in */
+    PyObject **region_keys;  /* theirs, outermost first (strong references) */
+    int region_keys_cap;
     int profiling;        /* profile_event is its profile function (profiled regions) */
     Py_tracefunc saved_profile;    /* the one it had before */
     PyObject *saved_profile_arg;
@@ -324,6 +326,8 @@ thread_name(unsigned long ident)
     return result;
 }
 
+static void reopen_regions(Thread *th);
+
 static Thread *
 thread_slow(void)
 {
@@ -357,6 +361,7 @@ thread_slow(void)
     th->index = (int32_t)n_threads;
     th->data_gen = data_generation;
     threads[n_threads++] = th;
+    reopen_regions(th);  /* what was recorded was forgotten inside them */
     return th;
 }
 
@@ -1081,11 +1086,17 @@ set_enabled(PyObject *module, PyObject *arg)
     if (on < 0) {
         return NULL;
     }
+    int was = enabled;
     if (!on && enabled) {
         flush_all();
     }
     enabled = on;
     update_recording();
+    if (on && !was) {
+        for (Py_ssize_t i = 0; i < n_threads; i++) {
+            reopen_regions(threads[i]);
+        }
+    }
     Py_RETURN_NONE;
 }
 
@@ -1347,14 +1358,71 @@ set_profiled_regions(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* A region still open when recording starts again (start() after stop(), reset()) is
+ * a frame again, from the thread's root: the calls made in it stay under it. */
+static void
+reopen_regions(Thread *th)
+{
+    if (!recording || th->depth || !th->regions) {
+        return;
+    }
+    int64_t t = now_ticks();
+    int32_t node = th->root;
+    for (int i = 0; i < th->regions; i++) {
+        node = child_node(node, th->region_keys[i]);
+        if (node < 0 || push(th, node, t) < 0) {
+            PyErr_Clear();
+            return;
+        }
+        if (timeline) {
+            record(t, node, (th->index << 1) | 1);
+        }
+    }
+}
+
+static int
+remember_region(Thread *th, PyObject *key)
+{
+    if (th->regions == th->region_keys_cap) {
+        int cap = th->region_keys_cap ? th->region_keys_cap * 2 : 8;
+        PyObject **grown = PyMem_RawRealloc(th->region_keys, cap * sizeof(PyObject *));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        th->region_keys = grown;
+        th->region_keys_cap = cap;
+    }
+    Py_INCREF(key);
+    th->region_keys[th->regions++] = key;
+    return 0;
+}
+
+/* Regions of tasks sharing a thread need not end in the order they began. */
+static void
+forget_region(Thread *th, PyObject *key)
+{
+    int i = th->regions - 1;
+    while (i >= 0 && th->region_keys[i] != key) {
+        i--;
+    }
+    if (i < 0) {
+        i = th->regions - 1;
+    }
+    PyObject *gone = th->region_keys[i];
+    memmove(&th->region_keys[i], &th->region_keys[i + 1],
+            (th->regions - 1 - i) * sizeof(PyObject *));
+    th->regions--;
+    Py_DECREF(gone);
+}
+
 static PyObject *
 region_enter(PyObject *module, PyObject *key)
 {
     Thread *th = current_thread();
-    if (th == NULL) {
+    if (th == NULL || remember_region(th, key) < 0) {
         return NULL;
     }
-    th->regions++;
     regions_open++;
     update_recording();
     if (recording) {
@@ -1383,7 +1451,7 @@ region_exit(PyObject *module, PyObject *key)
         do_leave(key);  /* and whatever the region left open above it */
     }
     if (th->regions > 0) {
-        th->regions--;
+        forget_region(th, key);
         regions_open--;
         if (regions_open == 0 && profiled_regions && monitoring_tool != NULL) {
             monitoring_switch(0);

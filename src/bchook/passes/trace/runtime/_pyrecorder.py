@@ -146,6 +146,7 @@ class PyRecorder:
         self.buffer = 1
         self._region_mode = False   # record only while a region is open (in any thread)
         self._regions_open = 0
+        self._region_keys: dict[int, list] = {}   # per thread: the regions it is in
         self.reset()
         self.emit = self._probe_log()
         watcher = _watch_collections(weakref.ref(self))
@@ -172,10 +173,13 @@ class PyRecorder:
 
     def set_enabled(self, on: bool) -> None:
         on = bool(on)
-        if not on and self._enabled:
+        was = self._enabled
+        if not on and was:
             self.flush()
         self._enabled = on
         self._install()
+        if on and not was:
+            self._reopen_regions()
 
     def enabled(self) -> bool:
         return self._enabled
@@ -188,6 +192,7 @@ class PyRecorder:
         """A region starts: every thread records until it ends (the C recorder keeps
         to the region's own thread)."""
         self._regions_open += 1
+        self._region_keys.setdefault(get_ident(), []).append(key)
         self._install()
         if self._recording():
             self.emit((key, self.now()))
@@ -195,8 +200,23 @@ class PyRecorder:
     def region_exit(self, key) -> None:
         if self._recording():
             self.emit(self.now())
+        keys = self._region_keys.get(get_ident())
+        if keys:  # regions of tasks sharing a thread need not end in the order they began
+            del keys[max((i for i, k in enumerate(keys) if k is key), default=-1)]
         self._regions_open = max(0, self._regions_open - 1)
         self._install()
+
+    def _reopen_regions(self) -> None:
+        """A region still open when recording starts again (start() after stop(),
+        reset()) is a frame again, from its thread's root: the calls made in it stay
+        under it."""
+        if not self._recording():
+            return
+        now = self.now()
+        for ident, keys in self._region_keys.items():
+            log = self._log_of(ident)
+            for key in keys:
+                log.append((key, now))
 
     def enter(self, key) -> None:
         """A frame of its own for KEY (a pytest test kept as a root), as the C recorder's."""
@@ -224,6 +244,7 @@ class PyRecorder:
         self.kept: deque = deque()        # timeline: (thread, events, node, stack)
         self.kept_events = 0
         self.dropped = 0
+        self._reopen_regions()
 
     def flush(self) -> None:
         """Fold, then end every open call now (recording stops)."""
