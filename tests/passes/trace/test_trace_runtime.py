@@ -33,6 +33,12 @@ def stats_of(path) -> dict:
             for (_, _, name), v in pstats.Stats(str(path)).stats.items()}
 
 
+def calls_by_caller(path) -> dict:
+    """{name: (calls, {caller's name: calls from it})} of a pstats file."""
+    return {name: (v[1], {caller[2]: counts[1] for caller, counts in v[4].items()})
+            for (_, _, name), v in pstats.Stats(str(path)).stats.items()}
+
+
 # -- every bad combination is a usage error before the program runs ----------------------
 
 USAGE_ERRORS = [
@@ -450,12 +456,11 @@ def test_results_asked_for_while_running_leave_the_recording_as_it_was(
     rc, _, err = trace_run(run_python, tmp_path, "-o", f"trace.accel={accel}",
                            "-o", "trace.mode=timeline", "-o", "trace.output=m.prof", "mid.py")
     assert rc == 0, err
-    calls_by = {name: {caller[2]: counts[1] for caller, counts in v[4].items()}
-                for (_, _, name), v in pstats.Stats(str(tmp_path / "m.prof")).stats.items()}
+    calls = calls_by_caller(tmp_path / "m.prof")
     if region:
-        assert calls_by["leaf"] == {"r": 2} and "main" not in calls_by
+        assert calls["leaf"] == (2, {"r": 2}) and "main" not in calls
     else:
-        assert calls_by["leaf"] == {"main": 2} and calls_by["look"] == {"main": 1}
+        assert calls["leaf"] == (2, {"main": 2}) and calls["look"] == (1, {"main": 1})
 
 
 SWITCHED_IN_A_REGION = """\
@@ -489,10 +494,8 @@ def test_calls_in_a_region_stay_under_it_across_stop_start_and_reset(
                            "-o", f"trace.lines={lines}", "-o", "trace.mode=calls",
                            "-o", "trace.output=s.prof", "switched.py")
     assert rc == 0, err
-    calls_by = {name: (v[1], {caller[2]: counts[1] for caller, counts in v[4].items()})
-                for (_, _, name), v in pstats.Stats(str(tmp_path / "s.prof")).stats.items()}
     # a region open across start() or reset() is reopened from the thread's root
-    assert calls_by == {"leaf": (2, {"r": 1, "inner": 1}), "inner": (2, {"r": 2}),
+    assert calls_by_caller(tmp_path / "s.prof") == {"leaf": (2, {"r": 1, "inner": 1}), "inner": (2, {"r": 2}),
                         "r": (2, {})}
 
 
