@@ -258,9 +258,9 @@ class PyRecorder:
     def snapshot(self) -> dict:
         """Calls still running are in it as if they ended now (with their exit events),
         and go on being recorded."""
-        now = self.now()
         self.fold()
         with self._lock:
+            now = self.now()  # after every event folded, so no open call began later
             counts, totals = list(self.counts), list(self.totals)
             closing = []
             for th in self.threads.values():
