@@ -1471,13 +1471,6 @@ is_enabled(PyObject *module, PyObject *unused)
     return PyBool_FromLong(enabled);
 }
 
-static PyObject *
-flush(PyObject *module, PyObject *unused)
-{
-    flush_all();
-    Py_RETURN_NONE;
-}
-
 /* {"funcs": [...], "nodes": [(parent, func, count, own_ns, total_ns)...],
  *  "threads": [(ident, root, name or None)...], "events": bytes, "event_format": "qii",
  *  "events_dropped": n, "ns_per_tick": float, "tick_base": t, "ns_base": ns}
@@ -1967,7 +1960,6 @@ static PyMethodDef methods[] = {
     {"set_code_key", (PyCFunction)(void (*)(void))set_code_key, METH_FASTCALL,
      "set_code_key(code, key): calls of code are reported as KEY's inside regions."},
     {"region_exit", region_exit, METH_O, "The current thread leaves the region KEY."},
-    {"flush", flush, METH_NOARGS, "Close every open call now."},
     {"reset", reset, METH_NOARGS, "Forget everything recorded."},
     {"snapshot", snapshot, METH_NOARGS, "What was recorded, as Python objects."},
     {"now", clock_now, METH_NOARGS, "CLOCK_MONOTONIC in nanoseconds."},

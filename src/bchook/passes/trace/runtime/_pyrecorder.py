@@ -175,7 +175,7 @@ class PyRecorder:
         on = bool(on)
         was = self._enabled
         if not on and was:
-            self.flush()
+            self._end_open_calls()
         self._enabled = on
         self._install()
         if on and not was:
@@ -246,7 +246,7 @@ class PyRecorder:
         self.dropped = 0
         self._reopen_regions()
 
-    def flush(self) -> None:
+    def _end_open_calls(self) -> None:
         """Fold, then end every open call now (recording stops)."""
         self.fold()
         t = self.now()
